@@ -1,0 +1,125 @@
+import type { FastifyInstance } from 'fastify';
+import { ensureAdminKey } from './auth/api-keys.ts';
+import type { Channel, ChannelName } from './channels/channel.ts';
+import { InAppChannel } from './channels/in-app/in-app-channel.ts';
+import type { Config } from './config.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { runMigrations } from './db/migrate.ts';
+import { retryPolicies } from './deliveries/retry-policy.ts';
+import { DeliveryWorker } from './deliveries/worker.ts';
+import { registerHealthRoutes } from './http/routes/health.ts';
+import { registerNotificationRoutes } from './http/routes/notifications.ts';
+import { registerUserRoutes } from './http/routes/users.ts';
+import { createHttpServer } from './http/server.ts';
+import { createLogger, type Logger } from './logger.ts';
+import type { CreateNotificationDeps } from './notifications/create-notification.ts';
+import { TemplateStore } from './templates/template-store.ts';
+import { VERSION } from './version.ts';
+
+export interface AppOptions {
+  config: Config;
+  /** `serve` runs both; `worker` only the worker; API-only nodes set worker false. */
+  api: boolean;
+  worker: boolean;
+  logger?: Logger;
+  /** An already open database (embedding, tests): the app migrates it but leaves closing it to the owner. */
+  database?: Database;
+}
+
+export interface RunningApp {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  templates: TemplateStore;
+  http: FastifyInstance | undefined;
+  worker: DeliveryWorker | undefined;
+  /** Base URL the API listens on (the real port when PORT=0). */
+  url: string | undefined;
+  /** Set only when this start generated the admin key (printed once by the CLI). */
+  generatedAdminKey: string | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: every part is built and wired here by hand, in start-up order, and torn
+ * down in reverse by `close`. No other module constructs its own dependencies.
+ */
+export async function startApp(opts: AppOptions): Promise<RunningApp> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const database =
+    opts.database ??
+    (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger }));
+  const closers: Array<() => Promise<void>> = opts.database ? [] : [() => database.close()];
+  const close = async () => {
+    for (const fn of [...closers].reverse())
+      await fn().catch((err) => logger.error({ err }, 'error while closing'));
+  };
+  try {
+    const migrated = await runMigrations(database);
+    if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
+    const generatedAdminKey = await ensureAdminKey(database.db, config.ADMIN_API_KEY);
+    const templates = new TemplateStore();
+    await templates.reload(database.db);
+
+    const channels: Channel[] = [new InAppChannel()];
+    const policies = retryPolicies(config);
+    const notificationDeps: CreateNotificationDeps = {
+      db: database.db,
+      templates,
+      retryPolicies: policies,
+      availableChannels: new Set<ChannelName>(channels.map((c) => c.name)),
+    };
+
+    let http: FastifyInstance | undefined;
+    let url: string | undefined;
+    if (opts.api) {
+      http = await createHttpServer({
+        logger,
+        bodyLimit: config.BODY_LIMIT_BYTES,
+        rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+        version: VERSION,
+      });
+      registerHealthRoutes(http, database);
+      registerUserRoutes(http, database.db);
+      registerNotificationRoutes(http, notificationDeps);
+      await http.listen({ host: config.HOST, port: config.PORT });
+      const address = http.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.PORT;
+      url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+      const server = http;
+      closers.push(() => server.close());
+    }
+
+    let worker: DeliveryWorker | undefined;
+    if (opts.worker) {
+      worker = new DeliveryWorker({
+        database,
+        channels,
+        concurrency: {
+          in_app: config.WORKER_CONCURRENCY_IN_APP,
+          sms: config.WORKER_CONCURRENCY_SMS,
+          email: config.WORKER_CONCURRENCY_EMAIL,
+          push: config.WORKER_CONCURRENCY_PUSH,
+        },
+        timeoutsMs: { in_app: 10_000, sms: config.SMS_REQUEST_TIMEOUT_MS, email: 30_000, push: 30_000 },
+        retryPolicies: policies,
+        batchSize: config.WORKER_BATCH_SIZE,
+        pollMs: config.WORKER_POLL_MS,
+        leaseMs: config.WORKER_LEASE_MS,
+        shutdownGraceMs: config.WORKER_SHUTDOWN_GRACE_MS,
+        logger,
+        workerId: config.WORKER_ID,
+      });
+      await worker.start();
+      const w = worker;
+      // Closed before the HTTP server (closers run in reverse): drain sends, then stop taking requests.
+      closers.push(() => w.stop());
+    }
+
+    return { config, logger, database, templates, http, worker, url, generatedAdminKey, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

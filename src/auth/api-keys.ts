@@ -1,0 +1,60 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, count, eq, isNull } from 'drizzle-orm';
+import type { Queryable } from '../db/database.ts';
+import { apiKeys } from '../db/schema.ts';
+
+export type ApiKeyRole = 'admin' | 'service';
+
+/**
+ * API keys for the marketplace backend (service) and operators (admin). Only a SHA-256 hash is
+ * stored: keys are long random strings, so a slow password hash would add latency and no security.
+ */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export async function createApiKey(
+  q: Queryable,
+  name: string,
+  role: ApiKeyRole,
+  key?: string,
+): Promise<string> {
+  const plain = key ?? `lcn_${role === 'admin' ? 'adm' : 'svc'}_${randomBytes(24).toString('base64url')}`;
+  await q.insert(apiKeys).values({ name, role, prefix: plain.slice(0, 12), keyHash: hashApiKey(plain) });
+  return plain;
+}
+
+export interface ApiKeyIdentity {
+  id: number;
+  name: string;
+  role: ApiKeyRole;
+}
+
+export async function findApiKey(q: Queryable, key: string): Promise<ApiKeyIdentity | undefined> {
+  const [row] = await q
+    .select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)));
+  return row ? { id: row.id, name: row.name, role: row.role as ApiKeyRole } : undefined;
+}
+
+/**
+ * First start: make sure an admin key exists. A key from ADMIN_API_KEY is registered (idempotently);
+ * otherwise one is generated and returned so it can be printed once. Returns undefined when an admin
+ * key already existed.
+ */
+export async function ensureAdminKey(
+  q: Queryable,
+  configured: string | undefined,
+): Promise<string | undefined> {
+  if (configured) {
+    if (await findApiKey(q, configured)) return undefined;
+    return createApiKey(q, 'admin (from ADMIN_API_KEY)', 'admin', configured);
+  }
+  const [row] = await q
+    .select({ n: count() })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt)));
+  if ((row?.n ?? 0) > 0) return undefined;
+  return createApiKey(q, 'admin (generated on first start)', 'admin');
+}

@@ -1,0 +1,57 @@
+/**
+ * The one interface every delivery channel implements. The worker never knows which provider is
+ * behind a channel: it hands over a claimed delivery and gets one typed outcome back.
+ */
+export const CHANNELS = ['in_app', 'sms', 'email', 'push'] as const;
+export type ChannelName = (typeof CHANNELS)[number];
+
+/** What the worker passes to a channel: the delivery plus what it needs to render and address it. */
+export interface DeliveryJob {
+  deliveryId: string;
+  notificationId: string; // public notification id
+  notificationType: string;
+  channel: ChannelName;
+  attempt: number; // 1 for the first attempt
+  title: string;
+  message: string;
+  context: Record<string, unknown>;
+  user: {
+    id: string;
+    externalId: string;
+    email: string | null;
+    phone: string | null;
+    firstName: string | null;
+    lastName: string | null;
+    locale: string;
+    timeZone: string;
+  };
+  /** Provider message id of an earlier attempt whose outcome is unknown (crash-safe resend). */
+  previousProviderMessageId: string | null;
+}
+
+export type SendResult =
+  | {
+      kind: 'sent';
+      providerMessageId?: string;
+      providerStatus?: string;
+      /** Terminal at once (in-app: the inbox row is the delivery). */
+      delivered?: boolean;
+      costAmount?: number;
+      costCurrency?: string;
+      details?: Record<string, unknown>;
+      metadata?: Record<string, unknown>;
+    }
+  | {
+      kind: 'retryable';
+      code: string;
+      message: string;
+      retryAfterMs?: number;
+      metadata?: Record<string, unknown>;
+    }
+  | { kind: 'permanent'; code: string; message: string; metadata?: Record<string, unknown> }
+  | { kind: 'skipped'; reason: string; message: string; metadata?: Record<string, unknown> };
+
+export interface Channel {
+  readonly name: ChannelName;
+  send(job: DeliveryJob, signal: AbortSignal): Promise<SendResult>;
+}

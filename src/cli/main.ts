@@ -1,0 +1,51 @@
+import type { Command } from './command.ts';
+import { runMigrateCommand } from './commands/migrate.ts';
+import { runServeCommand } from './commands/serve.ts';
+
+/**
+ * `laundryconnect-notify <command>`: one table of commands, each in its own file with its own
+ * `--help`. Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'Run the API and the delivery worker in one process (the default of npm start)',
+    run: (argv) => runServeCommand(argv, { api: true, worker: true }),
+  },
+  api: {
+    summary: 'Run the API only (scale-out on PostgreSQL; pair with worker processes)',
+    run: (argv) => runServeCommand(argv, { api: true, worker: false }),
+  },
+  worker: {
+    summary: 'Run the delivery worker only (scale-out on PostgreSQL)',
+    run: (argv) => runServeCommand(argv, { api: false, worker: true }),
+  },
+  migrate: { summary: 'Apply database migrations and exit', run: runMigrateCommand },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: laundryconnect-notify <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `laundryconnect-notify <command> --help` for the options of a command.',
+    'Configuration comes from the environment and .env (see docs/configuration.md).',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`Unknown command "${name}".\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(rest);
+}

@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one validated configuration object, read once at start-up. Nothing else reads `process.env`:
+ * every module gets what it needs from here, so all settings are documented in one place
+ * (docs/configuration.md) and a typo fails at start-up, not on the first SMS.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  PUBLIC_URL: optionalString,
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: optionalString,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ADMIN_API_KEY: optionalString,
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+
+  WORKER_ID: optionalString,
+  WORKER_BATCH_SIZE: z.coerce.number().int().positive().default(100),
+  WORKER_POLL_MS: z.coerce.number().int().positive().default(1000),
+  WORKER_LEASE_MS: z.coerce.number().int().positive().default(60_000),
+  WORKER_CONCURRENCY_IN_APP: z.coerce.number().int().positive().default(50),
+  WORKER_CONCURRENCY_SMS: z.coerce.number().int().positive().default(50),
+  WORKER_CONCURRENCY_EMAIL: z.coerce.number().int().positive().default(10),
+  WORKER_CONCURRENCY_PUSH: z.coerce.number().int().positive().default(20),
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(30_000),
+
+  SMS_MAX_RETRIES: z.coerce.number().int().min(0).default(3),
+  SMS_RETRY_DELAY_MS: z.coerce.number().int().min(0).default(300_000),
+  SMS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  SMS_BACKEND: z.enum(['sandbox', 'twilio']).optional(),
+  SMS_ENABLED: bool.default(true),
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_PHONE_NUMBER: optionalString,
+  TWILIO_MESSAGING_SERVICE_SID: optionalString,
+  TWILIO_STATUS_CALLBACK_URL: optionalString,
+  SMS_STATUS_CALLBACK_PATH: z.string().default('/api/sms/status-callback/'),
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  SANDBOX_STEP_MS: z.coerce.number().int().min(0).default(200),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Parse an environment (defaults to process.env, after loading `.env` if present). */
+export function loadConfig(env: NodeJS.ProcessEnv = readProcessEnv()): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function readProcessEnv(): NodeJS.ProcessEnv {
+  // Node's own .env loader: real environment variables win over the file.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return process.env;
+}
+
+/** Mask a secret for display: the first 10 characters then `...` (the seed's `ACxxxxxxxx...`). */
+export function maskSecret(value: string | undefined): string {
+  if (!value) return '(not set)';
+  return value.length <= 10 ? '*'.repeat(value.length) : `${value.slice(0, 10)}...`;
+}

@@ -1,0 +1,221 @@
+/**
+ * The one schema (Drizzle). PostgreSQL only: the same tables run on PGlite (embedded) and PostgreSQL.
+ * Migrations in src/db/migrations are generated from this file with `npm run db:generate`.
+ * Statuses are plain text with CHECK constraints instead of Postgres enums, so adding a state is a
+ * simple migration on both engines.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const id = () => bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity();
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable(
+  'users',
+  {
+    id: id(),
+    externalId: text('external_id').notNull(),
+    email: text('email'),
+    phone: text('phone'),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    locale: text('locale').notNull().default('en'),
+    timeZone: text('time_zone').notNull().default('Asia/Kolkata'),
+    role: text('role').notNull().default('customer'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('users_external_id_key').on(t.externalId),
+    index('users_email_idx').on(t.email),
+    index('users_phone_idx').on(t.phone),
+    check('users_role_check', sql`${t.role} in ('customer', 'partner', 'admin')`),
+  ],
+);
+
+/** Explicit choices only; a missing row means the channel default (see notifications/preferences.ts). */
+export const notificationPreferences = pgTable(
+  'notification_preferences',
+  {
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    category: text('category').notNull(),
+    channel: text('channel').notNull(),
+    enabled: boolean('enabled').notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.category, t.channel] })],
+);
+
+/** Every preference change: who, when, from what, to what, by which route. */
+export const preferenceChanges = pgTable(
+  'preference_changes',
+  {
+    id: id(),
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    category: text('category').notNull(),
+    channel: text('channel').notNull(),
+    fromEnabled: boolean('from_enabled'),
+    toEnabled: boolean('to_enabled').notNull(),
+    source: text('source').notNull(),
+    actor: text('actor'),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('preference_changes_user_idx').on(t.userId, t.createdAt)],
+);
+
+/** Versioned: every edit adds a row; exactly one active row per type × field × locale. */
+export const notificationTemplates = pgTable(
+  'notification_templates',
+  {
+    id: id(),
+    type: text('type').notNull(),
+    field: text('field').notNull(),
+    locale: text('locale').notNull(),
+    version: integer('version').notNull(),
+    source: text('source').notNull(),
+    active: boolean('active').notNull().default(true),
+    dltTemplateId: text('dlt_template_id'),
+    dltText: text('dlt_text'),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('notification_templates_version_key').on(t.type, t.field, t.locale, t.version),
+    uniqueIndex('notification_templates_active_key').on(t.type, t.field, t.locale).where(sql`${t.active}`),
+  ],
+);
+
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: id(),
+    notificationId: text('notification_id').notNull(),
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    category: text('category').notNull(),
+    priority: text('priority').notNull(),
+    title: text('title').notNull(),
+    message: text('message').notNull(),
+    context: jsonb('context').$type<Record<string, unknown>>().notNull().default({}),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    readAt: timestamp('read_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('notifications_notification_id_key').on(t.notificationId),
+    index('notifications_user_created_idx').on(t.userId, t.createdAt),
+  ],
+);
+
+export const DELIVERY_STATUSES = ['skipped', 'queued', 'sending', 'sent', 'delivered', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** One row per notification × channel. It is also the queue (transactional outbox). */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: id(),
+    notificationId: bigint('notification_id', { mode: 'number' })
+      .notNull()
+      .references(() => notifications.id, { onDelete: 'cascade' }),
+    channel: text('channel').notNull(),
+    status: text('status').$type<DeliveryStatus>().notNull(),
+    skipReason: text('skip_reason'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull(),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    providerMessageId: text('provider_message_id'),
+    providerStatus: text('provider_status'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    costAmount: numeric('cost_amount', { precision: 12, scale: 5 }),
+    costCurrency: text('cost_currency'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    failedAt: timestamp('failed_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('deliveries_notification_channel_key').on(t.notificationId, t.channel),
+    index('deliveries_due_idx').on(t.channel, t.nextAttemptAt).where(sql`${t.status} = 'queued'`),
+    index('deliveries_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'sending'`),
+    index('deliveries_provider_message_idx').on(t.providerMessageId),
+    check(
+      'deliveries_status_check',
+      sql`${t.status} in ('skipped', 'queued', 'sending', 'sent', 'delivered', 'failed')`,
+    ),
+  ],
+);
+
+export const deliveryStatusHistory = pgTable(
+  'delivery_status_history',
+  {
+    id: id(),
+    deliveryId: bigint('delivery_id', { mode: 'number' })
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status').notNull(),
+    providerStatus: text('provider_status'),
+    errorCode: text('error_code'),
+    detail: text('detail'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('delivery_status_history_delivery_idx').on(t.deliveryId, t.id)],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    role: text('role').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('api_keys_key_hash_key').on(t.keyHash),
+    check('api_keys_role_check', sql`${t.role} in ('admin', 'service')`),
+  ],
+);
+
+/** A retried trigger with the same key returns the stored response instead of notifying twice. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    response: jsonb('response').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
+);

@@ -1,0 +1,45 @@
+import type { DeliveryJob, SendResult } from '../channels/channel.ts';
+import type { Completion } from './queue.ts';
+import { nextAttemptAt, type RetryPolicy } from './retry-policy.ts';
+
+/**
+ * Turn a channel's answer into the delivery's next state (pure): sent/delivered, retry later,
+ * failed for good, or skipped. The retry budget is the channel's policy.
+ */
+export function toCompletion(
+  job: DeliveryJob,
+  result: SendResult,
+  policy: RetryPolicy,
+  now: Date,
+): Completion {
+  const base = { id: job.deliveryId, metadata: result.metadata ?? null };
+  switch (result.kind) {
+    case 'sent':
+      return {
+        ...base,
+        status: result.delivered ? 'delivered' : 'sent',
+        providerMessageId: result.providerMessageId ?? null,
+        providerStatus: result.providerStatus ?? null,
+        costAmount: result.costAmount ?? null,
+        costCurrency: result.costCurrency ?? null,
+        details: result.details ?? null,
+      };
+    case 'retryable': {
+      const next = nextAttemptAt(policy, job.attempt, now, result.retryAfterMs);
+      return {
+        ...base,
+        status: next ? 'queued' : 'failed',
+        nextAttemptAt: next,
+        errorCode: result.code,
+        errorMessage: result.message,
+        detail: next
+          ? `attempt ${job.attempt} failed (${result.code}); retry at ${next.toISOString()}`
+          : `attempt ${job.attempt} failed (${result.code}); retries exhausted`,
+      };
+    }
+    case 'permanent':
+      return { ...base, status: 'failed', errorCode: result.code, errorMessage: result.message };
+    case 'skipped':
+      return { ...base, status: 'skipped', skipReason: result.reason, errorMessage: result.message };
+  }
+}

@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Channel, ChannelName, DeliveryJob, SendResult } from '../channels/channel.ts';
+import type { Database } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import { DELIVERIES_CHANNEL } from '../notifications/create-notification.ts';
+import { toCompletion } from './outcome.ts';
+import { type Completion, claimDue, completeBatch, reapExpiredLeases } from './queue.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+
+export interface WorkerOptions {
+  database: Database;
+  channels: readonly Channel[];
+  concurrency: Record<ChannelName, number>;
+  timeoutsMs: Record<ChannelName, number>;
+  retryPolicies: Record<ChannelName, RetryPolicy>;
+  batchSize: number;
+  pollMs: number;
+  leaseMs: number;
+  shutdownGraceMs: number;
+  logger: Logger;
+  workerId?: string | undefined;
+  now?: () => Date;
+}
+
+/**
+ * Claims due deliveries, hands each to its channel and writes the outcomes back in batches.
+ * Woken by NOTIFY when work arrives and by a poll as a fallback (retries that fall due, a missed
+ * notification, a database that came back). Stop drains: no new claims, in-flight sends finish.
+ */
+export class DeliveryWorker {
+  readonly id: string;
+  readonly #o: WorkerOptions;
+  readonly #channels: Map<ChannelName, Channel>;
+  readonly #inFlight = new Map<ChannelName, number>();
+  readonly #controllers = new Set<AbortController>();
+  #pending: Completion[] = [];
+  #flushing: Promise<void> | undefined;
+  #ticking = false;
+  #tickAgain = false;
+  #stopping = false;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+  #lastReap = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(options: WorkerOptions) {
+    this.#o = options;
+    this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#channels = new Map(options.channels.map((c) => [c.name, c]));
+    for (const name of this.#channels.keys()) this.#inFlight.set(name, 0);
+  }
+
+  async start(): Promise<void> {
+    const wake = () => this.wake();
+    this.#unlisten = await this.#o.database.listen(DELIVERIES_CHANNEL, wake, wake);
+    this.#pollTimer = setInterval(wake, this.#o.pollMs);
+    this.wake();
+  }
+
+  /** Ask for a claim pass; calls during a pass coalesce into one more pass. */
+  wake(): void {
+    if (this.#stopping) return;
+    if (this.#ticking) {
+      this.#tickAgain = true;
+      return;
+    }
+    this.#ticking = true;
+    void this.#tick().finally(() => {
+      this.#ticking = false;
+      if (this.#tickAgain) {
+        this.#tickAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const v of this.#inFlight.values()) n += v;
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    clearInterval(this.#pollTimer);
+    await this.#unlisten?.().catch(() => {});
+    if (this.inFlight > 0) {
+      const drained = new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+      const grace = setTimeout(() => {
+        this.#o.logger.warn(
+          { inFlight: this.inFlight },
+          'shutdown grace period over; aborting in-flight sends',
+        );
+        for (const c of this.#controllers) c.abort(new Error('worker shutting down'));
+      }, this.#o.shutdownGraceMs);
+      await drained;
+      clearTimeout(grace);
+    }
+    await this.#flushUntilEmpty();
+  }
+
+  async #tick(): Promise<void> {
+    const db = this.#o.database.db;
+    try {
+      const now = Date.now();
+      if (now - this.#lastReap >= Math.max(this.#o.pollMs, 1000)) {
+        this.#lastReap = now;
+        const reaped = await reapExpiredLeases(db);
+        if (reaped > 0) this.#o.logger.warn({ reaped }, 'requeued deliveries whose lease expired');
+      }
+      for (const [name, channel] of this.#channels) {
+        const free = this.#o.concurrency[name] - (this.#inFlight.get(name) ?? 0);
+        if (free <= 0 || this.#stopping) continue;
+        const jobs = await claimDue(db, name, this.id, Math.min(free, this.#o.batchSize), this.#o.leaseMs);
+        for (const job of jobs) this.#run(channel, job);
+        if (jobs.length === Math.min(free, this.#o.batchSize)) this.#tickAgain = true;
+      }
+    } catch (err) {
+      // A database restart lands here; the poll timer tries again, nothing is lost (rows stay queued).
+      this.#o.logger.warn({ err: (err as Error).message }, 'claim pass failed; will retry');
+    }
+  }
+
+  #run(channel: Channel, job: DeliveryJob): void {
+    this.#inFlight.set(channel.name, (this.#inFlight.get(channel.name) ?? 0) + 1);
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const timeout = setTimeout(
+      () => controller.abort(new Error(`send timed out after ${this.#o.timeoutsMs[channel.name]} ms`)),
+      this.#o.timeoutsMs[channel.name],
+    );
+    void this.#send(channel, job, controller.signal).then((result) => {
+      clearTimeout(timeout);
+      this.#controllers.delete(controller);
+      const now = this.#o.now?.() ?? new Date();
+      this.#pending.push(toCompletion(job, result, this.#o.retryPolicies[channel.name], now));
+      this.#inFlight.set(channel.name, (this.#inFlight.get(channel.name) ?? 1) - 1);
+      this.#scheduleFlush();
+      if (this.#stopping && this.inFlight === 0) this.#idle?.();
+      else this.wake();
+    });
+  }
+
+  async #send(channel: Channel, job: DeliveryJob, signal: AbortSignal): Promise<SendResult> {
+    try {
+      return await channel.send(job, signal);
+    } catch (err) {
+      const message = signal.aborted
+        ? String((signal.reason as Error)?.message ?? signal.reason)
+        : (err as Error).message;
+      this.#o.logger.error(
+        { deliveryId: job.deliveryId, channel: channel.name, err: message },
+        'channel threw',
+      );
+      return { kind: 'retryable', code: signal.aborted ? 'TIMEOUT' : 'CHANNEL_ERROR', message };
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending.splice(0, 1000);
+    try {
+      if (batch.length > 0) {
+        const written = await completeBatch(this.#o.database.db, this.id, batch);
+        if (written.size < batch.length) {
+          const lost = batch.filter((c) => !written.has(c.id)).map((c) => c.id);
+          this.#o.logger.warn(
+            { deliveryIds: lost },
+            'lease lost before the outcome was written; kept the newer state',
+          );
+        }
+      }
+    } catch (err) {
+      // Keep the outcomes and try again: dropping them would resend after the lease expires.
+      this.#pending.unshift(...batch);
+      this.#o.logger.warn(
+        { err: (err as Error).message, pending: this.#pending.length },
+        'writing outcomes failed; retrying',
+      );
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      this.#flushing = undefined;
+      if (this.#pending.length > 0) this.#scheduleFlush();
+    }
+  }
+
+  async #flushUntilEmpty(): Promise<void> {
+    while (this.#flushing || this.#pending.length > 0) {
+      if (!this.#flushing) this.#scheduleFlush();
+      await this.#flushing;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The error catalogue: every error the service reports has a stable code, an HTTP status and a docs
+ * link, so clients can branch on `code` and operators can look it up. Nothing else invents error strings.
+ */
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, title: 'Request validation failed' },
+  MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  UNAUTHORIZED: { status: 401, title: 'Missing or invalid API key' },
+  FORBIDDEN: { status: 403, title: 'Not allowed for this key' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  USER_NOT_FOUND: { status: 404, title: 'Unknown user' },
+  NOTIFICATION_NOT_FOUND: { status: 404, title: 'Unknown notification' },
+  IDEMPOTENCY_CONFLICT: { status: 409, title: 'Idempotency key reused with a different request' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  UNKNOWN_NOTIFICATION_TYPE: { status: 422, title: 'Unknown notification type' },
+  UNKNOWN_EVENT_TYPE: { status: 422, title: 'Unknown event type' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  NOT_READY: { status: 503, title: 'Service not ready' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+  SIGNATURE_INVALID: { status: 403, title: 'Invalid Twilio signature' },
+  SMS_NOT_CONFIGURED: { status: 503, title: 'SMS service not configured' },
+  SMS_INVALID_PHONE: { status: 400, title: 'Invalid phone number format' },
+  TEMPLATE_MISSING_VAR: { status: 422, title: 'Template variable missing from context' },
+  TEMPLATE_INVALID: { status: 422, title: 'Template does not parse' },
+  TEMPLATE_NOT_FOUND: { status: 404, title: 'Template not found' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const DOCS_BASE = 'https://github.com/laundryconnect/notify/blob/main/docs/errors.md';
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, details?: Record<string, unknown>) {
+    super(detail ?? ERRORS[code].title);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+}
+
+/** problem+json (RFC 9457) body for an error; never carries a stack trace. */
+export function problemBody(err: AppError, instance?: string) {
+  return {
+    type: `${DOCS_BASE}#${err.code.toLowerCase().replaceAll('_', '-')}`,
+    title: ERRORS[err.code].title,
+    status: err.status,
+    code: err.code,
+    detail: err.message,
+    ...(instance ? { instance } : {}),
+    ...(err.details ?? {}),
+  };
+}

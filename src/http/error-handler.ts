@@ -1,0 +1,53 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, problemBody } from '../errors.ts';
+
+/**
+ * One error shape for every response: problem+json with a stable `code`. Unknown errors become a
+ * bare 500 (logged with the stack, never sent), so internals never leak to clients.
+ */
+export function toAppError(err: FastifyError | Error): AppError {
+  if (err instanceof AppError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const errors = err.validation.map((v) => ({
+      field: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+      message: v.message,
+    }));
+    const summary = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    return new AppError('VALIDATION_FAILED', summary, { errors });
+  }
+  const code = (err as FastifyError).code;
+  const status = (err as FastifyError).statusCode;
+  if (
+    code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+    err instanceof SyntaxError
+  ) {
+    return new AppError('MALFORMED_JSON', 'The request body is not valid JSON');
+  }
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('PAYLOAD_TOO_LARGE', err.message);
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('UNSUPPORTED_MEDIA_TYPE', err.message);
+  if (status === 429) return new AppError('RATE_LIMITED', err.message);
+  if ((err as FastifyError).validation) return new AppError('VALIDATION_FAILED', err.message);
+  if (status === 404) return new AppError('NOT_FOUND', err.message);
+  if (status && status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', err.message);
+  return new AppError('INTERNAL', 'An internal error occurred; it has been logged');
+}
+
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const appError = toAppError(err);
+  if (appError.status >= 500) request.log.error({ err }, 'request failed');
+  const headers = reply.getHeaders();
+  void reply
+    .code(appError.status)
+    .headers(headers)
+    .type('application/problem+json')
+    .send(problemBody(appError, request.url));
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  void reply
+    .code(404)
+    .type('application/problem+json')
+    .send(problemBody(new AppError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)));
+}

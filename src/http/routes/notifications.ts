@@ -1,0 +1,83 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import { type CreateNotificationDeps, createNotification } from '../../notifications/create-notification.ts';
+import { getNotificationView } from '../../notifications/notification-view.ts';
+import { requireApiKey } from '../auth.ts';
+
+const createBody = z
+  .object({
+    user_id: z
+      .string()
+      .min(1)
+      .max(128)
+      .describe("The marketplace's user id (see PUT /api/v1/users/{userId})"),
+    type: z.string().min(1).max(64).describe('A notification type from the catalog, e.g. order_confirmed'),
+    context: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('Template variables, e.g. {"order": {...}}'),
+    title: z.string().min(1).max(200).optional().describe('Overrides the rendered in-app title'),
+    message: z.string().min(1).max(2000).optional().describe('Overrides the rendered in-app message'),
+  })
+  .strict();
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Retrying with the same key returns the first notification instead of creating another'),
+});
+
+export function registerNotificationRoutes(app: FastifyInstance, deps: CreateNotificationDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const auth = requireApiKey(deps.db);
+
+  r.post(
+    '/api/v1/notifications',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary: 'Create a notification for a user (one delivery per allowed channel)',
+        body: createBody,
+        headers: idempotencyHeaders,
+      },
+      preHandler: auth,
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const result = await createNotification(deps, {
+        userId: b.user_id,
+        type: b.type,
+        context: b.context,
+        title: b.title,
+        message: b.message,
+        idempotencyKey: request.headers['idempotency-key'],
+        idempotencyScope: `key:${request.apiKey!.id}`,
+      });
+      const view = await getNotificationView(deps.db, result.notificationId);
+      return reply.code(result.created ? 201 : 200).send(view);
+    },
+  );
+
+  r.get(
+    '/api/v1/notifications/:notificationId',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary: 'Get a notification with its deliveries and their status history',
+        params: z.object({ notificationId: z.string().min(1).max(64) }),
+      },
+      preHandler: auth,
+    },
+    async (request) => {
+      const view = await getNotificationView(deps.db, request.params.notificationId);
+      if (!view)
+        throw new AppError('NOTIFICATION_NOT_FOUND', `No notification "${request.params.notificationId}"`);
+      return view;
+    },
+  );
+}

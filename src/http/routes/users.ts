@@ -1,0 +1,116 @@
+import { eq, sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { INVALID_PHONE_MESSAGE, validatePhone } from '../../channels/sms/phone.ts';
+import type { Db } from '../../db/database.ts';
+import { users } from '../../db/schema.ts';
+import { AppError } from '../../errors.ts';
+import { requireApiKey } from '../auth.ts';
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const userIdParam = z.object({
+  userId: z.string().min(1).max(128).describe("The marketplace's user id"),
+});
+
+const userBody = z
+  .object({
+    email: z.email().max(254).nullable().optional(),
+    phone: z.string().max(32).nullable().optional().describe('E.164, e.g. +919876543210'),
+    first_name: z.string().max(100).nullable().optional(),
+    last_name: z.string().max(100).nullable().optional(),
+    locale: z.string().min(2).max(16).optional().describe('e.g. en, hi, ta'),
+    time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Kolkata').optional(),
+    role: z.enum(['customer', 'partner', 'admin']).optional(),
+  })
+  .strict();
+
+type UserRow = typeof users.$inferSelect;
+
+export function userView(u: UserRow) {
+  return {
+    id: u.externalId,
+    email: u.email,
+    phone: u.phone,
+    first_name: u.firstName,
+    last_name: u.lastName,
+    locale: u.locale,
+    time_zone: u.timeZone,
+    role: u.role,
+    created_at: u.createdAt.toISOString(),
+    updated_at: u.updatedAt.toISOString(),
+  };
+}
+
+/** Users are owned by the marketplace: it upserts them by its own id before notifying them. */
+export function registerUserRoutes(app: FastifyInstance, db: Db): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const auth = requireApiKey(db);
+
+  r.put(
+    '/api/v1/users/:userId',
+    {
+      schema: { tags: ['users'], summary: 'Create or update a user', params: userIdParam, body: userBody },
+      preHandler: auth,
+    },
+    async (request, reply) => {
+      const b = request.body;
+      if (b.phone) {
+        const check = validatePhone(b.phone);
+        if (!check.ok) throw new AppError('SMS_INVALID_PHONE', INVALID_PHONE_MESSAGE, { field: 'phone' });
+      }
+      const values = {
+        email: b.email,
+        phone: b.phone,
+        firstName: b.first_name,
+        lastName: b.last_name,
+        locale: b.locale,
+        timeZone: b.time_zone,
+        role: b.role,
+      };
+      const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+      const [row] = await db
+        .insert(users)
+        .values({ externalId: request.params.userId, ...defined })
+        .onConflictDoUpdate({ target: users.externalId, set: { ...defined, updatedAt: sql`now()` } })
+        .returning();
+      const created = row!.createdAt.getTime() === row!.updatedAt.getTime();
+      return reply.code(created ? 201 : 200).send(userView(row!));
+    },
+  );
+
+  r.get(
+    '/api/v1/users/:userId',
+    { schema: { tags: ['users'], summary: 'Get a user', params: userIdParam }, preHandler: auth },
+    async (request) => {
+      const [row] = await db.select().from(users).where(eq(users.externalId, request.params.userId));
+      if (!row) throw new AppError('USER_NOT_FOUND', `No user with id "${request.params.userId}"`);
+      return userView(row);
+    },
+  );
+
+  r.delete(
+    '/api/v1/users/:userId',
+    {
+      schema: { tags: ['users'], summary: 'Delete a user and all their notifications', params: userIdParam },
+      preHandler: auth,
+    },
+    async (request, reply) => {
+      const deleted = await db
+        .delete(users)
+        .where(eq(users.externalId, request.params.userId))
+        .returning({ id: users.id });
+      if (deleted.length === 0)
+        throw new AppError('USER_NOT_FOUND', `No user with id "${request.params.userId}"`);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,58 @@
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { extractApiKey } from './auth.ts';
+import { errorHandler, notFoundHandler } from './error-handler.ts';
+
+export interface HttpOptions {
+  logger: import('../logger.ts').Logger;
+  bodyLimit: number;
+  rateLimitPerMinute: number;
+  version: string;
+}
+
+/**
+ * The Fastify instance with what every route shares: zod validation, problem+json errors, a body
+ * limit, per-key rate limits and the OpenAPI document built from the route schemas. Routes are
+ * registered by the composition root (app.ts).
+ */
+export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    bodyLimit: opts.bodyLimit,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  await app.register(fastifyRateLimit, {
+    max: opts.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per API key when one is sent (so one noisy caller cannot starve others), else per address.
+    keyGenerator: (request) => extractApiKey(request) ?? request.ip,
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'LaundryConnect Notify API',
+        version: opts.version,
+        description:
+          'Notifications for the LaundryConnect marketplace: SMS, email, in-app inbox and Web Push.',
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key' } },
+      },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app as unknown as FastifyInstance;
+}

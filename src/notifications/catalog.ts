@@ -1,0 +1,203 @@
+/**
+ * The notification catalog: the one place notification types are defined. Everything else (triggers,
+ * preferences, templates, the dashboard) looks types up here instead of spelling their names.
+ */
+import type { ChannelName } from '../channels/channel.ts';
+import { AppError } from '../errors.ts';
+
+/** Preference groups a user switches on or off per channel (the seed's `order_updates_sms`, …). */
+export const CATEGORIES = ['order_updates', 'payment_updates', 'account', 'partner', 'promotions'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** critical: sent at once; regular: held during quiet hours; digest: may be batched into a digest. */
+export const PRIORITIES = ['critical', 'regular', 'digest'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export interface NotificationTypeDef {
+  name: string;
+  category: Category;
+  priority: Priority;
+  channels: readonly ChannelName[];
+  recipient: 'customer' | 'partner' | 'any';
+  description: string;
+  /** Dotted context paths the templates use, e.g. 'order.order_number'. */
+  variables: readonly string[];
+  /** A realistic context for previews and tests; holds every path in `variables`. */
+  sampleContext: Record<string, unknown>;
+}
+
+const ALL_CHANNELS: readonly ChannelName[] = ['in_app', 'sms', 'email', 'push'];
+// SMS costs money per segment, so low-value messages never use it (the seed's cost-optimisation advice).
+const NO_SMS: readonly ChannelName[] = ['in_app', 'email', 'push'];
+
+const ORDER = {
+  order_number: 'LC240117',
+  pickup_date: 'Sat 18 Jan, 9-11 AM',
+  delivery_date: 'Mon 20 Jan, 6-8 PM',
+  items_count: 6,
+  partner_name: 'FreshFold Laundry',
+  pickup_area: 'Koramangala',
+};
+const CUSTOMER = { first_name: 'Priya' };
+const PARTNER_OWNER = { first_name: 'Ramesh' };
+
+const orderContext = { ...CUSTOMER, order: ORDER };
+const paymentContext = { ...orderContext, payment: { amount: '449.00', transaction_id: 'pay_NkX82Lq3TaY7' } };
+const refundContext = { ...orderContext, refund: { amount: '449.00' } };
+
+type Def = Omit<NotificationTypeDef, 'name'>;
+
+function orderType(priority: Priority, description: string, paths: string[]): Def {
+  return {
+    category: 'order_updates',
+    priority,
+    channels: ALL_CHANNELS,
+    recipient: 'customer',
+    description,
+    variables: ['first_name', 'order.order_number', ...paths],
+    sampleContext: orderContext,
+  };
+}
+
+function paymentType(
+  priority: Priority,
+  description: string,
+  kind: 'payment' | 'refund',
+  paths: string[],
+): Def {
+  return {
+    category: 'payment_updates',
+    priority,
+    channels: ALL_CHANNELS,
+    recipient: 'customer',
+    description,
+    variables: ['first_name', 'order.order_number', `${kind}.amount`, ...paths],
+    sampleContext: kind === 'payment' ? paymentContext : refundContext,
+  };
+}
+
+const DEFS: Record<string, Def> = {
+  order_created: orderType('regular', 'New order placed', ['order.pickup_date']),
+  order_confirmed: orderType('critical', 'Order confirmed and pickup scheduled', ['order.pickup_date']),
+  order_picked_up: orderType('regular', 'Laundry picked up', ['order.items_count', 'order.delivery_date']),
+  order_ready: orderType('regular', 'Order cleaned and ready for delivery', ['order.delivery_date']),
+  order_out_for_delivery: orderType('critical', 'Order is being delivered', []),
+  order_delivered: orderType('critical', 'Order delivered successfully', []),
+  order_cancelled: orderType('critical', 'Order cancelled', []),
+  order_rescheduled: orderType('regular', 'Pickup moved to a new slot', ['order.pickup_date']),
+  pickup_reminder: orderType('regular', 'Reminder shortly before the pickup slot', [
+    'order.pickup_date',
+    'order.partner_name',
+  ]),
+  payment_initiated: paymentType('regular', 'Payment processing', 'payment', []),
+  payment_completed: paymentType('critical', 'Payment successful', 'payment', ['payment.transaction_id']),
+  payment_failed: paymentType('critical', 'Payment failed; the customer must pay again', 'payment', []),
+  refund_requested: paymentType('regular', 'Refund request received', 'refund', []),
+  refund_completed: paymentType('critical', 'Refund processed', 'refund', []),
+  refund_rejected: paymentType('regular', 'Refund request declined', 'refund', []),
+  welcome: {
+    category: 'account',
+    priority: 'regular',
+    channels: ALL_CHANNELS,
+    recipient: 'any',
+    description: 'New user registration, with a first-order promo code',
+    variables: ['first_name', 'promo.code', 'promo.discount'],
+    sampleContext: { ...CUSTOMER, promo: { code: 'WELCOME20', discount: 20 } },
+  },
+  account_verified: {
+    category: 'account',
+    priority: 'regular',
+    channels: ALL_CHANNELS,
+    recipient: 'any',
+    description: 'Account verified successfully',
+    variables: ['first_name'],
+    sampleContext: CUSTOMER,
+  },
+  partner_approved: {
+    category: 'partner',
+    priority: 'regular',
+    channels: ALL_CHANNELS,
+    recipient: 'partner',
+    description: 'Partner account approved',
+    variables: ['first_name', 'partner.business_name'],
+    sampleContext: { ...PARTNER_OWNER, partner: { business_name: 'FreshFold Laundry' } },
+  },
+  partner_rejected: {
+    category: 'partner',
+    priority: 'regular',
+    channels: ALL_CHANNELS,
+    recipient: 'partner',
+    description: 'Partner application not approved',
+    variables: ['first_name', 'partner.business_name'],
+    sampleContext: { ...PARTNER_OWNER, partner: { business_name: 'FreshFold Laundry' } },
+  },
+  // Critical: a partner who hears late may miss the pickup slot.
+  new_order_assigned: {
+    category: 'partner',
+    priority: 'critical',
+    channels: ALL_CHANNELS,
+    recipient: 'partner',
+    description: 'New order assigned to a partner',
+    variables: ['first_name', 'order.order_number', 'order.pickup_date', 'order.pickup_area'],
+    sampleContext: { ...PARTNER_OWNER, order: ORDER },
+  },
+  payout_completed: {
+    category: 'partner',
+    priority: 'regular',
+    channels: ALL_CHANNELS,
+    recipient: 'partner',
+    description: 'Partner earnings paid out',
+    variables: ['first_name', 'payout.amount', 'payout.period'],
+    sampleContext: { ...PARTNER_OWNER, payout: { amount: '12,840.00', period: '6-12 Jan' } },
+  },
+  review_request: {
+    category: 'promotions',
+    priority: 'digest',
+    channels: NO_SMS,
+    recipient: 'customer',
+    description: 'Ask for a rating after delivery',
+    variables: ['first_name', 'order.order_number', 'order.partner_name'],
+    sampleContext: orderContext,
+  },
+  promo_offer: {
+    category: 'promotions',
+    priority: 'digest',
+    channels: NO_SMS,
+    recipient: 'customer',
+    description: 'Promotional offer with a discount code',
+    variables: ['first_name', 'promo.code', 'promo.discount', 'promo.valid_until'],
+    sampleContext: { ...CUSTOMER, promo: { code: 'FRESH15', discount: 15, valid_until: '31 Jan' } },
+  },
+};
+
+/** Sample contexts share objects, so freeze them all: a caller mutating one would corrupt every preview. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export const NOTIFICATION_TYPES: readonly NotificationTypeDef[] = deepFreeze(
+  Object.entries(DEFS).map(([name, def]) => ({ name, ...def })),
+);
+
+export const NOTIFICATION_TYPE_NAMES: readonly string[] = NOTIFICATION_TYPES.map((def) => def.name);
+
+const BY_NAME = new Map(NOTIFICATION_TYPES.map((def) => [def.name, def]));
+
+export function getNotificationType(name: string): NotificationTypeDef | undefined {
+  return BY_NAME.get(name);
+}
+
+/** Like getNotificationType, for inputs from outside: an unknown name is a 422 listing the valid ones. */
+export function requireNotificationType(name: string): NotificationTypeDef {
+  const def = BY_NAME.get(name);
+  if (!def) {
+    throw new AppError('UNKNOWN_NOTIFICATION_TYPE', `Unknown notification type "${name}"`, {
+      accepted: NOTIFICATION_TYPE_NAMES,
+    });
+  }
+  return def;
+}

@@ -1,0 +1,168 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import type { ChannelName } from '../channels/channel.ts';
+import type { Db, Tx } from '../db/database.ts';
+import { deliveries, deliveryStatusHistory, idempotencyKeys, notifications, users } from '../db/schema.ts';
+import type { RetryPolicy } from '../deliveries/retry-policy.ts';
+import { AppError } from '../errors.ts';
+import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
+import { requireNotificationType } from './catalog.ts';
+import { decideChannels } from './eligibility.ts';
+import { loadPreferences } from './preferences.ts';
+
+export const DELIVERIES_CHANNEL = 'lc_deliveries';
+
+export interface CreateNotificationDeps {
+  db: Db;
+  templates: TemplateStore;
+  retryPolicies: Record<ChannelName, RetryPolicy>;
+  /** Channels with a running adapter; the others are recorded as skipped. */
+  availableChannels: ReadonlySet<ChannelName>;
+  now?: () => Date;
+}
+
+export interface CreateNotificationInput {
+  /** The marketplace's id for the user (users.external_id). */
+  userId: string;
+  type: string;
+  context: Record<string, unknown>;
+  /** Overrides for the rendered in-app title and message. */
+  title?: string | undefined;
+  message?: string | undefined;
+  idempotencyKey?: string | undefined;
+  /** Keys are unique per caller (API key) so two callers cannot collide. */
+  idempotencyScope?: string;
+}
+
+export interface CreateNotificationResult {
+  created: boolean;
+  notificationId: string;
+}
+
+/**
+ * The one way a notification comes to exist. In ONE transaction: claim the idempotency key, insert
+ * the notification, one delivery per channel of its type (queued, or skipped with the reason), the
+ * first history rows, then NOTIFY the workers (delivered by Postgres only if the transaction commits).
+ */
+export async function createNotification(
+  deps: CreateNotificationDeps,
+  input: CreateNotificationInput,
+): Promise<CreateNotificationResult> {
+  const def = requireNotificationType(input.type);
+  const requestHash = hashRequest(input);
+  const scope = input.idempotencyScope ?? 'default';
+  return deps.db.transaction(async (tx) => {
+    if (input.idempotencyKey) {
+      const existing = await claimIdempotencyKey(tx, scope, input.idempotencyKey, requestHash);
+      if (existing) return { created: false, notificationId: existing };
+    }
+    const [user] = await tx.select().from(users).where(eq(users.externalId, input.userId));
+    if (!user) throw new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
+
+    const templateContext = buildTemplateContext(user, input.context);
+    const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
+      if (override) return override;
+      const template = deps.templates.get(def.name, field, user.locale);
+      if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
+      return renderTemplate(template.source, templateContext);
+    };
+    const title = render('in_app_title', input.title);
+    const message = render('in_app_body', input.message);
+
+    const prefs = await loadPreferences(tx, user.id);
+    const decisions = decideChannels({
+      channels: def.channels,
+      category: def.category,
+      user,
+      prefs,
+      available: deps.availableChannels,
+    });
+
+    const notificationId = `ntf_${randomBytes(12).toString('base64url')}`;
+    const [row] = await tx
+      .insert(notifications)
+      .values({
+        notificationId,
+        userId: user.id,
+        type: def.name,
+        category: def.category,
+        priority: def.priority,
+        title,
+        message,
+        context: input.context,
+      })
+      .returning({ id: notifications.id });
+    const now = deps.now?.() ?? new Date();
+    const inserted = await tx
+      .insert(deliveries)
+      .values(
+        decisions.map((d) => ({
+          notificationId: row!.id,
+          channel: d.channel,
+          status: d.status,
+          maxAttempts: deps.retryPolicies[d.channel].maxAttempts,
+          nextAttemptAt: d.status === 'queued' ? now : null,
+          skipReason: d.status === 'skipped' ? d.reason : null,
+          errorMessage: d.status === 'skipped' ? d.message : null,
+        })),
+      )
+      .returning({ id: deliveries.id, status: deliveries.status, errorMessage: deliveries.errorMessage });
+    await tx.insert(deliveryStatusHistory).values(
+      inserted.map((d) => ({
+        deliveryId: d.id,
+        fromStatus: null,
+        toStatus: d.status,
+        detail: d.errorMessage,
+      })),
+    );
+    if (input.idempotencyKey) {
+      await tx
+        .update(idempotencyKeys)
+        .set({ response: { notification_id: notificationId } })
+        .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, input.idempotencyKey)));
+    }
+    if (inserted.some((d) => d.status === 'queued')) {
+      await tx.execute(sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`);
+    }
+    return { created: true, notificationId };
+  });
+}
+
+/**
+ * Insert the key or find who holds it. On PostgreSQL a concurrent holder's uncommitted insert makes
+ * this wait until it commits, so two racing retries still produce one notification.
+ * Returns the existing notification id, or null when this request now owns the key.
+ */
+async function claimIdempotencyKey(
+  tx: Tx,
+  scope: string,
+  key: string,
+  requestHash: string,
+): Promise<string | null> {
+  const claimed = await tx
+    .insert(idempotencyKeys)
+    .values({ scope, key, requestHash })
+    .onConflictDoNothing()
+    .returning({ key: idempotencyKeys.key });
+  if (claimed.length > 0) return null;
+  const [existing] = await tx
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
+  if (!existing || existing.requestHash !== requestHash) {
+    throw new AppError(
+      'IDEMPOTENCY_CONFLICT',
+      `Idempotency-Key "${key}" was already used for a different request`,
+    );
+  }
+  return String(existing.response?.['notification_id']);
+}
+
+function hashRequest(input: CreateNotificationInput): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([input.userId, input.type, input.context, input.title ?? null, input.message ?? null]),
+    )
+    .digest('hex');
+}

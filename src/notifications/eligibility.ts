@@ -1,0 +1,65 @@
+import type { ChannelName } from '../channels/channel.ts';
+import { validatePhone } from '../channels/sms/phone.ts';
+import { isChannelEnabled, type PreferenceMap } from './preferences.ts';
+
+/**
+ * Which channels of a notification get a delivery, decided once at creation (pure). A channel that
+ * is not allowed still gets a row, as `skipped` with a stable reason, so "why didn't I get an SMS?"
+ * is answered by the data. Reasons in the seed's no-retry list are never retried.
+ */
+export const SKIP_REASONS = {
+  disabled_by_user: 'User has disabled {channel} notifications',
+  no_phone: 'User {email} has no phone number. Skipping SMS.',
+  invalid_phone: 'Invalid phone number format. Must start with + and country code.',
+  no_email: 'User has no email address. Skipping email.',
+  sms_not_configured: 'SMS service not configured',
+  channel_unavailable: 'The {channel} channel is not configured on this service',
+  cap_reached: 'SMS cap reached for this user',
+} as const;
+export type SkipReason = keyof typeof SKIP_REASONS;
+
+export type ChannelDecision =
+  | { channel: ChannelName; status: 'queued' }
+  | { channel: ChannelName; status: 'skipped'; reason: SkipReason; message: string };
+
+export interface EligibilityInput {
+  channels: readonly ChannelName[];
+  category: string;
+  user: { email: string | null; phone: string | null };
+  prefs: PreferenceMap;
+  /** Channels this service can deliver on (configured and running). */
+  available: ReadonlySet<ChannelName>;
+}
+
+const CHANNEL_LABEL: Record<ChannelName, string> = {
+  sms: 'SMS',
+  email: 'email',
+  in_app: 'in-app',
+  push: 'push',
+};
+
+export function decideChannels(input: EligibilityInput): ChannelDecision[] {
+  return input.channels.map((channel) => {
+    const skip = (reason: SkipReason): ChannelDecision => ({
+      channel,
+      status: 'skipped',
+      reason,
+      message: SKIP_REASONS[reason]
+        .replace('{channel}', CHANNEL_LABEL[channel])
+        .replace('{email}', input.user.email ?? '(no email)'),
+    });
+    const enabled = isChannelEnabled(input.prefs, input.category, channel);
+    if (channel === 'sms') {
+      // The seed's order of checks: configured, has a phone, opted in, phone well-formed.
+      if (!input.available.has('sms')) return skip('sms_not_configured');
+      if (!input.user.phone) return skip('no_phone');
+      if (!enabled) return skip('disabled_by_user');
+      if (!validatePhone(input.user.phone).ok) return skip('invalid_phone');
+      return { channel, status: 'queued' };
+    }
+    if (!input.available.has(channel)) return skip('channel_unavailable');
+    if (!enabled) return skip('disabled_by_user');
+    if (channel === 'email' && !input.user.email) return skip('no_email');
+    return { channel, status: 'queued' };
+  });
+}

@@ -1,0 +1,75 @@
+import { asc, eq, inArray } from 'drizzle-orm';
+import type { Queryable } from '../db/database.ts';
+import { deliveries, deliveryStatusHistory, notifications, users } from '../db/schema.ts';
+
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+/** A notification as the API shows it: the seed's Notification fields plus every delivery's timeline. */
+export async function getNotificationView(q: Queryable, publicId: string) {
+  const [row] = await q
+    .select({ n: notifications, userExternalId: users.externalId })
+    .from(notifications)
+    .innerJoin(users, eq(users.id, notifications.userId))
+    .where(eq(notifications.notificationId, publicId));
+  if (!row) return undefined;
+  const ds = await q
+    .select()
+    .from(deliveries)
+    .where(eq(deliveries.notificationId, row.n.id))
+    .orderBy(asc(deliveries.id));
+  const history = ds.length
+    ? await q
+        .select()
+        .from(deliveryStatusHistory)
+        .where(
+          inArray(
+            deliveryStatusHistory.deliveryId,
+            ds.map((d) => d.id),
+          ),
+        )
+        .orderBy(asc(deliveryStatusHistory.id))
+    : [];
+  const n = row.n;
+  return {
+    notification_id: n.notificationId,
+    user_id: row.userExternalId,
+    type: n.type,
+    category: n.category,
+    priority: n.priority,
+    title: n.title,
+    message: n.message,
+    context: n.context,
+    metadata: n.metadata,
+    is_read: n.readAt !== null,
+    read_at: iso(n.readAt),
+    created_at: n.createdAt.toISOString(),
+    deliveries: ds.map((d) => ({
+      channel: d.channel,
+      status: d.status,
+      skip_reason: d.skipReason,
+      attempts: d.attempts,
+      max_attempts: d.maxAttempts,
+      next_attempt_at: iso(d.nextAttemptAt),
+      provider_message_id: d.providerMessageId,
+      provider_status: d.providerStatus,
+      error_code: d.errorCode,
+      error_message: d.errorMessage,
+      cost: d.costAmount === null ? null : { amount: d.costAmount, currency: d.costCurrency },
+      details: d.details,
+      created_at: d.createdAt.toISOString(),
+      sent_at: iso(d.sentAt),
+      delivered_at: iso(d.deliveredAt),
+      failed_at: iso(d.failedAt),
+      history: history
+        .filter((h) => h.deliveryId === d.id)
+        .map((h) => ({
+          from: h.fromStatus,
+          to: h.toStatus,
+          provider_status: h.providerStatus,
+          error_code: h.errorCode,
+          detail: h.detail,
+          at: h.createdAt.toISOString(),
+        })),
+    })),
+  };
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  classifyTwilioError,
+  describeTwilioError,
+  isFinalFailureStatus,
+  type TwilioErrorClass,
+} from '../../src/channels/sms/twilio-errors.ts';
+
+const KNOWN: Record<TwilioErrorClass, number[]> = {
+  retryable: [20429, 30001, 30003, 30008, 30009, 21611],
+  permanent: [
+    20003, 21211, 21408, 21606, 21608, 21612, 21614, 30002, 30004, 30005, 30006, 30007, 30010, 30032, 30034,
+  ],
+  opted_out: [21610],
+};
+
+describe('classifyTwilioError', () => {
+  for (const [kind, codes] of Object.entries(KNOWN)) {
+    for (const code of codes) {
+      test(`${code} is ${kind}, whatever the HTTP status`, () => {
+        assert.equal(classifyTwilioError(code), kind);
+        assert.equal(classifyTwilioError(code, 400), kind);
+        assert.equal(classifyTwilioError(code, 503), kind);
+      });
+    }
+  }
+
+  const fallbacks: Array<[number | null | undefined, number | undefined, TwilioErrorClass]> = [
+    [null, undefined, 'retryable'],
+    [undefined, undefined, 'retryable'],
+    [99999, undefined, 'retryable'],
+    [99999, 0, 'retryable'],
+    [99999, 500, 'retryable'],
+    [null, 502, 'retryable'],
+    [99999, 408, 'retryable'],
+    [null, 429, 'retryable'],
+    [99999, 400, 'permanent'],
+    [null, 404, 'permanent'],
+    [99999, 422, 'permanent'],
+  ];
+  for (const [code, status, kind] of fallbacks) {
+    test(`unknown code ${code} with HTTP ${status ?? 'none (network)'} is ${kind}`, () => {
+      assert.equal(classifyTwilioError(code, status), kind);
+    });
+  }
+});
+
+describe('describeTwilioError', () => {
+  test('every classified code has its own description', () => {
+    const codes = Object.values(KNOWN).flat();
+    const texts = codes.map(describeTwilioError);
+    for (const [i, text] of texts.entries()) assert.doesNotMatch(text, /^Twilio error/, String(codes[i]));
+    assert.equal(new Set(texts).size, codes.length);
+  });
+
+  test('names the code when unknown and says when there is none', () => {
+    assert.equal(describeTwilioError(99999), 'Twilio error 99999');
+    assert.match(describeTwilioError(null), /network/);
+    assert.match(describeTwilioError(21610), /STOP/);
+  });
+});
+
+describe('isFinalFailureStatus', () => {
+  const cases: Array<[string, boolean]> = [
+    ['failed', true],
+    ['undelivered', true],
+    ['delivered', false],
+    ['sent', false],
+    ['queued', false],
+    ['canceled', false],
+    ['FAILED', false],
+  ];
+  for (const [status, final] of cases) {
+    test(`${status} → ${final}`, () => assert.equal(isFinalFailureStatus(status), final));
+  }
+});

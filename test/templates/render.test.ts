@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AppError } from '../../src/errors.ts';
+import { requireNotificationType } from '../../src/notifications/catalog.ts';
+import { buildTemplateContext, renderTemplate, validateTemplateSource } from '../../src/templates/render.ts';
+import { LOCALES, loadTemplateFiles, TEMPLATE_FIELDS } from '../../src/templates/template-files.ts';
+
+const TEMPLATE_SETS = loadTemplateFiles();
+
+function isAppError(code: string, check: (err: AppError) => boolean = () => true) {
+  return (err: unknown) => err instanceof AppError && err.code === code && check(err);
+}
+
+function assertClean(output: string, where: string): void {
+  assert.ok(output.trim().length > 0, `${where} is empty`);
+  for (const leak of ['undefined', 'null', '[object Object]', '{{', '{%']) {
+    assert.ok(!output.includes(leak), `${where} contains "${leak}": ${output}`);
+  }
+}
+
+describe('shipped templates render', () => {
+  test('every type × locale × field renders with the type sample context', () => {
+    assert.equal(TEMPLATE_SETS.length > 0, true);
+    for (const set of TEMPLATE_SETS) {
+      const { sampleContext } = requireNotificationType(set.type);
+      for (const field of TEMPLATE_FIELDS) {
+        const output = renderTemplate(set.fields[field], sampleContext, {
+          escapeHtml: field === 'email_html',
+        });
+        assertClean(output, `${set.locale}/${set.type}.${field}`);
+      }
+    }
+  });
+
+  test('every template still reads well for a user with no name on file', () => {
+    const user = { firstName: null, lastName: null, email: null, locale: 'en' };
+    for (const set of TEMPLATE_SETS) {
+      const context = buildTemplateContext(user, requireNotificationType(set.type).sampleContext);
+      for (const field of TEMPLATE_FIELDS) {
+        const output = renderTemplate(set.fields[field], context);
+        assertClean(output, `${set.locale}/${set.type}.${field}`);
+        assert.doesNotMatch(output, /(Hi|नमस्ते|வணக்கம்) ,/, `${set.locale}/${set.type}.${field}`);
+      }
+    }
+  });
+
+  test('every locale is covered', () => {
+    assert.deepEqual([...new Set(TEMPLATE_SETS.map((set) => set.locale))].sort(), [...LOCALES].sort());
+  });
+});
+
+describe('renderTemplate', () => {
+  test('fills variables from nested context paths', () => {
+    const output = renderTemplate('Order #{{ order.order_number }} for {{ first_name }}', {
+      first_name: 'Priya',
+      order: { order_number: 'LC1' },
+    });
+    assert.equal(output, 'Order #LC1 for Priya');
+  });
+
+  test('a missing property names the full variable path', () => {
+    assert.throws(
+      () => renderTemplate('Pickup on {{ order.pickup_date }}', { order: { order_number: 'LC1' } }),
+      isAppError(
+        'TEMPLATE_MISSING_VAR',
+        (err) =>
+          err.details?.variable === 'order.pickup_date' &&
+          err.message === 'Template variable "order.pickup_date" is missing from the context',
+      ),
+    );
+  });
+
+  test('a missing parent object still names the full variable path', () => {
+    assert.throws(
+      () => renderTemplate('Paid {{ payment.amount | append: "!" }}', {}),
+      isAppError('TEMPLATE_MISSING_VAR', (err) => err.details?.variable === 'payment.amount'),
+    );
+  });
+
+  test('a variable used only in a condition is still required', () => {
+    assert.throws(
+      () => renderTemplate('{% if order.express %}Express {% endif %}order', { order: {} }),
+      isAppError('TEMPLATE_MISSING_VAR', (err) => err.details?.variable === 'order.express'),
+    );
+  });
+
+  test('prototype properties are not reachable from a template', () => {
+    assert.throws(
+      () => renderTemplate('{{ order.constructor }}', { order: {} }),
+      isAppError('TEMPLATE_MISSING_VAR', (err) => err.details?.variable === 'order.constructor'),
+    );
+  });
+
+  test('broken templates are TEMPLATE_INVALID with the parser message', () => {
+    for (const source of [
+      '{% if order %}open',
+      '{{ order.order_number ',
+      '{{ first_name | shout }}',
+      '{% nope %}',
+    ]) {
+      assert.throws(
+        () => renderTemplate(source, { order: {}, first_name: 'A' }),
+        isAppError('TEMPLATE_INVALID', (err) => err.message.length > 0),
+        source,
+      );
+      assert.throws(() => validateTemplateSource(source), isAppError('TEMPLATE_INVALID'), source);
+    }
+  });
+
+  test('validateTemplateSource accepts a good template without needing a context', () => {
+    assert.doesNotThrow(() => validateTemplateSource('Hi {{ first_name }}, order {{ order.order_number }}'));
+  });
+
+  test('include, render and layout cannot read files from disk', () => {
+    for (const source of [
+      '{% include "/etc/passwd" %}',
+      '{% render "../package.json" %}',
+      '{% layout "x" %}y',
+    ]) {
+      assert.throws(() => renderTemplate(source, {}), isAppError('TEMPLATE_INVALID'), source);
+    }
+  });
+
+  test('a runaway loop is stopped instead of hogging the worker', () => {
+    assert.throws(
+      () => renderTemplate('{% for i in (1..100000000) %}x{% endfor %}', {}),
+      isAppError('TEMPLATE_INVALID'),
+    );
+  });
+
+  test('output that is empty or only whitespace is refused', () => {
+    for (const [source, context] of [
+      ['{{ note }}', { note: '' }],
+      ['  {% if false %}x{% endif %}\n', {}],
+    ] as const) {
+      assert.throws(
+        () => renderTemplate(source, context),
+        isAppError('TEMPLATE_INVALID', (err) => err.details?.reason === 'rendered to an empty message'),
+      );
+    }
+  });
+
+  test('hostile user data is printed literally, never executed', () => {
+    for (const hostile of [
+      '{{ 7*7 }}',
+      '{% for x in (1..3) %}x{% endfor %}',
+      '{% include "/etc/passwd" %}',
+    ]) {
+      assert.equal(renderTemplate('Hi {{ first_name }}!', { first_name: hostile }), `Hi ${hostile}!`);
+    }
+  });
+
+  test('escapeHtml escapes variables but not the template markup', () => {
+    const source = '<p>Hi {{ first_name }}</p>';
+    const context = { first_name: '<script>alert("x")</script> & co' };
+    assert.equal(
+      renderTemplate(source, context, { escapeHtml: true }),
+      '<p>Hi &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co</p>',
+    );
+    // The same source rendered as plain text must not reuse the escaping parse (separate caches).
+    assert.equal(renderTemplate(source, context), `<p>Hi ${context.first_name}</p>`);
+  });
+
+  test('a cached template renders each context afresh', () => {
+    const source = 'Order #{{ order.order_number }}';
+    assert.equal(renderTemplate(source, { order: { order_number: 'A1' } }), 'Order #A1');
+    assert.equal(renderTemplate(source, { order: { order_number: 'B2' } }), 'Order #B2');
+  });
+});
+
+describe('buildTemplateContext', () => {
+  const user = { firstName: 'Priya', lastName: 'Sharma', email: 'priya@example.com', locale: 'hi' };
+
+  test('adds the recipient as first_name, last_name and user.*', () => {
+    const context = buildTemplateContext(user, { order: { order_number: 'LC1' } });
+    assert.deepEqual(context, {
+      order: { order_number: 'LC1' },
+      first_name: 'Priya',
+      last_name: 'Sharma',
+      user: { first_name: 'Priya', last_name: 'Sharma', email: 'priya@example.com', locale: 'hi' },
+    });
+  });
+
+  test('an event payload cannot change who the message greets', () => {
+    const context = buildTemplateContext(user, {
+      first_name: 'Mallory',
+      user: { email: 'evil@example.com' },
+    });
+    assert.equal(context.first_name, 'Priya');
+    assert.equal((context.user as { email: string }).email, 'priya@example.com');
+  });
+
+  test('missing names and email become empty strings, never null', () => {
+    const context = buildTemplateContext({ firstName: null, lastName: null, email: null, locale: 'en' }, {});
+    assert.equal(renderTemplate('[{{ first_name }}|{{ last_name }}|{{ user.email }}]', context), '[||]');
+  });
+});
