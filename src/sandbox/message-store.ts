@@ -1,0 +1,73 @@
+/**
+ * The sandbox's messages, in creation order, bounded: past `max` the oldest is dropped so a long
+ * load test cannot grow memory without limit.
+ */
+export type MessageStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'undelivered'
+  | 'failed'
+  | 'received';
+
+export interface SandboxMessage {
+  sid: string;
+  direction: 'outbound-api' | 'inbound';
+  to: string;
+  from: string | null;
+  body: string;
+  messagingServiceSid: string | null;
+  status: MessageStatus;
+  numSegments: number;
+  errorCode: number | null;
+  errorMessage: string | null;
+  price: string | null;
+  /** Epoch milliseconds. */
+  dateCreated: number;
+  dateSent: number | null;
+  dateUpdated: number;
+  statusCallback: string | null;
+  history: { status: MessageStatus; at: number }[];
+  /** The form (or webhook) parameters exactly as exchanged, for tests and the dashboard. */
+  params: Record<string, string>;
+}
+
+export class MessageStore {
+  readonly #max: number;
+  readonly #bySid = new Map<string, SandboxMessage>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  add(message: SandboxMessage): void {
+    this.#bySid.set(message.sid, message);
+    if (this.#bySid.size > this.#max) {
+      const oldest = this.#bySid.keys().next().value;
+      if (oldest !== undefined) this.#bySid.delete(oldest);
+    }
+  }
+
+  get(sid: string): SandboxMessage | undefined {
+    return this.#bySid.get(sid);
+  }
+
+  newestFirst(keep: (m: SandboxMessage) => boolean = () => true): SandboxMessage[] {
+    const all = Array.from(this.#bySid.values());
+    const out: SandboxMessage[] = [];
+    for (let i = all.length - 1; i >= 0; i--) {
+      const m = all[i]!;
+      if (keep(m)) out.push(m);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.#bySid.clear();
+  }
+
+  get size(): number {
+    return this.#bySid.size;
+  }
+}

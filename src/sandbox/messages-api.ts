@@ -1,0 +1,129 @@
+/**
+ * The Twilio Messages API the SDK talks to: create (with validation and injected faults), fetch and
+ * list. Authentication is checked by the router before these run.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultInjector, FaultRule } from './faults.ts';
+import { readBody, sendJson } from './http-io.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { listResponse, matchesQuery, parseListQuery } from './list-query.ts';
+import { messagesPath, toMessageResource } from './message-resource.ts';
+import type { MessageStore, SandboxMessage } from './message-store.ts';
+import { countSegments } from './segments.ts';
+import { newSid } from './sids.ts';
+import { countRejection, type SandboxStats } from './stats.ts';
+import { invalidToError, type TwilioErrorBody, twilioError } from './twilio-errors.ts';
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+const MAX_BODY_CHARS = 1600;
+
+export interface MessagesApiContext {
+  accountSid: string;
+  store: MessageStore;
+  faults: FaultInjector;
+  lifecycle: Lifecycle;
+  stats: SandboxStats;
+}
+
+export function rejectWith(stats: SandboxStats, res: ServerResponse, error: TwilioErrorBody): void {
+  countRejection(stats, error.code);
+  sendJson(res, error.status, error);
+}
+
+function validate(form: URLSearchParams): TwilioErrorBody | null {
+  const to = form.get('To');
+  if (to === null || to === '') return twilioError(21604);
+  if (!E164.test(to)) return invalidToError(21211, to);
+  if (!form.get('From') && !form.get('MessagingServiceSid')) return twilioError(21603);
+  const body = form.get('Body');
+  if (!body) return twilioError(21602);
+  // Twilio counts characters, not UTF-16 units; only long bodies pay for the exact count.
+  if (body.length > MAX_BODY_CHARS && [...body].length > MAX_BODY_CHARS) return twilioError(21617);
+  return null;
+}
+
+function createError(rule: FaultRule, to: string): TwilioErrorBody | null {
+  if (rule.createError === undefined) return null;
+  return rule.createError === 21610 ? twilioError(21610) : invalidToError(rule.createError, to);
+}
+
+function outboundMessage(form: URLSearchParams, now: number): SandboxMessage {
+  const body = form.get('Body')!;
+  return {
+    sid: newSid('SM'),
+    direction: 'outbound-api',
+    to: form.get('To')!,
+    from: form.get('From') || null,
+    body,
+    messagingServiceSid: form.get('MessagingServiceSid') || null,
+    status: 'queued',
+    numSegments: countSegments(body),
+    errorCode: null,
+    errorMessage: null,
+    price: null,
+    dateCreated: now,
+    dateSent: null,
+    dateUpdated: now,
+    statusCallback: form.get('StatusCallback') || null,
+    history: [{ status: 'queued', at: now }],
+    params: Object.fromEntries(form),
+  };
+}
+
+export async function createMessage(
+  ctx: MessagesApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const form = new URLSearchParams(await readBody(req));
+  const rule = ctx.faults.ruleFor(form.get('To') ?? '');
+  const respond =
+    rule.latencyMs === undefined || rule.latencyMs === 0
+      ? (status: number, body: unknown) => sendJson(res, status, body)
+      : (status: number, body: unknown) =>
+          setTimeout(() => sendJson(res, status, body), rule.latencyMs).unref();
+
+  const outcome = ctx.faults.roll(rule);
+  const rejection =
+    outcome === 'rate-limited'
+      ? twilioError(20429)
+      : outcome === 'server-error'
+        ? twilioError(ctx.faults.coin() ? 20500 : 20503)
+        : (validate(form) ?? createError(rule, form.get('To')!));
+  if (rejection !== null) {
+    countRejection(ctx.stats, rejection.code);
+    respond(rejection.status, rejection);
+    return;
+  }
+
+  const message = outboundMessage(form, Date.now());
+  ctx.store.add(message);
+  ctx.stats.created++;
+  ctx.lifecycle.start(message, rule);
+  if (outcome === 'hang') {
+    // Created but never answered: the client cannot tell whether it sent.
+    ctx.stats.hung++;
+    return;
+  }
+  respond(201, toMessageResource(message, ctx.accountSid));
+}
+
+export function fetchMessage(ctx: MessagesApiContext, res: ServerResponse, sid: string): void {
+  const message = ctx.store.get(sid);
+  if (message === undefined) {
+    const uri = `${messagesPath(ctx.accountSid)}/${sid}.json`;
+    rejectWith(ctx.stats, res, twilioError(20404, `The requested resource ${uri} was not found`));
+    return;
+  }
+  sendJson(res, 200, toMessageResource(message, ctx.accountSid));
+}
+
+export function listMessages(ctx: MessagesApiContext, res: ServerResponse, search: URLSearchParams): void {
+  const query = parseListQuery(search);
+  if ('invalid' in query) {
+    rejectWith(ctx.stats, res, twilioError(20001, `Invalid value for ${query.invalid}`));
+    return;
+  }
+  const matching = ctx.store.newestFirst((m) => matchesQuery(m, query));
+  sendJson(res, 200, listResponse(matching, query, search, ctx.accountSid));
+}

@@ -1,0 +1,25 @@
+/** Counters the control plane reports, and the logger shape the sandbox accepts. */
+export interface SandboxStats {
+  created: number;
+  /** Rejections by Twilio error code (validation, injected 429/5xx, create errors, auth). */
+  rejected: Record<string, number>;
+  callbacksSent: number;
+  callbacksFailed: number;
+  hung: number;
+  inbound: number;
+}
+
+export interface SandboxLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export const silentLogger: SandboxLogger = { info() {}, warn() {} };
+
+export function newStats(): SandboxStats {
+  return { created: 0, rejected: {}, callbacksSent: 0, callbacksFailed: 0, hung: 0, inbound: 0 };
+}
+
+export function countRejection(stats: SandboxStats, code: number): void {
+  stats.rejected[code] = (stats.rejected[code] ?? 0) + 1;
+}

@@ -1,0 +1,75 @@
+/**
+ * Status callbacks: the form Twilio posts to a message's StatusCallback on every status change
+ * after `queued`. A failed callback is counted and logged; it never reaches the caller.
+ */
+import { API_VERSION } from './message-resource.ts';
+import type { MessageStatus, SandboxMessage } from './message-store.ts';
+import type { SandboxLogger, SandboxStats } from './stats.ts';
+import type { WebhookClient } from './webhook-client.ts';
+
+/** Twilio's RawDlrDoneDate: the carrier's YYMMDDhhmm completion time. */
+function rawDlrDoneDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-T:]/g, '').slice(2, 12);
+}
+
+export function statusCallbackParams(
+  m: SandboxMessage,
+  status: MessageStatus,
+  accountSid: string,
+): Record<string, string> {
+  const params: Record<string, string> = {
+    AccountSid: accountSid,
+    ApiVersion: API_VERSION,
+    From: m.from ?? '',
+    MessageSid: m.sid,
+    MessageStatus: status,
+    SmsSid: m.sid,
+    SmsStatus: status,
+    To: m.to,
+  };
+  if (m.messagingServiceSid !== null) params.MessagingServiceSid = m.messagingServiceSid;
+  if ((status === 'undelivered' || status === 'failed') && m.errorCode !== null) {
+    params.ErrorCode = String(m.errorCode);
+  }
+  if (status === 'delivered' || status === 'undelivered')
+    params.RawDlrDoneDate = rawDlrDoneDate(m.dateUpdated);
+  return params;
+}
+
+export class StatusCallbacks {
+  readonly #accountSid: string;
+  readonly #client: WebhookClient;
+  readonly #stats: SandboxStats;
+  readonly #logger: SandboxLogger;
+
+  constructor(accountSid: string, client: WebhookClient, stats: SandboxStats, logger: SandboxLogger) {
+    this.#accountSid = accountSid;
+    this.#client = client;
+    this.#stats = stats;
+    this.#logger = logger;
+  }
+
+  send(m: SandboxMessage, status: MessageStatus, duplicate: boolean): void {
+    if (m.statusCallback === null) return;
+    const params = statusCallbackParams(m, status, this.#accountSid);
+    this.#post(m.statusCallback, params);
+    if (duplicate) this.#post(m.statusCallback, params);
+  }
+
+  #post(url: string, params: Record<string, string>): void {
+    this.#client.post(url, params).then(
+      (res) => {
+        if (res.status >= 200 && res.status < 300) {
+          this.#stats.callbacksSent++;
+          return;
+        }
+        this.#stats.callbacksFailed++;
+        this.#logger.warn({ url, sid: params.MessageSid, status: res.status }, 'status callback refused');
+      },
+      (err: unknown) => {
+        this.#stats.callbacksFailed++;
+        this.#logger.warn({ url, sid: params.MessageSid, err: String(err) }, 'status callback failed');
+      },
+    );
+  }
+}

@@ -1,0 +1,86 @@
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { DeliveryJob } from '../../src/channels/channel.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
+import { getNotificationType } from '../../src/notifications/catalog.ts';
+
+/** A delivery of the catalog's order_confirmed with its sample context, as the worker would claim it. */
+export function orderConfirmedJob(
+  user: Partial<DeliveryJob['user']> = {},
+  context?: Record<string, unknown>,
+): DeliveryJob {
+  return {
+    deliveryId: '0195f2a4-7c1e-7d3a-9b2f-3c4d5e6f7a8b',
+    notificationId: 'ntf_01HZX3Q4',
+    notificationType: 'order_confirmed',
+    channel: 'email',
+    attempt: 1,
+    title: 'Order confirmed',
+    message: 'Order #LC240117 is confirmed.',
+    context: context ?? getNotificationType('order_confirmed')!.sampleContext,
+    user: {
+      id: '1',
+      externalId: 'cust_42',
+      email: 'priya.sharma@example.com',
+      phone: null,
+      firstName: 'Priya',
+      lastName: 'Sharma',
+      locale: 'en',
+      timeZone: 'Asia/Kolkata',
+      ...user,
+    },
+    previousProviderMessageId: null,
+  };
+}
+
+/** A logger whose JSON lines the test can read back. */
+export function recordingLogger(): { logger: Logger; lines: () => string[] } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger('debug', sink), lines: () => chunks.join('').split('\n').filter(Boolean) };
+}
+
+/** An error an smtp-server hook answers with, e.g. smtpReply(550, 'No such user'). */
+export function smtpReply(code: number, text: string): Error {
+  return Object.assign(new Error(text), { responseCode: code });
+}
+
+/** A real SMTP server with the test's own hooks; every message body is read to the end. */
+export async function startSmtpServer(
+  hooks: Pick<SMTPServerOptions, 'onMailFrom' | 'onRcptTo' | 'onData'> = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    disableReverseLookup: true,
+    logger: false,
+    closeTimeout: 200,
+    onData(stream, _session, callback) {
+      stream.resume();
+      stream.on('end', () => callback(null));
+    },
+    ...hooks,
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.on('error', () => {}); // a client dropped by an aborted send is expected here
+  const { port } = server.server.address() as { port: number };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A port nothing listens on: bound, then released. */
+export async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
