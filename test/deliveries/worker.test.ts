@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { InAppChannel } from '../../src/channels/in-app/in-app-channel.ts';
+import { deliveries, deliveryStatusHistory, notifications } from '../../src/db/schema.ts';
+import { claimDue } from '../../src/deliveries/queue.ts';
+import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { createNotification } from '../../src/notifications/create-notification.ts';
+import { insertUser, notificationDeps, waitFor } from '../helpers/fixtures.ts';
+import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
+import { makeWorker, ScriptedChannel, seedQueuedDeliveries } from '../helpers/workers.ts';
+
+const context = getNotificationType('order_confirmed')!.sampleContext;
+
+describe(`delivery worker (${ENGINE})`, () => {
+  let t: TestDatabase;
+  before(async () => {
+    t = await createTestDatabase();
+  });
+  after(() => t.close());
+
+  async function newDelivery(userId: string) {
+    const db = t.database.db;
+    await insertUser(db, userId);
+    const { notificationId } = await createNotification(notificationDeps(db), {
+      userId,
+      type: 'order_confirmed',
+      context,
+    });
+    const [row] = await db
+      .select({ d: deliveries })
+      .from(deliveries)
+      .innerJoin(notifications, eq(notifications.id, deliveries.notificationId))
+      .where(and(eq(notifications.notificationId, notificationId), eq(deliveries.channel, 'in_app')));
+    return row!.d;
+  }
+  const reload = async (id: number) =>
+    (await t.database.db.select().from(deliveries).where(eq(deliveries.id, id)))[0]!;
+  const history = async (id: number) =>
+    t.database.db
+      .select()
+      .from(deliveryStatusHistory)
+      .where(eq(deliveryStatusHistory.deliveryId, id))
+      .orderBy(asc(deliveryStatusHistory.id));
+
+  test('an in-app delivery is claimed and marked delivered, every step in the history', async () => {
+    const d = await newDelivery('w-inapp');
+    const worker = makeWorker(t.database, [new InAppChannel()]);
+    await worker.start();
+    try {
+      await waitFor(async () => (await reload(d.id)).status === 'delivered', 10_000, 'delivered');
+    } finally {
+      await worker.stop();
+    }
+    const steps = (await history(d.id)).map((h) => `${h.fromStatus ?? '∅'}→${h.toStatus}`);
+    assert.deepEqual(steps, ['∅→queued', 'queued→sending', 'sending→delivered']);
+    const final = await reload(d.id);
+    assert.equal(final.attempts, 1);
+    assert.equal(final.leaseOwner, null);
+    assert.ok(final.deliveredAt);
+  });
+
+  test('a retryable failure is retried with growing backoff, then fails for good', async () => {
+    const d = await newDelivery('w-retry');
+    const channel = new ScriptedChannel('in_app', () => ({
+      kind: 'retryable',
+      code: '503',
+      message: 'busy',
+    }));
+    const policy = { maxAttempts: 3, baseDelayMs: 100, factor: 2, maxDelayMs: 10_000 };
+    const worker = makeWorker(t.database, [channel], { policy });
+    await worker.start();
+    try {
+      await waitFor(async () => (await reload(d.id)).status === 'failed', 15_000, 'failed');
+    } finally {
+      await worker.stop();
+    }
+    const final = await reload(d.id);
+    assert.equal(final.attempts, 3);
+    assert.equal(final.errorCode, '503');
+    assert.equal(channel.calls.filter((j) => j.deliveryId === String(d.id)).length, 3);
+    const claims = (await history(d.id))
+      .filter((h) => h.toStatus === 'sending')
+      .map((h) => h.createdAt.getTime());
+    assert.equal(claims.length, 3);
+    // Attempts 2 and 3 wait at least 100 ms and 200 ms (the policy's backoff).
+    assert.ok(claims[1]! - claims[0]! >= 90, `first backoff ${claims[1]! - claims[0]!} ms`);
+    assert.ok(claims[2]! - claims[1]! >= 190, `second backoff ${claims[2]! - claims[1]!} ms`);
+    const last = (await history(d.id)).at(-1)!;
+    assert.equal(last.toStatus, 'failed');
+    assert.match(last.detail ?? '', /retries exhausted/);
+  });
+
+  test('a permanent failure is not retried', async () => {
+    const d = await newDelivery('w-permanent');
+    const channel = new ScriptedChannel('in_app', () => ({
+      kind: 'permanent',
+      code: '21211',
+      message: 'bad number',
+    }));
+    const worker = makeWorker(t.database, [channel]);
+    await worker.start();
+    try {
+      await waitFor(async () => (await reload(d.id)).status === 'failed', 10_000, 'failed');
+    } finally {
+      await worker.stop();
+    }
+    assert.equal((await reload(d.id)).attempts, 1);
+    assert.equal(channel.calls.length, 1);
+  });
+
+  test('stop() drains in-flight sends before returning', async () => {
+    const d = await newDelivery('w-drain');
+    let started!: () => void;
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    const channel = new ScriptedChannel('in_app', async () => {
+      started();
+      await new Promise((r) => setTimeout(r, 400));
+      return { kind: 'sent', delivered: true };
+    });
+    const worker = makeWorker(t.database, [channel]);
+    await worker.start();
+    await running;
+    assert.equal((await reload(d.id)).status, 'sending');
+    await worker.stop();
+    assert.equal((await reload(d.id)).status, 'delivered');
+  });
+
+  test("a dead worker's expired lease is reclaimed by another worker and flagged outcome-unknown", async () => {
+    const d = await newDelivery('w-lease');
+    // A worker that claimed the delivery and died: its lease runs out after 150 ms.
+    const claimed = await claimDue(t.database.db, 'in_app', 'dead-worker', 10, 150);
+    assert.ok(claimed.some((j) => j.deliveryId === String(d.id)));
+    const worker = makeWorker(t.database, [new InAppChannel()]);
+    await worker.start();
+    try {
+      await waitFor(async () => (await reload(d.id)).status === 'delivered', 10_000, 'delivered');
+    } finally {
+      await worker.stop();
+    }
+    const final = await reload(d.id);
+    assert.equal(final.attempts, 2);
+    assert.equal((final.details as Record<string, unknown>)['outcome_unknown'], true);
+    assert.ok((await history(d.id)).some((h) => h.detail?.includes('lease expired')));
+  });
+
+  test('four workers claim 10,000 deliveries and each is processed exactly once', async () => {
+    await seedQueuedDeliveries(t.database, 10_000);
+    const seen = new Map<string, number>();
+    const channel = () =>
+      new ScriptedChannel('in_app', (job) => {
+        seen.set(job.deliveryId, (seen.get(job.deliveryId) ?? 0) + 1);
+        return { kind: 'sent', delivered: true };
+      });
+    const workers = [1, 2, 3, 4].map((i) =>
+      makeWorker(t.database, [channel()], { workerId: `w${i}`, batchSize: 200 }),
+    );
+    await Promise.all(workers.map((w) => w.start()));
+    try {
+      await waitFor(async () => seen.size >= 10_000, 120_000, '10,000 deliveries');
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+    const duplicates = [...seen.values()].filter((n) => n > 1).length;
+    assert.equal(duplicates, 0);
+    const ids = [...seen.keys()].map(Number);
+    const states = await t.database.db
+      .select({ status: deliveries.status })
+      .from(deliveries)
+      .where(inArray(deliveries.id, ids.slice(0, 1000)));
+    assert.ok(states.every((s) => s.status === 'delivered'));
+  });
+});
