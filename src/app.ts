@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { ensureAdminKey } from './auth/api-keys.ts';
 import type { Channel, ChannelName } from './channels/channel.ts';
+import { type EmailSetup, setupEmail } from './channels/email/setup-email.ts';
 import { InAppChannel } from './channels/in-app/in-app-channel.ts';
+import { type SmsSetup, setupSms } from './channels/sms/setup-sms.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { runMigrations } from './db/migrate.ts';
@@ -13,8 +15,10 @@ import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
+import { optOutOfSms } from './notifications/sms-opt-out.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { VERSION } from './version.ts';
+import { registerSmsStatusCallback } from './webhooks/sms-status-callback.ts';
 
 export interface AppOptions {
   config: Config;
@@ -35,6 +39,8 @@ export interface RunningApp {
   worker: DeliveryWorker | undefined;
   /** Base URL the API listens on (the real port when PORT=0). */
   url: string | undefined;
+  sms: SmsSetup;
+  email: EmailSetup;
   /** Set only when this start generated the admin key (printed once by the CLI). */
   generatedAdminKey: string | undefined;
   close(): Promise<void>;
@@ -62,7 +68,18 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const templates = new TemplateStore();
     await templates.reload(database.db);
 
-    const channels: Channel[] = [new InAppChannel()];
+    let publicUrl = config.PUBLIC_URL;
+    const callbackUrl = () =>
+      config.TWILIO_STATUS_CALLBACK_URL ??
+      (publicUrl ? publicUrl + config.SMS_STATUS_CALLBACK_PATH : undefined);
+    const onOptedOut = (userId: number, reason: string) =>
+      optOutOfSms(database.db, userId, 'twilio_21610', reason);
+    const sms = await setupSms(config, { templates, logger, statusCallbackUrl: callbackUrl, onOptedOut });
+    closers.push(() => sms.close());
+    const email = await setupEmail(config, { templates, logger });
+    closers.push(() => email.close());
+
+    const channels: Channel[] = [new InAppChannel(), email.channel, ...(sms.channel ? [sms.channel] : [])];
     const policies = retryPolicies(config);
     const notificationDeps: CreateNotificationDeps = {
       db: database.db,
@@ -83,10 +100,22 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerHealthRoutes(http, database);
       registerUserRoutes(http, database.db);
       registerNotificationRoutes(http, notificationDeps);
+      if (sms.authToken) {
+        registerSmsStatusCallback(http, {
+          db: database.db,
+          path: config.SMS_STATUS_CALLBACK_PATH,
+          authToken: sms.authToken,
+          publicBaseUrl: () => publicUrl ?? '',
+          smsPolicy: policies.sms,
+          logger,
+          onOptedOut,
+        });
+      }
       await http.listen({ host: config.HOST, port: config.PORT });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.PORT;
       url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+      publicUrl ??= url;
       const server = http;
       closers.push(() => server.close());
     }
@@ -102,7 +131,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           email: config.WORKER_CONCURRENCY_EMAIL,
           push: config.WORKER_CONCURRENCY_PUSH,
         },
-        timeoutsMs: { in_app: 10_000, sms: config.SMS_REQUEST_TIMEOUT_MS, email: 30_000, push: 30_000 },
+        // The SDK times its own request out; the worker's abort is the backstop a little later.
+        timeoutsMs: {
+          in_app: 10_000,
+          sms: config.SMS_REQUEST_TIMEOUT_MS + 5_000,
+          email: 30_000,
+          push: 30_000,
+        },
         retryPolicies: policies,
         batchSize: config.WORKER_BATCH_SIZE,
         pollMs: config.WORKER_POLL_MS,
@@ -117,7 +152,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       closers.push(() => w.stop());
     }
 
-    return { config, logger, database, templates, http, worker, url, generatedAdminKey, close };
+    return { config, logger, database, templates, http, worker, url, generatedAdminKey, sms, email, close };
   } catch (err) {
     await close();
     throw err;

@@ -51,11 +51,29 @@ const schema = z.object({
   TWILIO_MESSAGING_SERVICE_SID: optionalString,
   TWILIO_STATUS_CALLBACK_URL: optionalString,
   SMS_STATUS_CALLBACK_PATH: z.string().default('/api/sms/status-callback/'),
+  SMS_PRICES_JSON: optionalString,
+  DLT_ENTITY_ID: optionalString,
+  DLT_SENDER_ID: optionalString,
+  SMS_SANDBOX_URL: optionalString,
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   SANDBOX_STEP_MS: z.coerce.number().int().min(0).default(200),
+
+  SMTP_URL: optionalString,
+  EMAIL_FROM: z.string().default('LaundryConnect <no-reply@laundryconnect.com>'),
+  MAIL_CAPTURE_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  MAIL_CAPTURE_MAX_MESSAGES: z.coerce.number().int().positive().default(1000),
 });
 
 export type Config = z.infer<typeof schema>;
+
+/**
+ * Which SMS backend runs: SMS_BACKEND wins; otherwise Twilio when its credentials are set, else the
+ * built-in sandbox (so `npm start` sends SMS with no account).
+ */
+export function smsBackend(config: Config): 'sandbox' | 'twilio' {
+  if (config.SMS_BACKEND) return config.SMS_BACKEND;
+  return config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN ? 'twilio' : 'sandbox';
+}
 
 /** Parse an environment (defaults to process.env, after loading `.env` if present). */
 export function loadConfig(env: NodeJS.ProcessEnv = readProcessEnv()): Config {

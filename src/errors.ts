@@ -21,6 +21,7 @@ export const ERRORS = {
   SIGNATURE_INVALID: { status: 403, title: 'Invalid Twilio signature' },
   SMS_NOT_CONFIGURED: { status: 503, title: 'SMS service not configured' },
   SMS_INVALID_PHONE: { status: 400, title: 'Invalid phone number format' },
+  SMS_DLT_MISMATCH: { status: 422, title: 'SMS text does not match its registered DLT template' },
   TEMPLATE_MISSING_VAR: { status: 422, title: 'Template variable missing from context' },
   TEMPLATE_INVALID: { status: 422, title: 'Template does not parse' },
   TEMPLATE_NOT_FOUND: { status: 404, title: 'Template not found' },

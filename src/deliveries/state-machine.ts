@@ -4,7 +4,7 @@ import type { DeliveryStatus } from '../db/schema.ts';
  * The delivery state machine (docs/architecture.md draws it). Every status change in the code goes
  * through `assertTransition`, and every change writes a history row in the same statement.
  *
- *   queued ──claim──▶ sending ──▶ sent ──callback──▶ delivered | failed
+ *   queued ──claim──▶ sending ──▶ sent ──callback──▶ delivered | failed | queued (retryable, e.g. 30003)
  *     ▲                 │ ├──▶ delivered (in-app, or provider reports it at once)
  *     └──retryable──────┘ ├──▶ failed (permanent, or retries exhausted)
  *     ▲                   └──▶ skipped (decided at send time, e.g. opted out meanwhile)
@@ -14,7 +14,7 @@ import type { DeliveryStatus } from '../db/schema.ts';
 const TRANSITIONS: Record<DeliveryStatus, readonly DeliveryStatus[]> = {
   queued: ['sending', 'skipped', 'failed'],
   sending: ['queued', 'sent', 'delivered', 'failed', 'skipped'],
-  sent: ['sent', 'delivered', 'failed'],
+  sent: ['sent', 'delivered', 'failed', 'queued'],
   delivered: [],
   failed: [],
   skipped: [],

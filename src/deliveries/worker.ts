@@ -97,8 +97,19 @@ export class DeliveryWorker {
         );
         for (const c of this.#controllers) c.abort(new Error('worker shutting down'));
       }, this.#o.shutdownGraceMs);
-      await drained;
+      // A send that ignores the abort must not hold the process forever: its lease expires and
+      // another worker reconciles it (outcome unknown), so nothing is lost by giving up here.
+      const giveUp = new Promise<void>((resolve) =>
+        setTimeout(resolve, this.#o.shutdownGraceMs + 5_000).unref(),
+      );
+      await Promise.race([drained, giveUp]);
       clearTimeout(grace);
+      if (this.inFlight > 0) {
+        this.#o.logger.error(
+          { inFlight: this.inFlight },
+          'stopped with sends still in flight; their leases will expire',
+        );
+      }
     }
     await this.#flushUntilEmpty();
   }
@@ -193,7 +204,13 @@ export class DeliveryWorker {
   }
 
   async #flushUntilEmpty(): Promise<void> {
+    const deadline = Date.now() + this.#o.shutdownGraceMs;
     while (this.#flushing || this.#pending.length > 0) {
+      if (Date.now() > deadline) {
+        // The database stayed away: these deliveries stay `sending` until their lease expires.
+        this.#o.logger.error({ pending: this.#pending.length }, 'could not write outcomes before stopping');
+        return;
+      }
       if (!this.#flushing) this.#scheduleFlush();
       await this.#flushing;
     }

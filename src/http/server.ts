@@ -1,3 +1,4 @@
+import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -31,6 +32,8 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
+  // Twilio webhooks are form-encoded.
+  await app.register(fastifyFormbody, { bodyLimit: opts.bodyLimit });
   await app.register(fastifyRateLimit, {
     max: opts.rateLimitPerMinute,
     timeWindow: 60_000,

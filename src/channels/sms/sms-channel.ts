@@ -1,0 +1,95 @@
+import { AppError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import type { TemplateStore } from '../../templates/template-store.ts';
+import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
+import type { PriceTable } from './cost.ts';
+import { INVALID_PHONE_MESSAGE, maskPhone, validatePhone } from './phone.ts';
+import { composeSms } from './sms-composer.ts';
+import type { SmsService } from './sms-service.ts';
+
+export interface SmsChannelOptions {
+  service: SmsService;
+  templates: TemplateStore;
+  prices: PriceTable;
+  logger: Logger;
+  /** Twilio said the recipient opted out (21610): turn their SMS off. */
+  onOptedOut: (userId: number, reason: string) => Promise<void>;
+  dlt: { entityId: string | undefined; senderId: string | undefined };
+}
+
+/**
+ * SMS deliveries: check the number, compose the text, send through the SDK, and classify the answer
+ * (retryable / permanent / opted out). The state after "sent" arrives later by status callback.
+ * One provider request per attempt: the worker never starts another for a delivery it holds.
+ */
+export class SmsChannel implements Channel {
+  readonly name = 'sms' as const;
+  readonly #o: SmsChannelOptions;
+
+  constructor(options: SmsChannelOptions) {
+    this.#o = options;
+  }
+
+  async send(job: DeliveryJob): Promise<SendResult> {
+    const phone = job.user.phone;
+    if (!phone) {
+      const message = `User ${job.user.email ?? job.user.externalId} has no phone number. Skipping SMS.`;
+      return { kind: 'skipped', reason: 'no_phone', message };
+    }
+    if (!validatePhone(phone).ok)
+      return { kind: 'skipped', reason: 'invalid_phone', message: INVALID_PHONE_MESSAGE };
+    let sms: ReturnType<typeof composeSms>;
+    try {
+      sms = composeSms(this.#o.templates, this.#o.prices, {
+        type: job.notificationType,
+        to: phone,
+        user: job.user,
+        context: job.context,
+      });
+    } catch (err) {
+      if (err instanceof AppError) return { kind: 'permanent', code: err.code, message: err.message };
+      throw err;
+    }
+    const result = await this.#o.service.sendSms(phone, sms.body, job.notificationId);
+    const details = {
+      encoding: sms.encoding,
+      characters: sms.characters,
+      segments: sms.segments,
+      dlt_template_id: sms.dltTemplateId ?? null,
+      dlt_entity_id: this.#o.dlt.entityId ?? null,
+      dlt_sender_id: this.#o.dlt.senderId ?? null,
+    };
+    if (result.success) {
+      return {
+        kind: 'sent',
+        providerMessageId: result.message_sid,
+        providerStatus: result.status,
+        costAmount: sms.cost.amount,
+        costCurrency: sms.cost.currency,
+        details,
+        metadata: {
+          sms: {
+            sent: true,
+            message_sid: result.message_sid,
+            sent_at: new Date().toISOString(),
+            status: result.status,
+            to: result.to,
+          },
+        },
+      };
+    }
+    const code = result.error_code === null ? 'NETWORK' : String(result.error_code);
+    this.#o.logger.warn(
+      { deliveryId: job.deliveryId, to: maskPhone(phone), code, classification: result.classification },
+      'SMS send failed',
+    );
+    const metadata = { sms: { sent: false, error: result.error, error_code: result.error_code, to: phone } };
+    if (result.classification === 'retryable') {
+      return { kind: 'retryable', code, message: result.error, metadata };
+    }
+    if (result.classification === 'opted_out') {
+      await this.#o.onOptedOut(Number(job.user.id), `Twilio error 21610 for delivery ${job.deliveryId}`);
+    }
+    return { kind: 'permanent', code, message: result.error, metadata };
+  }
+}

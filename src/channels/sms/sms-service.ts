@@ -1,0 +1,131 @@
+import type twilio from 'twilio';
+import { INVALID_PHONE_MESSAGE, validatePhone } from './phone.ts';
+import { classifyTwilioError, describeTwilioError, type TwilioErrorClass } from './twilio-errors.ts';
+
+export interface SmsSettings {
+  client: twilio.Twilio | undefined;
+  from: string | undefined;
+  messagingServiceSid: string | undefined;
+  /** Resolved per send: the HTTP address is known only once the server listens. */
+  statusCallbackUrl: () => string | undefined;
+}
+
+/** The seed's `send_sms` result: `{'success': True, 'message_sid': 'SMxxxxx', 'status': 'queued', ...}`. */
+export type SendSmsResult =
+  | {
+      success: true;
+      message_sid: string;
+      status: string;
+      to: string;
+      num_segments: number | null;
+      price: string | null;
+      notification_id: string | null;
+    }
+  | {
+      success: false;
+      error: string;
+      error_code: number | null;
+      http_status: number | null;
+      classification: TwilioErrorClass;
+      to: string;
+      notification_id: string | null;
+    };
+
+/** The seed's `get_message_status` result: `{'status': 'delivered', 'to': '+91…', 'price': '0.0070', ...}`. */
+export interface MessageStatus {
+  sid: string;
+  status: string;
+  to: string;
+  from: string | null;
+  price: string | null;
+  price_unit: string | null;
+  num_segments: number | null;
+  error_code: number | null;
+  error_message: string | null;
+  date_sent: string | null;
+  date_updated: string | null;
+}
+
+export const SMS_NOT_CONFIGURED = 'SMS service not configured';
+
+/**
+ * Talks to Twilio (or the sandbox, which is the same to this code) through the official SDK. Knows
+ * nothing of users or templates: the channel composes, this sends and reads status.
+ */
+export class SmsService {
+  readonly #s: SmsSettings;
+
+  constructor(settings: SmsSettings) {
+    this.#s = settings;
+  }
+
+  get configured(): boolean {
+    return Boolean(this.#s.client && (this.#s.from || this.#s.messagingServiceSid));
+  }
+
+  async sendSms(to: string, message: string, notificationId: string | null = null): Promise<SendSmsResult> {
+    const fail = (
+      error: string,
+      code: number | null,
+      status: number | null,
+      cls: TwilioErrorClass,
+    ): SendSmsResult => ({
+      success: false,
+      error,
+      error_code: code,
+      http_status: status,
+      classification: cls,
+      to,
+      notification_id: notificationId,
+    });
+    if (!this.configured || !this.#s.client) return fail(SMS_NOT_CONFIGURED, null, null, 'permanent');
+    if (!validatePhone(to).ok) return fail(INVALID_PHONE_MESSAGE, 21211, null, 'permanent');
+    const callback = this.#s.statusCallbackUrl();
+    try {
+      const msg = await this.#s.client.messages.create({
+        to,
+        body: message,
+        ...(this.#s.messagingServiceSid
+          ? { messagingServiceSid: this.#s.messagingServiceSid }
+          : { from: this.#s.from! }),
+        ...(callback ? { statusCallback: callback } : {}),
+      });
+      return {
+        success: true,
+        message_sid: msg.sid,
+        status: msg.status,
+        to: msg.to,
+        num_segments: msg.numSegments ? Number(msg.numSegments) : null,
+        price: msg.price ?? null,
+        notification_id: notificationId,
+      };
+    } catch (err) {
+      const e = err as { code?: number; status?: number; message?: string };
+      // A RestException carries Twilio's code and HTTP status; anything else is the network.
+      const code = typeof e.code === 'number' ? e.code : null;
+      const status = typeof e.status === 'number' ? e.status : null;
+      const text = code
+        ? `Twilio error ${code}: ${e.message ?? describeTwilioError(code)}`
+        : `Twilio request failed: ${e.message}`;
+      return fail(text, code, status, classifyTwilioError(code, status ?? undefined));
+    }
+  }
+
+  async getMessageStatus(sid: string): Promise<MessageStatus> {
+    if (!this.#s.client) throw new Error(SMS_NOT_CONFIGURED);
+    const m = await this.#s.client.messages(sid).fetch();
+    return {
+      sid: m.sid,
+      status: m.status,
+      to: m.to,
+      from: m.from ?? null,
+      price: m.price ?? null,
+      price_unit: m.priceUnit ?? null,
+      num_segments: m.numSegments ? Number(m.numSegments) : null,
+      error_code: m.errorCode ?? null,
+      error_message: m.errorMessage ?? null,
+      date_sent: m.dateSent?.toISOString() ?? null,
+      date_updated: m.dateUpdated?.toISOString() ?? null,
+    };
+  }
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eq, sql } from 'drizzle-orm';
+import twilio from 'twilio';
+import type { RunningApp } from '../../src/app.ts';
+import { deliveries } from '../../src/db/schema.ts';
+import { smsUser, startSmsApp } from '../helpers/sms-app.ts';
+import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
+
+const TOKEN = 'b7e1c0ffee0123456789abcdef012345';
+const SID = 'AC0123456789abcdef0123456789abcdef';
+
+describe(`Twilio status callback webhook (${ENGINE})`, () => {
+  let t: TestDatabase;
+  let app: RunningApp;
+  before(async () => {
+    t = await createTestDatabase();
+    app = await startSmsApp(t, { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, SMS_BACKEND: 'sandbox' });
+  });
+  after(async () => {
+    await app.close();
+    await t.close();
+  });
+
+  /** A delivery in `sent` with a known provider id, as the worker leaves it after Twilio accepted the SMS. */
+  async function sentDelivery(messageSid: string) {
+    const db = t.database.db;
+    const user = await smsUser(db, `cb-${messageSid}`);
+    await db.execute(sql`
+      with n as (
+        insert into notifications (notification_id, user_id, type, category, priority, title, message, metadata)
+        values (${`ntf_${messageSid}`}, ${user.id}, 'order_confirmed', 'order_updates', 'critical', 't', 'm',
+                ${JSON.stringify({ sms: { sent: true, message_sid: messageSid, status: 'queued', to: '+919876543210' } })}::jsonb)
+        returning id)
+      insert into deliveries (notification_id, channel, status, attempts, max_attempts, provider_message_id, provider_status)
+      select id, 'sms', 'sent', 1, 4, ${messageSid}, 'queued' from n`);
+    return async () =>
+      (await db.select().from(deliveries).where(eq(deliveries.providerMessageId, messageSid)))[0]!;
+  }
+
+  const url = () => `${app.url}/api/sms/status-callback/`;
+  async function post(params: Record<string, string>, signature: string | undefined, body = params) {
+    return fetch(url(), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(signature === undefined ? {} : { 'x-twilio-signature': signature }),
+      },
+      body: new URLSearchParams(body).toString(),
+    });
+  }
+  const callback = (sidValue: string, status: string) => ({
+    MessageSid: sidValue,
+    SmsSid: sidValue,
+    MessageStatus: status,
+    SmsStatus: status,
+    AccountSid: SID,
+    From: '+15005550006',
+    To: '+919876543210',
+    ApiVersion: '2010-04-01',
+  });
+
+  test("a callback signed with the SDK's own signing function is accepted and applied", async () => {
+    const msg = 'SM00000000000000000000000000000001';
+    const read = await sentDelivery(msg);
+    const params = callback(msg, 'delivered');
+    const res = await post(params, twilio.getExpectedTwilioSignature(TOKEN, url(), params));
+    assert.equal(res.status, 200);
+    const d = await read();
+    assert.equal(d.status, 'delivered');
+    assert.equal(d.providerStatus, 'delivered');
+  });
+
+  test('a tampered body, a wrong token, a wrong URL or a missing header is refused with 403 and changes nothing', async () => {
+    const msg = 'SM00000000000000000000000000000002';
+    const read = await sentDelivery(msg);
+    const params = callback(msg, 'delivered');
+    const good = twilio.getExpectedTwilioSignature(TOKEN, url(), params);
+    const attempts = [
+      await post(params, good, { ...params, MessageStatus: 'failed' }),
+      await post(params, twilio.getExpectedTwilioSignature('wrong-token', url(), params)),
+      await post(
+        params,
+        twilio.getExpectedTwilioSignature(TOKEN, 'https://evil.example.com/api/sms/status-callback/', params),
+      ),
+      await post(params, undefined),
+    ];
+    for (const res of attempts) {
+      assert.equal(res.status, 403);
+      const body = (await res.json()) as { code: string };
+      assert.equal(body.code, 'SIGNATURE_INVALID');
+    }
+    const d = await read();
+    assert.equal(d.status, 'sent');
+    assert.equal(d.providerStatus, 'queued');
+  });
+
+  test('a late "sent" after "delivered" is recorded but does not regress; duplicates are harmless', async () => {
+    const msg = 'SM00000000000000000000000000000003';
+    const read = await sentDelivery(msg);
+    for (const status of ['delivered', 'sent', 'delivered', 'sending']) {
+      const params = callback(msg, status);
+      const res = await post(params, twilio.getExpectedTwilioSignature(TOKEN, url(), params));
+      assert.equal(res.status, 200);
+    }
+    const d = await read();
+    assert.equal(d.status, 'delivered');
+    assert.equal(d.providerStatus, 'delivered');
+  });
+
+  test('an unknown message sid is answered 200 and changes nothing', async () => {
+    const params = callback('SM0000000000000000000000000000ffff', 'delivered');
+    const res = await post(params, twilio.getExpectedTwilioSignature(TOKEN, url(), params));
+    assert.equal(res.status, 200);
+  });
+});
