@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
+import { ERRORS } from '../../src/errors.ts';
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+test('docs/errors.md lists every code of the error catalogue', () => {
+  const doc = read('docs/errors.md');
+  const missing = Object.keys(ERRORS).filter((code) => !doc.includes(`\`${code}\``));
+  assert.deepEqual(missing, []);
+});
+
+test('docs/configuration.md documents every configuration variable', () => {
+  const doc = read('docs/configuration.md');
+  const missing = Object.keys(loadConfig({})).filter((key) => !doc.includes(key));
+  assert.deepEqual(missing, []);
+});
+
+test('the README quick start is exactly the two commands', () => {
+  const readme = read('README.md');
+  assert.ok(readme.includes('npm install && npm start'));
+  assert.ok(readme.includes('npm install && npm test'));
+});
