@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ensureAdminKey } from './auth/api-keys.ts';
+import { UserTokens } from './auth/user-tokens.ts';
 import type { Channel, ChannelName } from './channels/channel.ts';
 import { type EmailSetup, setupEmail } from './channels/email/setup-email.ts';
 import { InAppChannel } from './channels/in-app/in-app-channel.ts';
@@ -35,6 +36,7 @@ export interface RunningApp {
   logger: Logger;
   database: Database;
   templates: TemplateStore;
+  userTokens: UserTokens;
   http: FastifyInstance | undefined;
   worker: DeliveryWorker | undefined;
   /** Base URL the API listens on (the real port when PORT=0). */
@@ -65,6 +67,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const migrated = await runMigrations(database);
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     const generatedAdminKey = await ensureAdminKey(database.db, config.ADMIN_API_KEY);
+    const userTokens = await UserTokens.create(database.db, config.USER_TOKEN_SECRET);
     const templates = new TemplateStore();
     await templates.reload(database.db);
 
@@ -98,7 +101,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         version: VERSION,
       });
       registerHealthRoutes(http, database);
-      registerUserRoutes(http, database.db);
+      registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
@@ -152,7 +155,20 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       closers.push(() => w.stop());
     }
 
-    return { config, logger, database, templates, http, worker, url, generatedAdminKey, sms, email, close };
+    return {
+      config,
+      logger,
+      database,
+      templates,
+      userTokens,
+      http,
+      worker,
+      url,
+      generatedAdminKey,
+      sms,
+      email,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

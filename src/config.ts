@@ -22,6 +22,8 @@ const schema = z.object({
   DATABASE_URL: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADMIN_API_KEY: optionalString,
+  USER_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  USER_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

@@ -1,11 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import { type ApiKeyIdentity, type ApiKeyRole, findApiKey } from '../auth/api-keys.ts';
+import { looksLikeJwt, type UserTokens } from '../auth/user-tokens.ts';
 import type { Queryable } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     apiKey?: ApiKeyIdentity;
+    /** Set when an end user called with their own token. */
+    userToken?: { userId: string };
   }
 }
 
@@ -29,4 +32,35 @@ export function requireApiKey(db: Queryable, roles: readonly ApiKeyRole[] = ['se
     }
     request.apiKey = identity;
   };
+}
+
+/**
+ * For endpoints that serve both an end user (their token: only their own data) and the backend
+ * (an API key: any user, named in the request).
+ */
+export function requireUserOrApiKey(db: Queryable, tokens: UserTokens) {
+  const apiKeyCheck = requireApiKey(db);
+  return async (request: FastifyRequest) => {
+    const bearer = extractApiKey(request);
+    if (bearer && looksLikeJwt(bearer)) {
+      request.userToken = { userId: await tokens.verify(bearer) };
+      return;
+    }
+    await apiKeyCheck(request);
+  };
+}
+
+/**
+ * Whose data a request is about: a user token's own id (naming another user is a 404, as if it did
+ * not exist), or with an API key the `user_id` the caller named.
+ */
+export function targetUserId(request: FastifyRequest, named: string | undefined): string {
+  if (request.userToken) {
+    if (named !== undefined && named !== request.userToken.userId) {
+      throw new AppError('USER_NOT_FOUND', `No user with id "${named}"`);
+    }
+    return request.userToken.userId;
+  }
+  if (!named) throw new AppError('VALIDATION_FAILED', 'Name the user with the user_id query parameter');
+  return named;
 }

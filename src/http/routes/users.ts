@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { UserTokens } from '../../auth/user-tokens.ts';
 import { INVALID_PHONE_MESSAGE, validatePhone } from '../../channels/sms/phone.ts';
 import type { Db } from '../../db/database.ts';
 import { users } from '../../db/schema.ts';
@@ -51,7 +52,12 @@ export function userView(u: UserRow) {
 }
 
 /** Users are owned by the marketplace: it upserts them by its own id before notifying them. */
-export function registerUserRoutes(app: FastifyInstance, db: Db): void {
+export function registerUserRoutes(
+  app: FastifyInstance,
+  db: Db,
+  tokens: UserTokens,
+  tokenTtlSeconds: number,
+): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const auth = requireApiKey(db);
 
@@ -111,6 +117,27 @@ export function registerUserRoutes(app: FastifyInstance, db: Db): void {
       if (deleted.length === 0)
         throw new AppError('USER_NOT_FOUND', `No user with id "${request.params.userId}"`);
       return reply.code(204).send();
+    },
+  );
+
+  r.post(
+    '/api/v1/users/:userId/token',
+    {
+      schema: {
+        tags: ['users'],
+        summary: "Issue a short-lived token for the user's own inbox and preferences (see docs/auth.md)",
+        params: userIdParam,
+      },
+      preHandler: auth,
+    },
+    async (request, reply) => {
+      const [row] = await db
+        .select({ id: users.id })
+        .from(users)
+        .where(eq(users.externalId, request.params.userId));
+      if (!row) throw new AppError('USER_NOT_FOUND', `No user with id "${request.params.userId}"`);
+      const { token, expiresAt } = await tokens.issue(request.params.userId, tokenTtlSeconds);
+      return reply.code(201).send({ token, token_type: 'Bearer', expires_at: expiresAt.toISOString() });
     },
   );
 }
