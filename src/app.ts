@@ -10,6 +10,7 @@ import { type Database, openDatabase } from './db/database.ts';
 import { runMigrations } from './db/migrate.ts';
 import { retryPolicies } from './deliveries/retry-policy.ts';
 import { DeliveryWorker } from './deliveries/worker.ts';
+import { registerEventRoutes } from './http/routes/events.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
 import { registerNotificationRoutes } from './http/routes/notifications.ts';
 import { registerUserRoutes } from './http/routes/users.ts';
@@ -103,6 +104,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerHealthRoutes(http, database);
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
+      registerEventRoutes(http, notificationDeps);
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
           db: database.db,

@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { handleEvent } from '../../events/handle-event.ts';
+import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
+import { requireApiKey } from '../auth.ts';
+import { idempotencyHeaders } from './notifications.ts';
+
+const eventBody = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('Event id; makes retries idempotent like Idempotency-Key'),
+    type: z
+      .string()
+      .min(1)
+      .max(64)
+      .describe('e.g. order.status_changed, payment.completed (see docs/events.md)'),
+    customer_id: z.string().min(1).max(128).optional(),
+    partner_id: z.string().min(1).max(128).optional(),
+    user_id: z.string().min(1).max(128).optional().describe('For user.* events'),
+    data: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('Payload: order, payment, refund… (template variables)'),
+  })
+  .strict();
+
+export function registerEventRoutes(app: FastifyInstance, deps: CreateNotificationDeps): void {
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/api/v1/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: "Report a marketplace event; it notifies the event's recipients",
+        body: eventBody,
+        headers: idempotencyHeaders,
+      },
+      preHandler: requireApiKey(deps.db),
+    },
+    async (request, reply) => {
+      const notifications = await handleEvent(deps, request.body, {
+        idempotencyKey: request.headers['idempotency-key'],
+        scope: `events:${request.apiKey!.id}`,
+      });
+      const created = notifications.some((n) => n.created);
+      return reply
+        .code(created ? 202 : 200)
+        .send({ event_id: request.body.id ?? null, type: request.body.type, notifications });
+    },
+  );
+}
