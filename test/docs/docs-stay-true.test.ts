@@ -23,3 +23,9 @@ test('the README quick start is exactly the two commands', () => {
   assert.ok(readme.includes('npm install && npm start'));
   assert.ok(readme.includes('npm install && npm test'));
 });
+
+test('docs/templates.md and docs/events.md match the catalog, templates and event table', async () => {
+  const { templatesDoc, eventsDoc } = await import('../../scripts/catalog-docs.ts');
+  assert.equal(read('docs/templates.md'), templatesDoc(), 'run `node scripts/catalog-docs.ts`');
+  assert.equal(read('docs/events.md'), eventsDoc(), 'run `node scripts/catalog-docs.ts`');
+});
