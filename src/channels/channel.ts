@@ -25,8 +25,13 @@ export interface DeliveryJob {
     locale: string;
     timeZone: string;
   };
-  /** Provider message id of an earlier attempt whose outcome is unknown (crash-safe resend). */
-  previousProviderMessageId: string | null;
+  /**
+   * A previous attempt was cut off by a dead worker after it may have reached the provider:
+   * the channel should look for that message before sending again (crash-safe sending).
+   */
+  outcomeUnknown: boolean;
+  /** When the delivery was created: the earliest an earlier attempt can have been sent. */
+  createdAt: Date;
 }
 
 export type SendResult =

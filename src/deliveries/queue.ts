@@ -12,7 +12,8 @@ interface ClaimedRow {
   id: string;
   attempts: number;
   channel: ChannelName;
-  provider_message_id: string | null;
+  outcome_unknown: boolean | null;
+  created_ms: string | number;
   public_id: string;
   type: string;
   title: string;
@@ -50,12 +51,14 @@ export async function claimDue(
           lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
           attempts = d.attempts + 1, updated_at = now()
       from picked where d.id = picked.id
-      returning d.id, d.notification_id, d.channel, d.attempts, d.provider_message_id
+      returning d.id, d.notification_id, d.channel, d.attempts,
+                (extract(epoch from d.created_at) * 1000)::float8 as created_ms,
+                (d.details->>'outcome_unknown')::boolean as outcome_unknown
     ), history as (
       insert into delivery_status_history (delivery_id, from_status, to_status, detail)
       select id, 'queued', 'sending', 'attempt ' || attempts from claimed
     )
-    select c.id, c.attempts, c.channel, c.provider_message_id,
+    select c.id, c.attempts, c.channel, c.created_ms, c.outcome_unknown,
            n.notification_id as public_id, n.type, n.title, n.message, n.context,
            u.id as user_id, u.external_id, u.email, u.phone, u.first_name, u.last_name, u.locale, u.time_zone
     from claimed c
@@ -81,7 +84,8 @@ export async function claimDue(
       locale: r.locale,
       timeZone: r.time_zone,
     },
-    previousProviderMessageId: r.provider_message_id,
+    outcomeUnknown: r.outcome_unknown === true,
+    createdAt: new Date(Number(r.created_ms)),
   }));
 }
 

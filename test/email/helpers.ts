@@ -30,7 +30,8 @@ export function orderConfirmedJob(
       timeZone: 'Asia/Kolkata',
       ...user,
     },
-    previousProviderMessageId: null,
+    outcomeUnknown: false,
+    createdAt: new Date(),
   };
 }
 

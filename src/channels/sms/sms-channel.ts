@@ -50,7 +50,6 @@ export class SmsChannel implements Channel {
       if (err instanceof AppError) return { kind: 'permanent', code: err.code, message: err.message };
       throw err;
     }
-    const result = await this.#o.service.sendSms(phone, sms.body, job.notificationId);
     const details = {
       encoding: sms.encoding,
       characters: sms.characters,
@@ -58,7 +57,24 @@ export class SmsChannel implements Channel {
       dlt_template_id: sms.dltTemplateId ?? null,
       dlt_entity_id: this.#o.dlt.entityId ?? null,
       dlt_sender_id: this.#o.dlt.senderId ?? null,
+      outcome_unknown: false,
     };
+    if (job.outcomeUnknown) {
+      const adopted = await this.#reconcile(job, phone, sms.body);
+      if (adopted) {
+        return {
+          kind: 'sent',
+          providerMessageId: adopted.sid,
+          providerStatus: adopted.status,
+          delivered: adopted.status === 'delivered',
+          costAmount: sms.cost.amount,
+          costCurrency: sms.cost.currency,
+          details: { ...details, reconciled: true },
+          metadata: { sms: sentMetadata(adopted.sid, adopted.status, phone) },
+        };
+      }
+    }
+    const result = await this.#o.service.sendSms(phone, sms.body, job.notificationId);
     if (result.success) {
       return {
         kind: 'sent',
@@ -67,15 +83,7 @@ export class SmsChannel implements Channel {
         costAmount: sms.cost.amount,
         costCurrency: sms.cost.currency,
         details,
-        metadata: {
-          sms: {
-            sent: true,
-            message_sid: result.message_sid,
-            sent_at: new Date().toISOString(),
-            status: result.status,
-            to: result.to,
-          },
-        },
+        metadata: { sms: sentMetadata(result.message_sid, result.status, result.to) },
       };
     }
     const code = result.error_code === null ? 'NETWORK' : String(result.error_code);
@@ -92,4 +100,29 @@ export class SmsChannel implements Channel {
     }
     return { kind: 'permanent', code, message: result.error, metadata };
   }
+
+  /**
+   * The previous attempt's worker died mid-send: ask the provider whether that SMS went out
+   * (same number, same text, since the delivery was created) and adopt it rather than send twice.
+   * A lookup that fails leaves the decision to the retry policy instead of risking a duplicate.
+   */
+  async #reconcile(job: DeliveryJob, phone: string, body: string) {
+    const found = await this.#o.service.findSentMessage(
+      phone,
+      body,
+      new Date(job.createdAt.getTime() - 1000),
+    );
+    this.#o.logger.info(
+      { deliveryId: job.deliveryId, adopted: found?.sid ?? null },
+      found
+        ? 'reconciled: the earlier attempt had reached the provider'
+        : 'reconciled: no earlier message; sending',
+    );
+    return found;
+  }
+}
+
+/** The seed's `notification.metadata.sms` shape. */
+function sentMetadata(sid: string, status: string, to: string) {
+  return { sent: true, message_sid: sid, sent_at: new Date().toISOString(), status, to };
 }

@@ -111,6 +111,21 @@ export class SmsService {
     }
   }
 
+  /**
+   * A message already sent to `to` with exactly `body` since `since`, if any: how a resend after a
+   * crash finds out that the first attempt did reach Twilio (Messages list filtered by To and date).
+   */
+  async findSentMessage(
+    to: string,
+    body: string,
+    since: Date,
+  ): Promise<{ sid: string; status: string } | undefined> {
+    if (!this.#s.client) return undefined;
+    const list = await this.#s.client.messages.list({ to, dateSentAfter: since, limit: 100 });
+    const match = list.find((m) => m.body === body);
+    return match ? { sid: match.sid, status: match.status } : undefined;
+  }
+
   async getMessageStatus(sid: string): Promise<MessageStatus> {
     if (!this.#s.client) throw new Error(SMS_NOT_CONFIGURED);
     const m = await this.#s.client.messages(sid).fetch();
