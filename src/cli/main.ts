@@ -1,6 +1,10 @@
+import { runSandboxCommand } from '../sandbox/cli.ts';
 import type { Command } from './command.ts';
 import { runMigrateCommand } from './commands/migrate.ts';
 import { runServeCommand } from './commands/serve.ts';
+import { runSmsCommand } from './commands/sms-status.ts';
+import { runLintTemplatesCommand, runLoadTemplatesCommand } from './commands/templates.ts';
+import { runTestSmsCommand } from './commands/test-sms.ts';
 
 /**
  * `laundryconnect-notify <command>`: one table of commands, each in its own file with its own
@@ -20,6 +24,26 @@ const COMMANDS: Record<string, Command> = {
     run: (argv) => runServeCommand(argv, { api: false, worker: true }),
   },
   migrate: { summary: 'Apply database migrations and exit', run: runMigrateCommand },
+  'test-sms': {
+    summary: 'Check the SMS configuration or send a test SMS (--check-config, --phone, --user-email)',
+    run: runTestSmsCommand,
+  },
+  sms: {
+    summary: 'SMS tools: `sms status <sid>` prints a message status from Twilio or a sandbox',
+    run: runSmsCommand,
+  },
+  sandbox: {
+    summary: 'Run the Twilio-compatible SMS sandbox alone (development, tests, benchmarks)',
+    run: runSandboxCommand,
+  },
+  'load-notification-templates': {
+    summary: 'Load template files into the database (versioned, idempotent) and lint the SMS texts',
+    run: runLoadTemplatesCommand,
+  },
+  'lint-templates': {
+    summary: 'Lint the SMS templates: encoding, segments, sensitive data, DLT (no database)',
+    run: runLintTemplatesCommand,
+  },
 };
 
 export function usage(): string {

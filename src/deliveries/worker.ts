@@ -34,7 +34,8 @@ export class DeliveryWorker {
   readonly #channels: Map<ChannelName, Channel>;
   readonly #inFlight = new Map<ChannelName, number>();
   readonly #controllers = new Set<AbortController>();
-  #pending: Completion[] = [];
+  /** Outcomes not yet written, with their channel: a delivery stays in flight until written. */
+  #pending: Array<{ completion: Completion; channel: ChannelName }> = [];
   #flushing: Promise<void> | undefined;
   #ticking = false;
   #tickAgain = false;
@@ -148,11 +149,11 @@ export class DeliveryWorker {
       clearTimeout(timeout);
       this.#controllers.delete(controller);
       const now = this.#o.now?.() ?? new Date();
-      this.#pending.push(toCompletion(job, result, this.#o.retryPolicies[channel.name], now));
-      this.#inFlight.set(channel.name, (this.#inFlight.get(channel.name) ?? 1) - 1);
+      this.#pending.push({
+        completion: toCompletion(job, result, this.#o.retryPolicies[channel.name], now),
+        channel: channel.name,
+      });
       this.#scheduleFlush();
-      if (this.#stopping && this.inFlight === 0) this.#idle?.();
-      else this.wake();
     });
   }
 
@@ -180,14 +181,23 @@ export class DeliveryWorker {
     const batch = this.#pending.splice(0, 1000);
     try {
       if (batch.length > 0) {
-        const written = await completeBatch(this.#o.database.db, this.id, batch);
+        const written = await completeBatch(
+          this.#o.database.db,
+          this.id,
+          batch.map((p) => p.completion),
+        );
         if (written.size < batch.length) {
-          const lost = batch.filter((c) => !written.has(c.id)).map((c) => c.id);
+          const lost = batch.filter((p) => !written.has(p.completion.id)).map((p) => p.completion.id);
           this.#o.logger.warn(
             { deliveryIds: lost },
             'lease lost before the outcome was written; kept the newer state',
           );
         }
+        // Only now are these slots free: counting a delivery as done before its outcome is stored
+        // let claims outrun the writes until leases expired under the worker's own feet.
+        for (const p of batch) this.#inFlight.set(p.channel, (this.#inFlight.get(p.channel) ?? 1) - 1);
+        if (this.#stopping && this.inFlight === 0) this.#idle?.();
+        else this.wake();
       }
     } catch (err) {
       // Keep the outcomes and try again: dropping them would resend after the lease expires.

@@ -7,6 +7,11 @@ import { fileURLToPath } from 'node:url';
 /** The real entry point, run as `npm start` runs it (node bin/laundryconnect-notify.js <command>). */
 export const BIN = fileURLToPath(new URL('../../bin/laundryconnect-notify.js', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * How long a process may take to start or stop. Idle, `serve` on a fresh PGlite directory is up in
+ * ~5 s and a restart in ~2.5 s; the margin is for a 2-core machine running other suites at once.
+ */
+export const PROCESS_MS = 30_000;
 
 export interface CliProcess {
   child: ChildProcess;
@@ -63,7 +68,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
     child,
     stdout: () => out,
     stderr: () => err,
-    async waitForOutput(pattern, timeoutMs = 15_000) {
+    async waitForOutput(pattern, timeoutMs = PROCESS_MS) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const m = pattern.exec(out);
@@ -76,7 +81,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    async exited(timeoutMs = 15_000) {
+    async exited(timeoutMs = PROCESS_MS) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -108,7 +113,7 @@ export async function runToExit(args: string[], env: Record<string, string> = {}
 }
 
 /** `serve` prints `listening on http://127.0.0.1:<port>`; returns that base URL. */
-export async function listeningUrl(p: CliProcess, timeoutMs = 15_000): Promise<string> {
+export async function listeningUrl(p: CliProcess, timeoutMs = PROCESS_MS): Promise<string> {
   const m = await p.waitForOutput(/listening on (http:\/\/127\.0\.0\.1:(\d+))/, timeoutMs);
   return m[1]!;
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ENGINE } from '../helpers/test-db.ts';
-import { type CliProcess, listeningUrl, runCli, tempDataDir } from './cli.ts';
+import { type CliProcess, listeningUrl, PROCESS_MS, runCli, tempDataDir } from './cli.ts';
 
 // The lock guards the embedded database only; on PostgreSQL several processes are the point.
 const skip = ENGINE === 'postgres';
@@ -17,7 +17,7 @@ function deadPid(): number {
 }
 
 async function healthy(url: string): Promise<void> {
-  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(PROCESS_MS) });
   assert.equal(res.status, 200);
 }
 
@@ -38,7 +38,7 @@ describe('one process per embedded data directory', { skip }, () => {
       assert.equal(readFileSync(lockFile, 'utf8'), String(first.child.pid));
 
       const second = serve();
-      const code = await second.exited(15_000);
+      const code = await second.exited();
       assert.notEqual(code, 0, second.stdout());
       assert.ok(second.stderr().includes(data.dir), second.stderr());
       assert.match(second.stderr(), /another process/);
@@ -49,14 +49,14 @@ describe('one process per embedded data directory', { skip }, () => {
       assert.equal(readFileSync(lockFile, 'utf8'), String(first.child.pid));
 
       first.child.kill('SIGTERM');
-      assert.equal(await first.exited(15_000), 0, first.stderr());
+      assert.equal(await first.exited(), 0, first.stderr());
       assert.match(first.stdout(), /Stopped cleanly/);
       assert.equal(existsSync(lockFile), false, 'a clean stop releases the lock');
 
       const third = serve();
       await healthy(await listeningUrl(third));
       third.child.kill('SIGTERM');
-      assert.equal(await third.exited(15_000), 0, third.stderr());
+      assert.equal(await third.exited(), 0, third.stderr());
     } finally {
       for (const p of procs) p.kill();
       data.remove();
@@ -75,7 +75,7 @@ describe('one process per embedded data directory', { skip }, () => {
       await healthy(await listeningUrl(p));
       assert.equal(readFileSync(lockFile, 'utf8'), String(p.child.pid));
       p.child.kill('SIGTERM');
-      assert.equal(await p.exited(15_000), 0, p.stderr());
+      assert.equal(await p.exited(), 0, p.stderr());
     } finally {
       p?.kill();
       data.remove();

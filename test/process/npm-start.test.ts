@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { ENGINE } from '../helpers/test-db.ts';
-import { type CliProcess, listeningUrl, runCli, runToExit, tempDataDir } from './cli.ts';
+import { type CliProcess, listeningUrl, PROCESS_MS, runCli, runToExit, tempDataDir } from './cli.ts';
 
 // `npm start` is the embedded engine: a fresh DATA_DIR, no DATABASE_URL.
 const skip = ENGINE === 'postgres';
@@ -14,11 +14,11 @@ describe('npm start (serve on a fresh data directory)', { skip }, () => {
     let p: CliProcess | undefined;
     try {
       p = runCli(['serve'], { DATA_DIR: data.dir, PORT: '0' });
-      const url = await listeningUrl(p, 10_000);
-      const keyLine = await p.waitForOutput(/Admin API key \(shown once[^:]*\): (\S+)/, 10_000);
+      const url = await listeningUrl(p);
+      const keyLine = await p.waitForOutput(/Admin API key \(shown once[^:]*\): (\S+)/);
       const key = keyLine[1]!;
       assert.match(key, /^lcn_adm_/);
-      const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) });
+      const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(PROCESS_MS) });
       assert.equal(health.status, 200);
 
       const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
@@ -50,7 +50,7 @@ describe('npm start (serve on a fresh data directory)', { skip }, () => {
       );
 
       p.child.kill('SIGTERM');
-      assert.equal(await p.exited(15_000), 0, p.stderr());
+      assert.equal(await p.exited(), 0, p.stderr());
       assert.ok(
         !p
           .stdout()
@@ -71,11 +71,11 @@ describe('npm start (serve on a fresh data directory)', { skip }, () => {
       for (const round of [1, 2]) {
         const p = runCli(['serve'], { DATA_DIR: data.dir, PORT: '0' });
         procs.push(p);
-        const url = await listeningUrl(p, 10_000);
+        const url = await listeningUrl(p);
         // Answering a request proves the start-up code (and its signal handlers) has run to the end.
         assert.equal((await fetch(`${url}/healthz`)).status, 200);
         p.child.kill('SIGTERM');
-        assert.equal(await p.exited(15_000), 0, `round ${round}: ${p.stdout()}${p.stderr()}`);
+        assert.equal(await p.exited(), 0, `round ${round}: ${p.stdout()}${p.stderr()}`);
         assert.equal(/Admin API key/.test(p.stdout()), round === 1, p.stdout());
       }
     } finally {

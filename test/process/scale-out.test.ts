@@ -69,7 +69,7 @@ describe('scale-out: worker processes on one PostgreSQL database', { skip }, () 
       for (const o of owners) assert.ok(WORKERS.includes(o), `unexpected lease owner ${o}`);
 
       for (const p of workers) p.child.kill('SIGTERM');
-      const codes = await Promise.all(workers.map((p) => p.exited(15_000)));
+      const codes = await Promise.all(workers.map((p) => p.exited()));
       assert.deepEqual(codes, [0, 0, 0, 0], workers.map((p) => p.stderr()).join('\n'));
       for (const p of workers) assert.match(p.stdout(), /Stopped cleanly/);
     } finally {

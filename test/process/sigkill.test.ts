@@ -122,7 +122,7 @@ describe('a worker process killed with SIGKILL while holding leases', () => {
       assert.equal(await count(sql`lease_owner is not null`), 0);
 
       b.child.kill('SIGTERM');
-      assert.equal(await b.exited(15_000), 0, b.stderr());
+      assert.equal(await b.exited(), 0, b.stderr());
     } finally {
       for (const p of procs) p.kill();
       await t.close();
@@ -131,26 +131,20 @@ describe('a worker process killed with SIGKILL while holding leases', () => {
 
   test('on PGlite a new serve takes over the stale data-directory lock and finishes the work', {
     skip: ENGINE !== 'pglite',
-  }, async () => {
-    const total = 1_000;
+  }, async (ctx) => {
+    const total = 300;
     const key = 'lcn_test_admin_key';
     const data = tempDataDir();
     const procs: CliProcess[] = [];
-    const env = { DATA_DIR: data.dir, PORT: '0', ADMIN_API_KEY: key, WORKER_LEASE_MS: LEASE_MS };
+    const env = { DATA_DIR: data.dir, PORT: '0', ADMIN_API_KEY: key };
     const open = () => openDatabase({ dataDir: data.dir, logger: silentLogger });
     try {
       const migrated = await runToExit(['migrate'], { DATA_DIR: data.dir });
       assert.equal(migrated.code, 0, migrated.stderr);
-      let ids: string[];
       {
         const db = await open();
         try {
           await seedQueuedDeliveries(db, total);
-          const rows = await queryRows<{ id: string }>(
-            db.db,
-            sql`select notification_id as id from notifications order by id`,
-          );
-          ids = rows.map((r) => r.id);
         } finally {
           await db.close();
         }
@@ -164,20 +158,11 @@ describe('a worker process killed with SIGKILL while holding leases', () => {
         return view.deliveries[0]!.status;
       };
 
-      const a = runCli(['serve'], {
-        ...env,
-        WORKER_ID: 'A',
-        WORKER_CONCURRENCY_IN_APP: '2',
-        WORKER_BATCH_SIZE: '2',
-      });
+      const a = runCli(['serve'], { ...env, WORKER_ID: 'A', WORKER_LEASE_MS: LEASE_MS });
       procs.push(a);
-      const urlA = await listeningUrl(a);
-      await waitFor(
-        async () =>
-          (await Promise.all(ids.slice(0, 20).map((id) => statusOf(urlA, id)))).includes('delivered'),
-        20_000,
-        'A under way',
-      );
+      await listeningUrl(a);
+      // Killed while working the backlog: the worker starts claiming before the API listens. (Not
+      // later: PGlite runs one query at a time and the backlog keeps it busy, so even /readyz waits.)
       a.child.kill('SIGKILL');
       assert.equal(await a.exited(), 'SIGKILL');
 
@@ -199,6 +184,7 @@ describe('a worker process killed with SIGKILL while holding leases', () => {
           await db.close();
         }
       }
+      ctx.diagnostic(`A left ${orphans.length} deliveries leased, ${remaining.length} not delivered`);
       assert.ok(remaining.length > orphans.length, 'A was killed mid-run');
 
       const b = runCli(['serve'], { ...env, WORKER_ID: 'B', WORKER_POLL_MS: '100' });
@@ -214,7 +200,7 @@ describe('a worker process killed with SIGKILL while holding leases', () => {
         'all delivered',
       );
       b.child.kill('SIGTERM');
-      assert.equal(await b.exited(15_000), 0, b.stderr());
+      assert.equal(await b.exited(), 0, b.stderr());
 
       const db = await open();
       try {

@@ -27,6 +27,11 @@ export async function runServeCommand(
     );
     return 1;
   }
+  // Listen for stop signals before starting: a SIGTERM during start-up still closes cleanly.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   let app: Awaited<ReturnType<typeof startApp>>;
   try {
     app = await startApp({ config, ...roles });
@@ -44,14 +49,8 @@ export async function runServeCommand(
   if (app.generatedAdminKey) {
     console.log(`\nAdmin API key (shown once, store it now): ${app.generatedAdminKey}\n`);
   }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      console.log(`${signal} received: finishing in-flight deliveries, then stopping`);
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  const signal = await stopSignal;
+  console.log(`${signal} received: finishing in-flight deliveries, then stopping`);
   await app.close();
   console.log('Stopped cleanly');
   return 0;
