@@ -2,7 +2,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { extractApiKey } from './auth.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
@@ -23,7 +23,8 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimit,
-    disableRequestLogging: true,
+    // Errors are logged by the error handler; a log line per request would cost more than it tells.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

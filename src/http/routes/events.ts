@@ -39,7 +39,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: CreateNotificati
         body: eventBody,
         headers: idempotencyHeaders,
       },
-      preHandler: requireApiKey(deps.db),
+      onRequest: requireApiKey(deps.db),
     },
     async (request, reply) => {
       const notifications = await handleEvent(deps, request.body, {

@@ -45,7 +45,7 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: CreateNot
         body: createBody,
         headers: idempotencyHeaders,
       },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request, reply) => {
       const b = request.body;
@@ -71,7 +71,7 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: CreateNot
         summary: 'Get a notification with its deliveries and their status history',
         params: z.object({ notificationId: z.string().min(1).max(64) }),
       },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request) => {
       const view = await getNotificationView(deps.db, request.params.notificationId);

@@ -65,7 +65,7 @@ export function registerUserRoutes(
     '/api/v1/users/:userId',
     {
       schema: { tags: ['users'], summary: 'Create or update a user', params: userIdParam, body: userBody },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request, reply) => {
       const b = request.body;
@@ -95,7 +95,7 @@ export function registerUserRoutes(
 
   r.get(
     '/api/v1/users/:userId',
-    { schema: { tags: ['users'], summary: 'Get a user', params: userIdParam }, preHandler: auth },
+    { schema: { tags: ['users'], summary: 'Get a user', params: userIdParam }, onRequest: auth },
     async (request) => {
       const [row] = await db.select().from(users).where(eq(users.externalId, request.params.userId));
       if (!row) throw new AppError('USER_NOT_FOUND', `No user with id "${request.params.userId}"`);
@@ -107,7 +107,7 @@ export function registerUserRoutes(
     '/api/v1/users/:userId',
     {
       schema: { tags: ['users'], summary: 'Delete a user and all their notifications', params: userIdParam },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request, reply) => {
       const deleted = await db
@@ -128,7 +128,7 @@ export function registerUserRoutes(
         summary: "Issue a short-lived token for the user's own inbox and preferences (see docs/auth.md)",
         params: userIdParam,
       },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request, reply) => {
       const [row] = await db
