@@ -3,23 +3,39 @@ import { ensureAdminKey } from './auth/api-keys.ts';
 import { UserTokens } from './auth/user-tokens.ts';
 import type { Channel, ChannelName } from './channels/channel.ts';
 import { type EmailSetup, setupEmail } from './channels/email/setup-email.ts';
+import { createEmailTransport } from './channels/email/transport.ts';
 import { InAppChannel } from './channels/in-app/in-app-channel.ts';
+import { setupPush } from './channels/push/setup-push.ts';
+import { withSendRate } from './channels/sms/send-rate.ts';
 import { type SmsSetup, setupSms } from './channels/sms/setup-sms.ts';
+import { SmsStatusSweep } from './channels/sms/status-sweep.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { runMigrations } from './db/migrate.ts';
 import { retryPolicies } from './deliveries/retry-policy.ts';
 import { DeliveryWorker } from './deliveries/worker.ts';
+import { DigestEmailChannel } from './digest/digest-channel.ts';
+import { startDigestScheduler } from './digest/digest-flusher.ts';
 import { registerEventRoutes } from './http/routes/events.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
+import { registerInboxRoutes } from './http/routes/inbox.ts';
 import { registerNotificationRoutes } from './http/routes/notifications.ts';
+import { registerPreferenceRoutes } from './http/routes/preferences.ts';
+import { registerPushRoutes } from './http/routes/push.ts';
+import { registerTemplateRoutes } from './http/routes/templates.ts';
 import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
+import { InboxPublisher } from './inbox/inbox-events.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
 import { optOutOfSms } from './notifications/sms-opt-out.ts';
+import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
+import { startBudgetMonitor } from './preferences/sms-budget.ts';
+import { InboxHub } from './realtime/inbox-hub.ts';
+import { registerInboxSocket } from './realtime/inbox-socket.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { VERSION } from './version.ts';
+import { registerSmsInbound } from './webhooks/sms-inbound.ts';
 import { registerSmsStatusCallback } from './webhooks/sms-status-callback.ts';
 
 export interface AppOptions {
@@ -40,6 +56,8 @@ export interface RunningApp {
   userTokens: UserTokens;
   http: FastifyInstance | undefined;
   worker: DeliveryWorker | undefined;
+  /** The live inbox's WebSocket fan-out (API nodes only). */
+  inboxHub: InboxHub | undefined;
   /** Base URL the API listens on (the real port when PORT=0). */
   url: string | undefined;
   sms: SmsSetup;
@@ -78,22 +96,54 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       (publicUrl ? publicUrl + config.SMS_STATUS_CALLBACK_PATH : undefined);
     const onOptedOut = (userId: number, reason: string) =>
       optOutOfSms(database.db, userId, 'twilio_21610', reason);
+    const smsStatusDeps = { retryDelayMs: config.SMS_RETRY_DELAY_MS, onOptedOut };
     const sms = await setupSms(config, { templates, logger, statusCallbackUrl: callbackUrl, onOptedOut });
     closers.push(() => sms.close());
     const email = await setupEmail(config, { templates, logger });
     closers.push(() => email.close());
+    // Digest emails get their own small pool: the email channel keeps its transport to itself.
+    const digestTransport = createEmailTransport(config.SMTP_URL ?? email.capture!.url, {
+      maxConnections: 2,
+    });
+    closers.push(async () => digestTransport.close());
+    const emailChannel = new DigestEmailChannel({
+      inner: email.channel,
+      db: database.db,
+      transport: digestTransport,
+      from: config.EMAIL_FROM,
+    });
 
-    const channels: Channel[] = [new InAppChannel(), email.channel, ...(sms.channel ? [sms.channel] : [])];
+    const push = await setupPush(config, { db: database.db, templates, logger });
+    const channels: Channel[] = [
+      new InAppChannel(new InboxPublisher(database.db)),
+      push.channel,
+      emailChannel,
+      ...(sms.channel
+        ? [
+            withSendRate(
+              sms.channel,
+              database.db,
+              config,
+              sms.from ?? config.TWILIO_MESSAGING_SERVICE_SID ?? 'default',
+            ),
+          ]
+        : []),
+    ];
     const policies = retryPolicies(config);
     const notificationDeps: CreateNotificationDeps = {
       db: database.db,
       templates,
       retryPolicies: policies,
       availableChannels: new Set<ChannelName>(channels.map((c) => c.name)),
+      policy: deliveryPolicyConfig(config),
     };
 
+    const budget = config.SMS_DAILY_BUDGET
+      ? { budget: config.SMS_DAILY_BUDGET, currency: config.SMS_BUDGET_CURRENCY }
+      : undefined;
     let http: FastifyInstance | undefined;
     let url: string | undefined;
+    let inboxHub: InboxHub | undefined;
     if (opts.api) {
       http = await createHttpServer({
         logger,
@@ -104,16 +154,40 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerHealthRoutes(http, database);
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
+      registerPreferenceRoutes(http, {
+        db: database.db,
+        tokens: userTokens,
+        defaultQuietHours: notificationDeps.policy!.defaultQuietHours,
+        budget,
+      });
+      registerInboxRoutes(http, database.db, userTokens);
+      inboxHub = new InboxHub(database, logger);
+      await inboxHub.start();
+      const hub = inboxHub;
+      closers.push(() => hub.stop());
+      registerInboxSocket(http, { hub, tokens: userTokens, heartbeatMs: config.WS_HEARTBEAT_MS, logger });
+      registerPushRoutes(http, {
+        db: database.db,
+        tokens: userTokens,
+        vapidPublicKey: push.publicKey,
+        allowHttpEndpoints: config.PUSH_ALLOW_HTTP_ENDPOINTS,
+      });
       registerEventRoutes(http, notificationDeps);
+      registerTemplateRoutes(http, { db: database.db, templates });
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
           db: database.db,
           path: config.SMS_STATUS_CALLBACK_PATH,
           authToken: sms.authToken,
           publicBaseUrl: () => publicUrl ?? '',
-          smsPolicy: policies.sms,
+          status: smsStatusDeps,
+        });
+        registerSmsInbound(http, {
+          db: database.db,
+          authToken: sms.authToken,
+          publicBaseUrl: () => publicUrl ?? '',
+          helpText: config.SMS_HELP_TEXT,
           logger,
-          onOptedOut,
         });
       }
       await http.listen({ host: config.HOST, port: config.PORT });
@@ -152,9 +226,23 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         workerId: config.WORKER_ID,
       });
       await worker.start();
+      if (sms.channel) {
+        const sweep = new SmsStatusSweep({
+          db: database.db,
+          service: sms.service,
+          status: smsStatusDeps,
+          logger,
+          intervalMs: config.SMS_STATUS_SWEEP_MS,
+          staleAfterMs: config.SMS_STATUS_STALE_MS,
+        });
+        sweep.start();
+        closers.push(() => sweep.stop());
+      }
       const w = worker;
       // Closed before the HTTP server (closers run in reverse): drain sends, then stop taking requests.
       closers.push(() => w.stop());
+      if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
+      closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger));
     }
 
     return {
@@ -165,6 +253,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       userTokens,
       http,
       worker,
+      inboxHub,
       url,
       generatedAdminKey,
       sms,

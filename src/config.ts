@@ -52,6 +52,8 @@ const schema = z.object({
   TWILIO_MESSAGING_SERVICE_SID: optionalString,
   TWILIO_STATUS_CALLBACK_URL: optionalString,
   SMS_STATUS_CALLBACK_PATH: z.string().default('/api/sms/status-callback/'),
+  SMS_STATUS_SWEEP_MS: z.coerce.number().int().positive().default(30_000),
+  SMS_STATUS_STALE_MS: z.coerce.number().int().positive().default(120_000),
   SMS_PRICES_JSON: optionalString,
   DLT_ENTITY_ID: optionalString,
   DLT_SENDER_ID: optionalString,
@@ -59,10 +61,39 @@ const schema = z.object({
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   SANDBOX_STEP_MS: z.coerce.number().int().min(0).default(200),
 
+  QUIET_HOURS_DEFAULT: z
+    .string()
+    .regex(/^(off|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM-HH:MM or off')
+    .default('21:00-08:00'),
+  SMS_DAILY_CAP_PER_USER: z.coerce.number().int().min(0).default(20),
+  SMS_MONTHLY_CAP_PER_USER: z.coerce.number().int().min(0).default(200),
+  SMS_CAP_EXEMPT_CRITICAL: bool.default(true),
+  SMS_DAILY_BUDGET: z.coerce.number().positive().optional(),
+  SMS_BUDGET_CURRENCY: z.string().length(3).default('USD'),
+  SMS_SEND_RATE_PER_SECOND: z.coerce.number().positive().optional(),
+  SMS_SEND_RATE_BURST: z.coerce.number().positive().optional(),
+  SMS_SEND_RATE_MAX_WAIT_MS: z.coerce.number().int().positive().default(10_000),
+  SMS_HELP_TEXT: z
+    .string()
+    .default(
+      'LaundryConnect: order and payment alerts. Msg&data rates may apply. Reply STOP to opt out, START to opt back in. Help: support@laundryconnect.com',
+    ),
+  DIGEST_WINDOW_MS: z.coerce.number().int().positive().default(3_600_000),
+
   SMTP_URL: optionalString,
   EMAIL_FROM: z.string().default('LaundryConnect <no-reply@laundryconnect.com>'),
   MAIL_CAPTURE_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   MAIL_CAPTURE_MAX_MESSAGES: z.coerce.number().int().positive().default(1000),
+
+  WS_HEARTBEAT_MS: z.coerce.number().int().positive().default(30_000),
+  VAPID_PUBLIC_KEY: optionalString,
+  VAPID_PRIVATE_KEY: optionalString,
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/, 'must be a mailto: or https: URL')
+    .default('mailto:support@laundryconnect.com'),
+  PUSH_TTL_SECONDS: z.coerce.number().int().min(0).default(86_400),
+  PUSH_ALLOW_HTTP_ENDPOINTS: bool.default(false),
 });
 
 export type Config = z.infer<typeof schema>;

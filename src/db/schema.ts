@@ -9,6 +9,8 @@ import {
   bigint,
   boolean,
   check,
+  date,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -226,3 +228,98 @@ export const serviceSettings = pgTable('service_settings', {
   value: text('value').notNull(),
   createdAt: createdAt(),
 });
+
+/** A user's quiet hours (local "HH:MM"). No row: the configured default; both null: no quiet hours. */
+export const notificationSettings = pgTable('notification_settings', {
+  userId: bigint('user_id', { mode: 'number' })
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  quietHoursStart: text('quiet_hours_start'),
+  quietHoursEnd: text('quiet_hours_end'),
+  updatedAt: updatedAt(),
+});
+
+/** Changes to settings that are not on/off flags (quiet hours, time zone): from what, to what, by whom. */
+export const notificationSettingsChanges = pgTable(
+  'notification_settings_changes',
+  {
+    id: id(),
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    field: text('field').notNull(),
+    fromValue: text('from_value'),
+    toValue: text('to_value'),
+    source: text('source').notNull(),
+    actor: text('actor'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('notification_settings_changes_user_idx').on(t.userId, t.createdAt)],
+);
+
+/** SMS users sent us: keywords, free replies, and order confirmations (a YES to a question). */
+export const inboundSms = pgTable(
+  'inbound_sms',
+  {
+    id: id(),
+    messageSid: text('message_sid').notNull(),
+    userId: bigint('user_id', { mode: 'number' }).references(() => users.id, { onDelete: 'set null' }),
+    fromPhone: text('from_phone').notNull(),
+    toPhone: text('to_phone').notNull(),
+    body: text('body').notNull(),
+    keyword: text('keyword'),
+    /** The SMS notification this replies to (the user's latest), when there was one. */
+    notificationId: bigint('notification_id', { mode: 'number' }).references(() => notifications.id, {
+      onDelete: 'set null',
+    }),
+    orderNumber: text('order_number'),
+    confirmed: boolean('confirmed').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('inbound_sms_message_sid_key').on(t.messageSid),
+    index('inbound_sms_user_idx').on(t.userId, t.createdAt),
+    index('inbound_sms_order_idx').on(t.orderNumber),
+  ],
+);
+
+/** One token bucket per sender number, shared by every worker (see channels/sms/send-rate.ts). */
+export const smsSendRate = pgTable('sms_send_rate', {
+  sender: text('sender').primaryKey(),
+  tokens: doublePrecision('tokens').notNull(),
+  refilledAt: timestamp('refilled_at', { withTimezone: true }).notNull(),
+});
+
+/** Budget thresholds crossed per UTC day; the primary key makes each alert fire once across workers. */
+export const smsBudgetAlerts = pgTable(
+  'sms_budget_alerts',
+  {
+    day: date('day').notNull(),
+    threshold: integer('threshold').notNull(),
+    spent: numeric('spent', { precision: 14, scale: 5 }).notNull(),
+    budget: numeric('budget', { precision: 14, scale: 5 }).notNull(),
+    currency: text('currency').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.threshold] })],
+);
+
+/** A browser's Web Push subscription (PushSubscription.toJSON()); one endpoint belongs to one user. */
+export const pushSubscriptions = pgTable(
+  'push_subscriptions',
+  {
+    id: id(),
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    endpoint: text('endpoint').notNull(),
+    p256dh: text('p256dh').notNull(),
+    auth: text('auth').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('push_subscriptions_endpoint_key').on(t.endpoint),
+    index('push_subscriptions_user_idx').on(t.userId),
+  ],
+);

@@ -1,15 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
+import { hasPushSubscription } from '../channels/push/subscriptions.ts';
 import type { Db, Tx } from '../db/database.ts';
 import { deliveries, deliveryStatusHistory, idempotencyKeys, notifications, users } from '../db/schema.ts';
 import type { RetryPolicy } from '../deliveries/retry-policy.ts';
 import { AppError } from '../errors.ts';
+import { type DeliveryPolicyConfig, loadDeliveryPolicy } from '../preferences/delivery-policy.ts';
 import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { requireNotificationType } from './catalog.ts';
 import { decideChannels } from './eligibility.ts';
-import { loadPreferences } from './preferences.ts';
+import { isChannelEnabled, loadPreferences } from './preferences.ts';
 
 export const DELIVERIES_CHANNEL = 'lc_deliveries';
 
@@ -20,6 +22,8 @@ export interface CreateNotificationDeps {
   /** Channels with a running adapter; the others are recorded as skipped. */
   availableChannels: ReadonlySet<ChannelName>;
   now?: () => Date;
+  /** Quiet hours, digest holding and SMS caps; without it every delivery is due at once. */
+  policy?: DeliveryPolicyConfig;
 }
 
 export interface CreateNotificationInput {
@@ -71,12 +75,27 @@ export async function createNotification(
     const message = render('in_app_body', input.message);
 
     const prefs = await loadPreferences(tx, user.id);
+    const now = deps.now?.() ?? new Date();
+    const policy = await loadDeliveryPolicy(tx, deps.policy, {
+      userId: user.id,
+      timeZone: user.timeZone,
+      priority: def.priority,
+      // The cap query only runs when an SMS would otherwise go out.
+      wantsSms: def.channels.includes('sms') && !!user.phone && isChannelEnabled(prefs, def.category, 'sms'),
+      now,
+    });
     const decisions = decideChannels({
       channels: def.channels,
       category: def.category,
       user,
       prefs,
       available: deps.availableChannels,
+      smsCapReached: policy.smsCapReached,
+      // Asked only when a push could go out: one indexed lookup inside this transaction.
+      hasPushSubscription:
+        def.channels.includes('push') &&
+        deps.availableChannels.has('push') &&
+        (await hasPushSubscription(tx, user.id)),
     });
 
     const notificationId = `ntf_${randomBytes(12).toString('base64url')}`;
@@ -93,7 +112,6 @@ export async function createNotification(
         context: input.context,
       })
       .returning({ id: notifications.id });
-    const now = deps.now?.() ?? new Date();
     const inserted = await tx
       .insert(deliveries)
       .values(
@@ -102,7 +120,7 @@ export async function createNotification(
           channel: d.channel,
           status: d.status,
           maxAttempts: deps.retryPolicies[d.channel].maxAttempts,
-          nextAttemptAt: d.status === 'queued' ? now : null,
+          nextAttemptAt: d.status === 'queued' ? policy.firstAttemptAt(d.channel) : null,
           skipReason: d.status === 'skipped' ? d.reason : null,
           errorMessage: d.status === 'skipped' ? d.message : null,
         })),

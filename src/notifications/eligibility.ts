@@ -1,6 +1,6 @@
 import type { ChannelName } from '../channels/channel.ts';
 import { validatePhone } from '../channels/sms/phone.ts';
-import { isChannelEnabled, type PreferenceMap } from './preferences.ts';
+import { isChannelEnabled, type PreferenceMap, preferenceKey } from './preferences.ts';
 
 /**
  * Which channels of a notification get a delivery, decided once at creation (pure). A channel that
@@ -12,9 +12,11 @@ export const SKIP_REASONS = {
   no_phone: 'User {email} has no phone number. Skipping SMS.',
   invalid_phone: 'Invalid phone number format. Must start with + and country code.',
   no_email: 'User has no email address. Skipping email.',
+  no_push_subscription: 'User has no push subscription. Skipping push.',
   sms_not_configured: 'SMS service not configured',
   channel_unavailable: 'The {channel} channel is not configured on this service',
   cap_reached: 'SMS cap reached for this user',
+  digested: 'Sent in one digest with other notifications',
 } as const;
 export type SkipReason = keyof typeof SKIP_REASONS;
 
@@ -27,8 +29,12 @@ export interface EligibilityInput {
   category: string;
   user: { email: string | null; phone: string | null };
   prefs: PreferenceMap;
+  /** The user subscribed at least one browser to Web Push. */
+  hasPushSubscription?: boolean;
   /** Channels this service can deliver on (configured and running). */
   available: ReadonlySet<ChannelName>;
+  /** The user reached a daily or monthly SMS cap (preferences/sms-caps.ts). */
+  smsCapReached?: boolean;
 }
 
 const CHANNEL_LABEL: Record<ChannelName, string> = {
@@ -55,9 +61,19 @@ export function decideChannels(input: EligibilityInput): ChannelDecision[] {
       if (!input.user.phone) return skip('no_phone');
       if (!enabled) return skip('disabled_by_user');
       if (!validatePhone(input.user.phone).ok) return skip('invalid_phone');
+      if (input.smsCapReached) return skip('cap_reached');
       return { channel, status: 'queued' };
     }
     if (!input.available.has(channel)) return skip('channel_unavailable');
+    if (channel === 'push') {
+      // Off by default like SMS (preferences.ts), but a subscribed browser turns it on unless the
+      // user explicitly turned push off for this category.
+      const choice = input.prefs.get(preferenceKey(input.category, 'push'));
+      if (choice === false || (choice === undefined && !input.hasPushSubscription)) {
+        return skip('disabled_by_user');
+      }
+      return input.hasPushSubscription ? { channel, status: 'queued' } : skip('no_push_subscription');
+    }
     if (!enabled) return skip('disabled_by_user');
     if (channel === 'email' && !input.user.email) return skip('no_email');
     return { channel, status: 'queued' };

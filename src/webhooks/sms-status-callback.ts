@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { classifyTwilioError } from '../channels/sms/twilio-errors.ts';
+import { recordSmsStatus, type SmsStatusDeps } from '../channels/sms/sms-status.ts';
 import type { Db } from '../db/database.ts';
-import { applyProviderStatus } from '../deliveries/provider-status.ts';
-import type { RetryPolicy } from '../deliveries/retry-policy.ts';
-import type { Logger } from '../logger.ts';
 import { assertTwilioSignature } from './twilio-signature.ts';
 
 export interface StatusCallbackOptions {
@@ -13,9 +10,7 @@ export interface StatusCallbackOptions {
   path: string;
   authToken: string;
   publicBaseUrl: () => string;
-  smsPolicy: RetryPolicy;
-  logger: Logger;
-  onOptedOut: (userId: number, reason: string) => Promise<void>;
+  status: SmsStatusDeps;
 }
 
 const callbackBody = z
@@ -44,24 +39,23 @@ export function registerSmsStatusCallback(app: FastifyInstance, o: StatusCallbac
     },
     async (request, reply) => {
       const b = request.body;
-      const errorCode = b.ErrorCode && b.ErrorCode !== '0' ? b.ErrorCode : null;
-      const failed = b.MessageStatus === 'failed' || b.MessageStatus === 'undelivered';
-      const cls = failed && errorCode ? classifyTwilioError(Number(errorCode)) : null;
-      const applied = await applyProviderStatus(o.db, {
-        providerMessageId: b.MessageSid,
-        providerStatus: b.MessageStatus,
-        errorCode,
-        price: b.Price ?? null,
-        // Async failures worth another try (e.g. 30003 handset unreachable) go back to the queue.
-        retryAt: cls === 'retryable' ? new Date(Date.now() + o.smsPolicy.baseDelayMs) : null,
-      });
+      const applied = await recordSmsStatus(
+        o.db,
+        {
+          sid: b.MessageSid,
+          status: b.MessageStatus,
+          errorCode: b.ErrorCode && b.ErrorCode !== '0' ? b.ErrorCode : null,
+          price: b.Price ?? null,
+        },
+        o.status,
+        'status callback',
+      );
       if (!applied) {
+        // Also the case when the callback beats the worker's write of `sent`; the status sweep catches up.
         request.log.info(
           { messageSid: b.MessageSid, status: b.MessageStatus },
           'status callback for an unknown message',
         );
-      } else if (cls === 'opted_out' && applied.applied) {
-        await o.onOptedOut(Number(applied.userId), `Twilio error ${errorCode} in a status callback`);
       }
       return reply.type('text/xml').send('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
     },

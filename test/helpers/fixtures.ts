@@ -6,7 +6,9 @@ import { retryPolicies } from '../../src/deliveries/retry-policy.ts';
 import type { CreateNotificationDeps } from '../../src/notifications/create-notification.ts';
 import { TemplateStore } from '../../src/templates/template-store.ts';
 
-export const testConfig = (env: Record<string, string> = {}) => loadConfig({ LOG_LEVEL: 'silent', ...env });
+// Quiet hours off by default: an app test must not depend on the time of day it runs at.
+export const testConfig = (env: Record<string, string> = {}) =>
+  loadConfig({ LOG_LEVEL: 'silent', QUIET_HOURS_DEFAULT: 'off', ...env });
 
 let templates: TemplateStore | undefined;
 

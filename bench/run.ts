@@ -1,0 +1,337 @@
+/**
+ * `npm run bench`: the floors, then the service under load, then the figures (docs/performance.md).
+ *   1. database floor and provider floor, each alone, same engine and machine;
+ *   2. sandbox + service processes on a fresh, seeded database;
+ *   3. latency phase (fixed offered rate) and throughput phase (`--rate`, max by default), each a
+ *      warm-up then the measured window, from a separate autocannon process;
+ *   4. status-callback capacity: signed callbacks posted as fast as the service takes them;
+ *   5. stop everything, read the service's own timestamps, join SMS to sandbox receipts, report.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getNotificationType } from '../src/notifications/catalog.ts';
+import { analysePhase } from './analyse.ts';
+import { type BenchDatabase, createBenchDatabase } from './environment.ts';
+import type { DatabaseFloorPlan, DatabaseFloorResult } from './floors/database-floor.ts';
+import type { ProviderFloorPlan, ProviderFloorResult } from './floors/provider-floor.ts';
+import type { LoadSummary } from './load-generator.ts';
+import { readStoredFigures } from './measurements.ts';
+import { type BenchOptions, HELP, parseOptions, UsageError } from './options.ts';
+import { runLoad, Samplers, waitForDrain } from './phases.ts';
+import { ROOT, runJsonProcess } from './processes.ts';
+import { Progress } from './progress.ts';
+import { markdownTable, svgChart } from './report.ts';
+import type { BenchResult, PhaseResult } from './result.ts';
+import { type Sandbox, type Service, startSandbox, startService } from './service.ts';
+
+const TYPE = 'order_confirmed';
+const FLOOR_SMS_BODY =
+  'LaundryConnect: Hi Priya, order LC240117 is confirmed. Pickup Sat 18 Jan, 9-11 AM by FreshFold Laundry. Track it in the app.';
+const floorScript = (name: string) => fileURLToPath(new URL(`./floors/${name}.ts`, import.meta.url));
+
+/** Rows the service writes when it accepts one notification: one delivery per channel of the type. */
+function deliveryShape(o: BenchOptions): { channel: string; status: string }[] {
+  const channels: readonly string[] = o.channels;
+  return getNotificationType(TYPE)!.channels.map((channel) => ({
+    channel,
+    status: channels.includes(channel) ? 'queued' : 'skipped',
+  }));
+}
+
+async function measureFloors(o: BenchOptions, progress: Progress) {
+  const type = getNotificationType(TYPE)!;
+  const floorDb = await createBenchDatabase(o.engine, o.postgresUrl);
+  let database: DatabaseFloorResult & { peakRssMb: number };
+  try {
+    progress.phase('database floor', o.floorDuration + 1);
+    const plan: DatabaseFloorPlan = {
+      engine: o.engine,
+      target: floorDb.target,
+      seconds: o.floorDuration,
+      warmup: 1,
+      deliveries: deliveryShape(o),
+      title: 'Order confirmed',
+      message: 'Your order LC240117 is confirmed. Pickup Sat 18 Jan, 9-11 AM.',
+      context: type.sampleContext,
+      concurrency: 10,
+    };
+    const r = await runJsonProcess<DatabaseFloorResult>('database floor', [
+      floorScript('database-floor'),
+      JSON.stringify(plan),
+    ]);
+    database = { ...r.result, peakRssMb: r.peakRssMb };
+  } finally {
+    progress.done();
+    await floorDb.drop();
+  }
+  const sandbox = await startSandbox('floor sandbox', o.stepMs);
+  let provider: ProviderFloorResult & { peakRssMb: number };
+  try {
+    progress.phase('provider floor', o.floorDuration + 1);
+    const plan: ProviderFloorPlan = {
+      sandboxUrl: sandbox.url,
+      accountSid: sandbox.accountSid,
+      authToken: sandbox.authToken,
+      seconds: o.floorDuration,
+      warmup: 1,
+      concurrency: 64,
+      users: o.users,
+      body: FLOOR_SMS_BODY,
+    };
+    const r = await runJsonProcess<ProviderFloorResult>('provider floor', [
+      floorScript('provider-floor'),
+      JSON.stringify(plan),
+    ]);
+    provider = { ...r.result, peakRssMb: r.peakRssMb };
+  } finally {
+    progress.done();
+    await sandbox.process.stop();
+  }
+  const lower =
+    database.notificationsPerSecond <= provider.messagesPerSecond
+      ? { name: 'database' as const, perSecond: database.notificationsPerSecond }
+      : { name: 'provider' as const, perSecond: provider.messagesPerSecond };
+  return { database, provider, lower };
+}
+
+interface PhaseRun {
+  name: PhaseResult['name'];
+  offered: number | 'max';
+  load: LoadSummary;
+}
+
+async function runPipeline(o: BenchOptions, db: BenchDatabase, progress: Progress, warnings: string[]) {
+  const samplers = new Samplers();
+  let sandbox: Sandbox | undefined;
+  let service: Service | undefined;
+  const receipts = new Map<string, number>();
+  const phases: PhaseRun[] = [];
+  let callbackLoad: LoadSummary | undefined;
+  try {
+    sandbox = await startSandbox('sandbox', o.stepMs);
+    samplers.add('sandbox', sandbox.process.child.pid!);
+    service = await startService(db, sandbox, { cpuProf: o.cpuProf });
+    for (const p of service.processes) samplers.add(p.name, p.child.pid!);
+
+    const plans: { name: PhaseResult['name']; rate: number | 'max' }[] =
+      o.rate === 'max'
+        ? [
+            { name: 'latency', rate: o.latencyRate },
+            { name: 'throughput', rate: 'max' },
+          ]
+        : [{ name: 'throughput', rate: o.rate }];
+    let expectedSms = (await sandbox.stats()).created;
+    let lastMessages: { sid: string; to: string; receivedAt: number }[] = [];
+    for (const plan of plans) {
+      const load = await runLoad(
+        {
+          kind: 'notifications',
+          url: service.url,
+          apiKey: service.adminKey,
+          users: o.users,
+          type: TYPE,
+          context: getNotificationType(TYPE)!.sampleContext,
+          seconds: o.warmup + o.duration,
+          rate: plan.rate,
+          connections: o.connections,
+        },
+        `${plan.name} phase${plan.rate === 'max' ? '' : ` @${plan.rate}/s`}`,
+        progress,
+        samplers,
+        sandbox,
+      );
+      phases.push({ name: plan.name, offered: plan.rate, load });
+      expectedSms += load.ok;
+      if (!(await waitForDrain(sandbox, expectedSms, progress)))
+        warnings.push(`${plan.name} phase: the queue had not drained 180 s after the load stopped`);
+      await new Promise((r) => setTimeout(r, 500)); // the last callbacks' responses
+      lastMessages = await sandbox.drainMessages();
+      for (const m of lastMessages) receipts.set(m.sid, m.receivedAt);
+    }
+    if (o.callbacksDuration > 0 && lastMessages.length > 0) {
+      callbackLoad = await runLoad(
+        {
+          kind: 'callbacks',
+          url: service.url,
+          callbackUrl: service.callbackUrl,
+          authToken: sandbox.authToken,
+          accountSid: sandbox.accountSid,
+          messages: lastMessages.map((m) => ({ sid: m.sid, to: m.to })),
+          seconds: 1 + o.callbacksDuration,
+          connections: o.connections,
+        },
+        'status callbacks',
+        progress,
+        samplers,
+        sandbox,
+      );
+    }
+  } finally {
+    progress.note('stopping the service (it drains in-flight deliveries first)');
+    await service?.stop();
+    await sandbox?.process.stop();
+    samplers.stop();
+  }
+  return { samplers, receipts, phases, callbackLoad, serviceNames: service.processes.map((p) => p.name) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let o: BenchOptions | 'help';
+  try {
+    o = parseOptions(argv);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (o === 'help') {
+    console.log(HELP);
+    return 0;
+  }
+  const progress = new Progress();
+  const warnings: string[] = [];
+  const started = new Date();
+  const loadAtStart = os.loadavg()[0]!;
+  progress.note(`LaundryConnect Notify bench on ${o.engine}: floors, then the pipeline`);
+  const floors = await measureFloors(o, progress);
+  progress.note(`seeding ${o.users} users opted in to ${o.channels.join(', ')}`);
+  const db = await createBenchDatabase(o.engine, o.postgresUrl, { users: o.users, channels: o.channels });
+  try {
+    const run = await runPipeline(o, db, progress, warnings);
+    const stored = await readStoredFigures(db);
+    try {
+      const shape = await stored.deliveryShape();
+      const expected = deliveryShape(o);
+      if (JSON.stringify([...shape].sort(byChannel)) !== JSON.stringify([...expected].sort(byChannel)))
+        warnings.push(
+          `the database floor wrote ${JSON.stringify(expected)}, the service ${JSON.stringify(shape)}`,
+        );
+      const phases: PhaseResult[] = [];
+      for (const p of run.phases) {
+        const measured = { from: p.load.startedAt + o.warmup * 1000, to: p.load.endedAt };
+        const rows = await stored.notifications({ from: p.load.startedAt - 1000, to: p.load.endedAt + 1000 });
+        const figures = analysePhase(rows, run.receipts, o.channels, {
+          startedAt: p.load.startedAt,
+          measured,
+        });
+        const cpuCores: Record<string, number> = {};
+        for (const name of run.samplers.names()) {
+          if (
+            name.startsWith('load generator') &&
+            name !== `load generator (${p.name} phase${p.offered === 'max' ? '' : ` @${p.offered}/s`})`
+          )
+            continue;
+          cpuCores[name.startsWith('load generator') ? 'load generator' : name] = run.samplers.cpuCores(
+            name,
+            measured,
+          );
+        }
+        if (p.load.non2xx > 0 || p.load.errors > 0)
+          warnings.push(`${p.name} phase: ${p.load.non2xx} non-2xx answers, ${p.load.errors} errors`);
+        if (figures.incomplete > 0)
+          warnings.push(`${p.name} phase: ${figures.incomplete} notifications never completed`);
+        phases.push({
+          name: p.name,
+          offered: p.offered,
+          measured,
+          load: p.load,
+          figures,
+          callbacksStoredPerSecond: await stored.callbacksPerSecond(measured),
+          cpuCores,
+        });
+      }
+      let callbackCapacity: BenchResult['callbackCapacity'] = null;
+      if (run.callbackLoad) {
+        const l = run.callbackLoad;
+        const w = { from: l.startedAt + 1000, to: l.endedAt };
+        callbackCapacity = {
+          seconds: (w.to - w.from) / 1000,
+          // autocannon's answered count covers the whole run, warm-up second included.
+          handledPerSecond: l.ok / ((l.endedAt - l.startedAt) / 1000),
+          storedPerSecond: await stored.callbacksPerSecond(w),
+          non2xx: l.non2xx,
+        };
+        if (l.non2xx > 0) warnings.push(`status callbacks: ${l.non2xx} non-2xx answers`);
+      }
+      const result = buildResult(o, started, loadAtStart, floors, phases, callbackCapacity, run, warnings);
+      const table = markdownTable(result);
+      const outDir = resolve(ROOT, o.out);
+      mkdirSync(outDir, { recursive: true });
+      const stamp = `${started.toISOString().replace(/[:.]/g, '-')}-${o.engine}`;
+      writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
+      writeFileSync(join(outDir, `${stamp}.md`), table);
+      writeFileSync(join(outDir, `${stamp}.svg`), svgChart(result));
+      console.log(`\n${table}`);
+      console.log(`Results: ${join(outDir, stamp)}.{json,md,svg}`);
+      return 0;
+    } finally {
+      await stored.close();
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+const byChannel = (a: { channel: string }, b: { channel: string }) => a.channel.localeCompare(b.channel);
+
+function buildResult(
+  o: BenchOptions,
+  started: Date,
+  loadAtStart: number,
+  floors: BenchResult['floors'],
+  phases: PhaseResult[],
+  callbackCapacity: BenchResult['callbackCapacity'],
+  run: Awaited<ReturnType<typeof runPipeline>>,
+  warnings: string[],
+): BenchResult {
+  const throughput = phases.find((p) => p.name === 'throughput')!;
+  const latency = phases.find((p) => p.name === 'latency') ?? throughput;
+  const processes: BenchResult['processes'] = {};
+  const peakRssMb: Record<string, number> = {};
+  for (const name of run.samplers.names()) {
+    const key = name.startsWith('load generator') ? 'load generator' : name;
+    const peak = Math.max(peakRssMb[key] ?? 0, run.samplers.peakRssMb(name));
+    peakRssMb[key] = peak;
+    processes[key] = { peakRssMb: peak, cpuCores: throughput.cpuCores[key] ?? 0 };
+  }
+  const cpu = os.cpus();
+  const { p50, p95, p99, max } = latency.figures.smsLatencyMs;
+  return {
+    version: 1,
+    date: started.toISOString(),
+    machine: {
+      cpus: cpu.length,
+      model: cpu[0]?.model.trim() ?? 'unknown',
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.versions.node,
+      kernel: os.release(),
+      loadAverage: [loadAtStart, os.loadavg()[0]!],
+    },
+    options: o,
+    floors,
+    phases,
+    callbackCapacity,
+    processes,
+    headline: {
+      endToEndPerSecond: throughput.figures.endToEndPerSecond,
+      percentOfLowerFloor: (100 * throughput.figures.endToEndPerSecond) / floors.lower.perSecond,
+      latencyAtRate: typeof latency.offered === 'number' ? latency.offered : 0,
+      smsLatencyMs: { p50, p95, p99, max },
+      callbacksPerSecond: callbackCapacity?.storedPerSecond ?? throughput.callbacksStoredPerSecond,
+      peakRssMb,
+      cpuCores: throughput.cpuCores,
+      maxQueueDepth: throughput.figures.maxQueueDepth,
+    },
+    warnings,
+  };
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  console.error(err instanceof UsageError ? err.message : err);
+  process.exitCode = 1;
+}
+// Keep-alive sockets and pools must not keep a finished bench alive.
+process.exit();

@@ -1,0 +1,42 @@
+import type { Db } from '../../db/database.ts';
+import { type AppliedStatus, applyProviderStatus } from '../../deliveries/provider-status.ts';
+import { classifyTwilioError } from './twilio-errors.ts';
+
+export interface SmsStatusReport {
+  sid: string;
+  status: string;
+  errorCode: string | null;
+  price: string | null;
+}
+
+export interface SmsStatusDeps {
+  /** How long after an async retryable failure (e.g. 30003) to try again. */
+  retryDelayMs: number;
+  onOptedOut: (userId: number, reason: string) => Promise<void>;
+}
+
+/**
+ * Record what Twilio says about a message — from a status callback or from the sweep that asks
+ * about messages whose callbacks never came — with the same rules either way: statuses never move
+ * backwards, retryable async failures go back to the queue, 21610 turns the user's SMS off.
+ */
+export async function recordSmsStatus(
+  db: Db,
+  report: SmsStatusReport,
+  deps: SmsStatusDeps,
+  via: string,
+): Promise<AppliedStatus | undefined> {
+  const failed = report.status === 'failed' || report.status === 'undelivered';
+  const cls = failed && report.errorCode ? classifyTwilioError(Number(report.errorCode)) : null;
+  const applied = await applyProviderStatus(db, {
+    providerMessageId: report.sid,
+    providerStatus: report.status,
+    errorCode: report.errorCode,
+    price: report.price,
+    retryAt: cls === 'retryable' ? new Date(Date.now() + deps.retryDelayMs) : null,
+  });
+  if (applied?.applied && cls === 'opted_out') {
+    await deps.onOptedOut(Number(applied.userId), `Twilio error ${report.errorCode} (${via})`);
+  }
+  return applied;
+}

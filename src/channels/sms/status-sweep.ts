@@ -1,0 +1,70 @@
+import type { Db } from '../../db/database.ts';
+import { takeStaleSent } from '../../deliveries/queue.ts';
+import type { Logger } from '../../logger.ts';
+import type { SmsService } from './sms-service.ts';
+import { recordSmsStatus, type SmsStatusDeps } from './sms-status.ts';
+
+export interface StatusSweepOptions {
+  db: Db;
+  service: SmsService;
+  status: SmsStatusDeps;
+  logger: Logger;
+  intervalMs: number;
+  staleAfterMs: number;
+  batchSize?: number;
+}
+
+/**
+ * Status callbacks are best-effort (Twilio does not retry them, and one can beat our own write of
+ * `sent`), so a delivery must not wait in `sent` forever: this asks Twilio about the ones that have
+ * been quiet too long and records the answer exactly as a callback would be recorded.
+ */
+export class SmsStatusSweep {
+  readonly #o: StatusSweepOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+
+  constructor(options: StatusSweepOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#running ??= this.sweep()
+        .then(() => undefined)
+        .catch((err) => this.#o.logger.warn({ err: (err as Error).message }, 'SMS status sweep failed'))
+        .finally(() => {
+          this.#running = undefined;
+        });
+    }, this.#o.intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  /** One round; returns how many deliveries changed. */
+  async sweep(): Promise<number> {
+    const stale = await takeStaleSent(this.#o.db, 'sms', this.#o.staleAfterMs, this.#o.batchSize ?? 50);
+    let changed = 0;
+    for (const d of stale) {
+      const m = await this.#o.service.getMessageStatus(d.providerMessageId);
+      const applied = await recordSmsStatus(
+        this.#o.db,
+        {
+          sid: m.sid,
+          status: m.status,
+          errorCode: m.error_code === null ? null : String(m.error_code),
+          price: m.price,
+        },
+        this.#o.status,
+        'status sweep',
+      );
+      if (applied?.applied) changed++;
+    }
+    if (changed > 0) this.#o.logger.info({ changed, checked: stale.length }, 'SMS status sweep caught up');
+    return changed;
+  }
+}

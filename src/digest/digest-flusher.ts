@@ -1,0 +1,91 @@
+/**
+ * Digests: email deliveries of digest-priority notifications are created queued with no attempt
+ * time (held, never claimed; see preferences/quiet-hours.ts). Once a user's oldest held one is
+ * older than the window, all of theirs are collected in one transaction: the newest becomes the
+ * carrier (due now, the list in `details.digest_items`), the others are skipped as `digested`.
+ * The worker then sends the carrier like any delivery, so retries and history still apply.
+ */
+import { sql } from 'drizzle-orm';
+import { type Db, queryRows } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import { DELIVERIES_CHANNEL } from '../notifications/create-notification.ts';
+import type { DigestItem } from './digest-email.ts';
+
+const HELD = sql`d.status = 'queued' and d.next_attempt_at is null and d.channel = 'email' and n.priority = 'digest'`;
+
+interface HeldRow {
+  id: string;
+  notification_id: string;
+  type: string;
+  title: string;
+  message: string;
+  created_at: string | Date;
+}
+
+/** Collect every user's due digest; returns how many digests were started. */
+export async function flushDigests(db: Db, opts: { windowMs: number; now?: Date }): Promise<number> {
+  const cutoff = new Date((opts.now ?? new Date()).getTime() - opts.windowMs).toISOString();
+  const due = await queryRows<{ user_id: string }>(
+    db,
+    sql`select n.user_id from deliveries d join notifications n on n.id = d.notification_id
+        where ${HELD} group by n.user_id having min(n.created_at) <= ${cutoff}::timestamptz limit 500`,
+  );
+  let started = 0;
+  for (const { user_id } of due) {
+    if (await collectUserDigest(db, Number(user_id))) started++;
+  }
+  return started;
+}
+
+async function collectUserDigest(db: Db, userId: number): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const held = await queryRows<HeldRow>(
+      tx,
+      sql`select d.id, n.notification_id, n.type, n.title, n.message, n.created_at
+          from deliveries d join notifications n on n.id = d.notification_id
+          where n.user_id = ${userId} and ${HELD}
+          order by d.id for update of d skip locked`,
+    );
+    const carrier = held.at(-1);
+    if (!carrier) return false;
+    const items: DigestItem[] = held.map((h) => ({
+      notification_id: h.notification_id,
+      type: h.type,
+      title: h.title,
+      message: h.message,
+      created_at: new Date(h.created_at).toISOString(),
+    }));
+    await tx.execute(sql`update deliveries set next_attempt_at = now(), updated_at = now(),
+        details = coalesce(details, '{}'::jsonb) || ${JSON.stringify({ digest_items: items })}::jsonb
+      where id = ${carrier.id}`);
+    const others = held.slice(0, -1).map((h) => h.id);
+    const reason = `Sent in one digest email with ${held.length - 1} other notification(s) (delivery ${carrier.id})`;
+    if (others.length > 0) {
+      await tx.execute(sql`with skipped as (
+          update deliveries set status = 'skipped', skip_reason = 'digested', error_message = ${reason},
+                 updated_at = now()
+          where id = any(${`{${others.join(',')}}`}::bigint[]) returning id)
+        insert into delivery_status_history (delivery_id, from_status, to_status, detail)
+        select id, 'queued', 'skipped', ${reason} from skipped`);
+    }
+    await tx.execute(sql`insert into delivery_status_history (delivery_id, from_status, to_status, detail)
+      values (${carrier.id}, 'queued', 'queued', ${`digest of ${held.length} notification(s) due now`})`);
+    await tx.execute(sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`);
+    return true;
+  });
+}
+
+/** Runs the flush a few times per window in worker processes; returns the stop function. */
+export function startDigestScheduler(db: Db, windowMs: number, logger: Logger): () => Promise<void> {
+  const intervalMs = Math.min(Math.max(windowMs / 10, 1_000), 60_000);
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = flushDigests(db, { windowMs })
+      .then((n) => n > 0 && logger.info({ digests: n }, 'digests collected'))
+      .catch((err: Error) => logger.warn({ err: err.message }, 'digest flush failed; will retry'));
+  }, intervalMs);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

@@ -1,0 +1,164 @@
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { ChannelName } from '../channels/channel.ts';
+import type { Db, Tx } from '../db/database.ts';
+import {
+  notificationPreferences,
+  notificationSettings,
+  notificationSettingsChanges,
+  preferenceChanges,
+  users,
+} from '../db/schema.ts';
+import { AppError } from '../errors.ts';
+import { CATEGORIES } from '../notifications/catalog.ts';
+import { isChannelEnabled, loadPreferences } from '../notifications/preferences.ts';
+import { loadQuietHours } from './delivery-policy.ts';
+import { type PreferenceView, parsePreferencePatch, preferenceView } from './preference-fields.ts';
+import type { QuietWindow } from './quiet-hours.ts';
+
+/** Where a change came from, as recorded in preference_changes.source. */
+export type ChangeSource = 'api' | 'stop_keyword' | 'start_keyword' | 'twilio_21610';
+
+interface FlagChange {
+  category: string;
+  channel: ChannelName;
+  enabled: boolean;
+}
+
+async function findUser(q: Db | Tx, externalId: string, lock = false) {
+  const query = q.select().from(users).where(eq(users.externalId, externalId));
+  const [user] = lock ? await query.for('update') : await query;
+  if (!user) throw new AppError('USER_NOT_FOUND', `No user with id "${externalId}"`);
+  return user;
+}
+
+export async function getPreferences(
+  db: Db,
+  externalId: string,
+  defaultQuietHours: QuietWindow | null,
+): Promise<PreferenceView> {
+  const user = await findUser(db, externalId);
+  const prefs = await loadPreferences(db, user.id);
+  const quiet = await loadQuietHours(db, user.id, defaultQuietHours);
+  return preferenceView(user.externalId, prefs, quiet, user.timeZone);
+}
+
+/**
+ * Write the flags that differ from the user's effective value, and one preference_changes row for
+ * each (who, from what, to what, by which route). Unchanged flags write nothing.
+ */
+export async function applyFlagChanges(
+  tx: Tx,
+  userId: number,
+  wanted: readonly FlagChange[],
+  record: { source: ChangeSource; actor: string | null; reason?: string | null },
+): Promise<number> {
+  const prefs = await loadPreferences(tx, userId);
+  const changes = wanted
+    .map((w) => ({ ...w, from: isChannelEnabled(prefs, w.category, w.channel) }))
+    .filter((c) => c.from !== c.enabled);
+  if (changes.length === 0) return 0;
+  await tx
+    .insert(notificationPreferences)
+    .values(changes.map((c) => ({ userId, category: c.category, channel: c.channel, enabled: c.enabled })))
+    .onConflictDoUpdate({
+      target: [
+        notificationPreferences.userId,
+        notificationPreferences.category,
+        notificationPreferences.channel,
+      ],
+      set: { enabled: sql`excluded.enabled`, updatedAt: sql`now()` },
+    });
+  await tx.insert(preferenceChanges).values(
+    changes.map((c) => ({
+      userId,
+      category: c.category,
+      channel: c.channel,
+      fromEnabled: c.from,
+      toEnabled: c.enabled,
+      source: record.source,
+      actor: record.actor,
+      reason: record.reason ?? null,
+    })),
+  );
+  return changes.length;
+}
+
+/** PATCH: flags, quiet hours and time zone in one transaction; the user row is locked so concurrent
+ * patches record accurate "from" values. */
+export async function updatePreferences(
+  db: Db,
+  externalId: string,
+  body: unknown,
+  actor: string,
+  defaultQuietHours: QuietWindow | null,
+): Promise<PreferenceView> {
+  await db.transaction(async (tx) => {
+    const user = await findUser(tx, externalId, true);
+    const currentQuiet = await loadQuietHours(tx, user.id, defaultQuietHours);
+    const patch = parsePreferencePatch(body, currentQuiet);
+    await applyFlagChanges(tx, user.id, patch.flags, { source: 'api', actor });
+    const settingChanges: Array<{ field: string; fromValue: string | null; toValue: string | null }> = [];
+    if (patch.quietHours !== undefined) {
+      const next = patch.quietHours;
+      await tx
+        .insert(notificationSettings)
+        .values({ userId: user.id, quietHoursStart: next?.start ?? null, quietHoursEnd: next?.end ?? null })
+        .onConflictDoUpdate({
+          target: notificationSettings.userId,
+          set: {
+            quietHoursStart: next?.start ?? null,
+            quietHoursEnd: next?.end ?? null,
+            updatedAt: sql`now()`,
+          },
+        });
+      for (const key of ['start', 'end'] as const) {
+        if (currentQuiet?.[key] !== next?.[key]) {
+          settingChanges.push({
+            field: `quiet_hours_${key}`,
+            fromValue: currentQuiet?.[key] ?? null,
+            toValue: next?.[key] ?? null,
+          });
+        }
+      }
+    }
+    if (patch.timeZone !== undefined && patch.timeZone !== user.timeZone) {
+      await tx
+        .update(users)
+        .set({ timeZone: patch.timeZone, updatedAt: sql`now()` })
+        .where(eq(users.id, user.id));
+      settingChanges.push({ field: 'time_zone', fromValue: user.timeZone, toValue: patch.timeZone });
+    }
+    if (settingChanges.length > 0) {
+      await tx
+        .insert(notificationSettingsChanges)
+        .values(settingChanges.map((c) => ({ ...c, userId: user.id, source: 'api', actor })));
+    }
+  });
+  return getPreferences(db, externalId, defaultQuietHours);
+}
+
+/**
+ * START / UNSTOP: give back what the last opt-out took (the categories it switched off); a user
+ * with nothing to restore (never opted in) gets SMS for every category, which is what texting
+ * START asks for.
+ */
+export async function optInToSms(db: Db, userId: number, reason: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    const history = await tx
+      .select()
+      .from(preferenceChanges)
+      .where(and(eq(preferenceChanges.userId, userId), eq(preferenceChanges.channel, 'sms')))
+      .orderBy(desc(preferenceChanges.id))
+      .limit(100);
+    const restore = new Set<string>();
+    const seen = new Set<string>();
+    for (const c of history) {
+      if (seen.has(c.category)) continue;
+      seen.add(c.category);
+      if (c.source !== 'api' && c.source !== 'start_keyword' && c.fromEnabled) restore.add(c.category);
+    }
+    const categories = restore.size > 0 ? [...restore] : CATEGORIES;
+    const wanted = categories.map((category) => ({ category, channel: 'sms' as const, enabled: true }));
+    return applyFlagChanges(tx, userId, wanted, { source: 'start_keyword', actor: null, reason });
+  });
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from '../../bench/result.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Every number under `value` (arrays and objects walked), with its path. */
+function numbersIn(value: unknown, path: string, out: [string, number][] = []): [string, number][] {
+  if (typeof value === 'number') out.push([path, value]);
+  else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) numbersIn(v, `${path}[${i}]`, out);
+  } else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) numbersIn(v, `${path}.${k}`, out);
+  return out;
+}
+
+// No speed is asserted: only that a short run on PGlite produces a complete, well-formed result.
+test('a few seconds of `npm run bench` on PGlite produce a result with every figure present and non-zero', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'lcn-bench-smoke-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const args = ['--duration', '2', '--warmup', '1', '--floor-duration', '1', '--callbacks-duration', '2'];
+  const child = spawn(
+    process.execPath,
+    ['bench/run.ts', '--engine', 'pglite', ...args, '--users', '50', '--out', out],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, `bench failed:\n${stdout}\n${stderr}`);
+
+  const files = readdirSync(out).sort();
+  assert.equal(files.length, 3, files.join(', '));
+  const json = files.find((f) => f.endsWith('.json'))!;
+  const stem = json.slice(0, -'.json'.length);
+  assert.deepEqual(files, [`${stem}.json`, `${stem}.md`, `${stem}.svg`]);
+
+  const r = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResult;
+  assert.equal(r.version, 1);
+  assert.equal(r.options.engine, 'pglite');
+  assert.deepEqual(
+    r.phases.map((p) => p.name),
+    ['latency', 'throughput'],
+  );
+  assert.ok(r.callbackCapacity, 'the status-callback phase ran');
+  const figures = [
+    ...numbersIn(r.headline, 'headline'),
+    ...numbersIn(r.floors, 'floors'),
+    ...numbersIn(r.callbackCapacity, 'callbackCapacity').filter(([p]) => !p.endsWith('non2xx')),
+    ...numbersIn(r.processes, 'processes'),
+  ];
+  for (const name of ['sandbox', 'service (serve)', 'load generator'])
+    assert.ok(r.headline.peakRssMb[name], `peak RSS of ${name}`);
+  const missing = figures
+    .filter(([, v]) => !Number.isFinite(v) || v <= 0)
+    .filter(([p]) => !p.endsWith('.errors'))
+    .map(([p, v]) => `${p}=${v}`);
+  assert.deepEqual(missing, [], 'every figure is present and non-zero');
+  for (const p of r.phases) {
+    assert.ok(
+      p.figures.endToEndPerSecond > 0 && p.figures.smsLatencyMs.count > 0,
+      `${p.name} phase measured`,
+    );
+    assert.ok(p.figures.timeline.length > 0, `${p.name} phase has a timeline`);
+  }
+
+  const table = readFileSync(join(out, `${stem}.md`), 'utf8');
+  assert.match(table, /\| measure \| result \|/);
+  assert.match(table, /% of the (database|provider) floor/);
+  assert.ok(stdout.includes(table.trim().split('\n')[0]!), 'the table is printed');
+  const svg = readFileSync(join(out, `${stem}.svg`), 'utf8');
+  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(svg, /<polyline /);
+});

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eq, sql } from 'drizzle-orm';
+import type { RunningApp } from '../../src/app.ts';
+import { SmsStatusSweep } from '../../src/channels/sms/status-sweep.ts';
+import { deliveries } from '../../src/db/schema.ts';
+import { waitFor } from '../helpers/fixtures.ts';
+import { smsUser, startSmsApp } from '../helpers/sms-app.ts';
+import { createTestDatabase, ENGINE, silentLogger, type TestDatabase } from '../helpers/test-db.ts';
+
+describe(`SMS status sweep (${ENGINE})`, () => {
+  let t: TestDatabase;
+  let app: RunningApp;
+  before(async () => {
+    t = await createTestDatabase();
+    app = await startSmsApp(t);
+  });
+  after(async () => {
+    await app.close();
+    await t.close();
+  });
+
+  test('a delivery whose callbacks arrived before it was recorded as sent is caught up by asking Twilio', async () => {
+    const db = t.database.db;
+    const user = await smsUser(db, 'sweep-user', '+919876500301');
+    // The message goes out and its callbacks reach the service before any delivery names its sid.
+    const sent = await app.sms.service.sendSms('+919876500301', 'LaundryConnect: sweep test', null);
+    assert.ok(sent.success);
+    await waitFor(async () =>
+      app.sms.sandbox!.messages().find((m) => m.sid === sent.message_sid && m.status === 'delivered'),
+    );
+    await db.execute(sql`
+      with n as (
+        insert into notifications (notification_id, user_id, type, category, priority, title, message)
+        values ('ntf_sweep', ${user.id}, 'order_confirmed', 'order_updates', 'critical', 't', 'm') returning id)
+      insert into deliveries (notification_id, channel, status, attempts, max_attempts, provider_message_id, provider_status, updated_at)
+      select id, 'sms', 'sent', 1, 4, ${sent.message_sid}, 'queued', now() - interval '1 hour' from n`);
+    const sweep = new SmsStatusSweep({
+      db,
+      service: app.sms.service,
+      status: { retryDelayMs: 100, onOptedOut: async () => {} },
+      logger: silentLogger,
+      intervalMs: 60_000,
+      staleAfterMs: 60_000,
+    });
+    assert.equal(await sweep.sweep(), 1);
+    const [d] = await db.select().from(deliveries).where(eq(deliveries.providerMessageId, sent.message_sid));
+    assert.equal(d!.status, 'delivered');
+    assert.equal(d!.providerStatus, 'delivered');
+    // Touched: the next round leaves it alone.
+    assert.equal(await sweep.sweep(), 0);
+  });
+});
