@@ -30,11 +30,31 @@ export interface ApiKeyIdentity {
   role: ApiKeyRole;
 }
 
+/**
+ * Known keys are remembered for a short while (per database) so an API request does not pay a
+ * query for its key; unknown keys are always looked up, so a new key works at once. A revoked key
+ * can therefore still pass for up to KEY_CACHE_MS.
+ */
+const KEY_CACHE_MS = 30_000;
+const keyCache = new WeakMap<Queryable, Map<string, { identity: ApiKeyIdentity; until: number }>>();
+
 export async function findApiKey(q: Queryable, key: string): Promise<ApiKeyIdentity | undefined> {
+  const hash = hashApiKey(key);
+  let cache = keyCache.get(q);
+  if (!cache) keyCache.set(q, (cache = new Map()));
+  const hit = cache.get(hash);
+  if (hit && hit.until > Date.now()) return hit.identity;
+  const identity = await lookupApiKey(q, hash);
+  if (identity) cache.set(hash, { identity, until: Date.now() + KEY_CACHE_MS });
+  else cache.delete(hash);
+  return identity;
+}
+
+async function lookupApiKey(q: Queryable, hash: string): Promise<ApiKeyIdentity | undefined> {
   const [row] = await q
     .select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role })
     .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)));
+    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)));
   return row ? { id: row.id, name: row.name, role: row.role as ApiKeyRole } : undefined;
 }
 
