@@ -20,7 +20,7 @@ describe(`quiet hours defer regular SMS and push at creation (${ENGINE})`, () =>
   async function create(userId: string, type: string, at: string) {
     const deps = {
       ...notificationDeps(db(), ['in_app', 'sms', 'email', 'push']),
-      policy: deliveryPolicyConfig(testConfig()),
+      policy: deliveryPolicyConfig(testConfig({ QUIET_HOURS_DEFAULT: '21:00-08:00' })),
       now: () => new Date(at),
     };
     const { notificationId } = await createNotification(deps, {

@@ -15,7 +15,7 @@ describe(`preferences API (${ENGINE})`, () => {
   before(async () => {
     t = await createTestDatabase();
     app = await startApp({
-      config: testConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY }),
+      config: testConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY, QUIET_HOURS_DEFAULT: '21:00-08:00' }),
       api: true,
       worker: false,
       database: t.database,

@@ -1,0 +1,431 @@
+/**
+ * What every fault scenario shares: an external Twilio sandbox process (it counts what arrived), a
+ * fresh database seeded with SMS-opted-in users (it counts what was created), a client that submits
+ * notifications idempotently and retries what the service refused, and the figures row each
+ * scenario writes for scripts/run-reliability.ts to print.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { type Database, openDatabase, queryRows } from '../src/db/database.ts';
+import { createLogger } from '../src/logger.ts';
+import { type CliProcess, runCli, runToExit } from '../test/process/cli.ts';
+
+export const SID = 'AC7e1ab111e0000000000000000000cafe';
+export const TOKEN = 'reliab1e0reliab1e0reliab1e0abcd12';
+export const ADMIN_KEY = 'lcn_adm_reliability_suite_key_0123456789';
+export const PG_ADMIN_URL =
+  process.env['RELIABILITY_PG_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const RESULTS_DIR =
+  process.env['RELIABILITY_RESULTS_DIR'] ?? join(tmpdir(), 'lcn-reliability-results');
+const silent = createLogger('silent');
+
+/** Settings that make retries, leases and polls fast enough to watch recovery within a test. */
+export const FAST_ENV: Record<string, string> = {
+  HOST: '127.0.0.1',
+  ADMIN_API_KEY: ADMIN_KEY,
+  LOG_LEVEL: 'warn',
+  SMS_BACKEND: 'sandbox',
+  TWILIO_ACCOUNT_SID: SID,
+  TWILIO_AUTH_TOKEN: TOKEN,
+  SMS_RETRY_DELAY_MS: '200',
+  SMS_REQUEST_TIMEOUT_MS: '1000',
+  WORKER_LEASE_MS: '3000',
+  WORKER_POLL_MS: '100',
+  WORKER_SHUTDOWN_GRACE_MS: '3000',
+  RATE_LIMIT_PER_MINUTE: '1000000',
+  QUIET_HOURS_DEFAULT: 'off',
+};
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const phoneOf = (i: number) => `+9198765${String(i).padStart(5, '0')}`;
+export const orderOf = (i: number) => `R${i}`;
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+// ---- the sandbox: what arrived ----
+
+export interface Sandbox {
+  url: string;
+  proc: CliProcess;
+  setFaults(faults: object): Promise<void>;
+  messages(): Promise<Array<{ to: string; body: string; sid: string; status: string }>>;
+  stats(): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(stepMs = 50): Promise<Sandbox> {
+  const proc = runCli(
+    ['sandbox', '--port', '0', '--account-sid', SID, '--auth-token', TOKEN, '--step-ms', String(stepMs)],
+    { LOG_LEVEL: 'warn' },
+  );
+  const url = (await proc.waitForOutput(/listening on (http:\/\/\S+)/))[1]!;
+  const json = async (method: string, path: string, body?: object) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+  return {
+    url,
+    proc,
+    setFaults: async (faults) => void (await json('PUT', '/sandbox/faults', faults)),
+    messages: async () =>
+      (await json('GET', '/sandbox/messages?limit=1000000'))['messages'] as Array<{
+        to: string;
+        body: string;
+        sid: string;
+        status: string;
+      }>,
+    stats: () => json('GET', '/sandbox/stats'),
+    async stop() {
+      proc.child.kill('SIGTERM');
+      await proc.exited(10_000).catch(() => proc.kill());
+    },
+  };
+}
+
+// ---- the database: what was created ----
+
+export interface Store {
+  engine: 'postgres' | 'pglite';
+  /** Env that points a service process at this store. */
+  env: Record<string, string>;
+  /** A PostgreSQL connection string (undefined on PGlite). */
+  url: string | undefined;
+  open(): Promise<Database>;
+  drop(): Promise<void>;
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createStore(engine: 'postgres' | 'pglite', dataDir?: string): Promise<Store> {
+  if (engine === 'pglite') {
+    const dir = dataDir!;
+    const migrated = await runToExit(['migrate'], { DATA_DIR: dir }, 120_000);
+    if (migrated.code !== 0) throw new Error(`migrate failed: ${migrated.stderr}`);
+    return {
+      engine,
+      env: { DATA_DIR: dir },
+      url: undefined,
+      open: () => openDatabase({ dataDir: dir, logger: silent }),
+      drop: async () => {},
+    };
+  }
+  const name = `lcn_rel_${randomBytes(5).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const migrated = await runToExit(['migrate'], { DATABASE_URL: url }, 120_000);
+  if (migrated.code !== 0) throw new Error(`migrate failed: ${migrated.stderr}`);
+  return {
+    engine,
+    env: { DATABASE_URL: url },
+    url,
+    open: () => openDatabase({ databaseUrl: url, dataDir: 'unused', logger: silent }),
+    drop: () => adminQuery(`drop database if exists ${name} with (force)`),
+  };
+}
+
+/** `count` users `rel-<i>`, each with phone phoneOf(i), opted in to order SMS; no email (less noise). */
+export async function seedUsers(store: Store, count: number): Promise<void> {
+  const database = await store.open();
+  try {
+    await database.db.execute(sql`
+      insert into users (external_id, phone, first_name)
+      select 'rel-' || g, '+9198765' || lpad(g::text, 5, '0'), 'Asha' from generate_series(0, ${count - 1}) g`);
+    await database.db.execute(sql`
+      insert into notification_preferences (user_id, category, channel, enabled)
+      select id, 'order_updates', 'sms', true from users where external_id like 'rel-%'`);
+  } finally {
+    await database.close();
+  }
+}
+
+// ---- the client: what was asked ----
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+export interface Reply {
+  status: number;
+  retryAfter: string | null;
+  body: string;
+}
+
+/** One POST over a keep-alive agent; rejects on a network error (refused, reset). */
+export function post(base: string, path: string, body: object, headers: Record<string, string> = {}) {
+  return new Promise<Reply>((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request(
+      `${base}${path}`,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(data),
+          authorization: `Bearer ${ADMIN_KEY}`,
+          ...headers,
+        },
+        timeout: 60_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: (res.headers['retry-after'] as string) ?? null,
+            body: text,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+export const notificationBody = (i: number) => ({
+  user_id: `rel-${i}`,
+  type: 'order_confirmed',
+  context: { order: { order_number: orderOf(i), pickup_date: 'Sat 9-11' } },
+});
+
+export interface SubmitStats {
+  accepted: number;
+  /** Answers other than 2xx seen on the way (each retried): status → count. */
+  refusals: Record<string, number>;
+  networkErrors: number;
+}
+
+/**
+ * Submit notifications 0..count-1 at about `perSecond`, each with an Idempotency-Key, retrying any
+ * refusal or network error (a killed or restarting service) until it is accepted.
+ */
+export async function submitAll(
+  baseUrl: () => string,
+  count: number,
+  perSecond: number,
+  concurrency = 32,
+): Promise<SubmitStats> {
+  const stats: SubmitStats = { accepted: 0, refusals: {}, networkErrors: 0 };
+  let next = 0;
+  const started = Date.now();
+  async function one(i: number) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await post(baseUrl(), '/api/v1/notifications', notificationBody(i), {
+          'idempotency-key': `rel-${i}`,
+        });
+        if (r.status === 200 || r.status === 201) {
+          stats.accepted++;
+          return;
+        }
+        stats.refusals[r.status] = (stats.refusals[r.status] ?? 0) + 1;
+        if (r.status < 500 && r.status !== 429) throw new Error(`notification ${i}: ${r.status} ${r.body}`);
+        await sleep(r.retryAfter ? Math.min(Number(r.retryAfter) * 1000, 2000) : 200);
+      } catch (err) {
+        if ((err as Error).message.startsWith(`notification ${i}:`)) throw err;
+        stats.networkErrors++;
+        await sleep(Math.min(200 * (attempt + 1), 1000));
+      }
+    }
+  }
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= count) return;
+        const due = started + (i / perSecond) * 1000;
+        if (due > Date.now()) await sleep(due - Date.now());
+        await one(i);
+      }
+    }),
+  );
+  return stats;
+}
+
+// ---- the figures ----
+
+export interface Figures {
+  scenario: string;
+  engine: string;
+  faults: string;
+  faultsInjected: number;
+  notifications: number;
+  smsCreated: number;
+  arrived: number;
+  duplicated: number;
+  lost: number;
+  failedWithReason: number;
+  recoveredByReconciliation: number;
+  seconds: number;
+  smsStatuses: Record<string, number>;
+  notes: string[];
+}
+
+/** Compare what the database created with what the sandbox received, per notification. */
+export async function measure(store: Store, sandbox: Sandbox, count: number) {
+  const database = await store.open();
+  try {
+    const [n] = await queryRows<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from notifications`,
+    );
+    const deliveries = await queryRows<{
+      external_id: string;
+      status: string;
+      error_code: string | null;
+      reconciled: boolean | null;
+      lease_expired: boolean;
+      timed_out: boolean;
+    }>(
+      database.db,
+      sql`select u.external_id, d.status, d.error_code, (d.details->>'reconciled')::boolean as reconciled,
+                 exists (select 1 from delivery_status_history h where h.delivery_id = d.id
+                         and h.detail like 'lease expired%') as lease_expired,
+                 exists (select 1 from delivery_status_history h where h.delivery_id = d.id
+                         and (h.error_code in ('TIMEOUT', 'NETWORK') or h.detail like '%timed out%')) as timed_out
+          from deliveries d join notifications n on n.id = d.notification_id join users u on u.id = n.user_id
+          where d.channel = 'sms'`,
+    );
+    const received = new Map<string, number>();
+    for (const m of await sandbox.messages()) {
+      const order = /Order #(R\d+) /.exec(m.body)?.[1];
+      if (order) received.set(`${m.to} ${order}`, (received.get(`${m.to} ${order}`) ?? 0) + 1);
+    }
+    const statuses: Record<string, number> = {};
+    let arrived = 0;
+    let duplicated = 0;
+    let lost = 0;
+    let failedWithReason = 0;
+    const lostIds: string[] = [];
+    // Why a duplicate happened, from the delivery's own history.
+    const duplicateCauses: Record<string, number> = {};
+    for (const d of deliveries) {
+      statuses[d.status] = (statuses[d.status] ?? 0) + 1;
+      const i = Number(d.external_id.slice(4));
+      const got = received.get(`${phoneOf(i)} ${orderOf(i)}`) ?? 0;
+      if (got > 0) arrived++;
+      duplicated += Math.max(0, got - 1);
+      if (got > 1) {
+        const cause = [
+          d.timed_out ? 'request timed out, resent' : '',
+          d.lease_expired
+            ? d.reconciled
+              ? 'lease expired, reconciled'
+              : 'lease expired, not found by reconciliation'
+            : '',
+        ]
+          .filter(Boolean)
+          .join(' + ');
+        duplicateCauses[cause || 'other'] = (duplicateCauses[cause || 'other'] ?? 0) + got - 1;
+      }
+      if (got === 0 && d.status === 'failed' && d.error_code) failedWithReason++;
+      else if (got === 0) {
+        lost++;
+        lostIds.push(`${d.external_id}:${d.status}`);
+      }
+    }
+    const missingNotifications = count - n!.n;
+    return {
+      notifications: n!.n,
+      smsCreated: deliveries.length,
+      arrived,
+      duplicated,
+      lost: lost + Math.max(0, missingNotifications),
+      failedWithReason,
+      recoveredByReconciliation: deliveries.filter((d) => d.reconciled === true).length,
+      smsStatuses: statuses,
+      duplicateCauses,
+      lostIds: lostIds.slice(0, 20),
+    };
+  } finally {
+    await database.close();
+  }
+}
+
+export function writeFigures(f: Figures): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, `${f.scenario}.json`), `${JSON.stringify(f, null, 2)}\n`);
+  console.log(`[figures] ${JSON.stringify(f)}`);
+}
+
+export function readFigures(file: string): Figures {
+  return JSON.parse(readFileSync(file, 'utf8')) as Figures;
+}
+
+/** Poll `check` every `everyMs` until it returns true or `timeoutMs` passes (then throws `label`). */
+export async function until(check: () => Promise<boolean>, timeoutMs: number, label: string, everyMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${label}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Count of SMS deliveries not yet settled (queued or sending); PostgreSQL stores only (PGlite is locked). */
+export async function unsettled(store: Store): Promise<number> {
+  const database = await store.open();
+  try {
+    const [r] = await queryRows<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from deliveries where channel = 'sms' and status in ('queued', 'sending')`,
+    );
+    return r!.n;
+  } finally {
+    await database.close();
+  }
+}
+
+/** Distinct notifications (by order number) that reached the sandbox. */
+export async function arrivedCount(sandbox: Sandbox): Promise<number> {
+  const seen = new Set<string>();
+  for (const m of await sandbox.messages()) seen.add(m.body);
+  return seen.size;
+}
+
+/** Resident memory of a process in MB (Linux). */
+export function rssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return Math.round(kb / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+/** A random integer in [min, max]. */
+export const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+
+export { type CliProcess, runCli };

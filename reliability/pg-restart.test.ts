@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import {
+  type CliProcess,
+  createStore,
+  FAST_ENV,
+  freePort,
+  measure,
+  runCli,
+  seedUsers,
+  sleep,
+  startSandbox,
+  submitAll,
+  unsettled,
+  until,
+  writeFigures,
+} from './harness.ts';
+
+/**
+ * PostgreSQL restarted in the middle of a run (this affects everything on the machine that uses
+ * it, so it runs once). The API and worker processes must reconnect by themselves; the client
+ * retries what was refused while the database was away; nothing is lost or sent twice.
+ */
+const COUNT = 3_000;
+
+function pgIsReady(): boolean {
+  try {
+    execFileSync('pg_isready', ['-h', '127.0.0.1', '-p', '5432', '-q']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function restartPostgres(): Promise<number> {
+  const version = readdirSync('/etc/postgresql')[0]!;
+  const t0 = Date.now();
+  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], {
+    stdio: 'inherit',
+  });
+  await until(async () => pgIsReady(), 60_000, 'PostgreSQL accepting connections again', 200);
+  return Date.now() - t0;
+}
+
+test('PostgreSQL restarted mid-run: the service reconnects by itself, no loss, no duplicate', {
+  skip: readdirSync('/etc/postgresql', { withFileTypes: true }).length === 0 ? 'no local cluster' : false,
+}, async (t) => {
+  const started = Date.now();
+  const sandbox = await startSandbox();
+  const store = await createStore('postgres');
+  const procs: CliProcess[] = [];
+  try {
+    await seedUsers(store, COUNT);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = {
+      ...FAST_ENV,
+      ...store.env,
+      SMS_SANDBOX_URL: sandbox.url,
+      PUBLIC_URL: url,
+      SMS_REQUEST_TIMEOUT_MS: '5000',
+    };
+    const api = runCli(['api'], { ...env, PORT: String(port) });
+    procs.push(api);
+    await api.waitForOutput(/listening on/, 60_000);
+    const worker = runCli(['worker'], { ...env, WORKER_ID: 'pg-restart-w1' });
+    procs.push(worker);
+
+    const submitted = submitAll(() => url, COUNT, 200);
+    // Restart once the run is well under way.
+    await until(async () => (await sandbox.messages()).length >= COUNT / 4, 120_000, 'a quarter sent', 250);
+    const downMs = await restartPostgres();
+    t.diagnostic(`PostgreSQL restarted in ${downMs} ms`);
+    const stats = await submitted;
+    t.diagnostic(`submitted: ${JSON.stringify(stats)}`);
+    await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
+    await sleep(7_000);
+    const m = await measure(store, sandbox, COUNT);
+    t.diagnostic(JSON.stringify(m));
+    assert.equal(api.child.exitCode, null, `the API process stayed up\n${api.stderr()}`);
+    assert.equal(worker.child.exitCode, null, `the worker process stayed up\n${worker.stderr()}`);
+    const ready = await fetch(`${url}/readyz`);
+    writeFigures({
+      scenario: 'postgres-restart',
+      engine: 'PostgreSQL',
+      faults: `PostgreSQL restart ×1 (${(downMs / 1000).toFixed(1)} s)`,
+      faultsInjected: 1,
+      notifications: m.notifications,
+      smsCreated: m.smsCreated,
+      arrived: m.arrived,
+      duplicated: m.duplicated,
+      lost: m.lost,
+      failedWithReason: m.failedWithReason,
+      recoveredByReconciliation: m.recoveredByReconciliation,
+      seconds: Math.round((Date.now() - started) / 1000),
+      smsStatuses: m.smsStatuses,
+      notes: [
+        `client: ${stats.networkErrors} network errors, refusals ${JSON.stringify(stats.refusals)} (all retried)`,
+        `duplicate causes: ${JSON.stringify(m.duplicateCauses)}`,
+      ],
+    });
+    assert.equal(ready.status, 200, 'the API is ready again without a restart');
+    assert.equal(m.notifications, COUNT);
+    assert.equal(m.lost, 0, `lost: ${m.lostIds.join(', ')}`);
+    assert.equal(m.duplicated, 0, `duplicates by cause: ${JSON.stringify(m.duplicateCauses)}`);
+    assert.equal(m.arrived, COUNT);
+    assert.equal(stats.refusals['500'] ?? 0, 0, 'no 500 while the database was away (503 expected)');
+  } finally {
+    for (const p of procs) p.kill();
+    await sandbox.stop();
+    await until(async () => pgIsReady(), 60_000, 'PostgreSQL back before the suite ends', 500);
+    await store.drop();
+  }
+});

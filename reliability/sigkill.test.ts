@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { tempDataDir } from '../test/process/cli.ts';
+import {
+  between,
+  type CliProcess,
+  createStore,
+  FAST_ENV,
+  freePort,
+  measure,
+  runCli,
+  seedUsers,
+  sleep,
+  startSandbox,
+  submitAll,
+  unsettled,
+  until,
+  writeFigures,
+} from './harness.ts';
+
+/**
+ * kill -9 at random moments during a 5,000-notification run, then restart: every SMS arrives once.
+ * On PostgreSQL the worker processes are killed (the API keeps accepting); embedded, the one process
+ * that is API and worker is killed and the client retries its requests with the same
+ * Idempotency-Key until the restarted process accepts them.
+ */
+const COUNT = 5_000;
+const RATE = 150;
+const MAX_KILLS = 12;
+// A generous request timeout: this scenario measures kills, not timeouts (provider-faults.test.ts does).
+const ENV = { ...FAST_ENV, SMS_REQUEST_TIMEOUT_MS: '5000' };
+
+async function assertOnce(
+  scenario: string,
+  engine: string,
+  kills: number,
+  started: number,
+  m: Awaited<ReturnType<typeof measure>>,
+  notes: string[],
+) {
+  writeFigures({
+    scenario,
+    engine,
+    faults: `SIGKILL ×${kills}`,
+    faultsInjected: kills,
+    notifications: m.notifications,
+    smsCreated: m.smsCreated,
+    arrived: m.arrived,
+    duplicated: m.duplicated,
+    lost: m.lost,
+    failedWithReason: m.failedWithReason,
+    recoveredByReconciliation: m.recoveredByReconciliation,
+    seconds: Math.round((Date.now() - started) / 1000),
+    smsStatuses: m.smsStatuses,
+    notes: [...notes, `duplicate causes: ${JSON.stringify(m.duplicateCauses)}`],
+  });
+  assert.equal(m.notifications, COUNT, 'every accepted request created exactly one notification');
+  assert.equal(m.smsCreated, COUNT);
+  assert.equal(m.lost, 0, `lost: ${m.lostIds.join(', ')}`);
+  assert.equal(m.duplicated, 0, 'no SMS arrived twice');
+  assert.equal(m.arrived, COUNT);
+}
+
+describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () => {
+  test('PostgreSQL: worker processes killed at random and restarted; every SMS arrives once', async (t) => {
+    const started = Date.now();
+    const sandbox = await startSandbox();
+    const store = await createStore('postgres');
+    const procs: CliProcess[] = [];
+    try {
+      await seedUsers(store, COUNT);
+      const port = await freePort();
+      const apiUrl = `http://127.0.0.1:${port}`;
+      const env = { ...ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url, PUBLIC_URL: apiUrl };
+      const api = runCli(['api'], { ...env, PORT: String(port) });
+      procs.push(api);
+      await api.waitForOutput(/listening on/, 60_000);
+      const workers: CliProcess[] = [];
+      const startWorker = (slot: number) => {
+        const w = runCli(['worker'], { ...env, WORKER_ID: `w${slot}-${Date.now()}` });
+        procs.push(w);
+        workers[slot] = w;
+      };
+      startWorker(0);
+      startWorker(1);
+
+      let kills = 0;
+      let submitting = true;
+      const submitted = submitAll(() => apiUrl, COUNT, RATE).finally(() => {
+        submitting = false;
+      });
+      // Kill while notifications are still coming in and a little after, at random moments.
+      const killer = (async () => {
+        while ((submitting || kills < 6) && kills < MAX_KILLS) {
+          await sleep(between(1000, 5000));
+          const slot = between(0, 1);
+          workers[slot]!.child.kill('SIGKILL');
+          await workers[slot]!.exited(10_000);
+          kills++;
+          await sleep(between(0, 500));
+          startWorker(slot);
+        }
+      })();
+      const stats = await submitted;
+      await killer;
+      t.diagnostic(`submitted: ${JSON.stringify(stats)}; kills: ${kills}`);
+      await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
+      // Late duplicates would come from a lease that expires after this point: wait out two leases.
+      await sleep(7_000);
+      const m = await measure(store, sandbox, COUNT);
+      t.diagnostic(JSON.stringify(m));
+      await assertOnce('sigkill-postgres-workers', 'PostgreSQL', kills, started, m, [
+        `2 worker processes, 1 API process; lease ${ENV['WORKER_LEASE_MS']} ms`,
+        `client: ${stats.networkErrors} network errors, refusals ${JSON.stringify(stats.refusals)}`,
+      ]);
+    } finally {
+      for (const p of procs) p.kill();
+      await sandbox.stop();
+      await store.drop();
+    }
+  });
+
+  test('embedded (PGlite): the single serve process killed at random and restarted; every SMS arrives once', async (t) => {
+    const started = Date.now();
+    const data = tempDataDir();
+    const sandbox = await startSandbox();
+    const procs: CliProcess[] = [];
+    try {
+      const store = await createStore('pglite', data.dir);
+      await seedUsers(store, COUNT);
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const env = { ...ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url, PUBLIC_URL: url, PORT: String(port) };
+      let serve: CliProcess;
+      const start = async () => {
+        serve = runCli(['serve'], { ...env, WORKER_ID: `serve-${Date.now()}` });
+        procs.push(serve);
+        await serve.waitForOutput(/listening on/, 120_000);
+      };
+      await start();
+
+      let kills = 0;
+      let submitting = true;
+      const submitted = submitAll(() => url, COUNT, RATE).finally(() => {
+        submitting = false;
+      });
+      const killer = (async () => {
+        while ((submitting || kills < 4) && kills < MAX_KILLS) {
+          await sleep(between(2000, 8000));
+          serve!.child.kill('SIGKILL');
+          await serve!.exited(10_000);
+          kills++;
+          await start();
+        }
+      })();
+      const stats = await submitted;
+      await killer;
+      t.diagnostic(`submitted: ${JSON.stringify(stats)}; kills: ${kills}`);
+      // PGlite is locked by the running process: watch the sandbox, then stop the service and count.
+      let last = -1;
+      let stableSince = Date.now();
+      await until(
+        async () => {
+          const n = (await sandbox.messages()).length;
+          if (n !== last) {
+            last = n;
+            stableSince = Date.now();
+          }
+          return n >= COUNT && Date.now() - stableSince > 7_000;
+        },
+        240_000,
+        'every SMS arrived and nothing more came for two leases',
+        1000,
+      );
+      serve!.child.kill('SIGTERM');
+      assert.equal(await serve!.exited(30_000), 0, serve!.stderr());
+      const m = await measure(store, sandbox, COUNT);
+      t.diagnostic(JSON.stringify(m));
+      await assertOnce('sigkill-embedded', 'PGlite', kills, started, m, [
+        '1 serve process (API + worker), restarted on the same data directory',
+        `client: ${stats.networkErrors} network errors, refusals ${JSON.stringify(stats.refusals)}`,
+      ]);
+    } finally {
+      for (const p of procs) p.kill();
+      await sandbox.stop();
+      data.remove();
+    }
+  });
+});
