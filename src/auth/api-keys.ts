@@ -41,7 +41,10 @@ const keyCache = new WeakMap<Queryable, Map<string, { identity: ApiKeyIdentity; 
 export async function findApiKey(q: Queryable, key: string): Promise<ApiKeyIdentity | undefined> {
   const hash = hashApiKey(key);
   let cache = keyCache.get(q);
-  if (!cache) keyCache.set(q, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    keyCache.set(q, cache);
+  }
   const hit = cache.get(hash);
   if (hit && hit.until > Date.now()) return hit.identity;
   const identity = await lookupApiKey(q, hash);
