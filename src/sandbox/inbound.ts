@@ -2,6 +2,7 @@
  * Inbound SMS: the webhook Twilio posts to a number's messaging URL when someone texts it, with
  * Advanced Opt-Out's `OptOutType` when the text is a keyword.
  */
+import { matchKeyword } from '../preferences/sms-keywords.ts';
 import { API_VERSION } from './message-resource.ts';
 import type { SandboxMessage } from './message-store.ts';
 import { countSegments } from './segments.ts';
@@ -14,26 +15,8 @@ export interface InboundSms {
   url: string;
 }
 
-const OPT_OUT_TYPES: Record<string, 'STOP' | 'START' | 'HELP'> = {
-  STOP: 'STOP',
-  STOPALL: 'STOP',
-  UNSUBSCRIBE: 'STOP',
-  CANCEL: 'STOP',
-  END: 'STOP',
-  QUIT: 'STOP',
-  REVOKE: 'STOP',
-  OPTOUT: 'STOP',
-  START: 'START',
-  YES: 'START',
-  UNSTOP: 'START',
-  HELP: 'HELP',
-  INFO: 'HELP',
-};
-
-/** Twilio matches the whole message, trimmed, case-insensitively. */
-export function optOutType(body: string): 'STOP' | 'START' | 'HELP' | null {
-  return OPT_OUT_TYPES[body.trim().toUpperCase()] ?? null;
-}
+/** Twilio's keyword table (one copy, shared with the service's inbound webhook) gives `OptOutType`. */
+export const optOutType = matchKeyword;
 
 /** The received message as the sandbox stores it, carrying the webhook form it will post. */
 export function inboundMessage(sms: InboundSms, accountSid: string, now: number): SandboxMessage {
