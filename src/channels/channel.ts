@@ -51,6 +51,11 @@ export type SendResult =
       code: string;
       message: string;
       retryAfterMs?: number;
+      /**
+       * The request may have reached the provider (no answer, timed out, 5xx): the next attempt
+       * must look for the message before sending again, as after a dead worker.
+       */
+      outcomeUnknown?: boolean;
       metadata?: Record<string, unknown>;
     }
   | { kind: 'permanent'; code: string; message: string; metadata?: Record<string, unknown> }

@@ -32,6 +32,8 @@ export function toCompletion(
         nextAttemptAt: next,
         errorCode: result.code,
         errorMessage: result.message,
+        // Cleared when the provider gave a clear refusal, so only a real doubt costs a lookup.
+        details: { outcome_unknown: result.outcomeUnknown === true },
         detail: next
           ? `attempt ${job.attempt} failed (${result.code}); retry at ${next.toISOString()}`
           : `attempt ${job.attempt} failed (${result.code}); retries exhausted`,

@@ -168,7 +168,13 @@ export class DeliveryWorker {
         { deliveryId: job.deliveryId, channel: channel.name, err: message },
         'channel threw',
       );
-      return { kind: 'retryable', code: signal.aborted ? 'TIMEOUT' : 'CHANNEL_ERROR', message };
+      // Cut off mid-request, the send may have gone out: the next attempt checks first.
+      return {
+        kind: 'retryable',
+        code: signal.aborted ? 'TIMEOUT' : 'CHANNEL_ERROR',
+        message,
+        outcomeUnknown: true,
+      };
     }
   }
 

@@ -6,7 +6,7 @@ import { composeSms } from '../../src/channels/sms/sms-composer.ts';
 import { claimDue } from '../../src/deliveries/queue.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
-import { notify, smsDelivery, smsUser } from '../helpers/sms-app.ts';
+import { notify, smsDelivery, smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 
 const SID = 'AC11111111111111111111111111111111';
@@ -103,5 +103,37 @@ describe(`crash-safe SMS sending (${ENGINE})`, () => {
     assert.notEqual((d.details as Record<string, unknown>)['reconciled'], true);
     assert.equal(d.attempts, 2);
     assert.equal(toNumber(phone).length, 1);
+  });
+});
+
+describe(`an SMS request that got no answer (${ENGINE})`, () => {
+  let t: TestDatabase;
+  let app: RunningApp;
+  const phone = '+919876500203';
+  before(async () => {
+    t = await createTestDatabase();
+    app = await startSmsApp(t, { SMS_REQUEST_TIMEOUT_MS: '300' });
+    // The sandbox creates the message and never answers: the client times out not knowing it sent.
+    app.sms.sandbox!.setFaults({ byNumber: { [phone]: { rateHang: 1 } } });
+  });
+  after(async () => {
+    await app.close();
+    await t.close();
+  });
+
+  test('is not sent again on retry: the retry finds the message and adopts it', async () => {
+    await smsUser(t.database.db, 'timeout-user', phone);
+    const id = await notify(app, 'timeout-user');
+    const d = await waitFor(async () => {
+      const row = await smsDelivery(t.database.db, id);
+      return row.status === 'sent' || row.status === 'delivered' ? row : undefined;
+    });
+    const details = d.details as Record<string, unknown>;
+    assert.equal(details['reconciled'], true);
+    assert.equal(details['outcome_unknown'], false);
+    assert.equal(d.attempts, 2, 'one attempt timed out, the next adopted its message');
+    const sent = app.sms.sandbox!.messages().filter((m) => m.to === phone);
+    assert.equal(sent.length, 1, 'exactly one SMS at the provider');
+    assert.equal(d.providerMessageId, sent[0]!.sid);
   });
 });

@@ -93,7 +93,9 @@ export class SmsChannel implements Channel {
     );
     const metadata = { sms: { sent: false, error: result.error, error_code: result.error_code, to: phone } };
     if (result.classification === 'retryable') {
-      return { kind: 'retryable', code, message: result.error, metadata };
+      // No answer (timeout, dropped connection) or a 5xx: Twilio may have created the message.
+      const outcomeUnknown = result.http_status === null || result.http_status >= 500;
+      return { kind: 'retryable', code, message: result.error, outcomeUnknown, metadata };
     }
     if (result.classification === 'opted_out') {
       await this.#o.onOptedOut(Number(job.user.id), `Twilio error 21610 for delivery ${job.deliveryId}`);
