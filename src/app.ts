@@ -12,6 +12,7 @@ import { SmsStatusSweep } from './channels/sms/status-sweep.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { runMigrations } from './db/migrate.ts';
+import { ProviderStatusWriter } from './deliveries/provider-status.ts';
 import { retryPolicies } from './deliveries/retry-policy.ts';
 import { DeliveryWorker } from './deliveries/worker.ts';
 import { DigestEmailChannel } from './digest/digest-channel.ts';
@@ -96,7 +97,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       (publicUrl ? publicUrl + config.SMS_STATUS_CALLBACK_PATH : undefined);
     const onOptedOut = (userId: number, reason: string) =>
       optOutOfSms(database.db, userId, 'twilio_21610', reason);
-    const smsStatusDeps = { retryDelayMs: config.SMS_RETRY_DELAY_MS, onOptedOut };
+    const smsStatusDeps = {
+      retryDelayMs: config.SMS_RETRY_DELAY_MS,
+      onOptedOut,
+      writer: new ProviderStatusWriter(database.db),
+    };
     const sms = await setupSms(config, { templates, logger, statusCallbackUrl: callbackUrl, onOptedOut });
     closers.push(() => sms.close());
     const email = await setupEmail(config, { templates, logger });
@@ -176,7 +181,6 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerTemplateRoutes(http, { db: database.db, templates });
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
-          db: database.db,
           path: config.SMS_STATUS_CALLBACK_PATH,
           authToken: sms.authToken,
           publicBaseUrl: () => publicUrl ?? '',

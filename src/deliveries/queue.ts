@@ -29,22 +29,35 @@ interface ClaimedRow {
   time_zone: string;
 }
 
-/** Claim up to `limit` due deliveries of one channel: queued → sending, with a lease. */
+/** How many due deliveries a worker wants of one channel (its free slots, at most a batch). */
+export interface ClaimWant {
+  channel: ChannelName;
+  limit: number;
+}
+
+/**
+ * Claim due deliveries of several channels in ONE statement (queued → sending, with a lease): up
+ * to `limit` of each, oldest due first. One round trip per pass, whatever the number of channels.
+ */
 export async function claimDue(
   q: Queryable,
-  channel: ChannelName,
+  wants: readonly ClaimWant[],
   owner: string,
-  limit: number,
   leaseMs: number,
 ): Promise<DeliveryJob[]> {
+  if (wants.length === 0) return [];
   const rows = await queryRows<ClaimedRow>(
     q,
     sql`with picked as (
-      select id from deliveries
-      where status = 'queued' and channel = ${channel} and next_attempt_at <= now()
-      order by next_attempt_at
-      limit ${limit}
-      for update skip locked
+      select p.id
+      from jsonb_to_recordset(${JSON.stringify(wants)}::jsonb) as w(channel text, "limit" int)
+      cross join lateral (
+        select id from deliveries
+        where status = 'queued' and channel = w.channel and next_attempt_at <= now()
+        order by next_attempt_at
+        limit w."limit"
+        for update skip locked
+      ) p
     ), claimed as (
       update deliveries d
       set status = 'sending', lease_owner = ${owner},

@@ -3,9 +3,9 @@ import { hostname } from 'node:os';
 import type { Channel, ChannelName, DeliveryJob, SendResult } from '../channels/channel.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import { DELIVERIES_CHANNEL } from '../notifications/create-notification.ts';
+import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
 import { toCompletion } from './outcome.ts';
-import { type Completion, claimDue, completeBatch, reapExpiredLeases } from './queue.ts';
+import { type ClaimWant, type Completion, claimDue, completeBatch, reapExpiredLeases } from './queue.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 
 export interface WorkerOptions {
@@ -25,8 +25,10 @@ export interface WorkerOptions {
 
 /**
  * Claims due deliveries, hands each to its channel and writes the outcomes back in batches.
- * Woken by NOTIFY when work arrives and by a poll as a fallback (retries that fall due, a missed
- * notification, a database that came back). Stop drains: no new claims, in-flight sends finish.
+ * Woken by NOTIFY when work arrives (the payload names the channels) and by a poll as a fallback
+ * (retries that fall due, a missed notification, a database that came back). A pass claims only
+ * the channels that may have due work, all in one statement. Stop drains: no new claims, in-flight
+ * sends finish.
  */
 export class DeliveryWorker {
   readonly id: string;
@@ -36,6 +38,11 @@ export class DeliveryWorker {
   readonly #controllers = new Set<AbortController>();
   /** Outcomes not yet written, with their channel: a delivery stays in flight until written. */
   #pending: Array<{ completion: Completion; channel: ChannelName }> = [];
+  /**
+   * Channels that may have due work: named by a NOTIFY, all of them on a poll, or left with a
+   * backlog by a full claim. Cleared before a claim, so a NOTIFY that races the claim is kept.
+   */
+  readonly #maybeDue = new Set<ChannelName>();
   #flushing: Promise<void> | undefined;
   #ticking = false;
   #tickAgain = false;
@@ -53,14 +60,22 @@ export class DeliveryWorker {
   }
 
   async start(): Promise<void> {
-    const wake = () => this.wake();
-    this.#unlisten = await this.#o.database.listen(DELIVERIES_CHANNEL, wake, wake);
-    this.#pollTimer = setInterval(wake, this.#o.pollMs);
+    this.#unlisten = await this.#o.database.listen(
+      DELIVERIES_CHANNEL,
+      (payload) => this.wake(parseChannels(payload)),
+      () => this.wake(),
+    );
+    this.#pollTimer = setInterval(() => this.wake(), this.#o.pollMs);
     this.wake();
   }
 
-  /** Ask for a claim pass; calls during a pass coalesce into one more pass. */
-  wake(): void {
+  /** Ask for a claim pass over `channels` (all by default); calls during a pass coalesce. */
+  wake(channels: Iterable<ChannelName> = this.#channels.keys()): void {
+    for (const c of channels) if (this.#channels.has(c)) this.#maybeDue.add(c);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (this.#stopping) return;
     if (this.#ticking) {
       this.#tickAgain = true;
@@ -71,7 +86,7 @@ export class DeliveryWorker {
       this.#ticking = false;
       if (this.#tickAgain) {
         this.#tickAgain = false;
-        this.wake();
+        this.#schedule();
       }
     });
   }
@@ -117,24 +132,49 @@ export class DeliveryWorker {
 
   async #tick(): Promise<void> {
     const db = this.#o.database.db;
+    let wants: ClaimWant[] = [];
     try {
       const now = Date.now();
       if (now - this.#lastReap >= Math.max(this.#o.pollMs, 1000)) {
         this.#lastReap = now;
         const reaped = await reapExpiredLeases(db);
-        if (reaped > 0) this.#o.logger.warn({ reaped }, 'requeued deliveries whose lease expired');
+        if (reaped > 0) {
+          this.#o.logger.warn({ reaped }, 'requeued deliveries whose lease expired');
+          for (const c of this.#channels.keys()) this.#maybeDue.add(c);
+        }
       }
-      for (const [name, channel] of this.#channels) {
-        const free = this.#o.concurrency[name] - (this.#inFlight.get(name) ?? 0);
-        if (free <= 0 || this.#stopping) continue;
-        const jobs = await claimDue(db, name, this.id, Math.min(free, this.#o.batchSize), this.#o.leaseMs);
-        for (const job of jobs) this.#run(channel, job);
-        if (jobs.length === Math.min(free, this.#o.batchSize)) this.#tickAgain = true;
+      wants = this.#wants();
+      if (wants.length === 0 || this.#stopping) return;
+      const jobs = await claimDue(db, wants, this.id, this.#o.leaseMs);
+      const claimed = new Map<ChannelName, number>();
+      for (const job of jobs) {
+        claimed.set(job.channel, (claimed.get(job.channel) ?? 0) + 1);
+        this.#run(this.#channels.get(job.channel)!, job);
+      }
+      for (const w of wants) {
+        // A full claim may have left more behind: claim again once there are free slots.
+        if ((claimed.get(w.channel) ?? 0) === w.limit) {
+          this.#maybeDue.add(w.channel);
+          this.#tickAgain = true;
+        }
       }
     } catch (err) {
       // A database restart lands here; the poll timer tries again, nothing is lost (rows stay queued).
+      for (const w of wants) this.#maybeDue.add(w.channel);
       this.#o.logger.warn({ err: (err as Error).message }, 'claim pass failed; will retry');
     }
+  }
+
+  /** What this pass claims: every channel that may have due work and has free slots. */
+  #wants(): ClaimWant[] {
+    const wants: ClaimWant[] = [];
+    for (const channel of this.#maybeDue) {
+      const free = this.#o.concurrency[channel] - (this.#inFlight.get(channel) ?? 0);
+      if (free <= 0) continue; // stays marked: claimed when slots free up
+      this.#maybeDue.delete(channel);
+      wants.push({ channel, limit: Math.min(free, this.#o.batchSize) });
+    }
+    return wants;
   }
 
   #run(channel: Channel, job: DeliveryJob): void {
@@ -203,7 +243,7 @@ export class DeliveryWorker {
         // let claims outrun the writes until leases expired under the worker's own feet.
         for (const p of batch) this.#inFlight.set(p.channel, (this.#inFlight.get(p.channel) ?? 1) - 1);
         if (this.#stopping && this.inFlight === 0) this.#idle?.();
-        else this.wake();
+        else this.#schedule();
       }
     } catch (err) {
       // Keep the outcomes and try again: dropping them would resend after the lease expires.
@@ -231,4 +271,10 @@ export class DeliveryWorker {
       await this.#flushing;
     }
   }
+}
+
+/** The channels a NOTIFY names (`sms,in_app`); an empty payload means any channel. */
+function parseChannels(payload: string): ChannelName[] | undefined {
+  if (!payload) return undefined;
+  return payload.split(',') as ChannelName[];
 }

@@ -8,7 +8,7 @@
 import { sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import { DELIVERIES_CHANNEL } from '../notifications/create-notification.ts';
+import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
 import type { DigestItem } from './digest-email.ts';
 
 const HELD = sql`d.status = 'queued' and d.next_attempt_at is null and d.channel = 'email' and n.priority = 'digest'`;
@@ -70,7 +70,7 @@ async function collectUserDigest(db: Db, userId: number): Promise<boolean> {
     }
     await tx.execute(sql`insert into delivery_status_history (delivery_id, from_status, to_status, detail)
       values (${carrier.id}, 'queued', 'queued', ${`digest of ${held.length} notification(s) due now`})`);
-    await tx.execute(sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`);
+    await tx.execute(sql`select pg_notify(${DELIVERIES_CHANNEL}, 'email')`);
     return true;
   });
 }

@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
-import { hasPushSubscription } from '../channels/push/subscriptions.ts';
 import type { Db, Tx } from '../db/database.ts';
-import { deliveries, deliveryStatusHistory, idempotencyKeys, notifications, users } from '../db/schema.ts';
+import { idempotencyKeys } from '../db/schema.ts';
 import type { RetryPolicy } from '../deliveries/retry-policy.ts';
 import { AppError } from '../errors.ts';
 import { type DeliveryPolicyConfig, loadDeliveryPolicy } from '../preferences/delivery-policy.ts';
@@ -11,9 +10,10 @@ import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { requireNotificationType } from './catalog.ts';
 import { decideChannels } from './eligibility.ts';
-import { isChannelEnabled, loadPreferences } from './preferences.ts';
-
-export const DELIVERIES_CHANNEL = 'lc_deliveries';
+import { insertNotification } from './insert-notification.ts';
+import { type NotificationView, toNotificationView } from './notification-view.ts';
+import { isChannelEnabled } from './preferences.ts';
+import { loadRecipient } from './recipient.ts';
 
 export interface CreateNotificationDeps {
   db: Db;
@@ -42,12 +42,15 @@ export interface CreateNotificationInput {
 export interface CreateNotificationResult {
   created: boolean;
   notificationId: string;
+  /** The stored notification as the API shows it; absent on an idempotent replay (read it again). */
+  view?: NotificationView;
 }
 
 /**
- * The one way a notification comes to exist. In ONE transaction: claim the idempotency key, insert
- * the notification, one delivery per channel of its type (queued, or skipped with the reason), the
- * first history rows, then NOTIFY the workers (delivered by Postgres only if the transaction commits).
+ * The one way a notification comes to exist. In ONE transaction: claim the idempotency key, read
+ * the recipient, insert the notification, one delivery per channel of its type (queued, or skipped
+ * with the reason), the first history rows, then NOTIFY the workers (delivered by Postgres only if
+ * the transaction commits). Three round trips on the hot path: key, recipient, insert.
  */
 export async function createNotification(
   deps: CreateNotificationDeps,
@@ -61,8 +64,9 @@ export async function createNotification(
       const existing = await claimIdempotencyKey(tx, scope, input.idempotencyKey, requestHash);
       if (existing) return { created: false, notificationId: existing };
     }
-    const [user] = await tx.select().from(users).where(eq(users.externalId, input.userId));
-    if (!user) throw new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
+    const recipient = await loadRecipient(tx, input.userId, deps.policy?.defaultQuietHours ?? null);
+    if (!recipient) throw new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
+    const { user, prefs } = recipient;
 
     const templateContext = buildTemplateContext(user, input.context);
     const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
@@ -74,11 +78,11 @@ export async function createNotification(
     const title = render('in_app_title', input.title);
     const message = render('in_app_body', input.message);
 
-    const prefs = await loadPreferences(tx, user.id);
     const now = deps.now?.() ?? new Date();
     const policy = await loadDeliveryPolicy(tx, deps.policy, {
       userId: user.id,
       timeZone: user.timeZone,
+      quietHours: recipient.quietHours,
       priority: def.priority,
       // The cap query only runs when an SMS would otherwise go out.
       wantsSms: def.channels.includes('sms') && !!user.phone && isChannelEnabled(prefs, def.category, 'sms'),
@@ -91,17 +95,13 @@ export async function createNotification(
       prefs,
       available: deps.availableChannels,
       smsCapReached: policy.smsCapReached,
-      // Asked only when a push could go out: one indexed lookup inside this transaction.
-      hasPushSubscription:
-        def.channels.includes('push') &&
-        deps.availableChannels.has('push') &&
-        (await hasPushSubscription(tx, user.id)),
+      hasPushSubscription: recipient.hasPushSubscription,
     });
 
     const notificationId = `ntf_${randomBytes(12).toString('base64url')}`;
-    const [row] = await tx
-      .insert(notifications)
-      .values({
+    const stored = await insertNotification(
+      tx,
+      {
         notificationId,
         userId: user.id,
         type: def.name,
@@ -110,40 +110,19 @@ export async function createNotification(
         title,
         message,
         context: input.context,
-      })
-      .returning({ id: notifications.id });
-    const inserted = await tx
-      .insert(deliveries)
-      .values(
-        decisions.map((d) => ({
-          notificationId: row!.id,
-          channel: d.channel,
-          status: d.status,
-          maxAttempts: deps.retryPolicies[d.channel].maxAttempts,
-          nextAttemptAt: d.status === 'queued' ? policy.firstAttemptAt(d.channel) : null,
-          skipReason: d.status === 'skipped' ? d.reason : null,
-          errorMessage: d.status === 'skipped' ? d.message : null,
-        })),
-      )
-      .returning({ id: deliveries.id, status: deliveries.status, errorMessage: deliveries.errorMessage });
-    await tx.insert(deliveryStatusHistory).values(
-      inserted.map((d) => ({
-        deliveryId: d.id,
-        fromStatus: null,
-        toStatus: d.status,
-        detail: d.errorMessage,
+      },
+      decisions.map((d) => ({
+        channel: d.channel,
+        status: d.status,
+        maxAttempts: deps.retryPolicies[d.channel].maxAttempts,
+        nextAttemptAt: d.status === 'queued' ? policy.firstAttemptAt(d.channel) : null,
+        skipReason: d.status === 'skipped' ? d.reason : null,
+        errorMessage: d.status === 'skipped' ? d.message : null,
       })),
+      input.idempotencyKey ? { scope, key: input.idempotencyKey } : undefined,
     );
-    if (input.idempotencyKey) {
-      await tx
-        .update(idempotencyKeys)
-        .set({ response: { notification_id: notificationId } })
-        .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, input.idempotencyKey)));
-    }
-    if (inserted.some((d) => d.status === 'queued')) {
-      await tx.execute(sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`);
-    }
-    return { created: true, notificationId };
+    const view = toNotificationView(stored.notification, user.externalId, stored.deliveries, stored.history);
+    return { created: true, notificationId, view };
   });
 }
 

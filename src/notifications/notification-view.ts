@@ -4,6 +4,10 @@ import { deliveries, deliveryStatusHistory, notifications, users } from '../db/s
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
+type NotificationRow = typeof notifications.$inferSelect;
+type DeliveryRow = typeof deliveries.$inferSelect;
+type HistoryRow = typeof deliveryStatusHistory.$inferSelect;
+
 /** A notification as the API shows it: the seed's Notification fields plus every delivery's timeline. */
 export async function getNotificationView(q: Queryable, publicId: string) {
   const [row] = await q
@@ -29,10 +33,21 @@ export async function getNotificationView(q: Queryable, publicId: string) {
         )
         .orderBy(asc(deliveryStatusHistory.id))
     : [];
-  const n = row.n;
+  return toNotificationView(row.n, row.userExternalId, ds, history);
+}
+
+export type NotificationView = ReturnType<typeof toNotificationView>;
+
+/** The view of rows already in hand (deliveries and history in id order). */
+export function toNotificationView(
+  n: NotificationRow,
+  userExternalId: string,
+  ds: readonly DeliveryRow[],
+  history: readonly HistoryRow[],
+) {
   return {
     notification_id: n.notificationId,
-    user_id: row.userExternalId,
+    user_id: userExternalId,
     type: n.type,
     category: n.category,
     priority: n.priority,

@@ -24,17 +24,30 @@ export function deliveryPolicyConfig(config: Config): DeliveryPolicyConfig {
   };
 }
 
-/** A user's quiet hours: their own setting, else the configured default. */
+/** The columns of a user's quiet-hours setting. */
+export interface QuietHoursRow {
+  quietHoursStart: string | null;
+  quietHoursEnd: string | null;
+}
+
+/** A user's quiet hours: their own setting (both null: none), else the configured default. */
+export function quietWindowOf(
+  row: QuietHoursRow | undefined,
+  fallback: QuietWindow | null,
+): QuietWindow | null {
+  if (!row) return fallback;
+  return row.quietHoursStart && row.quietHoursEnd
+    ? { start: row.quietHoursStart, end: row.quietHoursEnd }
+    : null;
+}
+
 export async function loadQuietHours(
   q: Queryable,
   userId: number,
   fallback: QuietWindow | null,
 ): Promise<QuietWindow | null> {
   const [row] = await q.select().from(notificationSettings).where(eq(notificationSettings.userId, userId));
-  if (!row) return fallback;
-  return row.quietHoursStart && row.quietHoursEnd
-    ? { start: row.quietHoursStart, end: row.quietHoursEnd }
-    : null;
+  return quietWindowOf(row, fallback);
 }
 
 export interface DeliveryPolicy {
@@ -44,15 +57,22 @@ export interface DeliveryPolicy {
 }
 
 /**
- * What notification creation needs to know about one user's timing and caps, read inside its
- * transaction. Without a policy config (embedders, unit tests) nothing is held or capped.
+ * What notification creation needs to know about one user's timing and caps, inside its
+ * transaction (the cap count is the one query, and only when an SMS would go out). Without a
+ * policy config (embedders, unit tests) nothing is held or capped.
  */
 export async function loadDeliveryPolicy(
   q: Queryable,
   config: DeliveryPolicyConfig | undefined,
-  input: { userId: number; timeZone: string; priority: Priority; wantsSms: boolean; now: Date },
+  input: {
+    userId: number;
+    timeZone: string;
+    quietHours: QuietWindow | null;
+    priority: Priority;
+    wantsSms: boolean;
+    now: Date;
+  },
 ): Promise<DeliveryPolicy> {
-  const quietHours = config ? await loadQuietHours(q, input.userId, config.defaultQuietHours) : null;
   let smsCapReached = false;
   if (config && input.wantsSms && capApplies(config.smsCaps, input.priority)) {
     const sent = await countSmsSince(q, input.userId, capPeriodStarts(input.now, input.timeZone));
@@ -67,7 +87,7 @@ export async function loadDeliveryPolicy(
             priority: input.priority,
             now: input.now,
             timeZone: input.timeZone,
-            quietHours,
+            quietHours: input.quietHours,
           })
         : input.now,
   };

@@ -2,11 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { recordSmsStatus, type SmsStatusDeps } from '../channels/sms/sms-status.ts';
-import type { Db } from '../db/database.ts';
 import { assertTwilioSignature } from './twilio-signature.ts';
 
 export interface StatusCallbackOptions {
-  db: Db;
   path: string;
   authToken: string;
   publicBaseUrl: () => string;
@@ -40,7 +38,6 @@ export function registerSmsStatusCallback(app: FastifyInstance, o: StatusCallbac
     async (request, reply) => {
       const b = request.body;
       const applied = await recordSmsStatus(
-        o.db,
         {
           sid: b.MessageSid,
           status: b.MessageStatus,

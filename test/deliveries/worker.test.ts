@@ -131,7 +131,7 @@ describe(`delivery worker (${ENGINE})`, () => {
   test("a dead worker's expired lease is reclaimed by another worker and flagged outcome-unknown", async () => {
     const d = await newDelivery('w-lease');
     // A worker that claimed the delivery and died: its lease runs out after 150 ms.
-    const claimed = await claimDue(t.database.db, 'in_app', 'dead-worker', 10, 150);
+    const claimed = await claimDue(t.database.db, [{ channel: 'in_app', limit: 10 }], 'dead-worker', 150);
     assert.ok(claimed.some((j) => j.deliveryId === String(d.id)));
     const worker = makeWorker(t.database, [new InAppChannel()]);
     await worker.start();

@@ -64,7 +64,7 @@ describe(`crash-safe SMS sending (${ENGINE})`, () => {
   async function dieMidSend(userId: string, phone: string, reachedTwilio: boolean) {
     const user = await smsUser(t.database.db, userId, phone);
     const id = await notify(api, userId);
-    const [job] = await claimDue(t.database.db, 'sms', 'worker-that-dies', 1, 200);
+    const [job] = await claimDue(t.database.db, [{ channel: 'sms', limit: 1 }], 'worker-that-dies', 200);
     assert.ok(job);
     if (reachedTwilio) {
       const sms = composeSms(api.templates, DEFAULT_SMS_PRICES, {

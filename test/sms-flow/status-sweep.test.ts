@@ -6,6 +6,7 @@ import { SmsService } from '../../src/channels/sms/sms-service.ts';
 import { SmsStatusSweep } from '../../src/channels/sms/status-sweep.ts';
 import { createTwilioClient } from '../../src/channels/sms/twilio-http-client.ts';
 import { deliveries } from '../../src/db/schema.ts';
+import { ProviderStatusWriter } from '../../src/deliveries/provider-status.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, silentLogger, type TestDatabase } from '../helpers/test-db.ts';
@@ -51,7 +52,7 @@ describe(`SMS status sweep (${ENGINE})`, () => {
     const sweep = new SmsStatusSweep({
       db,
       service: app.sms.service,
-      status: { retryDelayMs: 100, onOptedOut: async () => {} },
+      status: { retryDelayMs: 100, onOptedOut: async () => {}, writer: new ProviderStatusWriter(db) },
       logger: silentLogger,
       intervalMs: 60_000,
       staleAfterMs: 60_000,

@@ -53,12 +53,3 @@ export async function removeGoneSubscription(q: Queryable, id: number): Promise<
 export async function pushSubscriptionsOf(q: Queryable, userId: number): Promise<PushSubscriptionRow[]> {
   return q.select().from(pushSubscriptions).where(eq(pushSubscriptions.userId, userId));
 }
-
-export async function hasPushSubscription(q: Queryable, userId: number): Promise<boolean> {
-  const [row] = await q
-    .select({ id: pushSubscriptions.id })
-    .from(pushSubscriptions)
-    .where(eq(pushSubscriptions.userId, userId))
-    .limit(1);
-  return row !== undefined;
-}

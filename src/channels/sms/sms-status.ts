@@ -1,5 +1,4 @@
-import type { Db } from '../../db/database.ts';
-import { type AppliedStatus, applyProviderStatus } from '../../deliveries/provider-status.ts';
+import type { AppliedStatus, ProviderStatusWriter } from '../../deliveries/provider-status.ts';
 import { classifyTwilioError } from './twilio-errors.ts';
 
 export interface SmsStatusReport {
@@ -10,6 +9,8 @@ export interface SmsStatusReport {
 }
 
 export interface SmsStatusDeps {
+  /** Where the reports are written (group-committed). */
+  writer: ProviderStatusWriter;
   /** How long after an async retryable failure (e.g. 30003) to try again. */
   retryDelayMs: number;
   onOptedOut: (userId: number, reason: string) => Promise<void>;
@@ -21,14 +22,13 @@ export interface SmsStatusDeps {
  * backwards, retryable async failures go back to the queue, 21610 turns the user's SMS off.
  */
 export async function recordSmsStatus(
-  db: Db,
   report: SmsStatusReport,
   deps: SmsStatusDeps,
   via: string,
 ): Promise<AppliedStatus | undefined> {
   const failed = report.status === 'failed' || report.status === 'undelivered';
   const cls = failed && report.errorCode ? classifyTwilioError(Number(report.errorCode)) : null;
-  const applied = await applyProviderStatus(db, {
+  const applied = await deps.writer.apply({
     providerMessageId: report.sid,
     providerStatus: report.status,
     errorCode: report.errorCode,

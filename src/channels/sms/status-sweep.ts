@@ -52,7 +52,6 @@ export class SmsStatusSweep {
     for (const d of stale) {
       const m = await this.#o.service.getMessageStatus(d.providerMessageId);
       const applied = await recordSmsStatus(
-        this.#o.db,
         {
           sid: m.sid,
           status: m.status,

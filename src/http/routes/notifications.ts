@@ -58,7 +58,8 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: CreateNot
         idempotencyKey: request.headers['idempotency-key'],
         idempotencyScope: `key:${request.apiKey!.id}`,
       });
-      const view = await getNotificationView(deps.db, result.notificationId);
+      // A replay returns the first notification as it stands now.
+      const view = result.view ?? (await getNotificationView(deps.db, result.notificationId));
       return reply.code(result.created ? 201 : 200).send(view);
     },
   );
