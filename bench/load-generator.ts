@@ -101,7 +101,7 @@ function requestsFor(plan: LoadPlan): autocannon.Request[] {
 }
 
 async function main(): Promise<void> {
-  const plan = JSON.parse(process.argv[2]!) as LoadPlan;
+  const plan = await new Promise<LoadPlan>((resolve) => process.once('message', resolve));
   const send = (m: LoadMessage) => process.send?.(m);
   const fixedRate = plan.kind === 'notifications' && plan.rate !== 'max' ? plan.rate : undefined;
   let ok = 0;

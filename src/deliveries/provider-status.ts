@@ -41,10 +41,11 @@ export interface AppliedStatus {
 }
 
 /**
- * Apply a batch of provider status reports in ONE statement (update + history + the seed's
+ * Apply a batch of provider status reports in ONE call (update + history + the seed's
  * `metadata.sms.status` / `updated_at`), one result per report, in order: undefined when no
  * delivery has that provider id. A batch must not hold two reports for one message (see
- * ProviderStatusWriter, which keeps them apart and in order).
+ * ProviderStatusWriter, which keeps them apart and in order). The statement is the PL/pgSQL
+ * function lc_apply_provider_statuses (migrations/0004_hot_path_functions.sql).
  */
 export async function applyProviderStatuses(
   q: Queryable,
@@ -76,57 +77,7 @@ export async function applyProviderStatuses(
     status: string;
     attempts: number;
     max_attempts: number;
-  }>(
-    q,
-    sql`with v as (
-      select * from jsonb_to_recordset(${payload}::jsonb) as v(
-        ord int, sid text, status text, rank int, delivered boolean, failed boolean,
-        retry_at timestamptz, error_code text, price text)
-    ), cur as (
-      select v.*, d.id, d.status as cur_status, d.provider_status as cur_provider_status,
-             d.notification_id, d.attempts, d.max_attempts, n.user_id
-      from v
-      join deliveries d on d.provider_message_id = v.sid
-      join notifications n on n.id = d.notification_id
-      for update of d
-    ), decision as (
-      select cur.*,
-             (cur.cur_status = 'sent' and cur.rank > coalesce((${RANKS}::jsonb ->> cur.cur_provider_status)::int, -1)) as apply,
-             (cur.failed and cur.retry_at is not null and cur.attempts < cur.max_attempts) as retry
-      from cur
-    ), upd as (
-      update deliveries d
-      set provider_status = x.status,
-          status = case when x.delivered then 'delivered' when x.retry then 'queued'
-                        when x.failed then 'failed' else d.status end,
-          next_attempt_at = case when x.retry then x.retry_at else d.next_attempt_at end,
-          error_code = coalesce(x.error_code, d.error_code),
-          delivered_at = case when x.delivered then now() else d.delivered_at end,
-          failed_at = case when x.failed and not x.retry then now() else d.failed_at end,
-          details = case when x.price is null then d.details
-                         else coalesce(d.details, '{}'::jsonb) || jsonb_build_object('price', x.price) end,
-          updated_at = now()
-      from decision x where d.id = x.id and x.apply
-      returning d.id, d.status
-    ), meta as (
-      update notifications n
-      set metadata = jsonb_set(n.metadata, '{sms}', coalesce(n.metadata->'sms', '{}'::jsonb)
-            || jsonb_build_object('status', x.status, 'updated_at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-            || case when x.error_code is null then '{}'::jsonb else jsonb_build_object('error_code', x.error_code) end)
-      from upd join decision x on x.id = upd.id
-      where n.id = x.notification_id
-    ), hist as (
-      insert into delivery_status_history (delivery_id, from_status, to_status, provider_status, error_code, detail)
-      select x.id, x.cur_status, coalesce(upd.status, x.cur_status), x.status, x.error_code,
-             case when upd.id is null then 'status callback ignored: not newer than ' || coalesce(x.cur_provider_status, x.cur_status)
-                  else 'status callback' end
-      from decision x left join upd on upd.id = x.id
-      order by x.ord
-    )
-    select x.ord, x.id, x.notification_id, x.user_id, (upd.id is not null) as applied,
-           coalesce(upd.status, x.cur_status) as status, x.attempts, x.max_attempts
-    from decision x left join upd on upd.id = x.id`,
-  );
+  }>(q, sql`select * from lc_apply_provider_statuses(${payload}::jsonb, ${RANKS}::jsonb)`);
   const byOrd = new Map(rows.map((r) => [Number(r.ord), r]));
   return updates.map((_, ord) => {
     const row = byOrd.get(ord);

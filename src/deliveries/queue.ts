@@ -4,8 +4,10 @@ import { type Queryable, queryRows } from '../db/database.ts';
 import type { DeliveryStatus } from '../db/schema.ts';
 
 /**
- * Every SQL statement of the delivery queue, in one place (as pg-boss keeps its "plans"). Each
- * statement writes its status history in the same round trip, so a status never changes unrecorded.
+ * Every SQL operation of the delivery queue, in one place (as pg-boss keeps its "plans"). Each
+ * writes its status history in the same round trip, so a status never changes unrecorded. The two
+ * hot ones, claim and complete, are PL/pgSQL functions (migrations/0004_hot_path_functions.sql)
+ * whose plans PostgreSQL caches; the rare ones stay inline.
  */
 
 interface ClaimedRow {
@@ -36,8 +38,9 @@ export interface ClaimWant {
 }
 
 /**
- * Claim due deliveries of several channels in ONE statement (queued → sending, with a lease): up
- * to `limit` of each, oldest due first. One round trip per pass, whatever the number of channels.
+ * Claim due deliveries of several channels in ONE call (queued → sending, with a lease): up to
+ * `limit` of each, oldest due first, `for update skip locked`. One round trip per pass, whatever the
+ * number of channels; each claimed row comes back with what its channel needs (notification, user).
  */
 export async function claimDue(
   q: Queryable,
@@ -48,35 +51,7 @@ export async function claimDue(
   if (wants.length === 0) return [];
   const rows = await queryRows<ClaimedRow>(
     q,
-    sql`with picked as (
-      select p.id
-      from jsonb_to_recordset(${JSON.stringify(wants)}::jsonb) as w(channel text, "limit" int)
-      cross join lateral (
-        select id from deliveries
-        where status = 'queued' and channel = w.channel and next_attempt_at <= now()
-        order by next_attempt_at
-        limit w."limit"
-        for update skip locked
-      ) p
-    ), claimed as (
-      update deliveries d
-      set status = 'sending', lease_owner = ${owner},
-          lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
-          attempts = d.attempts + 1, updated_at = now()
-      from picked where d.id = picked.id
-      returning d.id, d.notification_id, d.channel, d.attempts,
-                (extract(epoch from d.created_at) * 1000)::float8 as created_ms,
-                (d.details->>'outcome_unknown')::boolean as outcome_unknown
-    ), history as (
-      insert into delivery_status_history (delivery_id, from_status, to_status, detail)
-      select id, 'queued', 'sending', 'attempt ' || attempts from claimed
-    )
-    select c.id, c.attempts, c.channel, c.created_ms, c.outcome_unknown,
-           n.notification_id as public_id, n.type, n.title, n.message, n.context,
-           u.id as user_id, u.external_id, u.email, u.phone, u.first_name, u.last_name, u.locale, u.time_zone
-    from claimed c
-    join notifications n on n.id = c.notification_id
-    join users u on u.id = n.user_id`,
+    sql`select * from lc_claim_deliveries(${JSON.stringify(wants)}::jsonb, ${owner}, ${leaseMs})`,
   );
   return rows.map((r) => ({
     deliveryId: String(r.id),
@@ -151,8 +126,9 @@ export interface Completion {
 }
 
 /**
- * Write a batch of outcomes in one statement. Only rows still leased by `owner` change: a worker
- * whose lease was reaped must not overwrite the newer attempt. Returns the ids that were written.
+ * Write a batch of outcomes in one call (delivery, `notifications.metadata` merge, history). Only
+ * rows still leased by `owner` change: a worker whose lease was reaped must not overwrite the newer
+ * attempt. Returns the ids that were written.
  */
 export async function completeBatch(q: Queryable, owner: string, batch: Completion[]): Promise<Set<string>> {
   if (batch.length === 0) return new Set();
@@ -173,43 +149,11 @@ export async function completeBatch(q: Queryable, owner: string, batch: Completi
       detail: c.detail ?? null,
     })),
   );
-  const rows = await queryRows<{ delivery_id: string }>(
+  const rows = await queryRows<{ id: string }>(
     q,
-    sql`with v as (
-      select * from jsonb_to_recordset(${payload}::jsonb) as v(
-        id bigint, status text, next_attempt_at timestamptz, provider_message_id text, provider_status text,
-        error_code text, error_message text, skip_reason text, cost_amount numeric, cost_currency text,
-        details jsonb, metadata jsonb, detail text)
-    ), upd as (
-      update deliveries d
-      set status = v.status, next_attempt_at = v.next_attempt_at, lease_owner = null, lease_expires_at = null,
-          provider_message_id = coalesce(v.provider_message_id, d.provider_message_id),
-          provider_status = coalesce(v.provider_status, d.provider_status),
-          error_code = v.error_code, error_message = v.error_message,
-          skip_reason = coalesce(v.skip_reason, d.skip_reason),
-          cost_amount = coalesce(v.cost_amount, d.cost_amount),
-          cost_currency = coalesce(v.cost_currency, d.cost_currency),
-          details = case when v.details is null then d.details else coalesce(d.details, '{}'::jsonb) || v.details end,
-          sent_at = case when v.status in ('sent', 'delivered') then now() else d.sent_at end,
-          delivered_at = case when v.status = 'delivered' then now() else d.delivered_at end,
-          failed_at = case when v.status = 'failed' then now() else d.failed_at end,
-          updated_at = now()
-      from v
-      where d.id = v.id and d.status = 'sending' and d.lease_owner = ${owner}
-      returning d.id, d.notification_id
-    ), meta as (
-      select upd.notification_id, jsonb_object_agg(e.key, e.value) as m
-      from upd join v on v.id = upd.id cross join lateral jsonb_each(v.metadata) e
-      group by upd.notification_id
-    ), meta_upd as (
-      update notifications n set metadata = n.metadata || meta.m from meta where n.id = meta.notification_id
-    )
-    insert into delivery_status_history (delivery_id, from_status, to_status, provider_status, error_code, detail)
-    select v.id, 'sending', v.status, v.provider_status, v.error_code, coalesce(v.detail, v.error_message)
-    from upd join v on v.id = upd.id
-    returning delivery_id`,
+    sql`select lc_complete_deliveries as id from lc_complete_deliveries(${owner}, ${payload}::jsonb)`,
   );
-  return new Set(rows.map((r) => String(r.delivery_id)));
+  return new Set(rows.map((r) => String(r.id)));
 }
 
 /**

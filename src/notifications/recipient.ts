@@ -40,23 +40,15 @@ interface RecipientRow {
 
 /**
  * The user, their channel choices, quiet hours and whether they have a push subscription, in ONE
- * statement: it runs for every notification, so four lookups cost four round trips on the hot path.
+ * call (lc_load_recipient, migrations/0004): it runs for every notification, and four lookups
+ * would cost four round trips on the hot path.
  */
 export async function loadRecipient(
   q: Queryable,
   externalId: string,
   fallbackQuietHours: QuietWindow | null,
 ): Promise<Recipient | undefined> {
-  const [row] = await queryRows<RecipientRow>(
-    q,
-    sql`select u.id, u.external_id, u.email, u.phone, u.first_name, u.last_name, u.locale, u.time_zone,
-      coalesce((select jsonb_agg(jsonb_build_array(p.category, p.channel, p.enabled))
-                from notification_preferences p where p.user_id = u.id), '[]'::jsonb) as prefs,
-      (select jsonb_build_object('quietHoursStart', s.quiet_hours_start, 'quietHoursEnd', s.quiet_hours_end)
-       from notification_settings s where s.user_id = u.id) as quiet,
-      exists (select 1 from push_subscriptions ps where ps.user_id = u.id) as has_push
-    from users u where u.external_id = ${externalId}`,
-  );
+  const [row] = await queryRows<RecipientRow>(q, sql`select * from lc_load_recipient(${externalId})`);
   if (!row) return undefined;
   return {
     user: {
