@@ -1,10 +1,9 @@
 import fastifyFormbody from '@fastify/formbody';
-import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { extractApiKey } from './auth.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 
 export interface HttpOptions {
@@ -38,9 +37,22 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   await app.register(fastifyRateLimit, {
     max: opts.rateLimitPerMinute,
     timeWindow: 60_000,
-    // Per API key when one is sent (so one noisy caller cannot starve others), else per address.
-    keyGenerator: (request) => extractApiKey(request) ?? request.ip,
+    // Per verified API key (so one noisy caller cannot starve others), else per address: a key not
+    // checked yet gets no bucket of its own, or each guessed key would start a fresh one. The
+    // limiter's hook is appended to each route's own, so where the key is checked in onRequest the
+    // caller is counted by key; elsewhere (user tokens, webhooks) by address.
+    keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.id}` : normalizeIP(request.ip)),
   });
+  // A wrong key never reaches the limiter above (the key check answers 401 first), so the check
+  // counts the keys it looks up per address itself (auth.ts, checkApiKey).
+  app.decorate(
+    'apiKeyLookups',
+    app.createRateLimit({
+      max: opts.rateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => normalizeIP(request.ip),
+    }),
+  );
   await app.register(fastifySwagger, {
     openapi: {
       info: {
