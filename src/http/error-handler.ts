@@ -31,7 +31,22 @@ export function toAppError(err: FastifyError | Error): AppError {
   if ((err as FastifyError).validation) return new AppError('VALIDATION_FAILED', err.message);
   if (status === 404) return new AppError('NOT_FOUND', err.message);
   if (status && status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', err.message);
+  if (UNSTORABLE_TEXT.has(String(sqlState(err)))) {
+    return new AppError('VALIDATION_FAILED', 'A value holds a character the database cannot store (U+0000)');
+  }
   return new AppError('INTERNAL', 'An internal error occurred; it has been logged');
+}
+
+/**
+ * PostgreSQL refusing text it cannot store: 22021 (NUL in text), 22P05 (NUL in a jsonb string).
+ * The schemas refuse NUL (text.ts); one that reaches the database another way is still the
+ * request's fault, so a 400, not a 500.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
+/** The SQLSTATE of a failed query: Drizzle wraps the driver's error, which carries it as `code`. */
+function sqlState(err: Error): unknown {
+  return (err.cause as { code?: unknown } | undefined)?.code;
 }
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
