@@ -1,10 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, problemBody } from '../errors.ts';
+import { loggableError } from './error-log.ts';
 
 /**
  * One error shape for every response: problem+json with a stable `code`. Unknown errors become a
- * bare 500 (logged with the stack, never sent), so internals never leak to clients.
+ * bare 500 (logged without their message, see error-log.ts; never sent), so internals never leak to
+ * clients and the request's personal data never reaches the log.
  */
 export function toAppError(err: FastifyError | Error): AppError {
   if (err instanceof AppError) return err;
@@ -51,7 +53,17 @@ function sqlState(err: Error): unknown {
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const appError = toAppError(err);
-  if (appError.status >= 500) request.log.error({ err }, 'request failed');
+  if (appError.status >= 500) {
+    request.log.error(
+      {
+        code: appError.code,
+        method: request.method,
+        route: request.routeOptions.url,
+        err: loggableError(err),
+      },
+      'request failed',
+    );
+  }
   const headers = reply.getHeaders();
   void reply
     .code(appError.status)
