@@ -53,7 +53,9 @@ function sqlState(err: Error): unknown {
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const appError = toAppError(err);
-  if (appError.status >= 500) {
+  // Shedding load is a choice, not a fault; a log line per refused request would add work exactly
+  // when there is none to spare.
+  if (appError.status >= 500 && appError.code !== 'SERVICE_OVERLOADED') {
     request.log.error(
       {
         code: appError.code,

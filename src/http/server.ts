@@ -2,21 +2,37 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyUnderPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { AppError } from '../errors.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served even while the service sheds load (liveness). */
+    answerWhenOverloaded?: boolean;
+  }
+}
 
 export interface HttpOptions {
   logger: import('../logger.ts').Logger;
   bodyLimit: number;
   rateLimitPerMinute: number;
+  /** OVERLOAD_* settings; a 0 limit is off. */
+  overload: {
+    maxEventLoopDelayMs: number;
+    maxHeapUsedBytes: number;
+    maxRssBytes: number;
+    retryAfterSeconds: number;
+  };
   version: string;
 }
 
 /**
- * The Fastify instance with what every route shares: zod validation, problem+json errors, a body
- * limit, per-key rate limits and the OpenAPI document built from the route schemas. Routes are
- * registered by the composition root (app.ts).
+ * The Fastify instance with what every route shares: load shedding, zod validation, problem+json
+ * errors, a body limit, per-key rate limits and the OpenAPI document built from the route schemas.
+ * Routes are registered by the composition root (app.ts).
  */
 export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -32,6 +48,26 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
+  // Past a limit (event-loop delay, heap, RSS, sampled once a second) every request is refused at
+  // once with 503 and Retry-After, before auth, parsing or the database, rather than queued for
+  // minutes. Twilio webhooks are shed too: Twilio retries a 5xx only where the callback URL asks for
+  // it (connection overrides, `#rc=…&rp=…`); a status callback lost here is fetched later by the
+  // status sweep (SMS_STATUS_SWEEP_MS), and a STOP is enforced by Twilio itself (21610 on the next
+  // send, which opts the user out here).
+  const o = opts.overload;
+  await app.register(fastifyUnderPressure, {
+    maxEventLoopDelay: o.maxEventLoopDelayMs,
+    maxHeapUsedBytes: o.maxHeapUsedBytes,
+    maxRssBytes: o.maxRssBytes,
+    pressureHandler: async (request, reply, type) => {
+      if (request.routeOptions.config.answerWhenOverloaded) return;
+      void reply.header('retry-after', o.retryAfterSeconds);
+      throw new AppError(
+        'SERVICE_OVERLOADED',
+        `The service is overloaded (${type}); retry in ${o.retryAfterSeconds} s`,
+      );
+    },
+  });
   // Twilio webhooks are form-encoded.
   await app.register(fastifyFormbody, { bodyLimit: opts.bodyLimit });
   await app.register(fastifyRateLimit, {
