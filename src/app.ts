@@ -154,6 +154,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         logger,
         bodyLimit: config.BODY_LIMIT_BYTES,
         rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+        overload: {
+          maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+          maxHeapUsedBytes: config.OVERLOAD_MAX_HEAP_USED_BYTES,
+          maxRssBytes: config.OVERLOAD_MAX_RSS_BYTES,
+          retryAfterSeconds: config.OVERLOAD_RETRY_AFTER_SECONDS,
+        },
         version: VERSION,
       });
       registerHealthRoutes(http, database);

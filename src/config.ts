@@ -30,6 +30,11 @@ const schema = z.object({
     .positive()
     .default(64 * 1024),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+  // Load shedding (docs/reliability.md); 0 turns a limit off.
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  OVERLOAD_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).default(0),
+  OVERLOAD_MAX_RSS_BYTES: z.coerce.number().int().min(0).default(0),
+  OVERLOAD_RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(10),
 
   WORKER_ID: optionalString,
   WORKER_BATCH_SIZE: z.coerce.number().int().positive().default(100),

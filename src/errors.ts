@@ -17,6 +17,7 @@ export const ERRORS = {
   UNKNOWN_EVENT_TYPE: { status: 422, title: 'Unknown event type' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   NOT_READY: { status: 503, title: 'Service not ready' },
+  SERVICE_OVERLOADED: { status: 503, title: 'Service overloaded' },
   INTERNAL: { status: 500, title: 'Internal error' },
   SIGNATURE_INVALID: { status: 403, title: 'Invalid Twilio signature' },
   SMS_NOT_CONFIGURED: { status: 503, title: 'SMS service not configured' },

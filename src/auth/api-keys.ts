@@ -38,15 +38,21 @@ export interface ApiKeyIdentity {
 const KEY_CACHE_MS = 30_000;
 const keyCache = new WeakMap<Queryable, Map<string, { identity: ApiKeyIdentity; until: number }>>();
 
+/** The identity of a key found valid in the last KEY_CACHE_MS, without a query; else undefined. */
+export function cachedApiKey(q: Queryable, key: string): ApiKeyIdentity | undefined {
+  const hit = keyCache.get(q)?.get(hashApiKey(key));
+  return hit && hit.until > Date.now() ? hit.identity : undefined;
+}
+
 export async function findApiKey(q: Queryable, key: string): Promise<ApiKeyIdentity | undefined> {
+  const cached = cachedApiKey(q, key);
+  if (cached) return cached;
   const hash = hashApiKey(key);
   let cache = keyCache.get(q);
   if (!cache) {
     cache = new Map();
     keyCache.set(q, cache);
   }
-  const hit = cache.get(hash);
-  if (hit && hit.until > Date.now()) return hit.identity;
   const identity = await lookupApiKey(q, hash);
   if (identity) cache.set(hash, { identity, until: Date.now() + KEY_CACHE_MS });
   else cache.delete(hash);

@@ -1,5 +1,5 @@
-import type { FastifyRequest } from 'fastify';
-import { type ApiKeyIdentity, type ApiKeyRole, findApiKey } from '../auth/api-keys.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type ApiKeyIdentity, type ApiKeyRole, cachedApiKey, findApiKey } from '../auth/api-keys.ts';
 import { looksLikeJwt, type UserTokens } from '../auth/user-tokens.ts';
 import type { Queryable } from '../db/database.ts';
 import { AppError } from '../errors.ts';
@@ -9,6 +9,10 @@ declare module 'fastify' {
     apiKey?: ApiKeyIdentity;
     /** Set when an end user called with their own token. */
     userToken?: { userId: string };
+  }
+  interface FastifyInstance {
+    /** Per-address count of API keys looked up in the database (server.ts; see checkApiKey). */
+    apiKeyLookups: ReturnType<FastifyInstance['createRateLimit']>;
   }
 }
 
@@ -20,12 +24,12 @@ export function extractApiKey(request: FastifyRequest): string | undefined {
   return typeof alt === 'string' ? alt.trim() : undefined;
 }
 
-/** A preHandler that admits the given roles (admin is admitted everywhere). */
+/** An onRequest/preHandler hook that admits the given roles (admin is admitted everywhere). */
 export function requireApiKey(db: Queryable, roles: readonly ApiKeyRole[] = ['service']) {
-  return async (request: FastifyRequest) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const key = extractApiKey(request);
     if (!key) throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer <key>"');
-    const identity = await findApiKey(db, key);
+    const identity = await checkApiKey(db, key, request, reply);
     if (!identity) throw new AppError('UNAUTHORIZED', 'The API key is not valid');
     if (identity.role !== 'admin' && !roles.includes(identity.role)) {
       throw new AppError('FORBIDDEN', `This endpoint needs a key with role ${roles.join(' or ')}`);
@@ -40,14 +44,41 @@ export function requireApiKey(db: Queryable, roles: readonly ApiKeyRole[] = ['se
  */
 export function requireUserOrApiKey(db: Queryable, tokens: UserTokens) {
   const apiKeyCheck = requireApiKey(db);
-  return async (request: FastifyRequest) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const bearer = extractApiKey(request);
     if (bearer && looksLikeJwt(bearer)) {
       request.userToken = { userId: await tokens.verify(bearer) };
       return;
     }
-    await apiKeyCheck(request);
+    await apiKeyCheck(request, reply);
   };
+}
+
+/**
+ * Guessing keys means sending unknown ones, and each unknown key costs a database query (a valid
+ * key is looked up once, then cached). So an address may have `RATE_LIMIT_PER_MINUTE` keys looked
+ * up per minute; once that is spent, every key it sends is refused with 429 until the window ends,
+ * a cached valid one too, or a guess that hit a key in use could still be confirmed. The lookup is
+ * counted before it runs, so parallel guesses cannot get past the count while it is in flight.
+ * A successful request with a cached key reads the count and pays no query.
+ */
+async function checkApiKey(
+  db: Queryable,
+  key: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<ApiKeyIdentity | undefined> {
+  const cached = cachedApiKey(db, key);
+  const lookups = await request.server.apiKeyLookups(request, { increment: !cached });
+  // Both ask the same: had the address used up its lookups before this request?
+  if (!lookups.isAllowed && (cached ? lookups.remaining === 0 : lookups.isExceeded)) {
+    void reply.header('retry-after', lookups.ttlInSeconds);
+    throw new AppError(
+      'RATE_LIMITED',
+      `Too many unknown API keys from this address; retry in ${lookups.ttlInSeconds} s`,
+    );
+  }
+  return cached ?? (await findApiKey(db, key));
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, problemBody } from '../errors.ts';
+import { loggableError } from './error-log.ts';
 
 /**
  * One error shape for every response: problem+json with a stable `code`. Unknown errors become a
- * bare 500 (logged with the stack, never sent), so internals never leak to clients.
+ * bare 500 (logged without their message, see error-log.ts; never sent), so internals never leak to
+ * clients and the request's personal data never reaches the log.
  */
 export function toAppError(err: FastifyError | Error): AppError {
   if (err instanceof AppError) return err;
@@ -31,12 +33,39 @@ export function toAppError(err: FastifyError | Error): AppError {
   if ((err as FastifyError).validation) return new AppError('VALIDATION_FAILED', err.message);
   if (status === 404) return new AppError('NOT_FOUND', err.message);
   if (status && status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', err.message);
+  if (UNSTORABLE_TEXT.has(String(sqlState(err)))) {
+    return new AppError('VALIDATION_FAILED', 'A value holds a character the database cannot store (U+0000)');
+  }
   return new AppError('INTERNAL', 'An internal error occurred; it has been logged');
+}
+
+/**
+ * PostgreSQL refusing text it cannot store: 22021 (NUL in text), 22P05 (NUL in a jsonb string).
+ * The schemas refuse NUL (text.ts); one that reaches the database another way is still the
+ * request's fault, so a 400, not a 500.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
+/** The SQLSTATE of a failed query: Drizzle wraps the driver's error, which carries it as `code`. */
+function sqlState(err: Error): unknown {
+  return (err.cause as { code?: unknown } | undefined)?.code;
 }
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const appError = toAppError(err);
-  if (appError.status >= 500) request.log.error({ err }, 'request failed');
+  // Shedding load is a choice, not a fault; a log line per refused request would add work exactly
+  // when there is none to spare.
+  if (appError.status >= 500 && appError.code !== 'SERVICE_OVERLOADED') {
+    request.log.error(
+      {
+        code: appError.code,
+        method: request.method,
+        route: request.routeOptions.url,
+        err: loggableError(err),
+      },
+      'request failed',
+    );
+  }
   const headers = reply.getHeaders();
   void reply
     .code(appError.status)

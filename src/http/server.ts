@@ -1,23 +1,38 @@
 import fastifyFormbody from '@fastify/formbody';
-import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyUnderPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { extractApiKey } from './auth.ts';
+import { AppError } from '../errors.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served even while the service sheds load (liveness). */
+    answerWhenOverloaded?: boolean;
+  }
+}
 
 export interface HttpOptions {
   logger: import('../logger.ts').Logger;
   bodyLimit: number;
   rateLimitPerMinute: number;
+  /** OVERLOAD_* settings; a 0 limit is off. */
+  overload: {
+    maxEventLoopDelayMs: number;
+    maxHeapUsedBytes: number;
+    maxRssBytes: number;
+    retryAfterSeconds: number;
+  };
   version: string;
 }
 
 /**
- * The Fastify instance with what every route shares: zod validation, problem+json errors, a body
- * limit, per-key rate limits and the OpenAPI document built from the route schemas. Routes are
- * registered by the composition root (app.ts).
+ * The Fastify instance with what every route shares: load shedding, zod validation, problem+json
+ * errors, a body limit, per-key rate limits and the OpenAPI document built from the route schemas.
+ * Routes are registered by the composition root (app.ts).
  */
 export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -33,14 +48,47 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
+  // Past a limit (event-loop delay, heap, RSS, sampled once a second) every request is refused at
+  // once with 503 and Retry-After, before auth, parsing or the database, rather than queued for
+  // minutes. Twilio webhooks are shed too: Twilio retries a 5xx only where the callback URL asks for
+  // it (connection overrides, `#rc=…&rp=…`); a status callback lost here is fetched later by the
+  // status sweep (SMS_STATUS_SWEEP_MS), and a STOP is enforced by Twilio itself (21610 on the next
+  // send, which opts the user out here).
+  const o = opts.overload;
+  await app.register(fastifyUnderPressure, {
+    maxEventLoopDelay: o.maxEventLoopDelayMs,
+    maxHeapUsedBytes: o.maxHeapUsedBytes,
+    maxRssBytes: o.maxRssBytes,
+    pressureHandler: async (request, reply, type) => {
+      if (request.routeOptions.config.answerWhenOverloaded) return;
+      void reply.header('retry-after', o.retryAfterSeconds);
+      throw new AppError(
+        'SERVICE_OVERLOADED',
+        `The service is overloaded (${type}); retry in ${o.retryAfterSeconds} s`,
+      );
+    },
+  });
   // Twilio webhooks are form-encoded.
   await app.register(fastifyFormbody, { bodyLimit: opts.bodyLimit });
   await app.register(fastifyRateLimit, {
     max: opts.rateLimitPerMinute,
     timeWindow: 60_000,
-    // Per API key when one is sent (so one noisy caller cannot starve others), else per address.
-    keyGenerator: (request) => extractApiKey(request) ?? request.ip,
+    // Per verified API key (so one noisy caller cannot starve others), else per address: a key not
+    // checked yet gets no bucket of its own, or each guessed key would start a fresh one. The
+    // limiter's hook is appended to each route's own, so where the key is checked in onRequest the
+    // caller is counted by key; elsewhere (user tokens, webhooks) by address.
+    keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.id}` : normalizeIP(request.ip)),
   });
+  // A wrong key never reaches the limiter above (the key check answers 401 first), so the check
+  // counts the keys it looks up per address itself (auth.ts, checkApiKey).
+  app.decorate(
+    'apiKeyLookups',
+    app.createRateLimit({
+      max: opts.rateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => normalizeIP(request.ip),
+    }),
+  );
   await app.register(fastifySwagger, {
     openapi: {
       info: {

@@ -239,28 +239,66 @@ describe(`hostile input on the public API (${ENGINE})`, () => {
     assert.equal(admin!.n, 1, 'no key was promoted to admin');
   });
 
-  test('a NUL character in a text field or path is a 4xx, not a 500', {
-    todo:
-      'BUG: PostgreSQL text cannot hold U+0000; the value reaches the database and the driver error ' +
-      'becomes a 500 (PUT /api/v1/users/:id body and path, GET /api/v1/users/:id, ' +
-      'GET /api/v1/notifications/:id, POST /api/v1/events id). Fix: refuse \\u0000 in the zod schemas.',
-  }, async () => {
-    const cases: Array<[string, string, unknown]> = [
-      ['PUT', '/api/v1/users/nul-user', { first_name: 'a\u0000b' }],
-      ['PUT', '/api/v1/users/nul%00user', { first_name: 'x' }],
-      ['GET', '/api/v1/users/a%00b', undefined],
-      ['GET', '/api/v1/notifications/a%00b', undefined],
-      ['POST', '/api/v1/events', { id: 'x\u0000', type: 'order.created', customer_id: 'fuzz-user' }],
+  test('a NUL character in a text field, path, query or nested object is a 400 naming the field', async () => {
+    const keys = {
+      p256dh: Buffer.alloc(65, 4).toString('base64url'),
+      auth: Buffer.alloc(16, 1).toString('base64url'),
+    };
+    // [method, path, body, the field the answer must name]
+    const cases: Array<[string, string, unknown, string]> = [
+      ['PUT', '/api/v1/users/nul-user', { first_name: 'a\u0000b' }, 'body.first_name'],
+      ['PUT', '/api/v1/users/nul%00user', { first_name: 'x' }, 'params.userId'],
+      ['GET', '/api/v1/users/a%00b', undefined, 'params.userId'],
+      ['GET', '/api/v1/notifications/a%00b', undefined, 'params.notificationId'],
+      [
+        'POST',
+        '/api/v1/events',
+        { id: 'x\u0000', type: 'order.created', customer_id: 'fuzz-user' },
+        'body.id',
+      ],
       [
         'POST',
         '/api/v1/notifications',
         { user_id: 'fuzz-user', type: 'order_confirmed', title: 'a\u0000', context: { order: {} } },
+        'body.title',
       ],
+      // Free-form objects go to jsonb, which refuses NUL in strings and keys at any depth.
+      [
+        'POST',
+        '/api/v1/notifications',
+        { user_id: 'fuzz-user', type: 'order_confirmed', context: { order: { items: ['ok', 'b\u0000'] } } },
+        'body.context.order.items.1',
+      ],
+      [
+        'POST',
+        '/api/v1/events',
+        { type: 'order.created', customer_id: 'fuzz-user', data: { order: { 'k\u0000': 1 } } },
+        'body.data.order.k',
+      ],
+      ['GET', '/api/v1/inbox?user_id=a%00b', undefined, 'querystring.user_id'],
+      [
+        'PATCH',
+        '/api/notifications/preferences/?user_id=fuzz-user',
+        { time_zone: 'UTC\u0000' },
+        'body.time_zone',
+      ],
+      [
+        'POST',
+        '/api/v1/push/subscriptions?user_id=fuzz-user',
+        { endpoint: 'https://push.example/\u0000', keys },
+        'body.endpoint',
+      ],
+      ['PUT', '/api/v1/templates/order_confirmed/en/sms', { source: 'Hi\u0000' }, 'body.source'],
     ];
     const failures: string[] = [];
-    for (const [method, path, body] of cases) {
+    for (const [method, path, body, field] of cases) {
       const res = await call(s.url, method, path, { key: ADMIN_KEY, body });
-      if (res.status >= 500) failures.push(`${method} ${path} ${JSON.stringify(body) ?? ''} → ${res.status}`);
+      const problem = JSON.parse(res.text) as { code?: string; detail?: string };
+      if (res.status !== 400 || problem.code !== 'VALIDATION_FAILED' || !problem.detail?.includes(field)) {
+        failures.push(
+          `${method} ${path} ${JSON.stringify(body) ?? ''} → ${res.status} ${res.text.slice(0, 200)}`,
+        );
+      }
     }
     assert.deepEqual(failures, []);
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { ISSUER } from '../../src/auth/user-tokens.ts';
@@ -232,12 +233,7 @@ describe(`API key brute force (${ENGINE})`, () => {
     await s.close();
   });
 
-  test('guessing with one wrong key is rate-limited: 429 with Retry-After', {
-    todo:
-      'BUG (regression in 44b7993): requireApiKey now runs as a route onRequest hook, before the ' +
-      "rate limiter's hook, so a refused key is answered 401 without being counted: guessing keys on " +
-      '/api/v1/users, /api/v1/notifications and /api/v1/events is never rate-limited.',
-  }, async () => {
+  test('guessing with one wrong key is rate-limited: 429 with Retry-After', async () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < LIMIT + 5; i++) {
@@ -250,17 +246,33 @@ describe(`API key brute force (${ENGINE})`, () => {
     assert.match(retryAfter ?? '', /^\d+$/);
   });
 
-  test('guessing with a different key on every request, from one address, is rate-limited', {
-    todo:
-      'BUG: src/http/server.ts keys the rate limit by the API key sent (keyGenerator: extractApiKey(request) ' +
-      '?? request.ip), so every guessed key gets a fresh bucket and unauthenticated guessing is never ' +
-      'limited. Fix: count failed authentications per address (or key only verified keys).',
-  }, async () => {
+  test('guessing with a different key on every request, from one address, is rate-limited', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < LIMIT * 3; i++) {
       const res = await call(s.url, 'GET', '/api/v1/users/alice', { key: `lcn_svc_guess_${i}` });
       statuses.push(res.status);
     }
     assert.ok(statuses.includes(429), `${LIMIT * 3} guesses, none refused with 429`);
+  });
+
+  test('an address that used up its guesses is refused even a valid key; other addresses are not', async () => {
+    // Loopback is 127.0.0.0/8: each source address below is another caller to the service.
+    const from = (localAddress: string, key: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = get(
+          `${s.url}/api/v1/users/nobody`,
+          { localAddress, headers: { authorization: `Bearer ${key}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
+        req.on('error', reject);
+      });
+    // 404: the key was accepted and the user does not exist. The valid key is cached from here on.
+    assert.equal(await from('127.0.0.4', ADMIN_KEY), 404);
+    for (let i = 0; i < LIMIT; i++) assert.equal(await from('127.0.0.3', `lcn_svc_guess_${i}`), 401);
+    assert.equal(await from('127.0.0.3', ADMIN_KEY), 429, 'a spent address cannot confirm a guess');
+    assert.equal(await from('127.0.0.4', ADMIN_KEY), 404, 'another address is not locked out');
   });
 });

@@ -213,6 +213,22 @@ describe(`Twilio webhooks under attack (${ENGINE})`, () => {
     );
   });
 
+  test('a validly signed inbound SMS whose text holds a NUL is a 400, not a 500', async () => {
+    // The webhook's schema lets NUL through; PostgreSQL refuses it (22021), and that is the
+    // request's fault: a 400, which Twilio does not retry.
+    const inbound = `${s.url}/api/sms/inbound/`;
+    const sms = {
+      MessageSid: `SM${'b'.repeat(32)}`,
+      From: '+919876500002',
+      To: '+15005550006',
+      Body: 'hi\u0000',
+      AccountSid: TWILIO_SID,
+    };
+    const res = await post(sms, sign(sms, TWILIO_TOKEN, inbound), inbound);
+    assert.equal(res.status, 400, res.text);
+    assert.equal((JSON.parse(res.text) as { code: string }).code, 'VALIDATION_FAILED');
+  });
+
   test('non-form and malformed bodies are 4xx', async () => {
     for (const [type, body] of [
       ['application/json', '{"MessageSid": "SM1", "MessageStatus": "delivered"}'],

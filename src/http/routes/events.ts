@@ -4,28 +4,17 @@ import { z } from 'zod';
 import { handleEvent } from '../../events/handle-event.ts';
 import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
 import { requireApiKey } from '../auth.ts';
+import { jsonObject, text } from '../text.ts';
 import { idempotencyHeaders } from './notifications.ts';
 
 const eventBody = z
   .object({
-    id: z
-      .string()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe('Event id; makes retries idempotent like Idempotency-Key'),
-    type: z
-      .string()
-      .min(1)
-      .max(64)
-      .describe('e.g. order.status_changed, payment.completed (see docs/events.md)'),
-    customer_id: z.string().min(1).max(128).optional(),
-    partner_id: z.string().min(1).max(128).optional(),
-    user_id: z.string().min(1).max(128).optional().describe('For user.* events'),
-    data: z
-      .record(z.string(), z.unknown())
-      .default({})
-      .describe('Payload: order, payment, refund… (template variables)'),
+    id: text().min(1).max(200).optional().describe('Event id; makes retries idempotent like Idempotency-Key'),
+    type: text().min(1).max(64).describe('e.g. order.status_changed, payment.completed (see docs/events.md)'),
+    customer_id: text().min(1).max(128).optional(),
+    partner_id: text().min(1).max(128).optional(),
+    user_id: text().min(1).max(128).optional().describe('For user.* events'),
+    data: jsonObject().default({}).describe('Payload: order, payment, refund… (template variables)'),
   })
   .strict();
 

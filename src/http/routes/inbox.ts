@@ -5,10 +5,10 @@ import type { UserTokens } from '../../auth/user-tokens.ts';
 import type { Db } from '../../db/database.ts';
 import { countUnread, findInboxUser, listInbox, markAllRead, markRead } from '../../inbox/inbox-store.ts';
 import { requireUserOrApiKey, targetUserId } from '../auth.ts';
+import { text } from '../text.ts';
 
 export const userQuery = z.object({
-  user_id: z
-    .string()
+  user_id: text()
     .min(1)
     .max(128)
     .optional()
@@ -16,7 +16,7 @@ export const userQuery = z.object({
 });
 
 const listQuery = userQuery.extend({
-  cursor: z.string().min(1).max(64).optional().describe('next_cursor of the previous page'),
+  cursor: text().min(1).max(64).optional().describe('next_cursor of the previous page'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   unread: z
     .enum(['true', 'false'])
@@ -68,7 +68,7 @@ export function registerInboxRoutes(app: FastifyInstance, db: Db, tokens: UserTo
       schema: {
         tags,
         summary: 'Mark one notification read (idempotent)',
-        params: z.object({ notificationId: z.string().min(1).max(64) }),
+        params: z.object({ notificationId: text().min(1).max(64) }),
         querystring: userQuery,
       },
       preHandler: auth,

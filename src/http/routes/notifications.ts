@@ -5,27 +5,20 @@ import { AppError } from '../../errors.ts';
 import { type CreateNotificationDeps, createNotification } from '../../notifications/create-notification.ts';
 import { getNotificationView } from '../../notifications/notification-view.ts';
 import { requireApiKey } from '../auth.ts';
+import { jsonObject, text } from '../text.ts';
 
 const createBody = z
   .object({
-    user_id: z
-      .string()
-      .min(1)
-      .max(128)
-      .describe("The marketplace's user id (see PUT /api/v1/users/{userId})"),
-    type: z.string().min(1).max(64).describe('A notification type from the catalog, e.g. order_confirmed'),
-    context: z
-      .record(z.string(), z.unknown())
-      .default({})
-      .describe('Template variables, e.g. {"order": {...}}'),
-    title: z.string().min(1).max(200).optional().describe('Overrides the rendered in-app title'),
-    message: z.string().min(1).max(2000).optional().describe('Overrides the rendered in-app message'),
+    user_id: text().min(1).max(128).describe("The marketplace's user id (see PUT /api/v1/users/{userId})"),
+    type: text().min(1).max(64).describe('A notification type from the catalog, e.g. order_confirmed'),
+    context: jsonObject().default({}).describe('Template variables, e.g. {"order": {...}}'),
+    title: text().min(1).max(200).optional().describe('Overrides the rendered in-app title'),
+    message: text().min(1).max(2000).optional().describe('Overrides the rendered in-app message'),
   })
   .strict();
 
 export const idempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
+  'idempotency-key': text()
     .min(1)
     .max(200)
     .optional()
@@ -70,7 +63,7 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: CreateNot
       schema: {
         tags: ['notifications'],
         summary: 'Get a notification with its deliveries and their status history',
-        params: z.object({ notificationId: z.string().min(1).max(64) }),
+        params: z.object({ notificationId: text().min(1).max(64) }),
       },
       onRequest: auth,
     },

@@ -9,6 +9,7 @@ import type { QuietWindow } from '../../preferences/quiet-hours.ts';
 import { type BudgetSettings, budgetStatus } from '../../preferences/sms-budget.ts';
 import { listSmsReplies } from '../../preferences/sms-replies.ts';
 import { requireApiKey, requireUserOrApiKey, targetUserId } from '../auth.ts';
+import { jsonObject, text } from '../text.ts';
 
 export interface PreferenceRouteDeps {
   db: Db;
@@ -19,12 +20,12 @@ export interface PreferenceRouteDeps {
 }
 
 const userQuery = z.object({
-  user_id: z.string().min(1).max(128).optional().describe('With an API key: whose preferences'),
+  user_id: text().min(1).max(128).optional().describe('With an API key: whose preferences'),
 });
 
-const patchBody = z
-  .record(z.string(), z.unknown())
-  .describe(`Any of: ${ACCEPTED_FIELDS.join(', ')}. Flags are booleans; quiet hours "HH:MM" or null.`);
+const patchBody = jsonObject().describe(
+  `Any of: ${ACCEPTED_FIELDS.join(', ')}. Flags are booleans; quiet hours "HH:MM" or null.`,
+);
 
 function actorOf(request: FastifyRequest): string {
   return request.userToken ? `user:${request.userToken.userId}` : `api_key:${request.apiKey?.name ?? '?'}`;

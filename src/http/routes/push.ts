@@ -7,6 +7,7 @@ import type { Db } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import { findInboxUser } from '../../inbox/inbox-store.ts';
 import { requireUserOrApiKey, targetUserId } from '../auth.ts';
+import { text, url } from '../text.ts';
 import { userQuery } from './inbox.ts';
 
 const base64urlBytes = (bytes: number, what: string) =>
@@ -29,8 +30,7 @@ export function registerPushRoutes(app: FastifyInstance, o: PushRouteOptions): v
   const auth = requireUserOrApiKey(o.db, o.tokens);
   const tags = ['push'];
   // The service POSTs to this URL, so only https (no SSRF into the private network over plain http).
-  const endpoint = z
-    .url({ protocol: o.allowHttpEndpoints ? /^https?$/ : /^https$/ })
+  const endpoint = url({ protocol: o.allowHttpEndpoints ? /^https?$/ : /^https$/ })
     .max(2048)
     .describe('The push service URL the browser was given');
   const subscribeBody = z.object({
@@ -80,7 +80,7 @@ export function registerPushRoutes(app: FastifyInstance, o: PushRouteOptions): v
         tags,
         summary: 'Unsubscribe a browser',
         querystring: userQuery,
-        body: z.object({ endpoint: z.string().min(1).max(2048) }),
+        body: z.object({ endpoint: text().min(1).max(2048) }),
       },
       preHandler: auth,
     },

@@ -18,29 +18,30 @@ import {
 } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import { requireApiKey } from '../auth.ts';
+import { jsonObject, text } from '../text.ts';
 
 const templateParams = z.object({
-  type: z.string().min(1).max(64),
+  type: text().min(1).max(64),
   locale: z.enum(LOCALES),
   field: z.enum(TEMPLATE_FIELDS),
 });
 
 const editBody = z
   .object({
-    source: z.string().min(1).max(5000),
-    dlt_template_id: z.string().max(32).nullable().optional(),
-    dlt_text: z.string().max(2000).nullable().optional(),
+    source: text().min(1).max(5000),
+    dlt_template_id: text().max(32).nullable().optional(),
+    dlt_text: text().max(2000).nullable().optional(),
   })
   .strict();
 
 const previewBody = z
   .object({
-    type: z.string().min(1).max(64),
+    type: text().min(1).max(64),
     locale: z.enum(LOCALES).default('en'),
     /** Try an unsaved source for one field (the editor's live preview). */
     field: z.enum(TEMPLATE_FIELDS).optional(),
-    source: z.string().min(1).max(5000).optional(),
-    context: z.record(z.string(), z.unknown()).optional(),
+    source: text().min(1).max(5000).optional(),
+    context: jsonObject().optional(),
   })
   .strict();
 

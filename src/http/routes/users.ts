@@ -8,6 +8,7 @@ import type { Db } from '../../db/database.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
 import { requireApiKey } from '../auth.ts';
+import { text } from '../text.ts';
 
 const isTimeZone = (tz: string) => {
   try {
@@ -19,17 +20,17 @@ const isTimeZone = (tz: string) => {
 };
 
 export const userIdParam = z.object({
-  userId: z.string().min(1).max(128).describe("The marketplace's user id"),
+  userId: text().min(1).max(128).describe("The marketplace's user id"),
 });
 
 const userBody = z
   .object({
     email: z.email().max(254).nullable().optional(),
-    phone: z.string().max(32).nullable().optional().describe('E.164, e.g. +919876543210'),
-    first_name: z.string().max(100).nullable().optional(),
-    last_name: z.string().max(100).nullable().optional(),
-    locale: z.string().min(2).max(16).optional().describe('e.g. en, hi, ta'),
-    time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Kolkata').optional(),
+    phone: text().max(32).nullable().optional().describe('E.164, e.g. +919876543210'),
+    first_name: text().max(100).nullable().optional(),
+    last_name: text().max(100).nullable().optional(),
+    locale: text().min(2).max(16).optional().describe('e.g. en, hi, ta'),
+    time_zone: text().refine(isTimeZone, 'must be an IANA time zone such as Asia/Kolkata').optional(),
     role: z.enum(['customer', 'partner', 'admin']).optional(),
   })
   .strict();
