@@ -11,6 +11,7 @@ import { type SmsSetup, setupSms } from './channels/sms/setup-sms.ts';
 import { SmsStatusSweep } from './channels/sms/status-sweep.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
+import { startEmbeddedVacuum } from './db/embedded-vacuum.ts';
 import { runMigrations } from './db/migrate.ts';
 import { ProviderStatusWriter } from './deliveries/provider-status.ts';
 import { retryPolicies } from './deliveries/retry-policy.ts';
@@ -86,6 +87,9 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   try {
     const migrated = await runMigrations(database);
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
+    if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {
+      closers.push(startEmbeddedVacuum(database, config.EMBEDDED_VACUUM_INTERVAL_MS, logger));
+    }
     const generatedAdminKey = await ensureAdminKey(database.db, config.ADMIN_API_KEY);
     const userTokens = await UserTokens.create(database.db, config.USER_TOKEN_SECRET);
     const templates = new TemplateStore();

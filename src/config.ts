@@ -20,6 +20,8 @@ const schema = z.object({
   PUBLIC_URL: optionalString,
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: optionalString,
+  // PGlite has no autovacuum (src/db/embedded-vacuum.ts); 0 turns the embedded vacuum off.
+  EMBEDDED_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADMIN_API_KEY: optionalString,
   USER_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
