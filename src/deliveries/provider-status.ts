@@ -59,7 +59,9 @@ export async function applyProviderStatuses(
         ord,
         sid: u.providerMessageId,
         status: u.providerStatus,
-        rank: PROVIDER_STATUS_RANK[u.providerStatus] ?? -1,
+        rank: Object.hasOwn(PROVIDER_STATUS_RANK, u.providerStatus)
+          ? PROVIDER_STATUS_RANK[u.providerStatus]
+          : -1,
         delivered: u.providerStatus === 'delivered' || u.providerStatus === 'read',
         failed,
         retry_at: failed ? (u.retryAt?.toISOString() ?? null) : null,

@@ -73,7 +73,7 @@ export async function handleEvent(
 function resolveRoute(event: MarketplaceEvent) {
   if (event.type === 'order.status_changed') {
     const status = event.data['status'];
-    const route = EVENT_ROUTES[`order.status_changed:${String(status)}`];
+    const route = routeFor(`order.status_changed:${String(status)}`);
     if (!route) {
       throw new AppError(
         'UNKNOWN_EVENT_TYPE',
@@ -85,9 +85,14 @@ function resolveRoute(event: MarketplaceEvent) {
     }
     return route;
   }
-  const route = EVENT_ROUTES[event.type];
+  const route = routeFor(event.type);
   if (!route) {
     throw new AppError('UNKNOWN_EVENT_TYPE', `Unknown event type "${event.type}"`, { accepted: EVENT_TYPES });
   }
   return route;
+}
+
+/** Own keys only: an event type such as "valueOf" or "constructor" must not find Object.prototype. */
+function routeFor(key: string) {
+  return Object.hasOwn(EVENT_ROUTES, key) ? EVENT_ROUTES[key] : undefined;
 }

@@ -101,6 +101,15 @@ describe(`events API (${ENGINE})`, () => {
     );
   });
 
+  test('an event type named like an Object.prototype member is unknown, not a 500', async () => {
+    for (const type of ['valueOf', 'constructor', '__proto__', 'toString']) {
+      const res = await send({ type, customer_id: 'x', data: {} });
+      assert.equal(res.status, 422, type);
+      const status = await send({ type: 'order.status_changed', customer_id: 'x', data: { status: type } });
+      assert.equal(status.status, 422, `order.status_changed:${type}`);
+    }
+  });
+
   test('an event without its recipient id is a 400 naming the field', async () => {
     const res = await send({ type: 'partner.approved', data: sample('partner_approved') });
     assert.equal(res.status, 400);
