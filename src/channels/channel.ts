@@ -5,6 +5,17 @@
 export const CHANNELS = ['in_app', 'sms', 'email', 'push'] as const;
 export type ChannelName = (typeof CHANNELS)[number];
 
+/** Who a notification is for, as rendering and addressing need it. */
+export interface RecipientProfile {
+  externalId: string;
+  email: string | null;
+  phone: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  locale: string;
+  timeZone: string;
+}
+
 /** What the worker passes to a channel: the delivery plus what it needs to render and address it. */
 export interface DeliveryJob {
   deliveryId: string;
@@ -15,16 +26,7 @@ export interface DeliveryJob {
   title: string;
   message: string;
   context: Record<string, unknown>;
-  user: {
-    id: string;
-    externalId: string;
-    email: string | null;
-    phone: string | null;
-    firstName: string | null;
-    lastName: string | null;
-    locale: string;
-    timeZone: string;
-  };
+  user: RecipientProfile & { id: string };
   /**
    * A previous attempt was cut off by a dead worker after it may have reached the provider:
    * the channel should look for that message before sending again (crash-safe sending).

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { ChannelName, DeliveryJob } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import type { DeliveryStatus } from '../db/schema.ts';
+import { type ProfileColumns, profileFromColumns } from '../notifications/recipient.ts';
 
 /**
  * Every SQL operation of the delivery queue, in one place (as pg-boss keeps its "plans"). Each
@@ -10,7 +11,7 @@ import type { DeliveryStatus } from '../db/schema.ts';
  * whose plans PostgreSQL caches; the rare ones stay inline.
  */
 
-interface ClaimedRow {
+interface ClaimedRow extends ProfileColumns {
   id: string;
   attempts: number;
   channel: ChannelName;
@@ -22,13 +23,6 @@ interface ClaimedRow {
   message: string;
   context: Record<string, unknown>;
   user_id: string;
-  external_id: string;
-  email: string | null;
-  phone: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  locale: string;
-  time_zone: string;
 }
 
 /** How many due deliveries a worker wants of one channel (its free slots, at most a batch). */
@@ -62,16 +56,7 @@ export async function claimDue(
     title: r.title,
     message: r.message,
     context: r.context,
-    user: {
-      id: String(r.user_id),
-      externalId: r.external_id,
-      email: r.email,
-      phone: r.phone,
-      firstName: r.first_name,
-      lastName: r.last_name,
-      locale: r.locale,
-      timeZone: r.time_zone,
-    },
+    user: { id: String(r.user_id), ...profileFromColumns(r) },
     outcomeUnknown: r.outcome_unknown === true,
     createdAt: new Date(Number(r.created_ms)),
   }));

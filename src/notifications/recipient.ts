@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName, RecipientProfile } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { type QuietHoursRow, quietWindowOf } from '../preferences/delivery-policy.ts';
 import type { QuietWindow } from '../preferences/quiet-hours.ts';
@@ -7,16 +7,7 @@ import { type PreferenceMap, preferenceKey } from './preferences.ts';
 
 /** Everything notification creation needs to know about its recipient. */
 export interface Recipient {
-  user: {
-    id: number;
-    externalId: string;
-    email: string | null;
-    phone: string | null;
-    firstName: string | null;
-    lastName: string | null;
-    locale: string;
-    timeZone: string;
-  };
+  user: RecipientProfile & { id: number };
   prefs: PreferenceMap;
   /** Their own quiet hours, else `fallback`; null: none. */
   quietHours: QuietWindow | null;
@@ -24,8 +15,8 @@ export interface Recipient {
   hasPushSubscription: boolean;
 }
 
-interface RecipientRow {
-  id: string | number;
+/** A user's profile columns as SQL returns them (recipient loads and claims). */
+export interface ProfileColumns {
   external_id: string;
   email: string | null;
   phone: string | null;
@@ -33,6 +24,22 @@ interface RecipientRow {
   last_name: string | null;
   locale: string;
   time_zone: string;
+}
+
+export function profileFromColumns(c: ProfileColumns): RecipientProfile {
+  return {
+    externalId: c.external_id,
+    email: c.email,
+    phone: c.phone,
+    firstName: c.first_name,
+    lastName: c.last_name,
+    locale: c.locale,
+    timeZone: c.time_zone,
+  };
+}
+
+interface RecipientRow extends ProfileColumns {
+  id: string | number;
   prefs: Array<[string, ChannelName, boolean]>;
   quiet: QuietHoursRow | null;
   has_push: boolean;
@@ -51,16 +58,7 @@ export async function loadRecipient(
   const [row] = await queryRows<RecipientRow>(q, sql`select * from lc_load_recipient(${externalId})`);
   if (!row) return undefined;
   return {
-    user: {
-      id: Number(row.id),
-      externalId: row.external_id,
-      email: row.email,
-      phone: row.phone,
-      firstName: row.first_name,
-      lastName: row.last_name,
-      locale: row.locale,
-      timeZone: row.time_zone,
-    },
+    user: { id: Number(row.id), ...profileFromColumns(row) },
     prefs: new Map(
       row.prefs.map(([category, channel, enabled]) => [preferenceKey(category, channel), enabled]),
     ),
