@@ -283,6 +283,25 @@ export const inboundSms = pgTable(
   ],
 );
 
+/**
+ * Provider status reports that arrived before the worker stored the message's sid (a fast
+ * callback racing the batched outcome write). Applied when the sid is written; see
+ * migrations/0005_hot_path_functions.sql.
+ */
+export const earlyProviderStatuses = pgTable(
+  'early_provider_statuses',
+  {
+    id: id(),
+    providerMessageId: text('provider_message_id').notNull(),
+    report: jsonb('report').$type<Record<string, unknown>>().notNull(),
+    receivedAt: createdAt(),
+  },
+  (t) => [
+    index('early_provider_statuses_message_idx').on(t.providerMessageId),
+    index('early_provider_statuses_received_idx').on(t.receivedAt),
+  ],
+);
+
 /** One token bucket per sender number, shared by every worker (see channels/sms/send-rate.ts). */
 export const smsSendRate = pgTable('sms_send_rate', {
   sender: text('sender').primaryKey(),

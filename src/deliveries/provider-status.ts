@@ -19,7 +19,8 @@ export const PROVIDER_STATUS_RANK: Record<string, number> = {
   failed: 3,
   canceled: 3,
 };
-const RANKS = JSON.stringify(PROVIDER_STATUS_RANK);
+/** The ranks as the SQL functions take them. */
+export const PROVIDER_STATUS_RANKS_JSON = JSON.stringify(PROVIDER_STATUS_RANK);
 
 export interface ProviderStatusUpdate {
   providerMessageId: string;
@@ -45,7 +46,7 @@ export interface AppliedStatus {
  * `metadata.sms.status` / `updated_at`), one result per report, in order: undefined when no
  * delivery has that provider id. A batch must not hold two reports for one message (see
  * ProviderStatusWriter, which keeps them apart and in order). The statement is the PL/pgSQL
- * function lc_apply_provider_statuses (migrations/0004_hot_path_functions.sql).
+ * function lc_apply_provider_statuses (migrations/0005_hot_path_functions.sql).
  */
 export async function applyProviderStatuses(
   q: Queryable,
@@ -79,7 +80,10 @@ export async function applyProviderStatuses(
     status: string;
     attempts: number;
     max_attempts: number;
-  }>(q, sql`select * from lc_apply_provider_statuses(${payload}::jsonb, ${RANKS}::jsonb)`);
+  }>(
+    q,
+    sql`select * from lc_apply_provider_statuses(${payload}::jsonb, ${PROVIDER_STATUS_RANKS_JSON}::jsonb)`,
+  );
   const byOrd = new Map(rows.map((r) => [Number(r.ord), r]));
   return updates.map((_, ord) => {
     const row = byOrd.get(ord);

@@ -3,11 +3,12 @@ import type { ChannelName, DeliveryJob } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import type { DeliveryStatus } from '../db/schema.ts';
 import { type ProfileColumns, profileFromColumns } from '../notifications/recipient.ts';
+import { PROVIDER_STATUS_RANKS_JSON } from './provider-status.ts';
 
 /**
  * Every SQL operation of the delivery queue, in one place (as pg-boss keeps its "plans"). Each
  * writes its status history in the same round trip, so a status never changes unrecorded. The two
- * hot ones, claim and complete, are PL/pgSQL functions (migrations/0004_hot_path_functions.sql)
+ * hot ones, claim and complete, are PL/pgSQL functions (migrations/0005_hot_path_functions.sql)
  * whose plans PostgreSQL caches; the rare ones stay inline.
  */
 
@@ -113,7 +114,8 @@ export interface Completion {
 /**
  * Write a batch of outcomes in one call (delivery, `notifications.metadata` merge, history). Only
  * rows still leased by `owner` change: a worker whose lease was reaped must not overwrite the newer
- * attempt. Returns the ids that were written.
+ * attempt. Status reports that arrived before the sid was written are applied now (see
+ * provider-status.ts). Returns the ids that were written.
  */
 export async function completeBatch(q: Queryable, owner: string, batch: Completion[]): Promise<Set<string>> {
   if (batch.length === 0) return new Set();
@@ -136,7 +138,8 @@ export async function completeBatch(q: Queryable, owner: string, batch: Completi
   );
   const rows = await queryRows<{ id: string }>(
     q,
-    sql`select lc_complete_deliveries as id from lc_complete_deliveries(${owner}, ${payload}::jsonb)`,
+    sql`select lc_complete_deliveries as id
+        from lc_complete_deliveries(${owner}, ${payload}::jsonb, ${PROVIDER_STATUS_RANKS_JSON}::jsonb)`,
   );
   return new Set(rows.map((r) => String(r.id)));
 }

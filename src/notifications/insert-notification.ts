@@ -36,7 +36,7 @@ export interface InsertedNotification {
 /**
  * Store a notification, its deliveries and their first history rows, record the response under
  * the idempotency key, and NOTIFY the workers of the channels that got queued work: ONE call
- * (lc_insert_notification, migrations/0004; a round trip instead of five), returning every row it
+ * (lc_insert_notification, migrations/0005; a round trip instead of five), returning every row it
  * wrote.
  */
 export async function insertNotification(

@@ -48,7 +48,7 @@ export function registerSmsStatusCallback(app: FastifyInstance, o: StatusCallbac
         'status callback',
       );
       if (!applied) {
-        // Also the case when the callback beats the worker's write of `sent`; the status sweep catches up.
+        // Also a callback that beat the worker's write of the sid: it is kept and applied then.
         request.log.info(
           { messageSid: b.MessageSid, status: b.MessageStatus },
           'status callback for an unknown message',

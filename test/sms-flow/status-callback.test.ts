@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
 import twilio from 'twilio';
 import type { RunningApp } from '../../src/app.ts';
+import { queryRows } from '../../src/db/database.ts';
 import { deliveries } from '../../src/db/schema.ts';
+import { completeBatch } from '../../src/deliveries/queue.ts';
 import { smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 
@@ -106,6 +108,37 @@ describe(`Twilio status callback webhook (${ENGINE})`, () => {
     const d = await read();
     assert.equal(d.status, 'delivered');
     assert.equal(d.providerStatus, 'delivered');
+  });
+
+  test("callbacks that beat the worker's write of the sid are kept and applied when it is written", async () => {
+    const msg = 'SM00000000000000000000000000000004';
+    const db = t.database.db;
+    const user = await smsUser(db, `cb-${msg}`);
+    // The worker holds the delivery: Twilio accepted the SMS, the outcome is not written yet.
+    const [row] = await queryRows<{ id: string }>(
+      db,
+      sql`with n as (
+        insert into notifications (notification_id, user_id, type, category, priority, title, message)
+        values (${`ntf_${msg}`}, ${user.id}, 'order_confirmed', 'order_updates', 'critical', 't', 'm') returning id)
+      insert into deliveries (notification_id, channel, status, attempts, max_attempts, lease_owner, lease_expires_at)
+      select id, 'sms', 'sending', 1, 4, 'w-race', now() + interval '1 minute' from n returning id`,
+    );
+    for (const status of ['sent', 'delivered']) {
+      const params = callback(msg, status);
+      assert.equal((await post(params, twilio.getExpectedTwilioSignature(TOKEN, url(), params))).status, 200);
+    }
+    const written = await completeBatch(db, 'w-race', [
+      { id: String(row!.id), status: 'sent', providerMessageId: msg, providerStatus: 'queued' },
+    ]);
+    assert.equal(written.size, 1);
+    const [d] = await db.select().from(deliveries).where(eq(deliveries.providerMessageId, msg));
+    assert.equal(d!.status, 'delivered');
+    assert.equal(d!.providerStatus, 'delivered');
+    const [left] = await queryRows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from early_provider_statuses where provider_message_id = ${msg}`,
+    );
+    assert.equal(left!.n, 0, 'the parked reports were used up');
   });
 
   test('an unknown message sid is answered 200 and changes nothing', async () => {
