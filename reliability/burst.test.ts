@@ -98,7 +98,7 @@ test(`a burst of ${OFFERED} notifications in ${SECONDS} s: accepted or refused w
       sql`select count(*)::int as n from notifications`,
     );
     await database.close();
-    t.diagnostic(JSON.stringify({ m, peak }));
+    t.diagnostic(JSON.stringify({ m, peak, sandbox: await sandbox.stats() }));
     writeFigures({
       scenario: 'burst',
       engine: 'PostgreSQL',

@@ -295,6 +295,17 @@ export interface Figures {
 
 /** Compare what the database created with what the sandbox received, per notification. */
 export async function measure(store: Store, sandbox: Sandbox, count: number) {
+  // Statuses are counted once the sandbox has sent every status callback it owes: counted while
+  // callbacks are still in flight, `sent` would stand for "not reported yet", not "report lost".
+  await until(
+    async () => {
+      const s = await sandbox.stats();
+      return Number(s['pendingSteps']) === 0 && Number(s['callbacksInFlight']) === 0;
+    },
+    60_000,
+    'status callbacks sent',
+    250,
+  );
   const database = await store.open();
   try {
     const [n] = await queryRows<{ n: number }>(

@@ -5,6 +5,8 @@ export interface SandboxStats {
   rejected: Record<string, number>;
   callbacksSent: number;
   callbacksFailed: number;
+  /** Posted, not answered yet: with pendingSteps, what the sandbox still owes its receivers. */
+  callbacksInFlight: number;
   hung: number;
   inbound: number;
 }
@@ -17,7 +19,15 @@ export interface SandboxLogger {
 export const silentLogger: SandboxLogger = { info() {}, warn() {} };
 
 export function newStats(): SandboxStats {
-  return { created: 0, rejected: {}, callbacksSent: 0, callbacksFailed: 0, hung: 0, inbound: 0 };
+  return {
+    created: 0,
+    rejected: {},
+    callbacksSent: 0,
+    callbacksFailed: 0,
+    callbacksInFlight: 0,
+    hung: 0,
+    inbound: 0,
+  };
 }
 
 export function countRejection(stats: SandboxStats, code: number): void {

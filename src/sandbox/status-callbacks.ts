@@ -57,8 +57,10 @@ export class StatusCallbacks {
   }
 
   #post(url: string, params: Record<string, string>): void {
+    this.#stats.callbacksInFlight++;
     this.#client.post(url, params).then(
       (res) => {
+        this.#stats.callbacksInFlight--;
         if (res.status >= 200 && res.status < 300) {
           this.#stats.callbacksSent++;
           return;
@@ -67,6 +69,7 @@ export class StatusCallbacks {
         this.#logger.warn({ url, sid: params.MessageSid, status: res.status }, 'status callback refused');
       },
       (err: unknown) => {
+        this.#stats.callbacksInFlight--;
         this.#stats.callbacksFailed++;
         this.#logger.warn({ url, sid: params.MessageSid, err: String(err) }, 'status callback failed');
       },

@@ -56,6 +56,9 @@ export function registerSmsInbound(app: FastifyInstance, o: InboundOptions): voi
         summary: 'Twilio inbound SMS webhook (X-Twilio-Signature required)',
         body: inboundBody,
       },
+      // Signed (checked before anything is read) and sent by Twilio in bursts from few addresses:
+      // the per-address limit would throw reports away; a forged request costs one HMAC.
+      config: { rateLimit: false },
       preValidation: async (request) => assertTwilioSignature(request, o.authToken, o.publicBaseUrl()),
     },
     async (request, reply) => {

@@ -33,6 +33,9 @@ export function registerSmsStatusCallback(app: FastifyInstance, o: StatusCallbac
         summary: 'Twilio SMS status callback (X-Twilio-Signature required)',
         body: callbackBody,
       },
+      // Signed (checked before anything is read) and sent by Twilio in bursts from few addresses:
+      // the per-address limit would throw reports away; a forged request costs one HMAC.
+      config: { rateLimit: false },
       preValidation: async (request) => assertTwilioSignature(request, o.authToken, o.publicBaseUrl()),
     },
     async (request, reply) => {

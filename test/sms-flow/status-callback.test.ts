@@ -147,3 +147,43 @@ describe(`Twilio status callback webhook (${ENGINE})`, () => {
     assert.equal(res.status, 200);
   });
 });
+
+describe(`Twilio webhooks under the API rate limit (${ENGINE})`, () => {
+  let t: TestDatabase;
+  let app: RunningApp;
+  before(async () => {
+    t = await createTestDatabase();
+    app = await startSmsApp(t, {
+      TWILIO_ACCOUNT_SID: SID,
+      TWILIO_AUTH_TOKEN: TOKEN,
+      SMS_BACKEND: 'sandbox',
+      RATE_LIMIT_PER_MINUTE: '5',
+    });
+  });
+  after(async () => {
+    await app.close();
+    await t.close();
+  });
+
+  test('signed status callbacks are not limited per address: a burst of reports is all taken', async () => {
+    const url = `${app.url}/api/sms/status-callback/`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const params = {
+        MessageSid: `SM${String(i).padStart(32, '0')}`,
+        MessageStatus: 'sent',
+        AccountSid: SID,
+      };
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': twilio.getExpectedTwilioSignature(TOKEN, url, params),
+        },
+        body: new URLSearchParams(params).toString(),
+      });
+      statuses.push(res.status);
+    }
+    assert.deepEqual(new Set(statuses), new Set([200]));
+  });
+});
