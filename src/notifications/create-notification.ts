@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
-import type { Db, Tx } from '../db/database.ts';
+import type { Db } from '../db/database.ts';
 import { idempotencyKeys } from '../db/schema.ts';
 import type { RetryPolicy } from '../deliveries/retry-policy.ts';
 import { AppError } from '../errors.ts';
@@ -10,7 +10,7 @@ import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { requireNotificationType } from './catalog.ts';
 import { decideChannels } from './eligibility.ts';
-import { insertNotification } from './insert-notification.ts';
+import { type IdempotencyClaim, insertNotification } from './insert-notification.ts';
 import { type NotificationView, toNotificationView } from './notification-view.ts';
 import { isChannelEnabled } from './preferences.ts';
 import { loadRecipient } from './recipient.ts';
@@ -47,113 +47,114 @@ export interface CreateNotificationResult {
 }
 
 /**
- * The one way a notification comes to exist. In ONE transaction: claim the idempotency key, read
- * the recipient, insert the notification, one delivery per channel of its type (queued, or skipped
- * with the reason), the first history rows, then NOTIFY the workers (delivered by Postgres only if
- * the transaction commits). Three round trips on the hot path: key, recipient, insert.
+ * The one way a notification comes to exist. A replayed Idempotency-Key returns the first
+ * notification at once; otherwise: read the recipient, render, decide each channel (queued, or
+ * skipped with the reason), then ONE atomic call stores the key, the notification, its deliveries
+ * and their history and NOTIFYs the workers (delivered by Postgres only when it commits). Two
+ * round trips and no open transaction on the hot path. Two requests racing with one key: the
+ * second waits on the first's key row and gets its notification.
  */
 export async function createNotification(
   deps: CreateNotificationDeps,
   input: CreateNotificationInput,
 ): Promise<CreateNotificationResult> {
   const def = requireNotificationType(input.type);
-  const requestHash = hashRequest(input);
-  const scope = input.idempotencyScope ?? 'default';
-  return deps.db.transaction(async (tx) => {
-    if (input.idempotencyKey) {
-      const existing = await claimIdempotencyKey(tx, scope, input.idempotencyKey, requestHash);
-      if (existing) return { created: false, notificationId: existing };
-    }
-    const recipient = await loadRecipient(tx, input.userId, deps.policy?.defaultQuietHours ?? null);
-    if (!recipient) throw new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
-    const { user, prefs } = recipient;
+  const idempotency = input.idempotencyKey
+    ? {
+        scope: input.idempotencyScope ?? 'default',
+        key: input.idempotencyKey,
+        requestHash: hashRequest(input),
+      }
+    : undefined;
+  if (idempotency) {
+    const replay = await findReplay(deps.db, idempotency);
+    if (replay) return { created: false, notificationId: replay };
+  }
+  const recipient = await loadRecipient(deps.db, input.userId, deps.policy?.defaultQuietHours ?? null);
+  if (!recipient) throw new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
+  const { user, prefs } = recipient;
 
-    const templateContext = buildTemplateContext(user, input.context);
-    const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
-      if (override) return override;
-      const template = deps.templates.get(def.name, field, user.locale);
-      if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
-      return renderTemplate(template.source, templateContext);
-    };
-    const title = render('in_app_title', input.title);
-    const message = render('in_app_body', input.message);
+  const templateContext = buildTemplateContext(user, input.context);
+  const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
+    if (override) return override;
+    const template = deps.templates.get(def.name, field, user.locale);
+    if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
+    return renderTemplate(template.source, templateContext);
+  };
+  const title = render('in_app_title', input.title);
+  const message = render('in_app_body', input.message);
 
-    const now = deps.now?.() ?? new Date();
-    const policy = await loadDeliveryPolicy(tx, deps.policy, {
-      userId: user.id,
-      timeZone: user.timeZone,
-      quietHours: recipient.quietHours,
-      priority: def.priority,
-      // The cap query only runs when an SMS would otherwise go out.
-      wantsSms: def.channels.includes('sms') && !!user.phone && isChannelEnabled(prefs, def.category, 'sms'),
-      now,
-    });
-    const decisions = decideChannels({
-      channels: def.channels,
-      category: def.category,
-      user,
-      prefs,
-      available: deps.availableChannels,
-      smsCapReached: policy.smsCapReached,
-      hasPushSubscription: recipient.hasPushSubscription,
-    });
-
-    const notificationId = `ntf_${randomBytes(12).toString('base64url')}`;
-    const stored = await insertNotification(
-      tx,
-      {
-        notificationId,
-        userId: user.id,
-        type: def.name,
-        category: def.category,
-        priority: def.priority,
-        title,
-        message,
-        context: input.context,
-      },
-      decisions.map((d) => ({
-        channel: d.channel,
-        status: d.status,
-        maxAttempts: deps.retryPolicies[d.channel].maxAttempts,
-        nextAttemptAt: d.status === 'queued' ? policy.firstAttemptAt(d.channel) : null,
-        skipReason: d.status === 'skipped' ? d.reason : null,
-        errorMessage: d.status === 'skipped' ? d.message : null,
-      })),
-      input.idempotencyKey ? { scope, key: input.idempotencyKey } : undefined,
-    );
-    const view = toNotificationView(stored.notification, user.externalId, stored.deliveries, stored.history);
-    return { created: true, notificationId, view };
+  const now = deps.now?.() ?? new Date();
+  const policy = await loadDeliveryPolicy(deps.db, deps.policy, {
+    userId: user.id,
+    timeZone: user.timeZone,
+    quietHours: recipient.quietHours,
+    priority: def.priority,
+    // The cap query only runs when an SMS would otherwise go out.
+    wantsSms: def.channels.includes('sms') && !!user.phone && isChannelEnabled(prefs, def.category, 'sms'),
+    now,
   });
+  const decisions = decideChannels({
+    channels: def.channels,
+    category: def.category,
+    user,
+    prefs,
+    available: deps.availableChannels,
+    smsCapReached: policy.smsCapReached,
+    hasPushSubscription: recipient.hasPushSubscription,
+  });
+
+  const notificationId = `ntf_${randomBytes(12).toString('base64url')}`;
+  const stored = await insertNotification(
+    deps.db,
+    {
+      notificationId,
+      userId: user.id,
+      type: def.name,
+      category: def.category,
+      priority: def.priority,
+      title,
+      message,
+      context: input.context,
+    },
+    decisions.map((d) => ({
+      channel: d.channel,
+      status: d.status,
+      maxAttempts: deps.retryPolicies[d.channel].maxAttempts,
+      nextAttemptAt: d.status === 'queued' ? policy.firstAttemptAt(d.channel) : null,
+      skipReason: d.status === 'skipped' ? d.reason : null,
+      errorMessage: d.status === 'skipped' ? d.message : null,
+    })),
+    idempotency,
+  );
+  if (stored.kind === 'existing') {
+    return { created: false, notificationId: checkReplay(idempotency!, stored) };
+  }
+  const view = toNotificationView(stored.notification, user.externalId, stored.deliveries, stored.history);
+  return { created: true, notificationId, view };
 }
 
-/**
- * Insert the key or find who holds it. On PostgreSQL a concurrent holder's uncommitted insert makes
- * this wait until it commits, so two racing retries still produce one notification.
- * Returns the existing notification id, or null when this request now owns the key.
- */
-async function claimIdempotencyKey(
-  tx: Tx,
-  scope: string,
-  key: string,
-  requestHash: string,
-): Promise<string | null> {
-  const claimed = await tx
-    .insert(idempotencyKeys)
-    .values({ scope, key, requestHash })
-    .onConflictDoNothing()
-    .returning({ key: idempotencyKeys.key });
-  if (claimed.length > 0) return null;
-  const [existing] = await tx
+/** The notification an earlier request with this key created, if the key is taken. */
+async function findReplay(db: Db, k: IdempotencyClaim): Promise<string | undefined> {
+  const [existing] = await db
     .select()
     .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
-  if (!existing || existing.requestHash !== requestHash) {
+    .where(and(eq(idempotencyKeys.scope, k.scope), eq(idempotencyKeys.key, k.key)));
+  return existing ? checkReplay(k, existing) : undefined;
+}
+
+/** A key reused for a different request is a conflict, not a replay. */
+function checkReplay(
+  k: IdempotencyClaim,
+  held: { requestHash: string; response: Record<string, unknown> | null },
+) {
+  if (held.requestHash !== k.requestHash) {
     throw new AppError(
       'IDEMPOTENCY_CONFLICT',
-      `Idempotency-Key "${key}" was already used for a different request`,
+      `Idempotency-Key "${k.key}" was already used for a different request`,
     );
   }
-  return String(existing.response?.['notification_id']);
+  return String(held.response?.['notification_id']);
 }
 
 function hashRequest(input: CreateNotificationInput): string {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
-import { queryRows, type Tx } from '../db/database.ts';
+import { type Queryable, queryRows } from '../db/database.ts';
 import { decodeRow } from '../db/decode-row.ts';
 import { deliveries, deliveryStatusHistory, notifications } from '../db/schema.ts';
 
@@ -27,23 +27,34 @@ export interface NewDelivery {
   errorMessage: string | null;
 }
 
-export interface InsertedNotification {
-  notification: typeof notifications.$inferSelect;
-  deliveries: Array<typeof deliveries.$inferSelect>;
-  history: Array<typeof deliveryStatusHistory.$inferSelect>;
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  /** Of the request's content: the same key with other content is a conflict. */
+  requestHash: string;
 }
 
+export type InsertedNotification =
+  | {
+      kind: 'created';
+      notification: typeof notifications.$inferSelect;
+      deliveries: Array<typeof deliveries.$inferSelect>;
+      history: Array<typeof deliveryStatusHistory.$inferSelect>;
+    }
+  /** The key was taken by a request that committed first: nothing was written. */
+  | { kind: 'existing'; requestHash: string; response: Record<string, unknown> | null };
+
 /**
- * Store a notification, its deliveries and their first history rows, record the response under
- * the idempotency key, and NOTIFY the workers of the channels that got queued work: ONE call
- * (lc_insert_notification, migrations/0005; a round trip instead of five), returning every row it
- * wrote.
+ * Claim the idempotency key, store a notification, its deliveries and their first history rows,
+ * record the response under the key, and NOTIFY the workers of the channels that got queued work:
+ * ONE atomic call (lc_insert_notification, migrations/0005), returning every row it wrote, or the
+ * key's holder when another request took it first.
  */
 export async function insertNotification(
-  tx: Tx,
+  q: Queryable,
   n: NewNotification,
   ds: readonly NewDelivery[],
-  idempotency: { scope: string; key: string } | undefined,
+  idempotency: IdempotencyClaim | undefined,
 ): Promise<InsertedNotification> {
   const rows = ds.map((d, ord) => ({
     ord,
@@ -56,15 +67,26 @@ export async function insertNotification(
   }));
   const queued = [...new Set(ds.filter((d) => d.status === 'queued').map((d) => d.channel))].join(',');
   const [result] = await queryRows<{
-    r: { notification: Record<string, unknown>; deliveries: unknown[]; history: unknown[] };
+    r:
+      | { notification: Record<string, unknown>; deliveries: unknown[]; history: unknown[] }
+      | { existing: { request_hash: string; response: Record<string, unknown> | null } };
   }>(
-    tx,
+    q,
     sql`select lc_insert_notification(${n.notificationId}, ${n.userId}, ${n.type}, ${n.category},
       ${n.priority}, ${n.title}, ${n.message}, ${JSON.stringify(n.context)}::jsonb, ${JSON.stringify(rows)}::jsonb,
-      ${idempotency?.scope ?? null}, ${idempotency?.key ?? null}, ${queued}) as r`,
+      ${idempotency?.scope ?? null}, ${idempotency?.key ?? null}, ${idempotency?.requestHash ?? null},
+      ${queued}) as r`,
   );
   const stored = result!.r;
+  if ('existing' in stored) {
+    return {
+      kind: 'existing',
+      requestHash: stored.existing.request_hash,
+      response: stored.existing.response,
+    };
+  }
   return {
+    kind: 'created',
     notification: decodeRow(notifications, stored.notification),
     deliveries: stored.deliveries.map((r) => decodeRow(deliveries, r as Record<string, unknown>)),
     history: stored.history.map((r) => decodeRow(deliveryStatusHistory, r as Record<string, unknown>)),

@@ -95,6 +95,23 @@ describe(`create notification (${ENGINE})`, () => {
     );
   });
 
+  test('ten racing requests with one Idempotency-Key create one notification and all answer it', async () => {
+    const deps = notificationDeps(t.database.db, ['in_app']);
+    await insertUser(t.database.db, 'u-race');
+    const before = await counts();
+    const input = {
+      userId: 'u-race',
+      type: 'order_confirmed',
+      context: orderContext,
+      idempotencyKey: 'race-1',
+    };
+    const results = await Promise.all(Array.from({ length: 10 }, () => createNotification(deps, input)));
+    assert.equal(results.filter((r) => r.created).length, 1);
+    assert.equal(new Set(results.map((r) => r.notificationId)).size, 1);
+    const after = await counts();
+    assert.equal(after.notifications - before.notifications, 1);
+  });
+
   test('unknown users and unknown types are refused with catalogued errors', async () => {
     const deps = notificationDeps(t.database.db);
     await assert.rejects(

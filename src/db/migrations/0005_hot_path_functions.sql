@@ -113,18 +113,31 @@ begin
 end $$;
 --> statement-breakpoint
 
--- Store a notification, its deliveries (p_deliveries: [{ord, channel, status, ...}]) and their first
--- history rows; record the response under the idempotency key; NOTIFY the workers of p_queued.
--- Returns {notification, deliveries, history} as JSON rows.
+-- Claim the idempotency key (p_idempotency_key null: none), then store a notification, its
+-- deliveries (p_deliveries: [{ord, channel, status, ...}]) and their first history rows, record the
+-- response under the key and NOTIFY the workers of p_queued. Returns {notification, deliveries,
+-- history} as JSON rows; or {existing: {request_hash, response}} when another request holds the key
+-- (a concurrent holder's uncommitted key makes this wait until it commits), writing nothing.
 create function lc_insert_notification(
   p_notification_id text, p_user_id bigint, p_type text, p_category text, p_priority text,
   p_title text, p_message text, p_context jsonb, p_deliveries jsonb,
-  p_idempotency_scope text, p_idempotency_key text, p_queued text)
+  p_idempotency_scope text, p_idempotency_key text, p_request_hash text, p_queued text)
 returns json
 language plpgsql as $$
 declare
   result json;
 begin
+  if p_idempotency_key is not null then
+    insert into idempotency_keys (scope, key, request_hash)
+    values (p_idempotency_scope, p_idempotency_key, p_request_hash)
+    on conflict do nothing;
+    if not found then
+      select json_build_object('existing', json_build_object('request_hash', k.request_hash, 'response', k.response))
+      into result
+      from idempotency_keys k where k.scope = p_idempotency_scope and k.key = p_idempotency_key;
+      return result;
+    end if;
+  end if;
   with n as (
     insert into notifications (notification_id, user_id, type, category, priority, title, message, context)
     values (p_notification_id, p_user_id, p_type, p_category, p_priority, p_title, p_message, p_context)
