@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Window } from './analyse.ts';
 import type { LoadMessage, LoadPlan, LoadSummary } from './load-generator.ts';
-import { ProcessSampler, startProcess } from './processes.ts';
+import { ProcessSampler, type Sampler, startProcess } from './processes.ts';
 import type { Progress } from './progress.ts';
 import type { Sandbox } from './service.ts';
 
@@ -14,7 +14,7 @@ const LOAD_GENERATOR = fileURLToPath(new URL('./load-generator.ts', import.meta.
 
 /** CPU and RSS of named processes over time, so CPU can be read for any window afterwards. */
 export class Samplers {
-  readonly #samplers = new Map<string, ProcessSampler>();
+  readonly #samplers = new Map<string, Sampler>();
   readonly #cpu = new Map<string, { at: number; cpu: number }[]>();
   readonly #timer: NodeJS.Timeout;
 
@@ -22,8 +22,11 @@ export class Samplers {
     this.#timer = setInterval(() => this.sample(), 250);
   }
 
-  add(name: string, pid: number): void {
-    this.#samplers.set(name, new ProcessSampler(pid));
+  add(name: string, pidOrSampler: number | Sampler): void {
+    this.#samplers.set(
+      name,
+      typeof pidOrSampler === 'number' ? new ProcessSampler(pidOrSampler) : pidOrSampler,
+    );
     this.#cpu.set(name, []);
   }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -111,11 +111,59 @@ export async function freePort(): Promise<number> {
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
+/** utime + stime of a process in seconds, from /proc/<pid>/stat; undefined once it has exited. */
+function cpuSecondsOf(pid: number | string): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at ") ".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Sampler {
+  sample(): void;
+  readonly cpuSeconds: number;
+  /** 0 where a peak RSS means nothing (see PostgresServerSampler). */
+  readonly peakRssMb: number;
+}
+
+/**
+ * The CPU of the whole PostgreSQL server the service talks to: every process named `postgres`
+ * (backends, WAL writer, checkpointer). On PostgreSQL the database work is done there, not in our
+ * processes, so without it the CPU row would hide where the time goes. RSS is not summed: shared
+ * buffers would count once per backend. A backend that exits takes its CPU time with it; the
+ * service's pooled connections live through a phase.
+ */
+export class PostgresServerSampler implements Sampler {
+  readonly peakRssMb = 0;
+  cpuSeconds = 0;
+
+  constructor() {
+    this.sample();
+  }
+
+  sample(): void {
+    let total = 0;
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+      } catch {
+        continue;
+      }
+      total += cpuSecondsOf(pid) ?? 0;
+    }
+    this.cpuSeconds = total;
+  }
+}
+
 /**
  * Peak RSS (VmHWM) and CPU seconds (utime + stime) of a process, from /proc. `sample()` keeps the
  * last readings, so the figures survive the process's exit.
  */
-export class ProcessSampler {
+export class ProcessSampler implements Sampler {
   readonly pid: number;
   peakRssMb = 0;
   cpuSeconds = 0;
@@ -130,10 +178,7 @@ export class ProcessSampler {
       const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
       const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
       if (hwm) this.peakRssMb = Math.max(this.peakRssMb, Number(hwm[1]) / 1024);
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      // Fields after the command name (which may contain spaces) start at ") ".
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      this.cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      this.cpuSeconds = cpuSecondsOf(this.pid) ?? this.cpuSeconds;
     } catch {
       // The process has exited: keep the last readings.
     }

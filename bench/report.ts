@@ -46,6 +46,7 @@ export function markdownTable(r: BenchResult): string {
     [
       'Peak RSS',
       Object.entries(h.peakRssMb)
+        .filter(([, v]) => v > 0)
         .map(([k, v]) => `${k} ${int(v)} MB`)
         .join(', '),
     ],

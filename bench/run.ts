@@ -20,7 +20,7 @@ import type { LoadSummary } from './load-generator.ts';
 import { readStoredFigures } from './measurements.ts';
 import { type BenchOptions, HELP, parseOptions, UsageError } from './options.ts';
 import { runLoad, Samplers, waitForDrain } from './phases.ts';
-import { ROOT, runJsonProcess } from './processes.ts';
+import { PostgresServerSampler, ROOT, runJsonProcess } from './processes.ts';
 import { Progress } from './progress.ts';
 import { markdownTable, svgChart } from './report.ts';
 import type { BenchResult, PhaseResult } from './result.ts';
@@ -114,6 +114,7 @@ async function runPipeline(o: BenchOptions, db: BenchDatabase, progress: Progres
     samplers.add('sandbox', sandbox.process.child.pid!);
     service = await startService(db, sandbox, { cpuProf: o.cpuProf });
     for (const p of service.processes) samplers.add(p.name, p.child.pid!);
+    if (o.engine === 'postgres') samplers.add('PostgreSQL server', new PostgresServerSampler());
 
     const plans: { name: PhaseResult['name']; rate: number | 'max' }[] =
       o.rate === 'max'
