@@ -9,6 +9,14 @@
 -- notifications/insert-notification.ts, notifications/recipient.ts) document each one; change a
 -- function with a new migration (create or replace).
 
+-- Rows the hot path rewrites in place keep room on their page, so an update that changes no
+-- indexed column (a notification's metadata, a delivery's provider status) can be a HOT update:
+-- no new index entries. The default (100) leaves none.
+alter table notifications set (fillfactor = 70);
+--> statement-breakpoint
+alter table deliveries set (fillfactor = 70);
+--> statement-breakpoint
+
 -- Claim due deliveries of several channels (p_wants: [{"channel","limit"}]): queued -> sending, leased.
 create function lc_claim_deliveries(p_wants jsonb, p_owner text, p_lease_ms int)
 returns table (
