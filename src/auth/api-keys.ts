@@ -20,8 +20,18 @@ export async function createApiKey(
   key?: string,
 ): Promise<string> {
   const plain = key ?? `lcn_${role === 'admin' ? 'adm' : 'svc'}_${randomBytes(24).toString('base64url')}`;
-  await q.insert(apiKeys).values({ name, role, prefix: plain.slice(0, 12), keyHash: hashApiKey(plain) });
+  await insertKey(q, name, role, plain);
   return plain;
+}
+
+/** False when the key was registered already (by a process that started at the same moment). */
+async function insertKey(q: Queryable, name: string, role: ApiKeyRole, plain: string): Promise<boolean> {
+  const inserted = await q
+    .insert(apiKeys)
+    .values({ name, role, prefix: plain.slice(0, 12), keyHash: hashApiKey(plain) })
+    .onConflictDoNothing({ target: apiKeys.keyHash })
+    .returning({ id: apiKeys.id });
+  return inserted.length > 0;
 }
 
 export interface ApiKeyIdentity {
@@ -78,7 +88,8 @@ export async function ensureAdminKey(
 ): Promise<string | undefined> {
   if (configured) {
     if (await findApiKey(q, configured)) return undefined;
-    return createApiKey(q, 'admin (from ADMIN_API_KEY)', 'admin', configured);
+    // Two processes starting together on one database both get here: the second must not fail.
+    return (await insertKey(q, 'admin (from ADMIN_API_KEY)', 'admin', configured)) ? configured : undefined;
   }
   const [row] = await q
     .select({ n: count() })

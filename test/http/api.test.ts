@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RunningApp, startApp } from '../../src/app.ts';
-import { createApiKey } from '../../src/auth/api-keys.ts';
+import { createApiKey, ensureAdminKey } from '../../src/auth/api-keys.ts';
 import { INVALID_PHONE_MESSAGE } from '../../src/channels/sms/phone.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
@@ -173,6 +173,17 @@ describe(`HTTP API (${ENGINE})`, () => {
     const a = (await first.json()) as { notification_id: string };
     const b = (await second.json()) as { notification_id: string };
     assert.equal(b.notification_id, a.notification_id);
+  });
+
+  test('two processes registering one ADMIN_API_KEY at the same moment both start', async () => {
+    const key = 'lcn_adm_started_twice_0123456789';
+    const results = await Promise.all([
+      ensureAdminKey(t.database.db, key),
+      ensureAdminKey(t.database.db, key),
+    ]);
+    assert.equal(results.filter((r) => r === key).length, 1, 'registered once');
+    const res = await call('GET', '/api/v1/users/nobody-here', { key });
+    assert.equal(res.status, 404, 'the key works');
   });
 
   test('a service key created with createApiKey works on the API', async () => {
