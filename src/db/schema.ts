@@ -166,7 +166,10 @@ export const deliveries = pgTable(
     uniqueIndex('deliveries_notification_channel_key').on(t.notificationId, t.channel),
     index('deliveries_due_idx').on(t.channel, t.nextAttemptAt).where(sql`${t.status} = 'queued'`),
     index('deliveries_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'sending'`),
-    index('deliveries_provider_message_idx').on(t.providerMessageId),
+    // Partial: most row versions have no sid yet (queued, sending, in-app), and each would add an entry.
+    index('deliveries_provider_message_idx')
+      .on(t.providerMessageId)
+      .where(sql`${t.providerMessageId} is not null`),
     check(
       'deliveries_status_check',
       sql`${t.status} in ('skipped', 'queued', 'sending', 'sent', 'delivered', 'failed')`,

@@ -16,6 +16,14 @@ alter table notifications set (fillfactor = 70);
 --> statement-breakpoint
 alter table deliveries set (fillfactor = 70);
 --> statement-breakpoint
+-- The queue table is rewritten several times per row: left to the default (a vacuum once a fifth
+-- of it is dead), the claim's index scan wades through the entries of every row claimed since the
+-- last one. PostgreSQL's autovacuum only (PGlite has none; see db/embedded-vacuum.ts).
+alter table deliveries set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+  autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 0);
+--> statement-breakpoint
+alter table notifications set (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
+--> statement-breakpoint
 
 -- Claim due deliveries of several channels (p_wants: [{"channel","limit"}]): queued -> sending, leased.
 create function lc_claim_deliveries(p_wants jsonb, p_owner text, p_lease_ms int)
@@ -216,37 +224,40 @@ begin
       ord int, sid text, status text, rank int, delivered boolean, failed boolean,
       retry_at timestamptz, error_code text, price text)
   ), cur as (
+    -- No row locks: the update below re-checks its conditions on the row as it is when it gets
+    -- there (READ COMMITTED re-evaluates a changed row), so two reports for one message racing on
+    -- two API nodes still apply in rank order, and a lock would cost one more write per report.
     select v.*, d.id, d.status as cur_status, d.provider_status as cur_provider_status,
            d.notification_id, d.attempts, d.max_attempts, n.user_id
     from v
-    join deliveries d on d.provider_message_id = v.sid
+    -- "is not null" lets the planner use the partial index on the sid (migration 0006).
+    join deliveries d on d.provider_message_id = v.sid and d.provider_message_id is not null
     join notifications n on n.id = d.notification_id
-    for update of d
-  ), decision as (
-    select cur.*,
-           (cur.cur_status = 'sent' and cur.rank > coalesce((p_ranks ->> cur.cur_provider_status)::int, -1)) as apply,
-           (cur.failed and cur.retry_at is not null and cur.attempts < cur.max_attempts) as retry
-    from cur
   ), upd as (
     update deliveries d
     set provider_status = x.status,
-        status = case when x.delivered then 'delivered' when x.retry then 'queued'
+        status = case when x.delivered then 'delivered'
+                      when x.failed and x.retry_at is not null and d.attempts < d.max_attempts then 'queued'
                       when x.failed then 'failed' else d.status end,
-        next_attempt_at = case when x.retry then x.retry_at else d.next_attempt_at end,
+        next_attempt_at = case when x.failed and x.retry_at is not null and d.attempts < d.max_attempts
+                               then x.retry_at else d.next_attempt_at end,
         error_code = coalesce(x.error_code, d.error_code),
         delivered_at = case when x.delivered then now() else d.delivered_at end,
-        failed_at = case when x.failed and not x.retry then now() else d.failed_at end,
+        failed_at = case when x.failed and not (x.retry_at is not null and d.attempts < d.max_attempts)
+                         then now() else d.failed_at end,
         details = case when x.price is null then d.details
                        else coalesce(d.details, '{}'::jsonb) || jsonb_build_object('price', x.price) end,
         updated_at = now()
-    from decision x where d.id = x.id and x.apply
+    from cur x
+    where d.id = x.id and d.status = 'sent'
+      and x.rank > coalesce((p_ranks ->> d.provider_status)::int, -1)
     returning d.id, d.status
   ), meta as (
     update notifications n
     set metadata = jsonb_set(n.metadata, '{sms}', coalesce(n.metadata->'sms', '{}'::jsonb)
           || jsonb_build_object('status', x.status, 'updated_at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
           || case when x.error_code is null then '{}'::jsonb else jsonb_build_object('error_code', x.error_code) end)
-    from upd join decision x on x.id = upd.id
+    from upd join cur x on x.id = upd.id
     where n.id = x.notification_id
   ), parked as (
     insert into early_provider_statuses (provider_message_id, report)
@@ -256,11 +267,11 @@ begin
     select x.id, x.cur_status, coalesce(upd.status, x.cur_status), x.status, x.error_code,
            case when upd.id is null then 'status callback ignored: not newer than ' || coalesce(x.cur_provider_status, x.cur_status)
                 else 'status callback' end
-    from decision x left join upd on upd.id = x.id
+    from cur x left join upd on upd.id = x.id
     order by x.ord
   )
   select x.ord, x.id, x.notification_id, x.user_id, (upd.id is not null), coalesce(upd.status, x.cur_status),
          x.attempts, x.max_attempts
-  from decision x left join upd on upd.id = x.id;
+  from cur x left join upd on upd.id = x.id;
   delete from early_provider_statuses where created_at < now() - interval '1 day';
 end $$;

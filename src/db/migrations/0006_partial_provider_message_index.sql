@@ -1,0 +1,2 @@
+DROP INDEX "deliveries_provider_message_idx";--> statement-breakpoint
+CREATE INDEX "deliveries_provider_message_idx" ON "deliveries" USING btree ("provider_message_id") WHERE "deliveries"."provider_message_id" is not null;
