@@ -20,7 +20,7 @@ alter table deliveries set (fillfactor = 70);
 -- of it is dead), the claim's index scan wades through the entries of every row claimed since the
 -- last one. PostgreSQL's autovacuum only (PGlite has none; see db/embedded-vacuum.ts).
 alter table deliveries set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
-  autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 0);
+  autovacuum_analyze_scale_factor = 0.02);
 --> statement-breakpoint
 alter table notifications set (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
 --> statement-breakpoint
