@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../src/db/database.ts';
+import { measure, writeFigures } from './figures.ts';
 import {
   type CliProcess,
   createStore,
   FAST_ENV,
   freePort,
-  measure,
   notificationBody,
   post,
   type Reply,
@@ -18,7 +18,6 @@ import {
   startSandbox,
   unsettled,
   until,
-  writeFigures,
 } from './harness.ts';
 
 /**

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { measure, writeFigures } from './figures.ts';
 import {
   type CliProcess,
   createStore,
   FAST_ENV,
   freePort,
-  measure,
   runCli,
   seedUsers,
   sleep,
@@ -15,7 +15,6 @@ import {
   submitAll,
   unsettled,
   until,
-  writeFigures,
 } from './harness.ts';
 
 /**

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { measure, writeFigures } from './figures.ts';
 import {
   type CliProcess,
   createStore,
   FAST_ENV,
   freePort,
-  measure,
   runCli,
   seedUsers,
   startSandbox,
   submitAll,
   unsettled,
   until,
-  writeFigures,
 } from './harness.ts';
 
 /**

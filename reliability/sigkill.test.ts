@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { tempDataDir } from '../test/process/cli.ts';
+import { measure, writeFigures } from './figures.ts';
 import {
   between,
   type CliProcess,
   createStore,
   FAST_ENV,
   freePort,
-  measure,
   runCli,
   seedUsers,
   sleep,
@@ -15,7 +15,6 @@ import {
   submitAll,
   unsettled,
   until,
-  writeFigures,
 } from './harness.ts';
 
 /**
