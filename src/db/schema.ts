@@ -297,11 +297,11 @@ export const earlyProviderStatuses = pgTable(
     id: id(),
     providerMessageId: text('provider_message_id').notNull(),
     report: jsonb('report').$type<Record<string, unknown>>().notNull(),
-    receivedAt: createdAt(),
+    createdAt: createdAt(),
   },
   (t) => [
     index('early_provider_statuses_message_idx').on(t.providerMessageId),
-    index('early_provider_statuses_received_idx').on(t.receivedAt),
+    index('early_provider_statuses_received_idx').on(t.createdAt),
   ],
 );
 

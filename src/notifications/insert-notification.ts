@@ -4,7 +4,7 @@ import { type Queryable, queryRows } from '../db/database.ts';
 import { decodeRow } from '../db/decode-row.ts';
 import { deliveries, deliveryStatusHistory, notifications } from '../db/schema.ts';
 
-/** NOTIFY channel the workers listen on (lc_insert_notification names it too); the payload names the channels that got work. */
+/** NOTIFY channel the workers listen on; the payload names the channels that got work. */
 export const DELIVERIES_CHANNEL = 'lc_deliveries';
 
 export interface NewNotification {
@@ -75,7 +75,7 @@ export async function insertNotification(
     sql`select lc_insert_notification(${n.notificationId}, ${n.userId}, ${n.type}, ${n.category},
       ${n.priority}, ${n.title}, ${n.message}, ${JSON.stringify(n.context)}::jsonb, ${JSON.stringify(rows)}::jsonb,
       ${idempotency?.scope ?? null}, ${idempotency?.key ?? null}, ${idempotency?.requestHash ?? null},
-      ${queued}) as r`,
+      ${DELIVERIES_CHANNEL}, ${queued}) as r`,
   );
   const stored = result!.r;
   if ('existing' in stored) {

@@ -131,13 +131,14 @@ end $$;
 
 -- Claim the idempotency key (p_idempotency_key null: none), then store a notification, its
 -- deliveries (p_deliveries: [{ord, channel, status, ...}]) and their first history rows, record the
--- response under the key and NOTIFY the workers of p_queued. Returns {notification, deliveries,
+-- response under the key and NOTIFY p_notify_channel with the queued channels, p_queued. Returns {notification, deliveries,
 -- history} as JSON rows; or {existing: {request_hash, response}} when another request holds the key
 -- (a concurrent holder's uncommitted key makes this wait until it commits), writing nothing.
 create function lc_insert_notification(
   p_notification_id text, p_user_id bigint, p_type text, p_category text, p_priority text,
   p_title text, p_message text, p_context jsonb, p_deliveries jsonb,
-  p_idempotency_scope text, p_idempotency_key text, p_request_hash text, p_queued text)
+  p_idempotency_scope text, p_idempotency_key text, p_request_hash text,
+  p_notify_channel text, p_queued text)
 returns json
 language plpgsql as $$
 declare
@@ -181,7 +182,7 @@ begin
     where scope = p_idempotency_scope and key = p_idempotency_key;
   end if;
   if p_queued <> '' then
-    perform pg_notify('lc_deliveries', p_queued);
+    perform pg_notify(p_notify_channel, p_queued);
   end if;
   return result;
 end $$;
