@@ -84,11 +84,22 @@ describe('a worker process killed with SIGKILL while holding leases', () => {
         (
           await queryRows<{ n: number }>(db, sql`select count(*)::int as n from deliveries where ${where}`)
         )[0]!.n;
+      // A statement A sent before it was stopped still runs on the server and may complete its
+      // leases, so leases only count once none of A's statements is active.
+      const othersActive = async () =>
+        (
+          await queryRows<{ n: number }>(
+            db,
+            sql`select count(*)::int as n from pg_stat_activity
+                where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`,
+          )
+        )[0]!.n;
       // Mid-run: some work done, and A frozen at a moment it holds leases (SIGSTOP keeps the state still).
       await waitFor(async () => (await count(sql`status = 'delivered'`)) >= 500, 30_000, 'A under way');
       await waitFor(
         async () => {
           a.child.kill('SIGSTOP');
+          await waitFor(async () => (await othersActive()) === 0, 5_000, "A's statements finished");
           if ((await count(sql`status = 'sending' and lease_owner = 'A'`)) > 0) return true;
           a.child.kill('SIGCONT');
           return false;
@@ -99,18 +110,7 @@ describe('a worker process killed with SIGKILL while holding leases', () => {
       a.child.kill('SIGKILL');
       assert.equal(await a.exited(), 'SIGKILL');
       // A's connections are gone once nothing but this test's pool is left on the database.
-      await waitFor(
-        async () =>
-          (
-            await queryRows<{ n: number }>(
-              db,
-              sql`select count(*)::int as n from pg_stat_activity
-                  where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`,
-            )
-          )[0]!.n === 0,
-        10_000,
-        "A's connections closed",
-      );
+      await waitFor(async () => (await othersActive()) === 0, 10_000, "A's connections closed");
       const orphans = await orphansOf(t.database, 'A');
       assert.ok(orphans.length > 0 && orphans.length <= 10, `orphans: ${orphans.length}`);
       assert.ok((await count(sql`status = 'queued'`)) > 0, 'A was killed mid-run');
