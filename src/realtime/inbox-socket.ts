@@ -5,6 +5,7 @@ import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { looksLikeJwt, type UserTokens } from '../auth/user-tokens.ts';
 import { AppError } from '../errors.ts';
+import { text } from '../http/text.ts';
 import type { Logger } from '../logger.ts';
 import type { InboxClient, InboxHub, ServerMessage } from './inbox-hub.ts';
 
@@ -31,9 +32,9 @@ interface Identity {
   expiresAt: number | undefined;
 }
 
-const sinceQuery = z.object({
-  since: z.string().min(1).max(64).optional().describe('Replay what arrived after this notification_id'),
-});
+/** The replay cursor, in the query string or in the first message: a notification_id. */
+const sinceCursor = text().min(1).max(64).describe('Replay what arrived after this notification_id');
+const sinceQuery = z.object({ since: sinceCursor.optional() });
 
 /** Verify a user token (never logged) and note when it expires, so the socket can end with it. */
 async function identify(tokens: UserTokens, token: string): Promise<Identity> {
@@ -102,10 +103,11 @@ function serveSocket(ws: WebSocket, o: InboxSocketOptions, identity: Identity | 
     }, o.heartbeatMs),
   );
 
-  const open = async (id: Identity, replayFrom: string | undefined) => {
+  const open = async (id: Identity, replayFrom: string | undefined, cursorError?: string) => {
     client = { userId: id.userId, lastNotificationId: undefined, send };
     o.hub.add(client);
     send({ type: 'ready', user_id: id.userId });
+    if (cursorError) send({ type: 'error', code: 'VALIDATION_FAILED', message: cursorError });
     if (id.expiresAt !== undefined) {
       const ms = Math.max(0, id.expiresAt - Date.now());
       timers.push(setTimeout(() => close(CLOSE_CODES.unauthorized, 'The user token has expired'), ms));
@@ -134,9 +136,13 @@ function serveSocket(ws: WebSocket, o: InboxSocketOptions, identity: Identity | 
       return close(CLOSE_CODES.unauthorized, 'Authenticate first: {"type":"auth","token":"<user token>"}');
     }
     authenticating = true;
-    const replayFrom = typeof message.since === 'string' ? message.since : since;
+    // A bad cursor in the message is reported once the socket is ready and replays nothing, as an
+    // unknown one does.
+    const cursor = message.since === undefined ? undefined : sinceCursor.safeParse(message.since);
+    const replayFrom = cursor ? cursor.data : since;
+    const cursorError = cursor?.error ? `since: ${cursor.error.issues[0]!.message}` : undefined;
     identify(o.tokens, message.token).then(
-      (id) => open(id, replayFrom),
+      (id) => open(id, replayFrom, cursorError),
       (err: Error) =>
         close(CLOSE_CODES.unauthorized, err instanceof AppError ? err.message : 'Not authenticated'),
     );

@@ -125,6 +125,34 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
     again.ws.close();
   });
 
+  test('a bad `since` is refused clearly and the socket still opens', async () => {
+    const token = await userWithToken(url, 'ws-bad-since');
+    const cases: [unknown, RegExp][] = [
+      ['ntf_\u0000', /since: must not contain the NUL character/],
+      ['x'.repeat(65), /since: /],
+      [42, /since: /],
+      ['ntf_never_sent', /since: unknown cursor/],
+    ];
+    for (const [since, message] of cases) {
+      const s = openInboxSocket(wsUrl(url));
+      s.ws.on('open', () => s.ws.send(JSON.stringify({ type: 'auth', token, since })));
+      await s.next(ofType('ready'));
+      const error = await s.next(ofType('error'));
+      assert.equal(error.code, 'VALIDATION_FAILED');
+      assert.match(error.message, message);
+      assert.equal((await s.next(ofType('sync'))).replayed, 0);
+      s.ws.close();
+    }
+    // In the query string the same cursor is refused before the upgrade.
+    const refused = openInboxSocket(wsUrl(url, '?since=ntf_%00'), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const status = await new Promise<number>((resolve) =>
+      refused.ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    assert.equal(status, 400);
+  });
+
   test('bad tokens are refused with a clear reason', async () => {
     const forged =
       'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ3cy1saXZlIiwiaXNzIjoibGF1bmRyeWNvbm5lY3Qtbm90aWZ5In0.c2lnbmF0dXJl';
