@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { AppError, problemBody } from '../errors.ts';
 import { loggableError } from './error-log.ts';
 
@@ -33,6 +34,9 @@ export function toAppError(err: FastifyError | Error): AppError {
   if ((err as FastifyError).validation) return new AppError('VALIDATION_FAILED', err.message);
   if (status === 404) return new AppError('NOT_FOUND', err.message);
   if (status && status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', err.message);
+  if (isDatabaseUnavailable(err)) {
+    return new AppError('DATABASE_UNAVAILABLE', 'The database cannot be reached just now; retry the request');
+  }
   if (UNSTORABLE_TEXT.has(String(sqlState(err)))) {
     return new AppError('VALIDATION_FAILED', 'A value holds a character the database cannot store (U+0000)');
   }
@@ -45,6 +49,8 @@ export function toAppError(err: FastifyError | Error): AppError {
  * request's fault, so a 400, not a 500.
  */
 const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
+const DATABASE_RETRY_AFTER_S = '2';
 
 /** The SQLSTATE of a failed query: Drizzle wraps the driver's error, which carries it as `code`. */
 function sqlState(err: Error): unknown {
@@ -66,6 +72,9 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
       'request failed',
     );
   }
+  // A restart or failover takes seconds; the request is safe to repeat as it is (with its
+  // Idempotency-Key, if it has one).
+  if (appError.code === 'DATABASE_UNAVAILABLE') reply.header('retry-after', DATABASE_RETRY_AFTER_S);
   const headers = reply.getHeaders();
   void reply
     .code(appError.status)
