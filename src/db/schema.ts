@@ -120,7 +120,6 @@ export const notifications = pgTable(
     title: text('title').notNull(),
     message: text('message').notNull(),
     context: jsonb('context').$type<Record<string, unknown>>().notNull().default({}),
-    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     readAt: timestamp('read_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
@@ -156,6 +155,12 @@ export const deliveries = pgTable(
     costAmount: numeric('cost_amount', { precision: 12, scale: 5 }),
     costCurrency: text('cost_currency'),
     details: jsonb('details').$type<Record<string, unknown>>(),
+    /**
+     * This channel's part of the seed's `notification.metadata` (`{"sms": {sent, message_sid, status,
+     * …}}`), kept on the delivery so an outcome or a status report changes one row, not two; a
+     * notification's metadata is its deliveries' parts merged (notifications/notification-metadata.ts).
+     */
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     sentAt: timestamp('sent_at', { withTimezone: true }),

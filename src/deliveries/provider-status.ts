@@ -43,7 +43,7 @@ export interface AppliedStatus {
 
 /**
  * Apply a batch of provider status reports in ONE call (update + history + the seed's
- * `metadata.sms.status` / `updated_at`), one result per report, in order: undefined when no
+ * `metadata.sms.status` / `updated_at`, on the delivery's metadata part), one result per report, in order: undefined when no
  * delivery has that provider id. A batch must not hold two reports for one message (see
  * ProviderStatusWriter, which keeps them apart and in order). The statement is the PL/pgSQL
  * function lc_apply_provider_statuses (migrations/0005_hot_path_functions.sql).

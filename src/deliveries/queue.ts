@@ -106,13 +106,13 @@ export interface Completion {
   costAmount?: number | null;
   costCurrency?: string | null;
   details?: Record<string, unknown> | null;
-  /** Merged into notifications.metadata (e.g. the seed's `metadata.sms`). */
+  /** Merged into the delivery's part of the notification's metadata (e.g. the seed's `metadata.sms`). */
   metadata?: Record<string, unknown> | null;
   detail?: string | null;
 }
 
 /**
- * Write a batch of outcomes in one call (delivery, `notifications.metadata` merge, history). Only
+ * Write a batch of outcomes in one call (delivery with its metadata part, history). Only
  * rows still leased by `owner` change: a worker whose lease was reaped must not overwrite the newer
  * attempt. Status reports that arrived before the sid was written are applied now (see
  * provider-status.ts). Returns the ids that were written.

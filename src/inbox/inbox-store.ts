@@ -2,6 +2,7 @@ import { and, asc, count, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle
 import type { Db, Queryable } from '../db/database.ts';
 import { notifications, users } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
+import { mergeMetadata, metadataParts } from '../notifications/notification-metadata.ts';
 import { publishInboxEvents } from './inbox-events.ts';
 
 /**
@@ -13,11 +14,13 @@ import { publishInboxEvents } from './inbox-events.ts';
 const inInbox = sql`exists (select 1 from deliveries d
   where d.notification_id = notifications.id and d.channel = 'in_app' and d.status <> 'skipped')`;
 
-type NotificationRow = typeof notifications.$inferSelect;
+/** What an inbox item is built from: the notification and its deliveries' metadata parts. */
+const itemColumns = { n: notifications, metadata: metadataParts };
+type ItemRow = { n: typeof notifications.$inferSelect; metadata: Record<string, unknown>[] };
 export type InboxItem = ReturnType<typeof inboxItem>;
 
 /** The seed's Notification fields, as the inbox shows them to their owner. */
-export function inboxItem(n: NotificationRow) {
+function inboxItem({ n, metadata }: ItemRow) {
   return {
     notification_id: n.notificationId,
     type: n.type,
@@ -26,7 +29,7 @@ export function inboxItem(n: NotificationRow) {
     title: n.title,
     message: n.message,
     context: n.context,
-    metadata: n.metadata,
+    metadata: mergeMetadata(metadata),
     is_read: n.readAt !== null,
     read_at: n.readAt?.toISOString() ?? null,
     created_at: n.createdAt.toISOString(),
@@ -62,7 +65,7 @@ export async function listInbox(
 ): Promise<{ notifications: InboxItem[]; next_cursor: string | null }> {
   const before = opts.cursor ? await cursorRowId(q, user, opts.cursor, 'cursor') : undefined;
   const rows = await q
-    .select()
+    .select(itemColumns)
     .from(notifications)
     .where(
       and(
@@ -77,7 +80,7 @@ export async function listInbox(
   const page = rows.slice(0, opts.limit);
   return {
     notifications: page.map(inboxItem),
-    next_cursor: rows.length > opts.limit ? page.at(-1)!.notificationId : null,
+    next_cursor: rows.length > opts.limit ? page.at(-1)!.n.notificationId : null,
   };
 }
 
@@ -90,7 +93,7 @@ export async function inboxSince(
 ): Promise<{ items: InboxItem[]; truncated: boolean }> {
   const after = await cursorRowId(q, user, since, 'since');
   const rows = await q
-    .select()
+    .select(itemColumns)
     .from(notifications)
     .where(and(eq(notifications.userId, user.id), inInbox, gt(notifications.id, after)))
     .orderBy(asc(notifications.id))
@@ -126,12 +129,12 @@ export async function loadInboxItems(
 ): Promise<Array<{ user: string; item: InboxItem }>> {
   if (ids.length === 0) return [];
   const rows = await q
-    .select({ n: notifications, user: users.externalId })
+    .select({ ...itemColumns, user: users.externalId })
     .from(notifications)
     .innerJoin(users, eq(users.id, notifications.userId))
     .where(inArray(notifications.notificationId, [...ids]))
     .orderBy(asc(notifications.id));
-  return rows.map((r) => ({ user: r.user, item: inboxItem(r.n) }));
+  return rows.map((r) => ({ user: r.user, item: inboxItem(r) }));
 }
 
 /** Mark one read (idempotent: an already read one keeps its first read_at and publishes nothing). */
@@ -142,18 +145,17 @@ export async function markRead(db: Db, user: InboxUser, notificationId: string):
       eq(notifications.userId, user.id),
       inInbox,
     );
-    const [updated] = await tx
+    const updated = await tx
       .update(notifications)
       .set({ readAt: sql`now()` })
       .where(and(own, isNull(notifications.readAt)))
-      .returning();
-    if (updated) {
+      .returning({ id: notifications.id });
+    if (updated.length > 0) {
       await publishInboxEvents(tx, [{ kind: 'read', user: user.externalId, id: notificationId }]);
-      return inboxItem(updated);
     }
-    const [existing] = await tx.select().from(notifications).where(own);
-    if (!existing) throw new AppError('NOTIFICATION_NOT_FOUND', `No notification "${notificationId}"`);
-    return inboxItem(existing);
+    const [row] = await tx.select(itemColumns).from(notifications).where(own);
+    if (!row) throw new AppError('NOTIFICATION_NOT_FOUND', `No notification "${notificationId}"`);
+    return inboxItem(row);
   });
 }
 

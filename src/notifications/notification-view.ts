@@ -1,6 +1,7 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 import { deliveries, deliveryStatusHistory, notifications, users } from '../db/schema.ts';
+import { mergeMetadata } from './notification-metadata.ts';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -54,7 +55,7 @@ export function toNotificationView(
     title: n.title,
     message: n.message,
     context: n.context,
-    metadata: n.metadata,
+    metadata: mergeMetadata(ds.map((d) => d.metadata)),
     is_read: n.readAt !== null,
     read_at: iso(n.readAt),
     created_at: n.createdAt.toISOString(),

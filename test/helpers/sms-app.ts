@@ -54,11 +54,11 @@ export async function notify(app: RunningApp, userId: string, type = 'order_conf
 
 export async function smsDelivery(db: Db, notificationId: string) {
   const [row] = await db
-    .select({ d: deliveries, metadata: notifications.metadata })
+    .select({ d: deliveries })
     .from(deliveries)
     .innerJoin(notifications, eq(notifications.id, deliveries.notificationId))
     .where(and(eq(notifications.notificationId, notificationId), eq(deliveries.channel, 'sms')));
-  return { ...row!.d, metadata: row!.metadata };
+  return row!.d;
 }
 
 export function waitForSmsStatus(db: Db, notificationId: string, status: string, timeoutMs = 15_000) {

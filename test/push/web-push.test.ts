@@ -101,9 +101,11 @@ describe(`Web Push (${ENGINE})`, () => {
     const { payload } = await jwtVerify(jwt!, key, { audience: pushService.url });
     assert.equal(payload.sub, 'mailto:support@laundryconnect.com');
 
-    const [n] = await db().select().from(notifications).where(eq(notifications.notificationId, id));
+    // The seed's notification.metadata, as the API shows it.
+    const view = await call(url, 'GET', `/api/v1/notifications/${id}`, { token: ADMIN_KEY });
+    assert.equal(view.status, 200);
     assert.deepEqual(
-      { ...(n!.metadata['push'] as object), sent_at: 'x' },
+      { ...(view.body['metadata']['push'] as object), sent_at: 'x' },
       {
         sent: true,
         subscriptions: 1,

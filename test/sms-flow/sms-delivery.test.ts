@@ -3,6 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { asc, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { deliveryStatusHistory, notificationPreferences, preferenceChanges } from '../../src/db/schema.ts';
+import { findInboxUser, listInbox } from '../../src/inbox/inbox-store.ts';
+import { getNotificationView } from '../../src/notifications/notification-view.ts';
 import { insertUser, waitFor } from '../helpers/fixtures.ts';
 import { notify, smsDelivery, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
@@ -39,6 +41,11 @@ describe(`SMS end to end through the Twilio sandbox (${ENGINE})`, () => {
     assert.equal(sms['to'], '+919876543210');
     assert.equal(sms['status'], 'delivered');
     assert.ok(typeof sms['sent_at'] === 'string' && typeof sms['updated_at'] === 'string');
+    // The notification's metadata is its deliveries' parts, the same in the API view and the inbox.
+    const view = await getNotificationView(db(), id);
+    assert.deepEqual(view!.metadata, { sms });
+    const inbox = await listInbox(db(), await findInboxUser(db(), 'sms-ok'), { limit: 5, unreadOnly: false });
+    assert.deepEqual(inbox.notifications.find((n) => n.notification_id === id)?.metadata, { sms });
     const received = sandbox()
       .messages()
       .find((m) => m.sid === d.providerMessageId);

@@ -30,12 +30,14 @@ describe(`Twilio status callback webhook (${ENGINE})`, () => {
     const user = await smsUser(db, `cb-${messageSid}`);
     await db.execute(sql`
       with n as (
-        insert into notifications (notification_id, user_id, type, category, priority, title, message, metadata)
-        values (${`ntf_${messageSid}`}, ${user.id}, 'order_confirmed', 'order_updates', 'critical', 't', 'm',
-                ${JSON.stringify({ sms: { sent: true, message_sid: messageSid, status: 'queued', to: '+919876543210' } })}::jsonb)
+        insert into notifications (notification_id, user_id, type, category, priority, title, message)
+        values (${`ntf_${messageSid}`}, ${user.id}, 'order_confirmed', 'order_updates', 'critical', 't', 'm')
         returning id)
-      insert into deliveries (notification_id, channel, status, attempts, max_attempts, provider_message_id, provider_status)
-      select id, 'sms', 'sent', 1, 4, ${messageSid}, 'queued' from n`);
+      insert into deliveries (notification_id, channel, status, attempts, max_attempts, provider_message_id,
+                              provider_status, metadata)
+      select id, 'sms', 'sent', 1, 4, ${messageSid}, 'queued',
+             ${JSON.stringify({ sms: { sent: true, message_sid: messageSid, status: 'queued', to: '+919876543210' } })}::jsonb
+      from n`);
     return async () =>
       (await db.select().from(deliveries).where(eq(deliveries.providerMessageId, messageSid)))[0]!;
   }
