@@ -158,6 +158,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         logger,
         bodyLimit: config.BODY_LIMIT_BYTES,
         rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+        trustProxy: config.TRUST_PROXY,
         overload: {
           maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
           maxHeapUsedBytes: config.OVERLOAD_MAX_HEAP_USED_BYTES,

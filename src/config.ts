@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -9,6 +10,38 @@ import { z } from 'zod';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/**
+ * Which peers may tell the client's address in X-Forwarded-For (Fastify's `trustProxy`): `false`
+ * (none, the default: a client could otherwise pick its own rate-limit bucket), `true` (any), a
+ * number of hops, or a comma-separated list of addresses and CIDR ranges.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): boolean | number | string[] => {
+    if (v === '' || v === 'false') return false;
+    if (v === 'true') return true;
+    if (/^\d+$/.test(v)) return Number(v);
+    const entries = v.split(',').map((e) => e.trim());
+    const bad = entries.find((e) => {
+      const [address, prefix, extra] = e.split('/');
+      const family = isIP(address ?? '');
+      const maxPrefix = family === 4 ? 32 : 128;
+      return (
+        family === 0 ||
+        extra !== undefined ||
+        (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= maxPrefix))
+      );
+    });
+    if (bad !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${bad}" is not an address or CIDR range (use false, true, a hop count or addresses)`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
 const optionalString = z
   .string()
   .optional()
@@ -32,6 +65,7 @@ const schema = z.object({
     .positive()
     .default(64 * 1024),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+  TRUST_PROXY: trustProxy.default(false),
   // Load shedding (docs/reliability.md); 0 turns a limit off.
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   OVERLOAD_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).default(0),

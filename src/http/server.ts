@@ -19,6 +19,8 @@ export interface HttpOptions {
   logger: import('../logger.ts').Logger;
   bodyLimit: number;
   rateLimitPerMinute: number;
+  /** TRUST_PROXY: who may set X-Forwarded-For, so `request.ip` is the client behind a proxy. */
+  trustProxy: boolean | number | string[];
   /** OVERLOAD_* settings; a 0 limit is off. */
   overload: {
     maxEventLoopDelayMs: number;
@@ -38,6 +40,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimit,
+    trustProxy: trustedHops(opts.trustProxy),
     // Errors are logged by the error handler; a log line per request would cost more than it tells.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
@@ -107,4 +110,11 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app as unknown as FastifyInstance;
+}
+
+/** A hop count as the function proxy-addr makes of one (Fastify's types take no number). */
+function trustedHops(
+  trust: boolean | number | string[],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
