@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, count, eq, isNull } from 'drizzle-orm';
-import type { Queryable } from '../db/database.ts';
+import { and, count, eq, isNull, sql } from 'drizzle-orm';
+import type { Db, Queryable } from '../db/database.ts';
 import { apiKeys } from '../db/schema.ts';
 
 export type ApiKeyRole = 'admin' | 'service';
@@ -82,19 +82,21 @@ async function lookupApiKey(q: Queryable, hash: string): Promise<ApiKeyIdentity 
  * otherwise one is generated and returned so it can be printed once. Returns undefined when an admin
  * key already existed.
  */
-export async function ensureAdminKey(
-  q: Queryable,
-  configured: string | undefined,
-): Promise<string | undefined> {
+export async function ensureAdminKey(db: Db, configured: string | undefined): Promise<string | undefined> {
   if (configured) {
-    if (await findApiKey(q, configured)) return undefined;
+    if (await findApiKey(db, configured)) return undefined;
     // Two processes starting together on one database both get here: the second must not fail.
-    return (await insertKey(q, 'admin (from ADMIN_API_KEY)', 'admin', configured)) ? configured : undefined;
+    return (await insertKey(db, 'admin (from ADMIN_API_KEY)', 'admin', configured)) ? configured : undefined;
   }
-  const [row] = await q
-    .select({ n: count() })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt)));
-  if ((row?.n ?? 0) > 0) return undefined;
-  return createApiKey(q, 'admin (generated on first start)', 'admin');
+  // Two processes starting together on an empty database would each see no admin key and each
+  // generate one; the lock (held to the end of the transaction) lets the second see the first's.
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('lc_first_admin_key'))`);
+    const [row] = await tx
+      .select({ n: count() })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt)));
+    if ((row?.n ?? 0) > 0) return undefined;
+    return createApiKey(tx, 'admin (generated on first start)', 'admin');
+  });
 }

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { ensureAdminKey } from '../../src/auth/api-keys.ts';
+import { type Database, openDatabase } from '../../src/db/database.ts';
+import { apiKeys } from '../../src/db/schema.ts';
+import { createTestDatabase, ENGINE, silentLogger } from '../helpers/test-db.ts';
+
+test(`processes starting together on an empty database generate one admin key between them (${ENGINE})`, async () => {
+  const t = await createTestDatabase();
+  // On PostgreSQL each "process" has its own pool; PGlite has one connection, so one database.
+  const others: Database[] = [];
+  try {
+    for (let i = 0; i < 3 && t.url; i++) {
+      others.push(await openDatabase({ databaseUrl: t.url, dataDir: 'unused', logger: silentLogger }));
+    }
+    const dbs = [t.database, ...others];
+    const generated = await Promise.all(dbs.map((d) => ensureAdminKey(d.db, undefined)));
+    assert.equal(generated.filter((k) => k !== undefined).length, 1, 'exactly one process printed a key');
+    const admins = await t.database.db.select().from(apiKeys).where(eq(apiKeys.role, 'admin'));
+    assert.equal(admins.length, 1);
+    assert.equal(await ensureAdminKey(t.database.db, undefined), undefined, 'a later start makes none');
+  } finally {
+    for (const d of others) await d.close();
+    await t.close();
+  }
+});
