@@ -89,13 +89,15 @@ describe(`send rate across workers (${ENGINE})`, { skip: ENGINE !== 'postgres' &
       .sort((a, b) => a - b);
     assert.equal(times.length, COUNT, 'none dropped, none twice');
     assert.ok(times.at(-1)! - started >= (COUNT / RATE) * 1000, `took ${times.at(-1)! - started} ms`);
-    // Sends leave on time; a late timer or a slow request can bunch a few on arrival, never many.
+    // Sends leave on time; a late timer or a slow request can bunch some on arrival (65 in one
+    // second was seen on a machine running 5-7x slower than usual), never the 3x of three workers
+    // with a bucket each, nor a saved-up burst. The average below holds the rate exactly.
     let busiest = 0;
     for (let i = 0, j = 0; i < times.length; i++) {
       while (times[i]! - times[j]! >= 1000) j++;
       busiest = Math.max(busiest, i - j + 1);
     }
-    assert.ok(busiest <= RATE * 1.25, `${busiest} messages in one second`);
+    assert.ok(busiest <= RATE * 1.5, `${busiest} messages in one second`);
     const average = ((COUNT - 1) / (times.at(-1)! - times[0]!)) * 1000;
     assert.ok(average <= RATE * 1.02, `${average.toFixed(1)} messages per second on average`);
     const row = await waitFor(
