@@ -52,8 +52,12 @@ export class DeliveryWorker {
   readonly #maybeDue = new Set<ChannelName>();
   #flushing: Promise<void> | undefined;
   #ticking = false;
+  /** The claim pass under way (resolved when none is): stop() waits for it. */
+  #pass: Promise<void> = Promise.resolve();
   #tickAgain = false;
   #stopping = false;
+  /** stop() has returned: a failed outcome write is no longer retried (its lease expires instead). */
+  #stopped = false;
   #pollTimer: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #lastReap = 0;
@@ -102,7 +106,7 @@ export class DeliveryWorker {
     }
     this.#ticking = true;
     this.#lastPass = performance.now();
-    void this.#tick().finally(() => {
+    this.#pass = this.#tick().finally(() => {
       this.#ticking = false;
       if (this.#tickAgain) {
         this.#tickAgain = false;
@@ -123,6 +127,9 @@ export class DeliveryWorker {
     clearInterval(this.#pollTimer);
     clearTimeout(this.#passTimer);
     await this.#unlisten?.().catch(() => {});
+    // A claim sent before stop() was called still returns jobs, which start sending: wait for
+    // them like the rest, or their outcomes would be written after the caller closed the database.
+    await this.#pass;
     if (this.inFlight > 0) {
       const drained = new Promise<void>((resolve) => {
         this.#idle = resolve;
@@ -149,6 +156,7 @@ export class DeliveryWorker {
       }
     }
     await this.#flushUntilEmpty();
+    this.#stopped = true;
   }
 
   async #tick(): Promise<void> {
@@ -280,7 +288,7 @@ export class DeliveryWorker {
       await new Promise((r) => setTimeout(r, 500));
     } finally {
       this.#flushing = undefined;
-      if (this.#pending.length > 0) this.#scheduleFlush();
+      if (this.#pending.length > 0 && !this.#stopped) this.#scheduleFlush();
     }
   }
 
