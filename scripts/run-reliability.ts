@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Figures } from '../reliability/figures.ts';
 
 /**
  * `npm run test:reliability`: the fault suite (reliability/*.test.ts: SIGKILL, PostgreSQL restart,
@@ -61,23 +62,6 @@ if (!values['report-only']) {
     { stdio: 'inherit', env, cwd: ROOT },
   );
   status = result.status ?? 1;
-}
-
-interface Figures {
-  scenario: string;
-  engine: string;
-  faults: string;
-  faultsInjected: number;
-  notifications: number;
-  smsCreated: number;
-  arrived: number;
-  duplicated: number;
-  lost: number;
-  failedWithReason: number;
-  recoveredByReconciliation: number;
-  seconds: number;
-  smsStatuses: Record<string, number>;
-  notes: string[];
 }
 
 const rows: Figures[] = existsSync(RESULTS)
