@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../bench/result.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { runBenchScript } from './run-bench-script.ts';
 
 /** Every number under `value` (arrays and objects walked), with its path. */
 function numbersIn(value: unknown, path: string, out: [string, number][] = []): [string, number][] {
@@ -24,20 +21,10 @@ test('a few seconds of `npm run bench` on PGlite produce a result with every fig
   const out = mkdtempSync(join(tmpdir(), 'lcn-bench-smoke-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
   const args = ['--duration', '2', '--warmup', '1', '--floor-duration', '1', '--callbacks-duration', '2'];
-  const child = spawn(
-    process.execPath,
+  const { code, stdout, stderr } = await runBenchScript(
     ['bench/run.ts', '--engine', 'pglite', ...args, '--users', '50', '--out', out],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { ...process.env, DATABASE_URL: '' },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c;
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c;
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 0, `bench failed:\n${stdout}\n${stderr}`);
 
   const files = readdirSync(out).sort();
