@@ -46,6 +46,7 @@ export function inboundMessage(sms: InboundSms, accountSid: string, now: number)
     messagingServiceSid: null,
     status: 'received',
     numSegments,
+    numMedia: 0,
     errorCode: null,
     errorMessage: null,
     price: null,

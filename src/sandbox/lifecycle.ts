@@ -3,11 +3,10 @@
  * step every `stepMs`. Every step is due exactly `stepMs` after it was scheduled, so due times only
  * grow in scheduling order: one FIFO queue and one timer serve every message, however many.
  */
+import { DEFAULT_SMS_PRICES, estimateSmsCost, type PriceTable } from '../channels/sms/cost.ts';
 import type { FaultRule } from './faults.ts';
 import type { MessageStatus, SandboxMessage } from './message-store.ts';
 import { DELIVERY_ERROR_MESSAGES } from './twilio-errors.ts';
-
-const PRICE_PER_SEGMENT_USD = 0.0079;
 
 interface Step {
   status: MessageStatus;
@@ -41,13 +40,16 @@ function step(status: MessageStatus): Step {
 export class Lifecycle {
   readonly #stepMs: number;
   readonly #onStep: StepListener;
+  readonly #prices: PriceTable;
   #queue: Walk[] = [];
   #head = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(stepMs: number, onStep: StepListener) {
+  /** `prices` is the service's own estimate table, so the price Twilio would report and the estimate agree. */
+  constructor(stepMs: number, onStep: StepListener, prices: PriceTable = DEFAULT_SMS_PRICES) {
     this.#stepMs = stepMs;
     this.#onStep = onStep;
+    this.#prices = prices;
   }
 
   start(message: SandboxMessage, rule: FaultRule): void {
@@ -108,7 +110,7 @@ export class Lifecycle {
   #advance(walk: Walk, now: number): void {
     const { status, apply } = walk.steps[walk.next]!;
     walk.next++;
-    if (apply) applyStatus(walk.message, status, walk.errorCode, Date.now());
+    if (apply) applyStatus(walk.message, status, walk.errorCode, Date.now(), this.#prices);
     this.#onStep(walk.message, status, walk.duplicate);
     if (walk.next < walk.steps.length) {
       walk.due = now + this.#stepMs;
@@ -117,13 +119,20 @@ export class Lifecycle {
   }
 }
 
-function applyStatus(m: SandboxMessage, status: MessageStatus, errorCode: number | null, now: number): void {
+function applyStatus(
+  m: SandboxMessage,
+  status: MessageStatus,
+  errorCode: number | null,
+  now: number,
+  prices: PriceTable,
+): void {
   m.status = status;
   m.dateUpdated = now;
   m.history.push({ status, at: now });
   if (status === 'sent' || status === 'delivered' || status === 'undelivered') {
     m.dateSent ??= now;
-    m.price ??= (-PRICE_PER_SEGMENT_USD * m.numSegments).toFixed(5);
+    // Twilio reports what it charged as a negative amount with five decimals.
+    m.price ??= (-estimateSmsCost(m.to, m.numSegments, prices).amount).toFixed(5);
   }
   if ((status === 'undelivered' || status === 'failed') && errorCode !== null) {
     m.errorCode = errorCode;

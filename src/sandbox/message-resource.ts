@@ -26,7 +26,7 @@ export function toMessageResource(m: SandboxMessage, accountSid: string) {
     error_message: m.errorMessage,
     from: m.from,
     messaging_service_sid: m.messagingServiceSid,
-    num_media: '0',
+    num_media: String(m.numMedia),
     num_segments: String(m.numSegments),
     price: m.price,
     price_unit: 'USD',

@@ -20,6 +20,7 @@ export interface SandboxMessage {
   messagingServiceSid: string | null;
   status: MessageStatus;
   numSegments: number;
+  numMedia: number;
   errorCode: number | null;
   errorMessage: string | null;
   price: string | null;

@@ -35,8 +35,9 @@ function validate(form: URLSearchParams): TwilioErrorBody | null {
   if (to === null || to === '') return twilioError(21604);
   if (!E164.test(to)) return invalidToError(21211, to);
   if (!form.get('From') && !form.get('MessagingServiceSid')) return twilioError(21603);
-  const body = form.get('Body');
-  if (!body) return twilioError(21602);
+  const body = form.get('Body') ?? '';
+  // Media or a content template is a message on its own; only a message with none of them is empty.
+  if (!body && !form.get('MediaUrl') && !form.get('ContentSid')) return twilioError(21602);
   // Twilio counts characters, not UTF-16 units; only long bodies pay for the exact count.
   if (body.length > MAX_BODY_CHARS && [...body].length > MAX_BODY_CHARS) return twilioError(21617);
   return null;
@@ -48,7 +49,7 @@ function createError(rule: FaultRule, to: string): TwilioErrorBody | null {
 }
 
 function outboundMessage(form: URLSearchParams, now: number): SandboxMessage {
-  const body = form.get('Body')!;
+  const body = form.get('Body') ?? '';
   return {
     sid: newSid('SM'),
     direction: 'outbound-api',
@@ -58,6 +59,7 @@ function outboundMessage(form: URLSearchParams, now: number): SandboxMessage {
     messagingServiceSid: form.get('MessagingServiceSid') || null,
     status: 'queued',
     numSegments: countSegments(body),
+    numMedia: form.getAll('MediaUrl').filter((url) => url !== '').length,
     errorCode: null,
     errorMessage: null,
     price: null,

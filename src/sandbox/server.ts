@@ -5,6 +5,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { PriceTable } from '../channels/sms/cost.ts';
 import { handleControl } from './control-api.ts';
 import { type FaultConfig, FaultInjector } from './faults.ts';
 import { BodyTooLargeError, sendJson } from './http-io.ts';
@@ -41,6 +42,8 @@ export interface SandboxOptions {
   /** Default 100,000; the oldest message is dropped beyond it. */
   maxStoredMessages?: number;
   logger?: SandboxLogger;
+  /** Per-segment prices the sandbox charges; the service's estimate table by default. */
+  prices?: PriceTable;
 }
 
 export interface TwilioSandbox {
@@ -70,7 +73,11 @@ export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<Twi
   const faults = new FaultInjector(opts.faults);
   const webhooks = new WebhookClient(authToken);
   const callbacks = new StatusCallbacks(accountSid, webhooks, stats, logger);
-  const lifecycle = new Lifecycle(opts.stepMs ?? 200, (m, status, dup) => callbacks.send(m, status, dup));
+  const lifecycle = new Lifecycle(
+    opts.stepMs ?? 200,
+    (m, status, dup) => callbacks.send(m, status, dup),
+    opts.prices,
+  );
   const api: MessagesApiContext = { accountSid, store, faults, lifecycle, stats };
 
   const sandbox: TwilioSandbox = {

@@ -76,6 +76,18 @@ describe('Messages API through the real twilio SDK', () => {
     assert.equal(tooLong.code, 21617);
   });
 
+  test('media or a content template without a body is accepted; media is counted', async () => {
+    const client = sdkClient(sandbox);
+    const mms = await client.messages.create({
+      to: TO,
+      from: FROM,
+      mediaUrl: ['https://example.com/receipt.png', 'https://example.com/bag.jpg'],
+    });
+    assert.deepEqual([mms.status, mms.numMedia, mms.body], ['queued', '2', '']);
+    const template = await client.messages.create({ to: TO, from: FROM, contentSid: `HX${'b'.repeat(32)}` });
+    assert.deepEqual([template.status, template.numMedia], ['queued', '0']);
+  });
+
   test('a messaging service may stand in for From', async () => {
     const service = `MG${'a'.repeat(32)}`;
     const message = await sdkClient(sandbox).messages.create({

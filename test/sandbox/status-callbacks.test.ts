@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import twilio from 'twilio';
+import { DEFAULT_SMS_PRICES } from '../../src/channels/sms/cost.ts';
 import { startTwilioSandbox } from '../../src/sandbox/server.ts';
 import { FROM, type ReceivedWebhook, sdkClient, startWebhookReceiver, TO, waitFor } from './helpers.ts';
 
@@ -56,7 +57,8 @@ test('a message walks sending → sent → delivered with signed callbacks', asy
 
   const fetched = await sdkClient(sandbox).messages(message.sid).fetch();
   assert.equal(fetched.status, 'delivered');
-  assert.equal(fetched.price, '-0.00790');
+  // TO is a fictional 555 number: no country, so the table's default price.
+  assert.equal(fetched.price, (-DEFAULT_SMS_PRICES.default!.perSegment).toFixed(5));
   assert.ok(fetched.dateSent instanceof Date);
   assert.equal(sandbox.stats().callbacksSent, 3);
 });
@@ -83,6 +85,21 @@ test('an undelivered message reports 30003 in the resource and the final callbac
   assert.equal(receiver.received[2]!.params.ErrorCode, '30003');
   const fetched = await client.messages(message.sid).fetch();
   assert.deepEqual([fetched.status, fetched.errorCode], ['undelivered', 30003]);
+});
+
+test('the reported price is segments × the service’s per-segment estimate for the country', async (t) => {
+  const sandbox = await startTwilioSandbox({ stepMs: 5 });
+  t.after(() => sandbox.close());
+  const client = sdkClient(sandbox);
+  const india = await client.messages.create({ to: '+919876543210', from: FROM, body: 'a'.repeat(161) });
+  const us = await client.messages.create({ to: '+14155551234', from: FROM, body: 'ready' });
+  const priced = () => sandbox.messages().filter((m) => m.price !== null).length === 2;
+  await waitFor('both messages priced', priced);
+  const [inPrice, usPrice] = await Promise.all(
+    [india, us].map(async (m) => (await client.messages(m.sid).fetch()).price),
+  );
+  assert.equal(inPrice, (-2 * DEFAULT_SMS_PRICES.IN!.perSegment).toFixed(5));
+  assert.equal(usPrice, (-1 * DEFAULT_SMS_PRICES.US!.perSegment).toFixed(5));
 });
 
 test('a failed message skips sent and is not priced', async (t) => {
