@@ -137,7 +137,8 @@ export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<Twi
   const server = http.createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
       if (res.headersSent) return;
-      if (err instanceof BodyTooLargeError) return sendJson(res, 413, { error: err.message });
+      if (err instanceof BodyTooLargeError)
+        return sendJson(res, 413, { ...twilioError(20001, err.message), status: 413 });
       logger.warn({ err: String(err), url: req.url }, 'sandbox request failed');
       sendJson(res, 500, twilioError(20500));
     });

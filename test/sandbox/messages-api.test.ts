@@ -88,6 +88,19 @@ describe('Messages API through the real twilio SDK', () => {
     assert.deepEqual([template.status, template.numMedia], ['queued', '0']);
   });
 
+  test('an oversized create is answered 413, and the client receives it', async () => {
+    const auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
+    const before = sandbox.messages().length;
+    const res = await fetch(`${sandbox.url}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ To: TO, From: FROM, Body: 'a'.repeat(70 * 1024) }).toString(),
+    });
+    const body = (await res.json()) as { status: number; code: number };
+    assert.deepEqual([res.status, body.status], [413, 413]);
+    assert.equal(sandbox.messages().length, before);
+  });
+
   test('a messaging service may stand in for From', async () => {
     const service = `MG${'a'.repeat(32)}`;
     const message = await sdkClient(sandbox).messages.create({
