@@ -54,6 +54,10 @@ export class MessageStore {
     return this.#bySid.get(sid);
   }
 
+  delete(sid: string): void {
+    this.#bySid.delete(sid);
+  }
+
   newestFirst(keep: (m: SandboxMessage) => boolean = () => true): SandboxMessage[] {
     const all = Array.from(this.#bySid.values());
     const out: SandboxMessage[] = [];

@@ -1,6 +1,6 @@
 /**
- * The Twilio Messages API the SDK talks to: create (with validation and injected faults), fetch and
- * list. Authentication is checked by the router before these run.
+ * The Twilio Messages API the SDK talks to: create (with validation and injected faults), fetch,
+ * list, update (redact or cancel) and delete. Authentication is checked by the router before these run.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultInjector, FaultRule } from './faults.ts';
@@ -8,7 +8,7 @@ import { readBody, sendJson } from './http-io.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { listResponse, matchesQuery, parseListQuery } from './list-query.ts';
 import { messagesPath, toMessageResource } from './message-resource.ts';
-import type { MessageStore, SandboxMessage } from './message-store.ts';
+import type { MessageStatus, MessageStore, SandboxMessage } from './message-store.ts';
 import { countSegments } from './segments.ts';
 import { newSid } from './sids.ts';
 import { countRejection, type SandboxStats } from './stats.ts';
@@ -110,14 +110,74 @@ export async function createMessage(
   respond(201, toMessageResource(message, ctx.accountSid));
 }
 
-export function fetchMessage(ctx: MessagesApiContext, res: ServerResponse, sid: string): void {
+/** The stored message, or undefined after answering 404 / 20404. */
+function foundMessage(ctx: MessagesApiContext, res: ServerResponse, sid: string): SandboxMessage | undefined {
   const message = ctx.store.get(sid);
   if (message === undefined) {
     const uri = `${messagesPath(ctx.accountSid)}/${sid}.json`;
     rejectWith(ctx.stats, res, twilioError(20404, `The requested resource ${uri} was not found`));
+  }
+  return message;
+}
+
+export function fetchMessage(ctx: MessagesApiContext, res: ServerResponse, sid: string): void {
+  const message = foundMessage(ctx, res, sid);
+  if (message !== undefined) sendJson(res, 200, toMessageResource(message, ctx.accountSid));
+}
+
+/** Statuses a message never leaves: only these may be redacted or deleted. */
+const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set([
+  'delivered',
+  'undelivered',
+  'failed',
+  'received',
+]);
+
+function updateError(form: URLSearchParams, message: SandboxMessage): TwilioErrorBody | null {
+  const body = form.get('Body');
+  const status = form.get('Status');
+  if ((body === null) === (status === null)) {
+    return twilioError(30400, 'Give either an empty Body (to redact) or Status=canceled, not both');
+  }
+  if (status !== null) {
+    if (status !== 'canceled') return twilioError(30400, `Invalid value for Status: ${status}`);
+    // Only a scheduled message can be canceled, and the sandbox sends every message at once.
+    return twilioError(30409);
+  }
+  if (body !== '') return twilioError(30400, 'A redaction must give an empty Body');
+  if (!FINAL_STATUSES.has(message.status)) {
+    return twilioError(20009, 'Cannot redact a message before it reaches a final status');
+  }
+  return null;
+}
+
+export async function updateMessage(
+  ctx: MessagesApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  sid: string,
+): Promise<void> {
+  const form = new URLSearchParams(await readBody(req));
+  const message = foundMessage(ctx, res, sid);
+  if (message === undefined) return;
+  const rejection = updateError(form, message);
+  if (rejection !== null) return rejectWith(ctx.stats, res, rejection);
+  message.body = '';
+  // The exchanged form would still show the text on the control plane.
+  if ('Body' in message.params) message.params.Body = '';
+  message.dateUpdated = Date.now();
+  sendJson(res, 200, toMessageResource(message, ctx.accountSid));
+}
+
+export function deleteMessage(ctx: MessagesApiContext, res: ServerResponse, sid: string): void {
+  const message = foundMessage(ctx, res, sid);
+  if (message === undefined) return;
+  if (!FINAL_STATUSES.has(message.status)) {
+    rejectWith(ctx.stats, res, twilioError(20009));
     return;
   }
-  sendJson(res, 200, toMessageResource(message, ctx.accountSid));
+  ctx.store.delete(sid);
+  res.writeHead(204).end();
 }
 
 export function listMessages(ctx: MessagesApiContext, res: ServerResponse, search: URLSearchParams): void {

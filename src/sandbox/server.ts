@@ -14,10 +14,12 @@ import { Lifecycle } from './lifecycle.ts';
 import { MessageStore, type SandboxMessage } from './message-store.ts';
 import {
   createMessage,
+  deleteMessage,
   fetchMessage,
   listMessages,
   type MessagesApiContext,
   rejectWith,
+  updateMessage,
 } from './messages-api.ts';
 import { newAuthToken, newSid } from './sids.ts';
 import { newStats, type SandboxLogger, type SandboxStats, silentLogger } from './stats.ts';
@@ -131,6 +133,8 @@ export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<Twi
     if (messageSid === undefined && req.method === 'POST') return createMessage(api, req, res);
     if (messageSid === undefined && req.method === 'GET') return listMessages(api, res, search());
     if (messageSid !== undefined && req.method === 'GET') return fetchMessage(api, res, messageSid);
+    if (messageSid !== undefined && req.method === 'POST') return updateMessage(api, req, res, messageSid);
+    if (messageSid !== undefined && req.method === 'DELETE') return deleteMessage(api, res, messageSid);
     sendJson(res, 405, { code: 20004, message: 'Method not allowed', more_info: '', status: 405 });
   }
 

@@ -5,6 +5,7 @@
 export const TWILIO_ERRORS = {
   20001: { status: 400, message: 'Invalid parameter' },
   20003: { status: 401, message: 'Authenticate' },
+  20009: { status: 400, message: 'Cannot delete this resource before it is complete' },
   20404: { status: 404, message: 'The requested resource was not found' },
   20429: { status: 429, message: 'Too Many Requests' },
   20500: { status: 500, message: 'Internal Server Error' },
@@ -16,6 +17,8 @@ export const TWILIO_ERRORS = {
   21610: { status: 400, message: 'Attempt to send to unsubscribed recipient' },
   21614: { status: 400, message: "'To' number is not a valid mobile number" },
   21617: { status: 400, message: 'The concatenated message body exceeds the 1600 character limit.' },
+  30400: { status: 400, message: 'Parameters are not valid' },
+  30409: { status: 400, message: 'This message cannot be canceled' },
 } as const;
 
 export type TwilioErrorCode = keyof typeof TWILIO_ERRORS;
