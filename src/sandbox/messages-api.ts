@@ -10,6 +10,7 @@ import { listResponse, matchesQuery, parseListQuery } from './list-query.ts';
 import { messagesPath, toMessageResource } from './message-resource.ts';
 import type { MessageStatus, MessageStore, SandboxMessage } from './message-store.ts';
 import { countSegments } from './segments.ts';
+import { type SenderPools, senderFor } from './sender-pool.ts';
 import { newSid } from './sids.ts';
 import { countRejection, type SandboxStats } from './stats.ts';
 import { invalidToError, type TwilioErrorBody, twilioError } from './twilio-errors.ts';
@@ -23,6 +24,7 @@ export interface MessagesApiContext {
   faults: FaultInjector;
   lifecycle: Lifecycle;
   stats: SandboxStats;
+  senderPools: SenderPools;
 }
 
 export function rejectWith(stats: SandboxStats, res: ServerResponse, error: TwilioErrorBody): void {
@@ -48,15 +50,19 @@ function createError(rule: FaultRule, to: string): TwilioErrorBody | null {
   return rule.createError === 21610 ? twilioError(21610) : invalidToError(rule.createError, to);
 }
 
-function outboundMessage(form: URLSearchParams, now: number): SandboxMessage {
+function outboundMessage(form: URLSearchParams, pools: SenderPools, now: number): SandboxMessage {
   const body = form.get('Body') ?? '';
+  const to = form.get('To')!;
+  const service = form.get('MessagingServiceSid') || null;
+  // An explicit From wins over the service's pool, as at Twilio.
+  const from = form.get('From') || (service === null ? null : senderFor(pools, service, to));
   return {
     sid: newSid('SM'),
     direction: 'outbound-api',
-    to: form.get('To')!,
-    from: form.get('From') || null,
+    to,
+    from,
     body,
-    messagingServiceSid: form.get('MessagingServiceSid') || null,
+    messagingServiceSid: service,
     status: 'queued',
     numSegments: countSegments(body),
     numMedia: form.getAll('MediaUrl').filter((url) => url !== '').length,
@@ -98,7 +104,7 @@ export async function createMessage(
     return;
   }
 
-  const message = outboundMessage(form, Date.now());
+  const message = outboundMessage(form, ctx.senderPools, Date.now());
   ctx.store.add(message);
   ctx.stats.created++;
   ctx.lifecycle.start(message, rule);

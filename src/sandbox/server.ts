@@ -21,6 +21,7 @@ import {
   rejectWith,
   updateMessage,
 } from './messages-api.ts';
+import type { SenderPools } from './sender-pool.ts';
 import { newAuthToken, newSid } from './sids.ts';
 import { newStats, type SandboxLogger, type SandboxStats, silentLogger } from './stats.ts';
 import { StatusCallbacks } from './status-callbacks.ts';
@@ -46,6 +47,8 @@ export interface SandboxOptions {
   logger?: SandboxLogger;
   /** Per-segment prices the sandbox charges; the service's estimate table by default. */
   prices?: PriceTable;
+  /** Each Messaging Service's senders; a service not listed sends from a number derived from its sid. */
+  senderPools?: SenderPools;
 }
 
 export interface TwilioSandbox {
@@ -80,7 +83,8 @@ export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<Twi
     (m, status, dup) => callbacks.send(m, status, dup),
     opts.prices,
   );
-  const api: MessagesApiContext = { accountSid, store, faults, lifecycle, stats };
+  const senderPools = opts.senderPools ?? {};
+  const api: MessagesApiContext = { accountSid, store, faults, lifecycle, stats, senderPools };
 
   const sandbox: TwilioSandbox = {
     url: '',

@@ -102,6 +102,32 @@ test('the reported price is segments × the service’s per-segment estimate for
   assert.equal(usPrice, (-1 * DEFAULT_SMS_PRICES.US!.perSegment).toFixed(5));
 });
 
+test('a Messaging Service message reports the pool sender it chose, on the resource and in callbacks', async (t) => {
+  const service = `MG${'c'.repeat(32)}`;
+  const pool = ['+14155550101', '+14155550102', '+14155550103'];
+  const sandbox = await startTwilioSandbox({ stepMs: 5, senderPools: { [service]: pool } });
+  const receiver = await startWebhookReceiver();
+  t.after(async () => {
+    await sandbox.close();
+    await receiver.close();
+  });
+  const client = sdkClient(sandbox);
+  const send = () =>
+    client.messages.create({ to: TO, messagingServiceSid: service, body: 'x', statusCallback: receiver.url });
+  const [first, second] = [await send(), await send()];
+  assert.ok(first.from !== null && pool.includes(first.from), `from ${first.from} is in the pool`);
+  assert.equal(second.from, first.from, 'the same recipient keeps its sender');
+  await waitFor('six callbacks', () => receiver.received.length === 6);
+  assert.deepEqual(new Set(receiver.received.map((r) => r.params.From)), new Set([first.from]));
+
+  const unpooled = await client.messages.create({
+    to: TO,
+    messagingServiceSid: `MG${'d'.repeat(32)}`,
+    body: 'x',
+  });
+  assert.match(unpooled.from ?? '', /^\+120255501\d{2}$/);
+});
+
 test('a failed message skips sent and is not priced', async (t) => {
   const sandbox = await startTwilioSandbox({
     stepMs: 20,
