@@ -39,6 +39,8 @@ export interface SmsSetupDeps {
  */
 export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsSetup> {
   const backend = smsBackend(config);
+  // One table for the estimate and the sandbox's reported price, so the two agree.
+  const prices = config.SMS_PRICES_JSON ? parsePriceTable(config.SMS_PRICES_JSON) : DEFAULT_SMS_PRICES;
   let sandbox: TwilioSandbox | undefined;
   let accountSid = config.TWILIO_ACCOUNT_SID;
   let authToken = config.TWILIO_AUTH_TOKEN;
@@ -53,6 +55,7 @@ export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsS
         authToken,
         port: config.SANDBOX_PORT,
         stepMs: config.SANDBOX_STEP_MS,
+        prices,
         logger: deps.logger.child({ component: 'twilio-sandbox' }),
       });
       baseUrl = sandbox.url;
@@ -75,7 +78,7 @@ export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsS
     ? new SmsChannel({
         service,
         templates: deps.templates,
-        prices: config.SMS_PRICES_JSON ? parsePriceTable(config.SMS_PRICES_JSON) : DEFAULT_SMS_PRICES,
+        prices,
         logger: deps.logger,
         onOptedOut: deps.onOptedOut,
         dlt: { entityId: config.DLT_ENTITY_ID, senderId: config.DLT_SENDER_ID },
