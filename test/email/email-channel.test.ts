@@ -80,6 +80,33 @@ describe('EmailChannel', () => {
     assert.match(received?.html ?? '', /आपका ऑर्डर #LC240117 कन्फ़र्म हो गया है।/);
   });
 
+  test('text parts are in canonical form: CRLF line breaks inside the base64 (RFC 2046)', async (t) => {
+    const raws: string[] = [];
+    const server = await startSmtpServer({
+      onData: (stream, _session, done) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          raws.push(Buffer.concat(chunks).toString('latin1'));
+          done();
+        });
+      },
+    });
+    const { channel } = channelFor(t, server);
+
+    // Devanagari text is not 7-bit, so nodemailer base64-encodes the text part.
+    assert.equal((await channel.send(orderConfirmedJob({ locale: 'hi-IN' }), live())).kind, 'sent');
+
+    const part =
+      /Content-Type: text\/plain[^\r]*\r\nContent-Transfer-Encoding: base64\r\n\r\n([A-Za-z0-9+/=\r\n]+)/.exec(
+        raws[0] ?? '',
+      );
+    assert.ok(part, 'a base64 text/plain part');
+    const text = Buffer.from(part[1]!.replace(/\r\n/g, ''), 'base64').toString('utf8');
+    assert.match(text, /\r\n/);
+    assert.doesNotMatch(text, /(^|[^\r])\n/, 'no bare LF');
+  });
+
   test('context values are HTML-escaped in the HTML part only', async (t) => {
     const mail = await startMailCapture();
     const { channel } = channelFor(t, mail);

@@ -22,7 +22,7 @@ export function createEmailTransport(
   if (protocol !== 'smtp:' && protocol !== 'smtps:') {
     throw new Error(`SMTP_URL must start with smtp:// or smtps:// (got ${protocol}//)`);
   }
-  return nodemailer.createTransport({
+  const transport: EmailTransport = nodemailer.createTransport({
     url: smtpUrl,
     pool: true,
     maxConnections: options.maxConnections ?? 5,
@@ -31,4 +31,12 @@ export function createEmailTransport(
     socketTimeout: 30_000,
     dnsTimeout: 10_000,
   });
+  // RFC 2046 wants text in canonical form (CRLF line breaks). nodemailer fixes line breaks of
+  // quoted-printable text on the wire but base64-encodes a text part (Hindi, Tamil) as given, so
+  // every text part is made canonical here, once for every message this transport sends.
+  transport.use('compile', (mail, done) => {
+    if (typeof mail.data.text === 'string') mail.data.text = mail.data.text.replace(/\r?\n/g, '\r\n');
+    done();
+  });
+  return transport;
 }
