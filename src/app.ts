@@ -3,7 +3,6 @@ import { ensureAdminKey } from './auth/api-keys.ts';
 import { UserTokens } from './auth/user-tokens.ts';
 import type { Channel, ChannelName } from './channels/channel.ts';
 import { type EmailSetup, setupEmail } from './channels/email/setup-email.ts';
-import { createEmailTransport } from './channels/email/transport.ts';
 import { InAppChannel } from './channels/in-app/in-app-channel.ts';
 import { setupPush } from './channels/push/setup-push.ts';
 import { withSendRate } from './channels/sms/send-rate.ts';
@@ -110,17 +109,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     closers.push(() => sms.close());
     const email = await setupEmail(config, { templates, logger });
     closers.push(() => email.close());
-    // Digest emails get their own small pool: the email channel keeps its transport to itself.
-    const digestTransport = createEmailTransport(config.SMTP_URL ?? email.capture!.url, {
-      maxConnections: 2,
-    });
-    closers.push(async () => digestTransport.close());
-    const emailChannel = new DigestEmailChannel({
-      inner: email.channel,
-      db: database.db,
-      transport: digestTransport,
-      from: config.EMAIL_FROM,
-    });
+    const emailChannel = new DigestEmailChannel({ inner: email.channel, db: database.db });
 
     const push = await setupPush(config, { db: database.db, templates, logger });
     const channels: Channel[] = [

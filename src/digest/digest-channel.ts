@@ -1,16 +1,13 @@
 import { sql } from 'drizzle-orm';
 import type { Channel, DeliveryJob, SendResult } from '../channels/channel.ts';
-import { classifySmtpError, type SmtpErrorLike } from '../channels/email/smtp-errors.ts';
-import type { EmailTransport } from '../channels/email/transport.ts';
+import type { EmailChannel } from '../channels/email/email-channel.ts';
 import { type Db, queryRows } from '../db/database.ts';
 import { getNotificationType } from '../notifications/catalog.ts';
 import { type DigestItem, renderDigestEmail } from './digest-email.ts';
 
 export interface DigestChannelOptions {
-  inner: Channel;
+  inner: EmailChannel;
   db: Db;
-  transport: EmailTransport;
-  from: string;
 }
 
 /**
@@ -36,33 +33,8 @@ export class DigestEmailChannel implements Channel {
     );
     const items = row?.items;
     if (!items || items.length < 2) return this.#o.inner.send(job, signal);
-    const email = renderDigestEmail(job.user.firstName, items);
-    const domain = this.#o.from.replace(/>\s*$/, '').split('@')[1] ?? 'localhost';
-    try {
-      const info = await this.#o.transport.sendMail({
-        from: this.#o.from,
-        to: job.user.email,
-        ...email,
-        messageId: `<delivery-${job.deliveryId}@${domain}>`,
-        signal,
-      });
-      return {
-        kind: 'sent',
-        providerMessageId: info.messageId,
-        providerStatus: 'accepted',
-        metadata: {
-          email: {
-            sent: true,
-            message_id: info.messageId,
-            sent_at: new Date().toISOString(),
-            digest: items.length,
-          },
-        },
-      };
-    } catch (err) {
-      const failure = classifySmtpError(err as SmtpErrorLike);
-      const message = failure.response ?? (err as Error).message;
-      return { kind: failure.kind, code: failure.code, message };
-    }
+    return this.#o.inner.deliver(job, renderDigestEmail(job.user.firstName, items), signal, {
+      digest: items.length,
+    });
   }
 }

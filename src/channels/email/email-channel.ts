@@ -16,7 +16,7 @@ export interface EmailChannelOptions {
   now?: () => Date;
 }
 
-interface RenderedEmail {
+export interface RenderedEmail {
   subject: string;
   text: string;
   html: string;
@@ -54,6 +54,24 @@ export class EmailChannel implements Channel {
         metadata: { email: { sent: false, error_code: err.code } },
       };
     }
+    return this.deliver(job, email, signal);
+  }
+
+  /**
+   * Send an already rendered email to the job's user and turn the server's answer into a result:
+   * the one way an email leaves this service (the digest renders its own and comes here too), so
+   * every email's metadata, logs and failure classes are the same. `extra` joins `metadata.email`.
+   */
+  async deliver(
+    job: DeliveryJob,
+    email: RenderedEmail,
+    signal: AbortSignal,
+    extra: Record<string, unknown> = {},
+  ): Promise<SendResult> {
+    const to = job.user.email;
+    if (!to) {
+      return { kind: 'skipped', reason: 'no_email', message: 'User has no email address. Skipping email.' };
+    }
     if (signal.aborted) return aborted(signal);
 
     const log = { deliveryId: job.deliveryId, domain: domainOf(to) ?? '(no domain)' };
@@ -80,6 +98,7 @@ export class EmailChannel implements Channel {
             message_id: info.messageId,
             sent_at: (this.#o.now?.() ?? new Date()).toISOString(),
             to,
+            ...extra,
           },
         },
       };
@@ -96,6 +115,7 @@ export class EmailChannel implements Channel {
           bounced: failure.bounce,
           smtp_code: failure.smtpCode,
           response: failure.response,
+          ...extra,
         },
       };
       const detail = failure.response ?? (err as Error).message;
