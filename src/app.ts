@@ -17,6 +17,7 @@ import { retryPolicies } from './deliveries/retry-policy.ts';
 import { DeliveryWorker } from './deliveries/worker.ts';
 import { DigestEmailChannel } from './digest/digest-channel.ts';
 import { startDigestScheduler } from './digest/digest-flusher.ts';
+import { registerErrorRoutes } from './http/routes/errors.ts';
 import { registerEventRoutes } from './http/routes/events.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
 import { registerInboxRoutes } from './http/routes/inbox.ts';
@@ -157,6 +158,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         version: VERSION,
       });
       registerHealthRoutes(http, database);
+      registerErrorRoutes(http);
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
       registerPreferenceRoutes(http, {

@@ -31,7 +31,13 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-export const DOCS_BASE = 'https://github.com/laundryconnect/notify/blob/main/docs/errors.md';
+/** The catalogue is served by the service itself (http/routes/errors.ts), so a `type` link always resolves. */
+export const ERRORS_PAGE = '/errors';
+
+/** `USER_NOT_FOUND` → `user-not-found`: the anchor of a code on the errors page. */
+export function errorAnchor(code: ErrorCode): string {
+  return code.toLowerCase().replaceAll('_', '-');
+}
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -50,7 +56,9 @@ export class AppError extends Error {
 /** problem+json (RFC 9457) body for an error; never carries a stack trace. */
 export function problemBody(err: AppError, instance?: string) {
   return {
-    type: `${DOCS_BASE}#${err.code.toLowerCase().replaceAll('_', '-')}`,
+    // A relative reference (RFC 9457 §3.1.1): resolved against the request's URL, it names this
+    // service's own page whatever host or proxy the client reached it through.
+    type: `${ERRORS_PAGE}#${errorAnchor(err.code)}`,
     title: ERRORS[err.code].title,
     status: err.status,
     code: err.code,
