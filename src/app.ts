@@ -28,7 +28,7 @@ import { registerTemplateRoutes } from './http/routes/templates.ts';
 import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
 import { InboxPublisher } from './inbox/inbox-events.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger, logDestination } from './logger.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
 import { optOutOfSms } from './notifications/sms-opt-out.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
@@ -75,7 +75,7 @@ export interface RunningApp {
  */
 export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { config } = opts;
-  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL, logDestination(config.LOG_FORMAT));
   const database =
     opts.database ??
     (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger }));

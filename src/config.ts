@@ -56,6 +56,7 @@ const schema = z.object({
   // PGlite has no autovacuum (src/db/embedded-vacuum.ts); 0 turns the embedded vacuum off.
   EMBEDDED_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   ADMIN_API_KEY: optionalString,
   USER_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   USER_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(3600),

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -46,4 +47,25 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     },
     destination,
   );
+}
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/**
+ * Where a process's logs go: readable lines in a terminal (a person is watching `npm start`), JSON
+ * otherwise (a log shipper is). Undefined means pino's own fast writer to stdout. Redaction happens
+ * before either, in the logger.
+ */
+export function logDestination(
+  format: LogFormat,
+  out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout,
+): pino.DestinationStream | undefined {
+  const tty = out.isTTY === true;
+  if (format === 'json' || (format === 'auto' && !tty)) return out === process.stdout ? undefined : out;
+  return pinoPretty({
+    destination: out,
+    colorize: tty,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+  });
 }

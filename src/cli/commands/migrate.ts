@@ -1,6 +1,6 @@
 import { openDatabase } from '../../db/database.ts';
 import { runMigrations } from '../../db/migrate.ts';
-import { createLogger } from '../../logger.ts';
+import { createLogger, logDestination } from '../../logger.ts';
 import { configOrExit, parseCommand } from '../command.ts';
 
 const HELP = `Usage: laundryconnect-notify migrate [--help]
@@ -16,7 +16,7 @@ export async function runMigrateCommand(argv: string[]): Promise<number> {
   const database = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
-    logger: createLogger(config.LOG_LEVEL),
+    logger: createLogger(config.LOG_LEVEL, logDestination(config.LOG_FORMAT)),
   });
   try {
     const { applied, total } = await runMigrations(database);

@@ -1,9 +1,8 @@
-import pino from 'pino';
 import type { Config } from '../../config.ts';
 import { DataDirLockedError } from '../../db/data-dir-lock.ts';
 import { type Database, openDatabase } from '../../db/database.ts';
 import { runMigrations } from '../../db/migrate.ts';
-import { createLogger, type Logger } from '../../logger.ts';
+import { createLogger, type Logger, logDestination } from '../../logger.ts';
 import { getNotificationType } from '../../notifications/catalog.ts';
 import { formatLintReport, type LintRow } from '../../templates/lint.ts';
 import {
@@ -45,7 +44,7 @@ Options:
 
 /** Logs go to stderr so that a command's own output on stdout stays clean. */
 export function cliLogger(config: Config): Logger {
-  return createLogger(config.LOG_LEVEL, pino.destination(2));
+  return createLogger(config.LOG_LEVEL, logDestination(config.LOG_FORMAT, process.stderr));
 }
 
 /** Opens DATABASE_URL or DATA_DIR and migrates; undefined (reason printed) when that is impossible. */
