@@ -31,6 +31,7 @@ async function insertKey(q: Queryable, name: string, role: ApiKeyRole, plain: st
     .values({ name, role, prefix: plain.slice(0, 12), keyHash: hashApiKey(plain) })
     .onConflictDoNothing({ target: apiKeys.keyHash })
     .returning({ id: apiKeys.id });
+  knownHashes = new WeakMap();
   return inserted.length > 0;
 }
 
@@ -99,4 +100,22 @@ export async function ensureAdminKey(db: Db, configured: string | undefined): Pr
     if ((row?.n ?? 0) > 0) return undefined;
     return createApiKey(tx, 'admin (generated on first start)', 'admin');
   });
+}
+
+/**
+ * The hashes of every key not revoked, reloaded at most once per KEY_CACHE_MS: what lets an address
+ * that spent its lookups (auth.ts) still be let in with a valid key while its guesses cost no query.
+ * A key created by this process is known at once (insertKey drops the sets); one created on another
+ * node within KEY_CACHE_MS.
+ */
+let knownHashes = new WeakMap<Queryable, { hashes: Set<string>; until: number }>();
+
+export async function isRegisteredApiKey(q: Queryable, key: string): Promise<boolean> {
+  let known = knownHashes.get(q);
+  if (!known || known.until <= Date.now()) {
+    const rows = await q.select({ hash: apiKeys.keyHash }).from(apiKeys).where(isNull(apiKeys.revokedAt));
+    known = { hashes: new Set(rows.map((r) => r.hash)), until: Date.now() + KEY_CACHE_MS };
+    knownHashes.set(q, known);
+  }
+  return known.hashes.has(hashApiKey(key));
 }
