@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,9 +8,11 @@ import type { Figures } from '../reliability/figures.ts';
 
 /**
  * `npm run test:reliability`: the fault suite (reliability/*.test.ts: SIGKILL, PostgreSQL restart,
- * provider faults, burst). The files run one after another (they share the machine's two cores and
- * its PostgreSQL); each writes its figures to $TMPDIR/lcn-reliability-results, and this script prints them as
- * one table. `--update-docs` also writes the table into docs/reliability.md.
+ * provider faults, burst). The files run one after another, one process each (they share the
+ * machine's two cores and its PostgreSQL); each writes its figures to its own folder under
+ * $TMPDIR/lcn-reliability-results, and this script prints them as one table, a failed file's rows
+ * marked failed. `--update-docs` also writes the table into docs/reliability.md, only from a run
+ * that passed.
  *
  *   node scripts/run-reliability.ts [--update-docs] [--report-only] [reliability/burst.test.ts …]
  *
@@ -50,25 +52,98 @@ function rank(fileOrScenario: string): number {
   return i === -1 ? ORDER.length : i;
 }
 
-let status = 0;
+/** What a run left behind besides its figures: when it ran, how long, which files failed. */
+interface RunRecord {
+  finishedAt: string;
+  seconds: number;
+  files: Array<{ file: string; passed: boolean; seconds: number }>;
+}
+const RUN_RECORD = join(RESULTS, 'run.json');
+const resultsDirOf = (file: string) =>
+  join(
+    RESULTS,
+    file
+      .split('/')
+      .at(-1)!
+      .replace(/\.test\.ts$/, ''),
+  );
+
+let run: RunRecord | undefined;
 if (!values['report-only']) {
   rmSync(RESULTS, { recursive: true, force: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, RELIABILITY_RESULTS_DIR: RESULTS };
-  delete env['DATABASE_URL'];
+  mkdirSync(RESULTS, { recursive: true });
   console.log(`Fault suite: ${files.join(', ')}`);
-  const result = spawnSync(
-    process.execPath,
-    ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=900000', ...files],
-    { stdio: 'inherit', env, cwd: ROOT },
-  );
-  status = result.status ?? 1;
+  const started = Date.now();
+  // One process per file, each writing its figures to a folder of its own: a file that fails is
+  // known by name, and its rows (or their absence, when it threw first) are reported as failed.
+  const outcomes = files.map((file) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, RELIABILITY_RESULTS_DIR: resultsDirOf(file) };
+    delete env['DATABASE_URL'];
+    const t0 = Date.now();
+    const result = spawnSync(
+      process.execPath,
+      ['--test', '--test-reporter=spec', '--test-timeout=900000', file],
+      { stdio: 'inherit', env, cwd: ROOT },
+    );
+    return { file, passed: result.status === 0, seconds: Math.round((Date.now() - t0) / 1000) };
+  });
+  run = {
+    finishedAt: new Date().toISOString(),
+    seconds: Math.round((Date.now() - started) / 1000),
+    files: outcomes,
+  };
+  writeFileSync(RUN_RECORD, `${JSON.stringify(run, null, 2)}\n`);
+} else if (existsSync(RUN_RECORD)) {
+  run = JSON.parse(readFileSync(RUN_RECORD, 'utf8')) as RunRecord;
 }
+if (!run) {
+  console.error(`No fault-suite run recorded in ${RESULTS}: run it first`);
+  process.exit(1);
+}
+const failedFiles = run.files.filter((f) => !f.passed);
 
-const rows: Figures[] = existsSync(RESULTS)
-  ? readdirSync(RESULTS)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as Figures)
-  : [];
+/** A file's figures, marked failed when the file failed; a placeholder row when it wrote none. */
+function rowsOf(outcome: RunRecord['files'][number]): Figures[] {
+  const dir = resultsDirOf(outcome.file);
+  const written = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Figures)
+    : [];
+  if (outcome.passed) return written;
+  if (written.length > 0) {
+    return written.map((f) => ({
+      ...f,
+      scenario: `${f.scenario} **FAILED**`,
+      notes: [...f.notes, FAILED_NOTE],
+    }));
+  }
+  const name = outcome.file
+    .split('/')
+    .at(-1)!
+    .replace(/\.test\.ts$/, '');
+  return [
+    { ...EMPTY_FIGURES, scenario: `${name} **FAILED**`, notes: [`${FAILED_NOTE}; it wrote no figures`] },
+  ];
+}
+const FAILED_NOTE = 'the scenario failed (see its test output)';
+const EMPTY_FIGURES: Figures = {
+  scenario: '',
+  engine: '—',
+  faults: '—',
+  faultsInjected: 0,
+  notifications: 0,
+  smsCreated: 0,
+  arrived: 0,
+  duplicated: 0,
+  lost: 0,
+  failedWithReason: 0,
+  recoveredByReconciliation: 0,
+  seconds: 0,
+  smsStatuses: {},
+  notes: [],
+};
+const rows: Figures[] = run.files.flatMap(rowsOf);
 
 function table(figures: Figures[]): string {
   const head = [
@@ -111,9 +186,18 @@ function table(figures: Figures[]): string {
 }
 
 const rendered = table(rows.sort((a, b) => rank(a.scenario) - rank(b.scenario)));
-console.log(`\n=== Reliability figures (${new Date().toISOString()}) ===\n\n${rendered}\n`);
+const minutes = (run.seconds / 60).toFixed(1);
+console.log(
+  `\n=== Reliability figures (run finished ${run.finishedAt}, ${minutes} min) ===\n\n${rendered}\n`,
+);
+for (const f of failedFiles) console.error(`FAILED: ${f.file}`);
 
-if (values['update-docs'] && rows.length > 0) {
+if (values['update-docs']) {
+  // Figures from a failed run would publish numbers nobody may rely on.
+  if (failedFiles.length > 0) {
+    console.error('docs/reliability.md NOT updated: the run failed');
+    process.exit(1);
+  }
   const doc = readFileSync(DOC, 'utf8');
   const from = doc.indexOf(START);
   const to = doc.indexOf(END);
@@ -121,8 +205,9 @@ if (values['update-docs'] && rows.length > 0) {
     console.error(`docs/reliability.md has no ${START} … ${END} section`);
     process.exit(1);
   }
-  const stamp = `Measured ${new Date().toISOString().slice(0, 10)} by \`npm run test:reliability -- --update-docs\`:`;
+  // Stamped with the run's own date and duration, so a --report-only rewrite cannot make old figures look new.
+  const stamp = `Measured ${run.finishedAt.slice(0, 10)} by \`npm run test:reliability -- --update-docs\` (the whole suite took ${minutes} min):`;
   writeFileSync(DOC, `${doc.slice(0, from + START.length)}\n${stamp}\n\n${rendered}\n${doc.slice(to)}`);
   console.log('docs/reliability.md updated');
 }
-process.exit(status);
+process.exit(failedFiles.length > 0 ? 1 : 0);
