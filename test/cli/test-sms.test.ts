@@ -146,8 +146,13 @@ describe('test-sms --user-email', () => {
     TWILIO_ACCOUNT_SID: SID,
     TWILIO_AUTH_TOKEN: TOKEN,
   });
-  const addUser = (values: { email: string; phone?: string; firstName?: string; locale?: string }) =>
-    database.use((db) => db.insert(users).values({ externalId: values.email, ...values }));
+  const addUser = (values: {
+    email: string;
+    externalId?: string;
+    phone?: string;
+    firstName?: string;
+    locale?: string;
+  }) => database.use((db) => db.insert(users).values({ externalId: values.email, ...values }));
 
   test('an unknown email: error, exit 1', async (t) => {
     database = await cliDatabase();
@@ -171,10 +176,22 @@ describe('test-sms --user-email', () => {
   test('a user with a phone: the order_confirmed SMS in their language is sent', async (t) => {
     database = await cliDatabase();
     t.after(() => database.close());
-    await addUser({ email: 'asha@example.com', phone: '+919812345678', firstName: 'Asha', locale: 'hi' });
+    // Another user first, so the internal row number (2) differs from anything the marketplace knows.
+    await addUser({ email: 'first@example.com' });
+    await addUser({
+      email: 'asha@example.com',
+      externalId: 'cust_8812',
+      phone: '+919812345678',
+      firstName: 'Asha',
+      locale: 'hi',
+    });
     const r = await cli(['test-sms', '--user-email', 'Asha@Example.com'], env());
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /\(test send: preferences not checked\)/);
+    // The marketplace's id for the user, not the internal row number.
+    assert.match(
+      r.stdout,
+      /^Sending order_confirmed to Asha@Example\.com \(user cust_8812, locale hi\) \(test send: preferences not checked\)$/m,
+    );
     const sid = /✓ SMS sent: (SM[0-9a-f]{32})/.exec(r.stdout)?.[1];
     const stored = sandbox.messages().find((m) => m.sid === sid);
     assert.equal(stored?.to, '+919812345678');

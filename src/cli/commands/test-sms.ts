@@ -213,7 +213,7 @@ async function sendToUser(config: Config, email: string): Promise<number> {
     return 1;
   }
   console.log(
-    `Sending ${type} to ${email} (user ${user.id}, locale ${user.locale}) ` +
+    `Sending ${type} to ${email} (user ${user.externalId}, locale ${user.locale}) ` +
       '(test send: preferences not checked)',
   );
   console.log(
