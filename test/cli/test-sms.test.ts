@@ -95,6 +95,23 @@ describe('test-sms --phone', () => {
     assert.match(r.stdout, /✓ SMS sent: SM[0-9a-f]{32} \(status queued\)/);
   });
 
+  test('--check-config proves the credentials with an authenticated call: the right token passes', async () => {
+    const r = await cli(['test-sms', '--check-config'], sandboxEnv());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /✓ SMS service is enabled and configured/);
+    assert.match(r.stdout, new RegExp(`Backend: sandbox at ${sandbox.url}`));
+  });
+
+  test('--check-config with a wrong token: the seed "Twilio error: Authenticate", exit 1', async () => {
+    const wrong = 'badbadbadbadbadbadbadbadbadbad00';
+    const r = await cli(['test-sms', '--check-config'], { ...sandboxEnv(), TWILIO_AUTH_TOKEN: wrong });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /✗ SMS credentials rejected\n {2}Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN/);
+    assert.doesNotMatch(r.stdout, /✓/);
+    assert.equal(r.stderr.trim(), 'Error: Twilio error: Authenticate (20003)');
+    assert.ok(!`${r.stdout}${r.stderr}`.includes(wrong), 'the token is never printed');
+  });
+
   test('an invalid number is refused with the seed text before anything is sent', async () => {
     for (const phone of ['9876543210', '+91 9876543210', '+91-9876-543210']) {
       const before = sandbox.messages().length;
