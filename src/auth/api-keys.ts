@@ -79,15 +79,17 @@ async function lookupApiKey(q: Queryable, hash: string): Promise<ApiKeyIdentity 
 }
 
 /**
- * First start: make sure an admin key exists. A key from ADMIN_API_KEY is registered (idempotently);
- * otherwise one is generated and returned so it can be printed once. Returns undefined when an admin
- * key already existed.
+ * First start: make sure an admin key exists. A key from ADMIN_API_KEY is registered (idempotently)
+ * and never returned: the operator has it already, and printing it would put a secret in the logs.
+ * Otherwise, with no admin key yet, one is generated and returned so it can be printed once.
+ * Returns undefined unless a key was generated.
  */
 export async function ensureAdminKey(db: Db, configured: string | undefined): Promise<string | undefined> {
   if (configured) {
-    if (await findApiKey(db, configured)) return undefined;
     // Two processes starting together on one database both get here: the second must not fail.
-    return (await insertKey(db, 'admin (from ADMIN_API_KEY)', 'admin', configured)) ? configured : undefined;
+    if (!(await findApiKey(db, configured)))
+      await insertKey(db, 'admin (from ADMIN_API_KEY)', 'admin', configured);
+    return undefined;
   }
   // Two processes starting together on an empty database would each see no admin key and each
   // generate one; the lock (held to the end of the transaction) lets the second see the first's.

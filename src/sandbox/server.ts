@@ -6,6 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PriceTable } from '../channels/sms/cost.ts';
+import { ACCOUNT_ROUTE, accountApi } from './accounts-api.ts';
 import { handleControl } from './control-api.ts';
 import { type FaultConfig, FaultInjector } from './faults.ts';
 import { BodyTooLargeError, sendJson } from './http-io.ts';
@@ -71,6 +72,7 @@ const MESSAGES_ROUTE = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages(?:\/([^/]+))?
 export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<TwilioSandbox> {
   const accountSid = opts.accountSid ?? newSid('AC');
   const authToken = opts.authToken ?? newAuthToken();
+  const startedAt = Date.now();
   const expectedAuth = 'Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64');
   const logger = opts.logger ?? silentLogger;
   const stats = newStats();
@@ -126,13 +128,15 @@ export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<Twi
     const search = () => new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     if (path.startsWith('/sandbox/')) return handleControl(sandbox, req, res, path, search());
 
-    const match = MESSAGES_ROUTE.exec(path);
+    const account = ACCOUNT_ROUTE.exec(path);
+    const match = account ?? MESSAGES_ROUTE.exec(path);
     if (match === null)
       return rejectWith(stats, res, twilioError(20404, `The requested resource ${path} was not found`));
     if (req.headers.authorization !== expectedAuth || match[1] !== accountSid) {
       res.setHeader('www-authenticate', 'Basic realm="Twilio API"');
       return rejectWith(stats, res, twilioError(20003));
     }
+    if (account) return accountApi(req, res, accountSid, startedAt);
     const messageSid = match[2];
     if (messageSid === undefined && req.method === 'POST') return createMessage(api, req, res);
     if (messageSid === undefined && req.method === 'GET') return listMessages(api, res, search());

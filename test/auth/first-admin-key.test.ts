@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { ensureAdminKey } from '../../src/auth/api-keys.ts';
+import { ensureAdminKey, findApiKey } from '../../src/auth/api-keys.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { apiKeys } from '../../src/db/schema.ts';
 import { createTestDatabase, ENGINE, silentLogger } from '../helpers/test-db.ts';
@@ -22,6 +22,18 @@ test(`processes starting together on an empty database generate one admin key be
     assert.equal(await ensureAdminKey(t.database.db, undefined), undefined, 'a later start makes none');
   } finally {
     for (const d of others) await d.close();
+    await t.close();
+  }
+});
+
+test(`a key from ADMIN_API_KEY is registered but never returned for printing (${ENGINE})`, async () => {
+  const t = await createTestDatabase();
+  try {
+    const fromEnv = 'lcn_adm_from_the_environment_0123456789';
+    assert.equal(await ensureAdminKey(t.database.db, fromEnv), undefined, 'the first start shows nothing');
+    assert.equal((await findApiKey(t.database.db, fromEnv))?.role, 'admin', 'the key works');
+    assert.equal(await ensureAdminKey(t.database.db, fromEnv), undefined, 'nor does a later start');
+  } finally {
     await t.close();
   }
 });

@@ -95,6 +95,23 @@ describe('test-sms --phone', () => {
     assert.match(r.stdout, /✓ SMS sent: SM[0-9a-f]{32} \(status queued\)/);
   });
 
+  test('--check-config proves the credentials with an authenticated call: the right token passes', async () => {
+    const r = await cli(['test-sms', '--check-config'], sandboxEnv());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /✓ SMS service is enabled and configured/);
+    assert.match(r.stdout, new RegExp(`Backend: sandbox at ${sandbox.url}`));
+  });
+
+  test('--check-config with a wrong token: the seed "Twilio error: Authenticate", exit 1', async () => {
+    const wrong = 'badbadbadbadbadbadbadbadbadbad00';
+    const r = await cli(['test-sms', '--check-config'], { ...sandboxEnv(), TWILIO_AUTH_TOKEN: wrong });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /✗ SMS credentials rejected\n {2}Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN/);
+    assert.doesNotMatch(r.stdout, /✓/);
+    assert.equal(r.stderr.trim(), 'Error: Twilio error: Authenticate (20003)');
+    assert.ok(!`${r.stdout}${r.stderr}`.includes(wrong), 'the token is never printed');
+  });
+
   test('an invalid number is refused with the seed text before anything is sent', async () => {
     for (const phone of ['9876543210', '+91 9876543210', '+91-9876-543210']) {
       const before = sandbox.messages().length;
@@ -146,8 +163,13 @@ describe('test-sms --user-email', () => {
     TWILIO_ACCOUNT_SID: SID,
     TWILIO_AUTH_TOKEN: TOKEN,
   });
-  const addUser = (values: { email: string; phone?: string; firstName?: string; locale?: string }) =>
-    database.use((db) => db.insert(users).values({ externalId: values.email, ...values }));
+  const addUser = (values: {
+    email: string;
+    externalId?: string;
+    phone?: string;
+    firstName?: string;
+    locale?: string;
+  }) => database.use((db) => db.insert(users).values({ externalId: values.email, ...values }));
 
   test('an unknown email: error, exit 1', async (t) => {
     database = await cliDatabase();
@@ -171,10 +193,22 @@ describe('test-sms --user-email', () => {
   test('a user with a phone: the order_confirmed SMS in their language is sent', async (t) => {
     database = await cliDatabase();
     t.after(() => database.close());
-    await addUser({ email: 'asha@example.com', phone: '+919812345678', firstName: 'Asha', locale: 'hi' });
+    // Another user first, so the internal row number (2) differs from anything the marketplace knows.
+    await addUser({ email: 'first@example.com' });
+    await addUser({
+      email: 'asha@example.com',
+      externalId: 'cust_8812',
+      phone: '+919812345678',
+      firstName: 'Asha',
+      locale: 'hi',
+    });
     const r = await cli(['test-sms', '--user-email', 'Asha@Example.com'], env());
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /\(test send: preferences not checked\)/);
+    // The marketplace's id for the user, not the internal row number.
+    assert.match(
+      r.stdout,
+      /^Sending order_confirmed to Asha@Example\.com \(user cust_8812, locale hi\) \(test send: preferences not checked\)$/m,
+    );
     const sid = /✓ SMS sent: (SM[0-9a-f]{32})/.exec(r.stdout)?.[1];
     const stored = sandbox.messages().find((m) => m.sid === sid);
     assert.equal(stored?.to, '+919812345678');

@@ -10,6 +10,7 @@ import { AppError } from '../../errors.ts';
 import { requireNotificationType } from '../../notifications/catalog.ts';
 import { TemplateStore } from '../../templates/template-store.ts';
 import { configOrExit, parseCommand } from '../command.ts';
+import { credentialsProblem } from './sms-credentials.ts';
 import { cliLogger, openMigratedDatabase } from './templates.ts';
 
 const HELP = `Usage: laundryconnect-notify test-sms <one of the options below>
@@ -17,7 +18,8 @@ const HELP = `Usage: laundryconnect-notify test-sms <one of the options below>
 Check the SMS configuration or send a test SMS (the seed's \`manage.py test_sms\`).
 
 Options:
-  --check-config            print the SMS configuration (secrets masked); exit 1 if not configured
+  --check-config            check the SMS credentials with Twilio and print the configuration
+                            (secrets masked); exit 1 if not configured or rejected
   --phone <e164> [--message <text>]
                             send <text> (default "Test SMS from LaundryConnect!") to an E.164
                             number such as +919876543210
@@ -99,6 +101,14 @@ async function checkConfig(config: Config): Promise<number> {
       for (const hint of notConfiguredHints(config)) console.log(`  ${hint}`);
       console.log(RULE);
       console.error('Error: SMS service not configured');
+      return 1;
+    }
+    const problem = await credentialsProblem(config, sms);
+    if (problem) {
+      console.log('✗ SMS credentials rejected');
+      console.log('  Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are correct');
+      console.log(RULE);
+      console.error(`Error: ${problem}`);
       return 1;
     }
     const callback = statusCallbackUrl(config);
@@ -213,7 +223,7 @@ async function sendToUser(config: Config, email: string): Promise<number> {
     return 1;
   }
   console.log(
-    `Sending ${type} to ${email} (user ${user.id}, locale ${user.locale}) ` +
+    `Sending ${type} to ${email} (user ${user.externalId}, locale ${user.locale}) ` +
       '(test send: preferences not checked)',
   );
   console.log(
