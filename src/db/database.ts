@@ -45,7 +45,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
 async function openPglite(opts: OpenOptions): Promise<Database> {
   const inMemory = opts.dataDir === 'memory://';
-  const lock = inMemory ? undefined : lockDataDir(opts.dataDir);
+  const lock = inMemory ? undefined : await lockDataDir(opts.dataDir);
   try {
     const client = inMemory ? new PGlite() : new PGlite(join(opts.dataDir, 'pglite'));
     await client.waitReady;

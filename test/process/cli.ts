@@ -35,8 +35,10 @@ process.once('exit', () => {
  * Spawn the CLI with the test's Node. The environment starts from the caller's minus anything that
  * would point the child at another database; `env` is laid on top.
  */
-export function runCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export function runCli(args: string[], env: Record<string, string> = {}, wrapper: string[] = []): CliProcess {
+  // `wrapper` runs the CLI under another command (e.g. `unshare ...`).
+  const [command, ...pre] = [...wrapper, process.execPath];
+  const child = spawn(command as string, [...pre, BIN, ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
