@@ -46,7 +46,8 @@ export interface AppliedStatus {
  * `metadata.sms.status` / `updated_at`, on the delivery's metadata part), one result per report, in order: undefined when no
  * delivery has that provider id. A batch must not hold two reports for one message (see
  * ProviderStatusWriter, which keeps them apart and in order). The statement is the PL/pgSQL
- * function lc_apply_provider_statuses (migrations/0005_hot_path_functions.sql).
+ * function lc_apply_provider_statuses (migrations/0005_hot_path_functions.sql; live body in
+ * 0008_dedupe_status_callbacks.sql, which records an identical replayed callback only once).
  */
 export async function applyProviderStatuses(
   q: Queryable,
