@@ -91,7 +91,9 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       closers.push(startEmbeddedVacuum(database, config.EMBEDDED_VACUUM_INTERVAL_MS, logger));
     }
     const generatedAdminKey = await ensureAdminKey(database.db, config.ADMIN_API_KEY);
-    const userTokens = await UserTokens.create(database.db, config.USER_TOKEN_SECRET);
+    const userTokens = await UserTokens.create(database.db, config.USER_TOKEN_SECRET, {
+      maxTtlSeconds: config.USER_TOKEN_MAX_TTL_SECONDS,
+    });
     const templates = new TemplateStore();
     await templates.reload(database.db);
 

@@ -60,6 +60,7 @@ const schema = z.object({
   ADMIN_API_KEY: optionalString,
   USER_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   USER_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
+  USER_TOKEN_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

@@ -302,4 +302,37 @@ describe(`hostile input on the public API (${ENGINE})`, () => {
     }
     assert.deepEqual(failures, []);
   });
+
+  test('a lone UTF-16 surrogate in a text field or nested object is a 400 naming the field', async () => {
+    // JSON.stringify writes a lone surrogate as the escape `\ud800`, as a client would send it.
+    const cases: Array<[string, string, unknown, string]> = [
+      ['PUT', '/api/v1/users/surrogate-user', { first_name: 'a\ud800' }, 'body.first_name'],
+      [
+        'POST',
+        '/api/v1/notifications',
+        { user_id: 'fuzz-user', type: 'order_confirmed', context: { order: { note: 'x\udc00y' } } },
+        'body.context.order.note',
+      ],
+      [
+        'POST',
+        '/api/v1/events',
+        { type: 'order.created', customer_id: 'fuzz-user', data: { order: { 'k\ud800': 1 } } },
+        'body.data.order.k',
+      ],
+    ];
+    const failures: string[] = [];
+    for (const [method, path, body, field] of cases) {
+      const res = await call(s.url, method, path, { key: ADMIN_KEY, body });
+      const problem = JSON.parse(res.text) as { code?: string; detail?: string };
+      if (
+        res.status !== 400 ||
+        problem.code !== 'VALIDATION_FAILED' ||
+        !problem.detail?.includes(field) ||
+        !problem.detail.includes('surrogate')
+      ) {
+        failures.push(`${method} ${path} → ${res.status} ${res.text.slice(0, 200)}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
 });
