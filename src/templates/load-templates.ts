@@ -102,7 +102,11 @@ function refuseOverLimit(set: TemplateSet, field: TemplateField, context: Record
     renderTemplate(set.fields[field], context, { escapeHtml: field === 'email_html' });
   } catch (err) {
     if (err instanceof AppError && err.code === 'TEMPLATE_LIMIT_EXCEEDED') {
-      throw new TemplateLoadError(`Template ${set.type}/${set.locale} field ${field}: ${err.message}`, err);
+      const { limit, max } = err.details as { limit: string; max: number };
+      throw new TemplateLoadError(
+        `Template ${set.type}/${set.locale} field ${field} exceeds the ${limit} limit (${max}) with the sample context (TEMPLATE_LIMIT_EXCEEDED)`,
+        err,
+      );
     }
   }
 }
