@@ -27,6 +27,10 @@ export const ERRORS = {
   TEMPLATE_MISSING_VAR: { status: 422, title: 'Template variable missing from context' },
   TEMPLATE_INVALID: { status: 422, title: 'Template does not parse' },
   TEMPLATE_NOT_FOUND: { status: 404, title: 'Template not found' },
+  TEMPLATE_LIMIT_EXCEEDED: {
+    status: 400,
+    title: 'Template exceeds a render limit (time, memory or output size)',
+  },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -8,6 +8,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Queryable } from '../db/database.ts';
 import { notificationTemplates } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
 import { getNotificationType } from '../notifications/catalog.ts';
 import { type LintRow, lintSmsTemplate } from './lint.ts';
 import { buildTemplateContext, renderTemplate, validateTemplateSource } from './render.ts';
@@ -30,6 +31,19 @@ export interface LoadOptions {
 /** A template that cannot be loaded; names the type, locale and field. Nothing was written. */
 export class TemplateLoadError extends Error {
   override name = 'TemplateLoadError';
+  /** The API error it becomes: TEMPLATE_INVALID, or TEMPLATE_LIMIT_EXCEEDED naming `details.limit`. */
+  readonly code: 'TEMPLATE_INVALID' | 'TEMPLATE_LIMIT_EXCEEDED';
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(message: string, cause?: AppError) {
+    super(message);
+    this.code = cause?.code === 'TEMPLATE_LIMIT_EXCEEDED' ? cause.code : 'TEMPLATE_INVALID';
+    this.details = cause?.details;
+  }
+
+  toAppError(): AppError {
+    return new AppError(this.code, this.message, this.details);
+  }
 }
 
 interface TemplateRow {
@@ -46,34 +60,55 @@ const LOAD_LOCK = sql`select pg_advisory_xact_lock(hashtext('notification_templa
 const INSERT_CHUNK = 100;
 
 /**
- * Parses every field of every set and lints every SMS text that can be sent with its type's sample
- * context. Throws TemplateLoadError at the first template that does not parse or names an unknown type.
+ * Parses every field of every set, trial-renders it with its type's sample context, and lints every
+ * SMS text that can be sent. Throws TemplateLoadError at the first template that does not parse, runs
+ * past a render limit (a loop or capture that would stall every send of it), or names an unknown type.
  */
 export function checkTemplateSets(sets: readonly TemplateSet[]): LintRow[] {
   const lint: LintRow[] = [];
   for (const set of sets) {
     const def = getNotificationType(set.type);
     if (!def) throw new TemplateLoadError(`Template ${set.type}/${set.locale}: unknown notification type`);
-    for (const field of TEMPLATE_FIELDS) {
-      try {
-        validateTemplateSource(set.fields[field]);
-      } catch (err) {
-        throw new TemplateLoadError(
-          `Template ${set.type}/${set.locale} field ${field} does not parse: ${(err as Error).message}`,
-        );
-      }
-    }
-    if (!def.channels.includes('sms')) continue;
     const sample = def.sampleContext;
     const firstName = typeof sample['first_name'] === 'string' ? sample['first_name'] : null;
     const context = buildTemplateContext(
       { firstName, lastName: null, email: null, locale: set.locale },
       sample,
     );
+    for (const field of TEMPLATE_FIELDS) {
+      try {
+        validateTemplateSource(set.fields[field]);
+      } catch (err) {
+        throw new TemplateLoadError(
+          `Template ${set.type}/${set.locale} field ${field} does not parse: ${(err as Error).message}`,
+          err instanceof AppError ? err : undefined,
+        );
+      }
+      refuseOverLimit(set, field, context);
+    }
+    if (!def.channels.includes('sms')) continue;
     const input = { source: set.fields.sms, sampleContext: context, dltText: set.dltText };
     lint.push({ type: set.type, locale: set.locale, report: lintSmsTemplate(input, renderTemplate) });
   }
   return lint;
+}
+
+/**
+ * A render with the sample context that hits a limit would hit it on every send; other render failures
+ * (a variable the sample lacks) stay lint warnings because real contexts may carry it.
+ */
+function refuseOverLimit(set: TemplateSet, field: TemplateField, context: Record<string, unknown>): void {
+  try {
+    renderTemplate(set.fields[field], context, { escapeHtml: field === 'email_html' });
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'TEMPLATE_LIMIT_EXCEEDED') {
+      const { limit, max } = err.details as { limit: string; max: number };
+      throw new TemplateLoadError(
+        `Template ${set.type}/${set.locale} field ${field} exceeds the ${limit} limit (${max}) with the sample context (TEMPLATE_LIMIT_EXCEEDED)`,
+        err,
+      );
+    }
+  }
 }
 
 export async function loadTemplatesIntoDb(

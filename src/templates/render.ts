@@ -7,21 +7,83 @@
 import { Liquid, LiquidError, type Template, UndefinedVariableError } from 'liquidjs';
 import { AppError } from '../errors.ts';
 
+/**
+ * The limits every render runs under, named in TEMPLATE_LIMIT_EXCEEDED. An SMS or email is a few KiB,
+ * so these are far above any real message and far below what stalls the event loop: LiquidJS checks
+ * `renderLimit` between nodes, so a render ends within about 200 ms whatever the template does.
+ */
+export const TEMPLATE_LIMITS = {
+  /** Characters of source (LiquidJS `parseLimit`). */
+  parse_size: 100_000,
+  /** Milliseconds of one render (LiquidJS `renderLimit`). */
+  render_time: 200,
+  /** LiquidJS `memoryLimit` units: range elements and filter results; a (1..3000) loop in a (1..3000) loop is 9 M. */
+  memory: 1_000_000,
+  /** Characters of one output buffer: the message and every `capture`, which `memoryLimit` does not count. */
+  output_size: 64 * 1024,
+} as const;
+
+export type TemplateLimit = keyof typeof TEMPLATE_LIMITS;
+
 const SANDBOX = {
   strictVariables: true,
   strictFilters: true,
   ownPropertyOnly: true,
   // An empty in-memory template map: include/render/layout can only ever fail, never read from disk.
   templates: {},
-  // DoS guards for operator-edited templates ({% for i in (1..1e9) %}); real notifications are far below.
-  parseLimit: 100_000,
-  renderLimit: 1_000,
-  memoryLimit: 10_000_000,
+  parseLimit: TEMPLATE_LIMITS.parse_size,
+  renderLimit: TEMPLATE_LIMITS.render_time,
+  memoryLimit: TEMPLATE_LIMITS.memory,
 };
 
-const plainEngine = new Liquid(SANDBOX);
+/** Thrown by a bounded output buffer; LiquidJS wraps it in a RenderError (as `originalError`). */
+class OutputLimitError extends Error {
+  override name = 'OutputLimitError';
+}
+
+/** LiquidJS's SimpleEmitter with a length cap, checked on every write so the text never grows past it. */
+class BoundedEmitter {
+  buffer = '';
+  write(html: unknown): void {
+    this.buffer += html === null || html === undefined ? '' : String(html);
+    if (this.buffer.length > TEMPLATE_LIMITS.output_size) {
+      throw new OutputLimitError(`output size limit exceeded (${TEMPLATE_LIMITS.output_size} characters)`);
+    }
+  }
+}
+
+/**
+ * LiquidJS creates a fresh buffer for the top-level render and for every `capture` without counting
+ * what is appended to it (`{{s}}{{s}}` doubles a capture at no memoryLimit cost), so every buffer it
+ * would create itself is a bounded one instead.
+ */
+function boundOutput(liquid: Liquid): Liquid {
+  const renderer = liquid.renderer;
+  const renderTemplates = renderer.renderTemplates.bind(renderer);
+  renderer.renderTemplates = (templates, ctx, emitter) =>
+    renderTemplates(templates, ctx, emitter ?? new BoundedEmitter());
+  return liquid;
+}
+
+const plainEngine = boundOutput(new Liquid(SANDBOX));
 // Escaping is fixed at parse time, so HTML rendering needs its own engine and its own parsed templates.
-const htmlEngine = new Liquid({ ...SANDBOX, outputEscape: 'escape' });
+const htmlEngine = boundOutput(new Liquid({ ...SANDBOX, outputEscape: 'escape' }));
+
+const LIMIT_MESSAGES: Array<[TemplateLimit, string]> = [
+  ['parse_size', 'parse length limit exceeded'],
+  ['render_time', 'template render limit exceeded'],
+  ['memory', 'memory alloc limit exceeded'],
+];
+
+/** Which limit an error from LiquidJS hit, following the chain of wrapped errors. */
+function limitHit(err: unknown): TemplateLimit | undefined {
+  for (let e = err; e instanceof Error; e = (e as { originalError?: unknown }).originalError) {
+    if (e instanceof OutputLimitError) return 'output_size';
+    const hit = LIMIT_MESSAGES.find(([, message]) => e.message.startsWith(message));
+    if (hit) return hit[0];
+  }
+  return undefined;
+}
 
 /** Bounded so a long template-editor session cannot grow the cache without limit. */
 const CACHE_LIMIT = 2_000;
@@ -35,6 +97,14 @@ const PLAIN: Engine = { liquid: plainEngine, cache: new Map() };
 const HTML: Engine = { liquid: htmlEngine, cache: new Map() };
 
 function toAppError(err: unknown): unknown {
+  const limit = limitHit(err);
+  if (limit) {
+    return new AppError(
+      'TEMPLATE_LIMIT_EXCEEDED',
+      `Template exceeds the ${limit} limit (${TEMPLATE_LIMITS[limit]})`,
+      { limit, max: TEMPLATE_LIMITS[limit] },
+    );
+  }
   if (err instanceof UndefinedVariableError) {
     // The token is the whole property path ("order.pickup_date"), not only the first missing segment.
     const variable = err.token.getText();
@@ -71,7 +141,8 @@ function parseCached(engine: Engine, source: string): Template[] {
 
 /**
  * Renders one template field. Throws TEMPLATE_MISSING_VAR (naming the variable path) when the context
- * lacks a variable, TEMPLATE_INVALID when the source does not parse or renders to nothing.
+ * lacks a variable, TEMPLATE_INVALID when the source does not parse or renders to nothing,
+ * TEMPLATE_LIMIT_EXCEEDED (naming the limit) when it runs past one of TEMPLATE_LIMITS.
  */
 export function renderTemplate(
   source: string,

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   formatLintReport,
   type LintInput,
@@ -7,6 +11,7 @@ import {
   lintSmsTemplate,
   type Render,
 } from '../../src/templates/lint.ts';
+import { cli } from '../cli/helpers.ts';
 
 /** A stand-in for the real renderer: `{{ a.b }}` lookups, throwing on a missing variable like it does. */
 const render: Render = (source, context) =>
@@ -182,4 +187,24 @@ describe('formatLintReport', () => {
       ].join('\n'),
     );
   });
+});
+
+test('lint-templates refuses a template that runs past a render limit, naming it and the limit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lcn-templates-'));
+  try {
+    cpSync(fileURLToPath(new URL('../../templates', import.meta.url)), dir, { recursive: true });
+    const path = join(dir, 'en', 'order_ready.json');
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    file.email_text =
+      '{% capture s %}x{% endcapture %}{% for i in (1..40) %}{% capture s %}{{s}}{{s}}{% endcapture %}{% endfor %}{{s}}';
+    writeFileSync(path, JSON.stringify(file, null, 2));
+    const r = await cli(['lint-templates', '--dir', dir]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^Error: Template order_ready\/en field email_text exceeds the output_size limit \(65536\) .*TEMPLATE_LIMIT_EXCEEDED/m,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AppError } from '../../src/errors.ts';
 import { requireNotificationType } from '../../src/notifications/catalog.ts';
-import { buildTemplateContext, renderTemplate, validateTemplateSource } from '../../src/templates/render.ts';
+import {
+  buildTemplateContext,
+  renderTemplate,
+  TEMPLATE_LIMITS,
+  type TemplateLimit,
+  validateTemplateSource,
+} from '../../src/templates/render.ts';
 import { LOCALES, loadTemplateFiles, TEMPLATE_FIELDS } from '../../src/templates/template-files.ts';
 
 const TEMPLATE_SETS = loadTemplateFiles();
@@ -124,7 +130,7 @@ describe('renderTemplate', () => {
   test('a runaway loop is stopped instead of hogging the worker', () => {
     assert.throws(
       () => renderTemplate('{% for i in (1..100000000) %}x{% endfor %}', {}),
-      isAppError('TEMPLATE_INVALID'),
+      isAppError('TEMPLATE_LIMIT_EXCEEDED', (err) => (err.details as { limit: string }).limit === 'memory'),
     );
   });
 
@@ -193,5 +199,45 @@ describe('buildTemplateContext', () => {
   test('missing names and email become empty strings, never null', () => {
     const context = buildTemplateContext({ firstName: null, lastName: null, email: null, locale: 'en' }, {});
     assert.equal(renderTemplate('[{{ first_name }}|{{ last_name }}|{{ user.email }}]', context), '[||]');
+  });
+});
+
+describe('render limits', () => {
+  const NESTED_LOOPS = '{% for a in (1..3000) %}{% for b in (1..3000) %}x{% endfor %}{% endfor %}';
+  const CAPTURE_DOUBLING =
+    '{% capture s %}x{% endcapture %}{% for i in (1..40) %}{% capture s %}{{s}}{{s}}{% endcapture %}{% endfor %}{{s}}';
+  const overLimit = (limit?: TemplateLimit) =>
+    isAppError(
+      'TEMPLATE_LIMIT_EXCEEDED',
+      (err) => limit === undefined || (err.details as { limit: string }).limit === limit,
+    );
+
+  test('an output longer than the output size limit fails with the named error instead of rendering', () => {
+    const long = 'x'.repeat(TEMPLATE_LIMITS.output_size + 1);
+    assert.throws(
+      () => renderTemplate('LaundryConnect: {{ note }}', { note: long }),
+      overLimit('output_size'),
+    );
+    assert.throws(
+      () => renderTemplate('{{ note }}', { note: long }, { escapeHtml: true }),
+      overLimit('output_size'),
+    );
+  });
+
+  test('a capture doubled in a loop stops at the output size limit (memoryLimit does not count captures)', () => {
+    assert.throws(() => renderTemplate(CAPTURE_DOUBLING, {}), overLimit('output_size'));
+  });
+
+  test('nested loops stop at a limit instead of running 9 million iterations', () => {
+    // Output size or render time, whichever this machine reaches first; both end the render.
+    assert.throws(() => renderTemplate(NESTED_LOOPS, {}), overLimit());
+    // Without output, the ranges alone are 9 million memoryLimit units.
+    const silent = '{% for a in (1..3000) %}{% for b in (1..3000) %}{% endfor %}{% endfor %}.';
+    assert.throws(() => renderTemplate(silent, {}), overLimit());
+  });
+
+  test('a message up to the output size limit still renders', () => {
+    const note = 'x'.repeat(TEMPLATE_LIMITS.output_size - 'LaundryConnect: '.length);
+    assert.equal(renderTemplate('LaundryConnect: {{ note }}', { note }).length, TEMPLATE_LIMITS.output_size);
   });
 });

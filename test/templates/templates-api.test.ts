@@ -62,6 +62,30 @@ describe(`template admin API (${ENGINE})`, () => {
     assert.equal(after.versions.length, before.versions.length);
   });
 
+  test('templates that would stall every send are refused at save with the limit they hit', async () => {
+    const path = '/api/v1/templates/order_ready/en/sms';
+    const before = (await (await call('GET', path)).json()) as { versions: unknown[] };
+    for (const source of [
+      'LaundryConnect: {% for a in (1..3000) %}{% for b in (1..3000) %}x{% endfor %}{% endfor %}',
+      'LaundryConnect: {% capture s %}x{% endcapture %}{% for i in (1..40) %}{% capture s %}{{s}}{{s}}{% endcapture %}{% endfor %}{{s}}',
+    ]) {
+      const res = await call('PUT', path, { source });
+      assert.equal(res.status, 400, source);
+      const body = (await res.json()) as { code: string; limit: string };
+      assert.equal(body.code, 'TEMPLATE_LIMIT_EXCEEDED', source);
+      assert.ok(['output_size', 'render_time', 'memory'].includes(body.limit), body.limit);
+    }
+    // Also a field that is only parsed today (email_html), with the capture doubling.
+    const html = await call('PUT', '/api/v1/templates/order_ready/en/email_html', {
+      source:
+        '<p>{% capture s %}x{% endcapture %}{% for i in (1..40) %}{% capture s %}{{s}}{{s}}{% endcapture %}{% endfor %}{{s}}</p>',
+    });
+    assert.equal(html.status, 400);
+    assert.equal(((await html.json()) as { limit: string }).limit, 'output_size');
+    const after = (await (await call('GET', path)).json()) as { versions: unknown[] };
+    assert.equal(after.versions.length, before.versions.length);
+  });
+
   test('preview renders every field and counts SMS segments; ₹ forces UCS-2', async () => {
     const res = await call('POST', '/api/v1/templates/preview', { type: 'payment_completed', locale: 'en' });
     assert.equal(res.status, 200);

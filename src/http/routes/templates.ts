@@ -120,7 +120,7 @@ export function registerTemplateRoutes(
       const summary = await loadTemplatesIntoDb(deps.db, [set], {
         createdBy: `api-key:${request.apiKey!.id}`,
       }).catch((err: unknown) => {
-        throw err instanceof TemplateLoadError ? new AppError('TEMPLATE_INVALID', err.message) : err;
+        throw err instanceof TemplateLoadError ? err.toAppError() : err;
       });
       await deps.templates.reload(deps.db);
       const saved = deps.templates.get(type, field, locale)!;
@@ -195,7 +195,7 @@ function refuseDltMismatch(set: TemplateSet): void {
   try {
     rows = checkTemplateSets([set]);
   } catch (err) {
-    throw err instanceof TemplateLoadError ? new AppError('TEMPLATE_INVALID', err.message) : err;
+    throw err instanceof TemplateLoadError ? err.toAppError() : err;
   }
   const mismatch = rows.flatMap((r) => r.report.warnings).find((w) => w.code === 'DLT_MISMATCH');
   if (mismatch) {
