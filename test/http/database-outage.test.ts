@@ -3,19 +3,25 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { type RunningApp, startApp } from '../../src/app.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
+import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, silentLogger } from '../helpers/test-db.ts';
 
 const ADMIN_KEY = 'lcn_test_admin_key';
+const context = getNotificationType('order_confirmed')!.sampleContext;
 
 /**
  * A TCP hop between the service and PostgreSQL that the test can cut: every open connection is
- * dropped and new ones are refused, as during a database restart, until it is restored.
+ * dropped and new ones are refused, as during a database restart, until it is restored. It can also
+ * stall: connections stay open (and new ones are accepted) but nothing is forwarded, as with a hung
+ * server, until it resumes and forwards what it held.
  */
 class CuttableLink {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
+  #stalled = false;
+  readonly #held: Array<() => void> = [];
   port = 0;
 
   constructor(target: { host: string; port: number }) {
@@ -30,11 +36,30 @@ class CuttableLink {
         s.on('close', () => this.#sockets.delete(s));
         s.on('error', () => {});
       }
-      client.pipe(upstream).pipe(client);
+      this.#forward(client, upstream);
+      this.#forward(upstream, client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as { port: number }).port;
     this.#server = server;
+  }
+
+  #forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk) => {
+      if (this.#stalled) this.#held.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
+  }
+
+  stall(): void {
+    this.#stalled = true;
+  }
+
+  resume(): void {
+    this.#stalled = false;
+    for (const send of this.#held.splice(0)) send();
   }
 
   async cut(): Promise<void> {
@@ -45,8 +70,103 @@ class CuttableLink {
   }
 }
 
+/** An app on PostgreSQL reached through a link the test controls; `run` gets its URL and the link, cleanup is done. */
+async function withLinkedApp(
+  timeouts: Parameters<typeof openDatabase>[0]['timeouts'],
+  config: Record<string, string>,
+  run: (url: string, link: CuttableLink) => Promise<void>,
+): Promise<void> {
+  const t = await createTestDatabase();
+  const target = new URL(t.url!);
+  const link = new CuttableLink({ host: target.hostname, port: Number(target.port || 5432) });
+  await link.open();
+  let database: Database | undefined;
+  let app: RunningApp | undefined;
+  try {
+    const viaLink = new URL(t.url!);
+    viaLink.port = String(link.port);
+    database = await openDatabase({
+      databaseUrl: viaLink.toString(),
+      dataDir: 'unused',
+      timeouts,
+      logger: silentLogger,
+    });
+    app = await startApp({
+      config: testConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY, ...config }),
+      api: true,
+      worker: true,
+      database,
+      logger: silentLogger,
+    });
+    await run(app.url!, link);
+  } finally {
+    link.resume();
+    await app?.close();
+    await link.cut();
+    await database?.close();
+    await t.close();
+  }
+}
+
+const notify = (url: string, userId: string) =>
+  fetch(`${url}/api/v1/notifications`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: userId, type: 'order_confirmed', context }),
+  });
+
+const putUser = (url: string, userId: string) =>
+  fetch(`${url}/api/v1/users/${userId}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ phone: '+919876543210', email: 'load@example.com' }),
+  });
+
+test('cutting the database under load (8 creates at a time) fails requests with 503, never the process', {
+  skip: ENGINE !== 'postgres',
+  timeout: 60_000,
+}, async () => {
+  await withLinkedApp({}, {}, async (url, link) => {
+    assert.equal((await putUser(url, 'load-user')).status, 201);
+    // Cut while creates (transactions on checked-out clients), the worker and LISTEN are all busy:
+    // an unhandled 'error' on any pg client would end this test process.
+    const statuses: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const batch = Array.from({ length: 8 }, () => notify(url, 'load-user').then((r) => r.status));
+      await new Promise((r) => setImmediate(r));
+      await link.cut();
+      statuses.push(...(await Promise.all(batch)));
+      await link.open();
+    }
+    for (const s of statuses) assert.ok(s === 201 || s === 503, `status ${s}`);
+    await waitFor(async () => (await notify(url, 'load-user')).status === 201, 10_000, 'recovered');
+  });
+});
+
+test('a stalled database fails /readyz within its bound and requests with 503, then recovers by itself', {
+  skip: ENGINE !== 'postgres',
+  timeout: 60_000,
+}, async () => {
+  await withLinkedApp(
+    { connectMs: 500, statementMs: 500 },
+    { READYZ_TIMEOUT_MS: '300' },
+    async (url, link) => {
+      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+      link.stall();
+      const ready = await fetch(`${url}/readyz`);
+      assert.equal(ready.status, 503);
+      const created = await putUser(url, 'stall-user');
+      assert.equal(created.status, 503, await created.text());
+      link.resume();
+      await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000, 'ready again');
+      assert.equal((await putUser(url, 'stall-user')).status, 201);
+    },
+  );
+});
+
 test('while the database is unreachable the API answers 503 DATABASE_UNAVAILABLE with Retry-After, then recovers', {
   skip: ENGINE !== 'postgres',
+  timeout: 60_000,
 }, async () => {
   const t = await createTestDatabase();
   const target = new URL(t.url!);
