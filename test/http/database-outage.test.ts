@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { type RunningApp, startApp } from '../../src/app.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
@@ -21,6 +22,8 @@ class CuttableLink {
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
   #stalled = false;
+  /** Called with each chunk on its way to the server (to cut in the middle of a query). */
+  onQuery: (() => void) | undefined;
   readonly #held: Array<() => void> = [];
   port = 0;
 
@@ -36,6 +39,7 @@ class CuttableLink {
         s.on('close', () => this.#sockets.delete(s));
         s.on('error', () => {});
       }
+      client.on('data', () => this.onQuery?.());
       this.#forward(client, upstream);
       this.#forward(upstream, client);
       client.on('close', () => upstream.destroy());
@@ -70,11 +74,11 @@ class CuttableLink {
   }
 }
 
-/** An app on PostgreSQL reached through a link the test controls; `run` gets its URL and the link, cleanup is done. */
+/** An app on PostgreSQL reached through a link the test controls; `run` gets its URL, the link and the database, cleanup is done. */
 async function withLinkedApp(
   timeouts: Parameters<typeof openDatabase>[0]['timeouts'],
   config: Record<string, string>,
-  run: (url: string, link: CuttableLink) => Promise<void>,
+  run: (url: string, link: CuttableLink, database: Database) => Promise<void>,
 ): Promise<void> {
   const t = await createTestDatabase();
   const target = new URL(t.url!);
@@ -98,7 +102,7 @@ async function withLinkedApp(
       database,
       logger: silentLogger,
     });
-    await run(app.url!, link);
+    await run(app.url!, link, database);
   } finally {
     link.resume();
     await app?.close();
@@ -126,15 +130,30 @@ test('cutting the database under load (8 creates at a time) fails requests with 
   skip: ENGINE !== 'postgres',
   timeout: 60_000,
 }, async () => {
-  await withLinkedApp({}, {}, async (url, link) => {
+  await withLinkedApp({}, {}, async (url, link, database) => {
     assert.equal((await putUser(url, 'load-user')).status, 201);
     // Cut while creates (transactions on checked-out clients), the worker and LISTEN are all busy:
     // an unhandled 'error' on any pg client would end this test process.
     const statuses: number[] = [];
     for (let round = 0; round < 3; round++) {
+      // Cut once the creates are well into their transactions (the 12th query on the wire).
+      let queries = 0;
+      const cut = new Promise<void>((resolve) => {
+        link.onQuery = () => {
+          if (++queries === 12) void link.cut().then(resolve);
+        };
+      });
       const batch = Array.from({ length: 8 }, () => notify(url, 'load-user').then((r) => r.status));
-      await new Promise((r) => setImmediate(r));
-      await link.cut();
+      // A transaction between two statements when the cut lands: its checked-out client has no
+      // query to fail, so the connection error reaches it as an 'error' event.
+      const between = database.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        await cut;
+        await tx.execute(sql`select 1`);
+      });
+      await cut;
+      await assert.rejects(between);
+      link.onQuery = undefined;
       statuses.push(...(await Promise.all(batch)));
       await link.open();
     }
