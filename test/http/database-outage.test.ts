@@ -22,8 +22,6 @@ class CuttableLink {
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
   #stalled = false;
-  /** Called with each chunk on its way to the server (to cut in the middle of a query). */
-  onQuery: (() => void) | undefined;
   readonly #held: Array<() => void> = [];
   port = 0;
 
@@ -33,13 +31,17 @@ class CuttableLink {
 
   async open(): Promise<void> {
     const server = createServer((client) => {
+      // A connection accepted just before a cut would keep server.close() waiting for ever.
+      if (this.#server !== server) {
+        client.destroy();
+        return;
+      }
       const upstream = connect(this.#target);
       for (const s of [client, upstream]) {
         this.#sockets.add(s);
         s.on('close', () => this.#sockets.delete(s));
         s.on('error', () => {});
       }
-      client.on('data', () => this.onQuery?.());
       this.#forward(client, upstream);
       this.#forward(upstream, client);
       client.on('close', () => upstream.destroy());
@@ -106,8 +108,8 @@ async function withLinkedApp(
   } finally {
     link.resume();
     await app?.close();
-    await link.cut();
     await database?.close();
+    await link.cut();
     await t.close();
   }
 }
@@ -126,39 +128,22 @@ const putUser = (url: string, userId: string) =>
     body: JSON.stringify({ phone: '+919876543210', email: 'load@example.com' }),
   });
 
-test('cutting the database under load (8 creates at a time) fails requests with 503, never the process', {
+test('a connection cut while a transaction holds its client fails that transaction, never the process', {
   skip: ENGINE !== 'postgres',
   timeout: 60_000,
 }, async () => {
   await withLinkedApp({}, {}, async (url, link, database) => {
-    assert.equal((await putUser(url, 'load-user')).status, 201);
-    // Cut while creates (transactions on checked-out clients), the worker and LISTEN are all busy:
-    // an unhandled 'error' on any pg client would end this test process.
-    const statuses: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      // Cut once the creates are well into their transactions (the 12th query on the wire).
-      let queries = 0;
-      const cut = new Promise<void>((resolve) => {
-        link.onQuery = () => {
-          if (++queries === 12) void link.cut().then(resolve);
-        };
-      });
-      const batch = Array.from({ length: 8 }, () => notify(url, 'load-user').then((r) => r.status));
-      // A transaction between two statements when the cut lands: its checked-out client has no
-      // query to fail, so the connection error reaches it as an 'error' event.
-      const between = database.db.transaction(async (tx) => {
-        await tx.execute(sql`select 1`);
-        await cut;
-        await tx.execute(sql`select 1`);
-      });
-      await cut;
-      await assert.rejects(between);
-      link.onQuery = undefined;
-      statuses.push(...(await Promise.all(batch)));
-      await link.open();
-    }
-    for (const s of statuses) assert.ok(s === 201 || s === 503, `status ${s}`);
-    await waitFor(async () => (await notify(url, 'load-user')).status === 201, 10_000, 'recovered');
+    assert.equal((await putUser(url, 'cut-user')).status, 201);
+    // Between two statements its checked-out client has no query to fail, so the connection error
+    // reaches the client as an 'error' event: with no handler, this test process would die.
+    const between = database.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1`);
+      await link.cut();
+      await tx.execute(sql`select 1`);
+    });
+    await assert.rejects(between);
+    await link.open();
+    await waitFor(async () => (await notify(url, 'cut-user')).status === 201, 10_000, 'recovered');
   });
 });
 
