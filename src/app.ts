@@ -78,7 +78,16 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL, logDestination(config.LOG_FORMAT));
   const database =
     opts.database ??
-    (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger }));
+    (await openDatabase({
+      databaseUrl: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      timeouts: {
+        connectMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+        statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+        idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      },
+      logger,
+    }));
   const closers: Array<() => Promise<void>> = opts.database ? [] : [() => database.close()];
   const close = async () => {
     for (const fn of [...closers].reverse())
@@ -159,7 +168,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         },
         version: VERSION,
       });
-      registerHealthRoutes(http, database);
+      registerHealthRoutes(http, database, config.READYZ_TIMEOUT_MS);
       registerErrorRoutes(http);
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);

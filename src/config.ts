@@ -137,6 +137,12 @@ const schema = z.object({
     .default('mailto:support@laundryconnect.com'),
   PUSH_TTL_SECONDS: z.coerce.number().int().min(0).default(86_400),
   PUSH_ALLOW_HTTP_ENDPOINTS: bool.default(false),
+
+  // PostgreSQL bounds (src/db/database.ts PgTimeouts): a stalled server must not wedge the service.
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  READYZ_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
 });
 
 export type Config = z.infer<typeof schema>;

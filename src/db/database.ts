@@ -36,7 +36,46 @@ export interface OpenOptions {
   /** Embedded only: the data directory; `memory://` for a throwaway in-memory database. */
   dataDir: string;
   poolSize?: number;
+  /** PostgreSQL only: bounds that keep a stalled or cut database from wedging the service. */
+  timeouts?: Partial<PgTimeouts>;
   logger: Logger;
+}
+
+/**
+ * Every wait on PostgreSQL is bounded: a server that accepts TCP and never answers would otherwise
+ * hold every pool slot (and /readyz) forever. A query that hits a bound fails, its connection is
+ * discarded, and the next one is opened afresh, so the service recovers once the server answers.
+ */
+export interface PgTimeouts {
+  /** Opening a connection, and waiting for a free pool slot. */
+  connectMs: number;
+  /** One statement: server-side statement_timeout and the client-side query_timeout. */
+  statementMs: number;
+  /** A transaction left open without a statement (its holder hung) is ended by the server. */
+  idleInTransactionMs: number;
+}
+
+export const DEFAULT_PG_TIMEOUTS: PgTimeouts = {
+  connectMs: 5_000,
+  statementMs: 30_000,
+  idleInTransactionMs: 60_000,
+};
+
+/** Client settings shared by the pool and the LISTEN connection. */
+export function pgClientConfig(url: string, t: Partial<PgTimeouts> = {}): pg.ClientConfig {
+  const { connectMs, statementMs, idleInTransactionMs } = { ...DEFAULT_PG_TIMEOUTS, ...t };
+  return {
+    connectionString: url,
+    connectionTimeoutMillis: connectMs,
+    statement_timeout: statementMs,
+    // The client-side bound catches a server that stopped answering (statement_timeout cannot);
+    // a little later than the server's, so a live server reports its own timeout first.
+    query_timeout: statementMs + 1_000,
+    idle_in_transaction_session_timeout: idleInTransactionMs,
+    // Detects a peer that vanished without a FIN (a dead host, a dropped NAT entry).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
@@ -77,12 +116,15 @@ export function wrapPglite(client: PGlite, onClose?: () => void): Database {
 }
 
 async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
-  // Idle clients die when PostgreSQL restarts; without a handler that would crash the process.
-  pool.on('error', (err) =>
-    opts.logger.warn({ err: err.message }, 'database connection lost; the pool will reconnect'),
-  );
-  const listener = new PgListener(url, opts.logger);
+  const pool = new pg.Pool({ ...pgClientConfig(url, opts.timeouts), max: opts.poolSize ?? 10 });
+  const lost = (err: Error) =>
+    opts.logger.warn({ err: err.message }, 'database connection lost; the pool will reconnect');
+  // The pool emits 'error' only for idle clients; a checked-out client (a transaction) emits it on
+  // itself, and an 'error' with no listener kills the process. The query under way still fails
+  // (a 503) and the pool discards the client when it is released.
+  pool.on('error', lost);
+  pool.on('connect', (client) => client.on('error', lost));
+  const listener = new PgListener(pgClientConfig(url, opts.timeouts), opts.logger);
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   return {
     engine: 'postgres',

@@ -13,7 +13,7 @@ interface Subscription {
  * tells subscribers, so a worker can poll for what it missed while it was deaf.
  */
 export class PgListener {
-  readonly #url: string;
+  readonly #config: pg.ClientConfig;
   readonly #logger: Logger;
   readonly #subs = new Set<Subscription>();
   #client: pg.Client | undefined;
@@ -21,8 +21,8 @@ export class PgListener {
   #closed = false;
   #backoffMs = 100;
 
-  constructor(url: string, logger: Logger) {
-    this.#url = url;
+  constructor(config: pg.ClientConfig, logger: Logger) {
+    this.#config = config;
     this.#logger = logger;
   }
 
@@ -59,7 +59,7 @@ export class PgListener {
   }
 
   async #open(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.#url });
+    const client = new pg.Client(this.#config);
     client.on('notification', (msg) => {
       for (const sub of this.#subs) if (sub.channel === msg.channel) sub.onPayload(msg.payload ?? '');
     });

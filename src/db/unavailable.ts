@@ -9,7 +9,7 @@ const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
 /** node-postgres reports a dropped connection and a pool that cannot connect by message only, with no code. */
 const DROPPED =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   // Drizzle wraps the driver's error in `cause`; bounded, as a cause chain can loop.

@@ -1,21 +1,28 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { type RunningApp, startApp } from '../../src/app.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
+import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, silentLogger } from '../helpers/test-db.ts';
 
 const ADMIN_KEY = 'lcn_test_admin_key';
+const context = getNotificationType('order_confirmed')!.sampleContext;
 
 /**
  * A TCP hop between the service and PostgreSQL that the test can cut: every open connection is
- * dropped and new ones are refused, as during a database restart, until it is restored.
+ * dropped and new ones are refused, as during a database restart, until it is restored. It can also
+ * stall: connections stay open (and new ones are accepted) but nothing is forwarded, as with a hung
+ * server, until it resumes and forwards what it held.
  */
 class CuttableLink {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
+  #stalled = false;
+  readonly #held: Array<() => void> = [];
   port = 0;
 
   constructor(target: { host: string; port: number }) {
@@ -24,17 +31,41 @@ class CuttableLink {
 
   async open(): Promise<void> {
     const server = createServer((client) => {
+      // A connection accepted just before a cut would keep server.close() waiting for ever.
+      if (this.#server !== server) {
+        client.destroy();
+        return;
+      }
       const upstream = connect(this.#target);
       for (const s of [client, upstream]) {
         this.#sockets.add(s);
         s.on('close', () => this.#sockets.delete(s));
         s.on('error', () => {});
       }
-      client.pipe(upstream).pipe(client);
+      this.#forward(client, upstream);
+      this.#forward(upstream, client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as { port: number }).port;
     this.#server = server;
+  }
+
+  #forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk) => {
+      if (this.#stalled) this.#held.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
+  }
+
+  stall(): void {
+    this.#stalled = true;
+  }
+
+  resume(): void {
+    this.#stalled = false;
+    for (const send of this.#held.splice(0)) send();
   }
 
   async cut(): Promise<void> {
@@ -45,8 +76,101 @@ class CuttableLink {
   }
 }
 
+/** An app on PostgreSQL reached through a link the test controls; `run` gets its URL, the link and the database, cleanup is done. */
+async function withLinkedApp(
+  timeouts: Parameters<typeof openDatabase>[0]['timeouts'],
+  config: Record<string, string>,
+  run: (url: string, link: CuttableLink, database: Database) => Promise<void>,
+): Promise<void> {
+  const t = await createTestDatabase();
+  const target = new URL(t.url!);
+  const link = new CuttableLink({ host: target.hostname, port: Number(target.port || 5432) });
+  await link.open();
+  let database: Database | undefined;
+  let app: RunningApp | undefined;
+  try {
+    const viaLink = new URL(t.url!);
+    viaLink.port = String(link.port);
+    database = await openDatabase({
+      databaseUrl: viaLink.toString(),
+      dataDir: 'unused',
+      timeouts,
+      logger: silentLogger,
+    });
+    app = await startApp({
+      config: testConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY, ...config }),
+      api: true,
+      worker: true,
+      database,
+      logger: silentLogger,
+    });
+    await run(app.url!, link, database);
+  } finally {
+    link.resume();
+    await app?.close();
+    await database?.close();
+    await link.cut();
+    await t.close();
+  }
+}
+
+const notify = (url: string, userId: string) =>
+  fetch(`${url}/api/v1/notifications`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: userId, type: 'order_confirmed', context }),
+  });
+
+const putUser = (url: string, userId: string) =>
+  fetch(`${url}/api/v1/users/${userId}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ phone: '+919876543210', email: 'load@example.com' }),
+  });
+
+test('a connection cut while a transaction holds its client fails that transaction, never the process', {
+  skip: ENGINE !== 'postgres',
+  timeout: 60_000,
+}, async () => {
+  await withLinkedApp({}, {}, async (url, link, database) => {
+    assert.equal((await putUser(url, 'cut-user')).status, 201);
+    // Between two statements its checked-out client has no query to fail, so the connection error
+    // reaches the client as an 'error' event: with no handler, this test process would die.
+    const between = database.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1`);
+      await link.cut();
+      await tx.execute(sql`select 1`);
+    });
+    await assert.rejects(between);
+    await link.open();
+    await waitFor(async () => (await notify(url, 'cut-user')).status === 201, 10_000, 'recovered');
+  });
+});
+
+test('a stalled database fails /readyz within its bound and requests with 503, then recovers by itself', {
+  skip: ENGINE !== 'postgres',
+  timeout: 60_000,
+}, async () => {
+  await withLinkedApp(
+    { connectMs: 500, statementMs: 500 },
+    { READYZ_TIMEOUT_MS: '300' },
+    async (url, link) => {
+      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+      link.stall();
+      const ready = await fetch(`${url}/readyz`);
+      assert.equal(ready.status, 503);
+      const created = await putUser(url, 'stall-user');
+      assert.equal(created.status, 503, await created.text());
+      link.resume();
+      await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000, 'ready again');
+      assert.equal((await putUser(url, 'stall-user')).status, 201);
+    },
+  );
+});
+
 test('while the database is unreachable the API answers 503 DATABASE_UNAVAILABLE with Retry-After, then recovers', {
   skip: ENGINE !== 'postgres',
+  timeout: 60_000,
 }, async () => {
   const t = await createTestDatabase();
   const target = new URL(t.url!);

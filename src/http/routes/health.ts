@@ -5,7 +5,7 @@ import { migrationsCurrent } from '../../db/migrate.ts';
 import { AppError } from '../../errors.ts';
 
 /** Liveness says the process answers; readiness says it can do its job (database up, schema current). */
-export function registerHealthRoutes(app: FastifyInstance, database: Database): void {
+export function registerHealthRoutes(app: FastifyInstance, database: Database, timeoutMs: number): void {
   // Liveness answers even while the service sheds load: a busy process is not a dead one, and
   // restarting it would only move its load elsewhere. Readiness does not: while overloaded it is a
   // 503, which takes the instance out of rotation until it has caught up.
@@ -18,14 +18,30 @@ export function registerHealthRoutes(app: FastifyInstance, database: Database): 
     '/readyz',
     { schema: { tags: ['health'], summary: 'Readiness: database reachable, migrations current' } },
     async () => {
-      try {
+      // A database that accepts connections and never answers must fail the probe, not hang it:
+      // the answer is bounded whatever the pool's own timeouts are.
+      const check = async () => {
         await database.db.execute(sql`select 1`);
+        return migrationsCurrent(database);
+      };
+      let current: boolean;
+      try {
+        current = await withDeadline(check(), timeoutMs);
       } catch {
         throw new AppError('NOT_READY', 'The database is not reachable');
       }
-      if (!(await migrationsCurrent(database)))
-        throw new AppError('NOT_READY', 'Database migrations are not current');
+      if (!current) throw new AppError('NOT_READY', 'Database migrations are not current');
       return { status: 'ready', engine: database.engine };
     },
   );
+}
+
+/** `work`, or a rejection once `ms` have passed (the work itself is left to its own timeouts). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  work.catch(() => {}); // a late failure after the deadline is not an unhandled rejection
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
