@@ -135,6 +135,8 @@ const schema = z.object({
     .default('mailto:support@laundryconnect.com'),
   PUSH_TTL_SECONDS: z.coerce.number().int().min(0).default(86_400),
   PUSH_ALLOW_HTTP_ENDPOINTS: bool.default(false),
+  /** Where emails send the user to manage notifications (the digest footer). */
+  NOTIFICATION_SETTINGS_URL: z.url().default('https://laundryconnect.com/settings/notifications'),
 });
 
 export type Config = z.infer<typeof schema>;
