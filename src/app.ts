@@ -121,7 +121,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     closers.push(() => sms.close());
     const email = await setupEmail(config, { templates, logger });
     closers.push(() => email.close());
-    const emailChannel = new DigestEmailChannel({ inner: email.channel, db: database.db });
+    const emailChannel = new DigestEmailChannel({
+      inner: email.channel,
+      db: database.db,
+      settingsUrl: config.NOTIFICATION_SETTINGS_URL,
+    });
 
     const push = await setupPush(config, { db: database.db, templates, logger });
     const channels: Channel[] = [

@@ -143,6 +143,8 @@ const schema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   READYZ_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+  /** Where emails send the user to manage notifications (the digest footer). */
+  NOTIFICATION_SETTINGS_URL: z.url().default('https://laundryconnect.com/settings/notifications'),
 });
 
 export type Config = z.infer<typeof schema>;

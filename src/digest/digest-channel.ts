@@ -3,11 +3,13 @@ import type { Channel, DeliveryJob, SendResult } from '../channels/channel.ts';
 import type { EmailChannel } from '../channels/email/email-channel.ts';
 import { type Db, queryRows } from '../db/database.ts';
 import { getNotificationType } from '../notifications/catalog.ts';
-import { type DigestItem, renderDigestEmail } from './digest-email.ts';
+import { type DigestItem, digestContext } from './digest-email.ts';
 
 export interface DigestChannelOptions {
   inner: EmailChannel;
   db: Db;
+  /** Where the digest's footer sends the user to manage notifications (NOTIFICATION_SETTINGS_URL). */
+  settingsUrl: string;
 }
 
 /**
@@ -33,7 +35,7 @@ export class DigestEmailChannel implements Channel {
     );
     const items = row?.items;
     if (!items || items.length < 2) return this.#o.inner.send(job, signal);
-    return this.#o.inner.deliver(job, renderDigestEmail(job.user.firstName, items), signal, {
+    return this.#o.inner.sendTemplate(job, 'digest', digestContext(items, this.#o.settingsUrl), signal, {
       digest: items.length,
     });
   }

@@ -3,7 +3,7 @@
  * locale holding every channel's text. They are the source the `load-notification-templates` command
  * and the tests read; a malformed file is refused with the file and field named, never half-loaded.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { getNotificationType } from '../notifications/catalog.ts';
@@ -53,14 +53,16 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ');
 }
 
-function parseTemplateFile(path: string, locale: string): TemplateSet {
-  let json: unknown;
+function readJsonFile(path: string): unknown {
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new Error(`Template file ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  const result = templateFileSchema.safeParse(json);
+}
+
+function parseTemplateFile(path: string, locale: string): TemplateSet {
+  const result = templateFileSchema.safeParse(readJsonFile(path));
   if (!result.success) {
     throw new Error(`Template file ${path} is invalid: ${describeIssues(result.error)}`);
   }
@@ -96,6 +98,44 @@ export function loadTemplateFiles(dir: string = DEFAULT_DIR): TemplateSet[] {
       .filter((name) => name.endsWith('.json'))
       .sort();
     for (const name of files) sets.push(parseTemplateFile(join(dir, locale, name), locale));
+  }
+  return sets;
+}
+
+/**
+ * Frames: email layouts that are not a notification type (the digest wraps several notifications).
+ * They live in `templates/<locale>/frames/<name>.json` with the email fields only, so the per-type
+ * loader above (which reads `.json` files directly in the locale folder) never sees them.
+ */
+export const FRAMES = ['digest'] as const;
+export const FRAME_FIELDS = ['email_subject', 'email_text', 'email_html'] as const;
+
+const frameFileSchema = z.strictObject(Object.fromEntries(FRAME_FIELDS.map((field) => [field, nonEmpty])));
+
+export interface FrameSet {
+  frame: string;
+  locale: string;
+  fields: Record<(typeof FRAME_FIELDS)[number], string>;
+}
+
+/** Reads every `<locale>/frames/<frame>.json` under `dir`; an unknown frame name is refused. */
+export function loadFrameFiles(dir: string = DEFAULT_DIR): FrameSet[] {
+  const sets: FrameSet[] = [];
+  for (const locale of LOCALES) {
+    const folder = join(dir, locale, 'frames');
+    if (!existsSync(folder)) continue;
+    const names = readdirSync(folder).filter((name) => name.endsWith('.json'));
+    for (const name of names.sort()) {
+      const path = join(folder, name);
+      const frame = basename(name, '.json');
+      if (!(FRAMES as readonly string[]).includes(frame)) {
+        throw new Error(`Template file ${path} is not a known frame (${FRAMES.join(', ')})`);
+      }
+      const result = frameFileSchema.safeParse(readJsonFile(path));
+      if (!result.success)
+        throw new Error(`Template file ${path} is invalid: ${describeIssues(result.error)}`);
+      sets.push({ frame, locale, fields: result.data as FrameSet['fields'] });
+    }
   }
   return sets;
 }

@@ -1,7 +1,13 @@
 import { eq } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 import { notificationTemplates } from '../db/schema.ts';
-import { DEFAULT_LOCALE, loadTemplateFiles, resolveLocale, type TemplateField } from './template-files.ts';
+import {
+  DEFAULT_LOCALE,
+  loadFrameFiles,
+  loadTemplateFiles,
+  resolveLocale,
+  type TemplateField,
+} from './template-files.ts';
 
 export interface TemplateSource {
   source: string;
@@ -55,6 +61,16 @@ export class TemplateStore {
           version: null,
           dltTemplateId: sms ? set.dltTemplateId : undefined,
           dltText: sms ? set.dltText : undefined,
+        });
+      }
+    }
+    // A frame is looked up like a type: `get('digest', 'email_subject', locale)`.
+    for (const set of loadFrameFiles(this.#fileDir)) {
+      for (const [field, source] of Object.entries(set.fields)) {
+        this.#byKey.set(key(set.frame, field as TemplateField, set.locale), {
+          source,
+          locale: set.locale,
+          version: null,
         });
       }
     }

@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { EmailChannel } from '../../src/channels/email/email-channel.ts';
+import { startMailCapture } from '../../src/channels/email/mail-capture.ts';
 import { createEmailTransport } from '../../src/channels/email/transport.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { DigestEmailChannel } from '../../src/digest/digest-channel.ts';
+import { digestContext } from '../../src/digest/digest-email.ts';
+import { buildTemplateContext, renderTemplate } from '../../src/templates/render.ts';
+import { FRAME_FIELDS, LOCALES } from '../../src/templates/template-files.ts';
 import { TemplateStore } from '../../src/templates/template-store.ts';
 import { insertUser } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE } from '../helpers/test-db.ts';
@@ -41,7 +45,11 @@ test(`a digest that bounces records the SMTP reply in metadata.email, like a sin
       templates: new TemplateStore(),
       logger,
     });
-    const digest = new DigestEmailChannel({ inner: email, db: t.database.db });
+    const digest = new DigestEmailChannel({
+      inner: email,
+      db: t.database.db,
+      settingsUrl: 'https://example.test/prefs',
+    });
 
     const job = orderConfirmedJob({ email: 'gone@example.com' });
     const result = await digest.send(
@@ -57,5 +65,84 @@ test(`a digest that bounces records the SMTP reply in metadata.email, like a sin
     transport.close();
     await server.close();
     await t.close();
+  }
+});
+
+test(`a Hindi user's digest is the Hindi digest frame, with the configured settings link (${ENGINE})`, async () => {
+  const t = await createTestDatabase();
+  const capture = await startMailCapture();
+  const transport = createEmailTransport(capture.url);
+  try {
+    const user = await insertUser(t.database.db, 'digest-hindi', { email: 'asha@example.com' });
+    const items = [1, 2].map((i) => ({
+      notification_id: `ntf_hi_${i}`,
+      type: 'promo_offer',
+      title: `ऑफ़र ${i}`,
+      message: `ऑफ़र ${i} <का> विवरण`,
+      created_at: new Date().toISOString(),
+    }));
+    const [notification] = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`insert into notifications (notification_id, user_id, type, category, priority, title, message)
+          values ('ntf_digest_hi', ${user.id}, 'promo_offer', 'promotions', 'digest', 'Offer', 'Offer') returning id`,
+    );
+    const [delivery] = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`insert into deliveries (notification_id, channel, status, max_attempts, details)
+          values (${notification!.id}, 'email', 'queued', 5, ${JSON.stringify({ digest_items: items })}::jsonb)
+          returning id`,
+    );
+    const email = new EmailChannel({
+      transport,
+      from: 'no-reply@laundryconnect.com',
+      templates: new TemplateStore(),
+      logger: recordingLogger().logger,
+    });
+    const digest = new DigestEmailChannel({
+      inner: email,
+      db: t.database.db,
+      settingsUrl: 'https://prefs.example.test/notifications',
+    });
+
+    const job = orderConfirmedJob({ email: 'asha@example.com', firstName: 'आशा', locale: 'hi-IN' });
+    const result = await digest.send(
+      { ...job, deliveryId: delivery!.id, notificationType: 'promo_offer' },
+      new AbortController().signal,
+    );
+
+    assert.equal(result.kind, 'sent');
+    const [mail] = capture.messages();
+    assert.ok(mail);
+    assert.equal(mail.subject, 'LaundryConnect से आपकी अपडेट (2)');
+    assert.match(mail.text ?? '', /^नमस्ते आशा,/);
+    assert.match(mail.text ?? '', /- ऑफ़र 1\r?\n {2}ऑफ़र 1 <का> विवरण/);
+    assert.match(mail.text ?? '', /https:\/\/prefs\.example\.test\/notifications/);
+    assert.doesNotMatch(mail.text ?? '', /laundryconnect\.com\/settings/);
+    assert.match(mail.html ?? '', /<p>नमस्ते आशा,<\/p>/);
+    // Item text is escaped in the HTML part; the link is the configured one.
+    assert.match(mail.html ?? '', /ऑफ़र 2 &lt;का&gt; विवरण/);
+    assert.match(mail.html ?? '', /href="https:\/\/prefs\.example\.test\/notifications"/);
+  } finally {
+    transport.close();
+    await capture.close();
+    await t.close();
+  }
+});
+
+test('the digest frame renders in every locale, strict Liquid, one item and many', () => {
+  const templates = new TemplateStore();
+  const user = { firstName: null, lastName: null, email: 'a@example.com', locale: 'en' };
+  const item = { notification_id: 'n', type: 'promo_offer', title: 'T', message: 'M', created_at: '' };
+  for (const locale of LOCALES) {
+    for (const items of [[item], [item, item, item]]) {
+      const context = buildTemplateContext({ ...user, locale }, digestContext(items, 'https://x.test/s'));
+      for (const field of FRAME_FIELDS) {
+        const source = templates.get('digest', field, locale);
+        assert.equal(source?.locale, locale, `${locale} ${field}`);
+        const out = renderTemplate(source.source, context, { escapeHtml: field === 'email_html' });
+        assert.ok(field === 'email_subject' || out.includes('https://x.test/s'), `${locale} ${field}`);
+        assert.ok(items.length === 1 || out.includes('3'), `${locale} ${field} names the count`);
+      }
+    }
   }
 });

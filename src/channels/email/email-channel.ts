@@ -38,28 +38,41 @@ export class EmailChannel implements Channel {
   }
 
   async send(job: DeliveryJob, signal: AbortSignal): Promise<SendResult> {
-    const to = job.user.email;
-    if (!to) {
+    return this.sendTemplate(job, job.notificationType, job.context, signal);
+  }
+
+  /**
+   * Render `template` (a notification type, or a frame such as the digest) with `context` in the
+   * user's language and deliver it; a template that cannot render fails the delivery for good.
+   */
+  async sendTemplate(
+    job: DeliveryJob,
+    template: string,
+    context: Record<string, unknown>,
+    signal: AbortSignal,
+    extra: Record<string, unknown> = {},
+  ): Promise<SendResult> {
+    if (!job.user.email) {
       return { kind: 'skipped', reason: 'no_email', message: 'User has no email address. Skipping email.' };
     }
     let email: RenderedEmail;
     try {
-      email = this.#render(job);
+      email = this.#render(template, job.user, context);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       return {
         kind: 'permanent',
         code: err.code,
         message: err.message,
-        metadata: { email: { sent: false, error_code: err.code } },
+        metadata: { email: { sent: false, error_code: err.code, ...extra } },
       };
     }
-    return this.deliver(job, email, signal);
+    return this.deliver(job, email, signal, extra);
   }
 
   /**
    * Send an already rendered email to the job's user and turn the server's answer into a result:
-   * the one way an email leaves this service (the digest renders its own and comes here too), so
+   * the one way an email leaves this service, so
    * every email's metadata, logs and failure classes are the same. `extra` joins `metadata.email`.
    */
   async deliver(
@@ -131,14 +144,18 @@ export class EmailChannel implements Channel {
     }
   }
 
-  #render(job: DeliveryJob): RenderedEmail {
-    const context = buildTemplateContext(job.user, job.context);
+  /**
+   * Renders a notification type's email, or a frame's (the digest), in the user's language: one
+   * place for the user variables, HTML escaping and the one-line subject.
+   */
+  #render(type: string, user: DeliveryJob['user'], context: Record<string, unknown>): RenderedEmail {
+    const full = buildTemplateContext(user, context);
     const field = (name: TemplateField, escapeHtml = false) => {
-      const template = this.#o.templates.get(job.notificationType, name, job.user.locale);
+      const template = this.#o.templates.get(type, name, user.locale);
       if (!template) {
-        throw new AppError('TEMPLATE_NOT_FOUND', `No ${name} template for "${job.notificationType}"`);
+        throw new AppError('TEMPLATE_NOT_FOUND', `No ${name} template for "${type}"`);
       }
-      return renderTemplate(template.source, context, { escapeHtml });
+      return renderTemplate(template.source, full, { escapeHtml });
     };
     return {
       // A subject is one header line: a newline in a context value must not start another header.
