@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import pinoPretty from 'pino-pretty';
+import { loggableError } from './loggable-error.ts';
 
 export type Logger = pino.Logger;
 
@@ -39,6 +40,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'laundryconnect-notify' },
+      // An error is logged as `{ err }` and never with its message: a failed query's message lists
+      // its parameters (phone numbers, SIDs, names).
+      serializers: { err: loggableError },
       redact: {
         paths: [...redactPaths(SECRET_KEYS), ...redactPaths(PHONE_KEYS), 'req.headers["x-api-key"]'],
         censor: (value, path) =>

@@ -117,8 +117,7 @@ export function wrapPglite(client: PGlite, onClose?: () => void): Database {
 
 async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const pool = new pg.Pool({ ...pgClientConfig(url, opts.timeouts), max: opts.poolSize ?? 10 });
-  const lost = (err: Error) =>
-    opts.logger.warn({ err: err.message }, 'database connection lost; the pool will reconnect');
+  const lost = (err: Error) => opts.logger.warn({ err }, 'database connection lost; the pool will reconnect');
   // The pool emits 'error' only for idle clients; a checked-out client (a transaction) emits it on
   // itself, and an 'error' with no listener kills the process. The query under way still fails
   // (a 503) and the pool discards the client when it is released.

@@ -26,7 +26,7 @@ export function startEmbeddedVacuum(
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     running ??= vacuumHotTables(database)
-      .catch((err) => logger.warn({ err: (err as Error).message }, 'embedded vacuum failed; will retry'))
+      .catch((err) => logger.warn({ err }, 'embedded vacuum failed; will retry'))
       .finally(() => {
         running = undefined;
       });

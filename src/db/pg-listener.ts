@@ -64,7 +64,7 @@ export class PgListener {
       for (const sub of this.#subs) if (sub.channel === msg.channel) sub.onPayload(msg.payload ?? '');
     });
     client.on('error', (err) => {
-      this.#logger.warn({ err: err.message }, 'LISTEN connection lost; reconnecting');
+      this.#logger.warn({ err }, 'LISTEN connection lost; reconnecting');
       this.#lost(client);
     });
     client.on('end', () => this.#lost(client));
@@ -93,7 +93,7 @@ export class PgListener {
         for (const sub of this.#subs) sub.onReconnect?.();
         return;
       } catch (err) {
-        this.#logger.warn({ err: (err as Error).message }, 'LISTEN reconnect failed; retrying');
+        this.#logger.warn({ err }, 'LISTEN reconnect failed; retrying');
       }
     }
   }

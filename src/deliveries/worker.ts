@@ -190,7 +190,7 @@ export class DeliveryWorker {
     } catch (err) {
       // A database restart lands here; the poll timer tries again, nothing is lost (rows stay queued).
       for (const w of wants) this.#maybeDue.add(w.channel);
-      this.#o.logger.warn({ err: (err as Error).message }, 'claim pass failed; will retry');
+      this.#o.logger.warn({ err }, 'claim pass failed; will retry');
     }
   }
 
@@ -234,7 +234,7 @@ export class DeliveryWorker {
         ? String((signal.reason as Error)?.message ?? signal.reason)
         : (err as Error).message;
       this.#o.logger.error(
-        { deliveryId: job.deliveryId, channel: channel.name, err: message },
+        { deliveryId: job.deliveryId, channel: channel.name, err: signal.aborted ? signal.reason : err },
         'channel threw',
       );
       // Cut off mid-request, the send may have gone out: the next attempt checks first.
@@ -281,10 +281,7 @@ export class DeliveryWorker {
     } catch (err) {
       // Keep the outcomes and try again: dropping them would resend after the lease expires.
       this.#pending.unshift(...batch);
-      this.#o.logger.warn(
-        { err: (err as Error).message, pending: this.#pending.length },
-        'writing outcomes failed; retrying',
-      );
+      this.#o.logger.warn({ err, pending: this.#pending.length }, 'writing outcomes failed; retrying');
       await new Promise((r) => setTimeout(r, 500));
     } finally {
       this.#flushing = undefined;

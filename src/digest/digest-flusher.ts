@@ -82,7 +82,7 @@ export function startDigestScheduler(db: Db, windowMs: number, logger: Logger): 
   const timer = setInterval(() => {
     running = flushDigests(db, { windowMs })
       .then((n) => n > 0 && logger.info({ digests: n }, 'digests collected'))
-      .catch((err: Error) => logger.warn({ err: err.message }, 'digest flush failed; will retry'));
+      .catch((err: Error) => logger.warn({ err }, 'digest flush failed; will retry'));
   }, intervalMs);
   return async () => {
     clearInterval(timer);

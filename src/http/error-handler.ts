@@ -2,11 +2,11 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { AppError, problemBody } from '../errors.ts';
-import { loggableError } from './error-log.ts';
+import { loggableError } from '../loggable-error.ts';
 
 /**
  * One error shape for every response: problem+json with a stable `code`. Unknown errors become a
- * bare 500 (logged without their message, see error-log.ts; never sent), so internals never leak to
+ * bare 500 (logged without their message, see loggable-error.ts; never sent), so internals never leak to
  * clients and the request's personal data never reaches the log.
  */
 export function toAppError(err: FastifyError | Error): AppError {

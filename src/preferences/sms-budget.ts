@@ -114,7 +114,7 @@ export function startBudgetMonitor(
 ): () => Promise<void> {
   const timer = setInterval(() => {
     checkSmsBudget(db, settings, logger).catch((err: Error) =>
-      logger.warn({ err: err.message }, 'SMS budget check failed; will retry'),
+      logger.warn({ err }, 'SMS budget check failed; will retry'),
     );
   }, intervalMs);
   timer.unref();

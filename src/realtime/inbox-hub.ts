@@ -58,7 +58,7 @@ export class InboxHub {
         for (const set of this.#clients.values()) {
           for (const c of set) {
             this.sync(c, c.lastNotificationId).catch((err) =>
-              this.#logger.warn({ err: (err as Error).message }, 'inbox resync failed'),
+              this.#logger.warn({ err }, 'inbox resync failed'),
             );
           }
         }
@@ -123,7 +123,7 @@ export class InboxHub {
     if (local.length === 0) return;
     this.#chain = this.#chain
       .then(() => this.#dispatch(local))
-      .catch((err) => this.#logger.warn({ err: (err as Error).message }, 'inbox push failed'));
+      .catch((err) => this.#logger.warn({ err }, 'inbox push failed'));
   }
 
   async #dispatch(events: InboxEvent[]): Promise<void> {

@@ -118,7 +118,7 @@ function serveSocket(ws: WebSocket, o: InboxSocketOptions, identity: Identity | 
       if (err instanceof AppError && err.code === 'USER_NOT_FOUND') {
         return close(CLOSE_CODES.userNotFound, err.message);
       }
-      o.logger.warn({ err: (err as Error).message }, 'inbox socket sync failed');
+      o.logger.warn({ err }, 'inbox socket sync failed');
       close(1011, 'Internal error; reconnect with since');
     }
   };
@@ -147,7 +147,7 @@ function serveSocket(ws: WebSocket, o: InboxSocketOptions, identity: Identity | 
         close(CLOSE_CODES.unauthorized, err instanceof AppError ? err.message : 'Not authenticated'),
     );
   });
-  ws.on('error', (err) => o.logger.debug({ err: err.message }, 'inbox socket error'));
+  ws.on('error', (err) => o.logger.debug({ err }, 'inbox socket error'));
   ws.on('close', () => {
     for (const t of timers) clearTimeout(t);
     if (client) o.hub.remove(client);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { DrizzleQueryError } from 'drizzle-orm';
 import { createLogger, type LogFormat, logDestination } from '../../src/logger.ts';
 
 /** A stream that says whether it is a terminal, and keeps what it was given. */
@@ -51,4 +52,23 @@ test('not a terminal (a log shipper), or LOG_FORMAT=json: one JSON object per li
 
 test('LOG_FORMAT=pretty is readable even when not a terminal', async () => {
   assert.doesNotMatch(await logOnce('pretty', false), /^\{/);
+});
+
+test("an error is logged without its message: a failed query's parameters never reach the log", async () => {
+  const cause = Object.assign(new Error('duplicate key value violates unique constraint'), {
+    code: '23505',
+    constraint: 'deliveries_provider_message_id_key',
+  });
+  const err = new DrizzleQueryError(
+    'update deliveries set provider_message_id = $1 where to_phone = $2',
+    ['SM0123456789abcdef0123456789abcdef', '+919876543210'],
+    cause,
+  );
+  const out = sink(false);
+  createLogger('info', out.stream).warn({ err, pending: 3 }, 'writing outcomes failed; retrying');
+  const line = JSON.parse(out.output().trim());
+  assert.doesNotMatch(out.output(), /9876543210|SM0123456789/);
+  assert.equal(line.err.query, 'update deliveries set provider_message_id = $1 where to_phone = $2');
+  assert.equal(line.err.cause.code, '23505');
+  assert.equal(line.pending, 3);
 });

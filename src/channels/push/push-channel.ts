@@ -122,10 +122,7 @@ export class PushChannel implements Channel {
         location: res.headers.get('location'),
       };
     } catch (err) {
-      this.#o.logger.warn(
-        { subscriptionId: sub.id, err: (err as Error).message },
-        'push service unreachable',
-      );
+      this.#o.logger.warn({ subscriptionId: sub.id, err }, 'push service unreachable');
       return { kind: 'retryable', code: 'PUSH_NETWORK_ERROR' };
     }
   }

@@ -32,7 +32,7 @@ export class SmsStatusSweep {
     this.#timer = setInterval(() => {
       this.#running ??= this.sweep()
         .then(() => undefined)
-        .catch((err) => this.#o.logger.warn({ err: (err as Error).message }, 'SMS status sweep failed'))
+        .catch((err) => this.#o.logger.warn({ err }, 'SMS status sweep failed'))
         .finally(() => {
           this.#running = undefined;
         });

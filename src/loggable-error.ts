@@ -1,8 +1,10 @@
 import { DrizzleQueryError } from 'drizzle-orm';
-import { AppError } from '../errors.ts';
+import { isDatabaseUnavailable } from './db/unavailable.ts';
+import { AppError } from './errors.ts';
 
 /**
- * What a failed request logs about its error: only fields that cannot carry the request's data.
+ * What is logged about an error, anywhere (it is the logger's `err` serializer, logger.ts): only
+ * fields that cannot carry the data the failed work handled.
  * Messages are left out because they can: a Drizzle query error's message (and so its stack) lists
  * the statement's parameters (phones, names, emails); a PostgreSQL message can quote the value it
  * refused (`invalid input syntax for type integer: "…"`) and its `detail` repeats the whole row
@@ -18,8 +20,10 @@ export function loggableError(err: unknown, depth = 0): Record<string, unknown> 
   for (const key of ['code', 'table', 'column', 'constraint'] as const) {
     if (typeof fields[key] === 'string') safe[key] = fields[key];
   }
-  // Our own detail, written for the client (e.g. NOT_READY's reason), so safe by construction.
+  // Our own detail, written for the client (e.g. NOT_READY's reason), so safe by construction; the
+  // driver's own words for a lost connection ("Connection terminated unexpectedly") carry no data.
   if (err instanceof AppError) safe['detail'] = err.message;
+  else if (!(err instanceof DrizzleQueryError) && isDatabaseUnavailable(err)) safe['detail'] = err.message;
   if (err instanceof DrizzleQueryError) safe['query'] = err.query;
   safe['stack'] = frames(err);
   // Bounded: a cause chain can loop.
