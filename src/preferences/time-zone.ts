@@ -67,7 +67,14 @@ export function addWallDays(wall: number, days: number): number {
   return wall + days * DAY_MS;
 }
 
+const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+
+/**
+ * An IANA zone name (Asia/Kolkata, UTC, Etc/GMT+5) that this runtime knows. Offsets (`+05:30`) are
+ * refused though Intl accepts them: an offset has no DST rules, so quiet hours would drift.
+ */
 export function isTimeZone(timeZone: string): boolean {
+  if (!IANA_NAME.test(timeZone)) return false;
   try {
     formatter(timeZone);
     return true;

@@ -140,6 +140,19 @@ export function loadFrameFiles(dir: string = DEFAULT_DIR): FrameSet[] {
   return sets;
 }
 
+/**
+ * A well-formed BCP 47 tag whose language we have templates for ('hi', 'hi-IN'); refuses what is no
+ * tag at all ('__proto__', '../../en') and languages we cannot speak ('xx').
+ */
+export function isSupportedLocale(tag: string): boolean {
+  try {
+    const [canonical] = Intl.getCanonicalLocales(tag);
+    return (LOCALES as readonly string[]).includes(new Intl.Locale(canonical!).language);
+  } catch {
+    return false;
+  }
+}
+
 /** Maps a user's or request's locale to one we have templates for: 'hi-IN' → 'hi', 'fr' → 'en'. */
 export function resolveLocale(requested: string | null | undefined): string {
   const language = requested?.trim().toLowerCase().split(/[-_]/)[0];

@@ -7,17 +7,10 @@ import { INVALID_PHONE_MESSAGE, validatePhone } from '../../channels/sms/phone.t
 import type { Db } from '../../db/database.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
+import { isTimeZone } from '../../preferences/time-zone.ts';
+import { isSupportedLocale, LOCALES } from '../../templates/template-files.ts';
 import { requireApiKey } from '../auth.ts';
 import { text } from '../text.ts';
-
-const isTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export const userIdParam = z.object({
   userId: text().min(1).max(128).describe("The marketplace's user id"),
@@ -29,7 +22,14 @@ const userBody = z
     phone: text().max(32).nullable().optional().describe('E.164, e.g. +919876543210'),
     first_name: text().max(100).nullable().optional(),
     last_name: text().max(100).nullable().optional(),
-    locale: text().min(2).max(16).optional().describe('e.g. en, hi, ta'),
+    locale: text()
+      .max(35)
+      .refine(
+        isSupportedLocale,
+        `must be a supported locale: ${LOCALES.join(', ')} (or a regional tag of one, e.g. hi-IN)`,
+      )
+      .optional()
+      .describe('e.g. en, hi, ta'),
     time_zone: text().refine(isTimeZone, 'must be an IANA time zone such as Asia/Kolkata').optional(),
     role: z.enum(['customer', 'partner', 'admin']).optional(),
   })
