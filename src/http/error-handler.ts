@@ -2,7 +2,6 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { AppError, problemBody } from '../errors.ts';
-import { loggableError } from '../loggable-error.ts';
 
 /**
  * One error shape for every response: problem+json with a stable `code`. Unknown errors become a
@@ -67,7 +66,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
         code: appError.code,
         method: request.method,
         route: request.routeOptions.url,
-        err: loggableError(err),
+        err,
       },
       'request failed',
     );

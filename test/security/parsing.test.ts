@@ -141,7 +141,8 @@ describe('template rendering with hostile data', () => {
     ]) {
       assert.throws(
         () => renderTemplate(source, {}),
-        (err: { code?: string }) => err.code === 'TEMPLATE_INVALID' || err.code === 'TEMPLATE_MISSING_VAR',
+        (err: { code?: string }) =>
+          ['TEMPLATE_INVALID', 'TEMPLATE_MISSING_VAR', 'TEMPLATE_LIMIT_EXCEEDED'].includes(err.code ?? ''),
         source,
       );
     }
