@@ -87,8 +87,8 @@ function requestsFor(plan: LoadPlan): autocannon.Request[] {
       path,
       setupRequest: (req) => {
         const m = plan.messages[next++ % plan.messages.length]!;
-        // A late, duplicate `delivered`: signature checked, the callback stored in the history,
-        // the delivery unchanged (already delivered) — the common case of Twilio's retries.
+        // A late, duplicate `delivered`: signature checked, matched against the history and
+        // answered without a new row, the delivery unchanged — the common case of Twilio's retries.
         const params = {
           AccountSid: plan.accountSid,
           ApiVersion: '2010-04-01',

@@ -43,7 +43,6 @@ export interface BenchResult {
   callbackCapacity: {
     seconds: number;
     handledPerSecond: number;
-    storedPerSecond: number;
     non2xx: number;
   } | null;
   processes: Record<string, ProcessFigures>;
