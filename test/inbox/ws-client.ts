@@ -42,7 +42,7 @@ export function openInboxSocket(
     ws,
     messages,
     closed,
-    next(pred, timeoutMs = 5_000) {
+    next(pred, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           for (let i = taken; i < messages.length; i++) {
