@@ -78,8 +78,15 @@ class CuttableLink {
 
 /** An app on PostgreSQL reached through a link the test controls; `run` gets its URL, the link and the database, cleanup is done. */
 async function withLinkedApp(
-  timeouts: Parameters<typeof openDatabase>[0]['timeouts'],
-  config: Record<string, string>,
+  {
+    timeouts,
+    config = {},
+    worker = true,
+  }: {
+    timeouts?: Parameters<typeof openDatabase>[0]['timeouts'];
+    config?: Record<string, string>;
+    worker?: boolean;
+  },
   run: (url: string, link: CuttableLink, database: Database) => Promise<void>,
 ): Promise<void> {
   const t = await createTestDatabase();
@@ -100,7 +107,7 @@ async function withLinkedApp(
     app = await startApp({
       config: testConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY, ...config }),
       api: true,
-      worker: true,
+      worker,
       database,
       logger: silentLogger,
     });
@@ -132,7 +139,7 @@ test('a connection cut while a transaction holds its client fails that transacti
   skip: ENGINE !== 'postgres',
   timeout: 60_000,
 }, async () => {
-  await withLinkedApp({}, {}, async (url, link, database) => {
+  await withLinkedApp({}, async (url, link, database) => {
     assert.equal((await putUser(url, 'cut-user')).status, 201);
     // Between two statements its checked-out client has no query to fail, so the connection error
     // reaches the client as an 'error' event: with no handler, this test process would die.
@@ -152,8 +159,7 @@ test('a stalled database fails /readyz within its bound and requests with 503, t
   timeout: 60_000,
 }, async () => {
   await withLinkedApp(
-    { connectMs: 500, statementMs: 500 },
-    { READYZ_TIMEOUT_MS: '300' },
+    { timeouts: { connectMs: 500, statementMs: 500 }, config: { READYZ_TIMEOUT_MS: '300' } },
     async (url, link) => {
       assert.equal((await fetch(`${url}/readyz`)).status, 200);
       link.stall();
@@ -172,28 +178,7 @@ test('while the database is unreachable the API answers 503 DATABASE_UNAVAILABLE
   skip: ENGINE !== 'postgres',
   timeout: 60_000,
 }, async () => {
-  const t = await createTestDatabase();
-  const target = new URL(t.url!);
-  const link = new CuttableLink({ host: target.hostname, port: Number(target.port || 5432) });
-  await link.open();
-  let database: Database | undefined;
-  let app: RunningApp | undefined;
-  try {
-    const viaLink = new URL(t.url!);
-    viaLink.port = String(link.port);
-    database = await openDatabase({
-      databaseUrl: viaLink.toString(),
-      dataDir: 'unused',
-      logger: silentLogger,
-    });
-    app = await startApp({
-      config: testConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY }),
-      api: true,
-      worker: false,
-      database,
-      logger: silentLogger,
-    });
-    const url = app.url;
+  await withLinkedApp({ worker: false }, async (url, link) => {
     const get = () =>
       fetch(`${url}/api/v1/users/nobody`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     const create = () =>
@@ -217,10 +202,5 @@ test('while the database is unreachable the API answers 503 DATABASE_UNAVAILABLE
     await link.open();
     await waitFor(async () => (await get()).status === 404, 10_000, 'the API reconnected');
     assert.equal((await create()).status, 201);
-  } finally {
-    await app?.close();
-    await link.cut();
-    await database?.close();
-    await t.close();
-  }
+  });
 });
