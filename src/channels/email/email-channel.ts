@@ -16,7 +16,7 @@ export interface EmailChannelOptions {
   now?: () => Date;
 }
 
-export interface RenderedEmail {
+interface RenderedEmail {
   subject: string;
   text: string;
   html: string;
@@ -52,7 +52,8 @@ export class EmailChannel implements Channel {
     signal: AbortSignal,
     extra: Record<string, unknown> = {},
   ): Promise<SendResult> {
-    if (!job.user.email) {
+    const to = job.user.email;
+    if (!to) {
       return { kind: 'skipped', reason: 'no_email', message: 'User has no email address. Skipping email.' };
     }
     let email: RenderedEmail;
@@ -67,24 +68,21 @@ export class EmailChannel implements Channel {
         metadata: { email: { sent: false, error_code: err.code, ...extra } },
       };
     }
-    return this.deliver(job, email, signal, extra);
+    return this.#deliver(job, to, email, signal, extra);
   }
 
   /**
-   * Send an already rendered email to the job's user and turn the server's answer into a result:
-   * the one way an email leaves this service, so
-   * every email's metadata, logs and failure classes are the same. `extra` joins `metadata.email`.
+   * Hand a rendered email to the SMTP server and turn its answer into a result: the one way an
+   * email leaves this service, so every email's metadata, logs and failure classes are the same.
+   * `extra` joins `metadata.email`.
    */
-  async deliver(
+  async #deliver(
     job: DeliveryJob,
+    to: string,
     email: RenderedEmail,
     signal: AbortSignal,
-    extra: Record<string, unknown> = {},
+    extra: Record<string, unknown>,
   ): Promise<SendResult> {
-    const to = job.user.email;
-    if (!to) {
-      return { kind: 'skipped', reason: 'no_email', message: 'User has no email address. Skipping email.' };
-    }
     if (signal.aborted) return aborted(signal);
 
     const log = { deliveryId: job.deliveryId, domain: domainOf(to) ?? '(no domain)' };
