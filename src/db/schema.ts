@@ -294,7 +294,7 @@ export const inboundSms = pgTable(
 /**
  * Provider status reports that arrived before the worker stored the message's sid (a fast
  * callback racing the batched outcome write). Applied when the sid is written; see
- * migrations/0005_hot_path_functions.sql.
+ * lc_complete_deliveries in src/db/schema.sql.
  */
 export const earlyProviderStatuses = pgTable(
   'early_provider_statuses',

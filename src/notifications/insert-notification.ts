@@ -47,7 +47,7 @@ export type InsertedNotification =
 /**
  * Claim the idempotency key, store a notification, its deliveries and their first history rows,
  * record the response under the key, and NOTIFY the workers of the channels that got queued work:
- * ONE atomic call (lc_insert_notification, migrations/0005), returning every row it wrote, or the
+ * ONE atomic call (lc_insert_notification; live body in src/db/schema.sql), returning every row it wrote, or the
  * key's holder when another request took it first.
  */
 export async function insertNotification(

@@ -47,7 +47,7 @@ interface RecipientRow extends ProfileColumns {
 
 /**
  * The user, their channel choices, quiet hours and whether they have a push subscription, in ONE
- * call (lc_load_recipient, migrations/0005): it runs for every notification, and four lookups
+ * call (lc_load_recipient; live body in src/db/schema.sql): it runs for every notification, and four lookups
  * would cost four round trips on the hot path.
  */
 export async function loadRecipient(
