@@ -66,4 +66,11 @@ export type SendResult =
 export interface Channel {
   readonly name: ChannelName;
   send(job: DeliveryJob, signal: AbortSignal): Promise<SendResult>;
+  /**
+   * A lookup-only attempt (the retry budget ended on an unknown outcome): ask the provider whether
+   * an earlier attempt went out, and answer the `sent` result to adopt, or null when the provider
+   * has no such message. Never sends. Throws when the provider cannot be asked. Channels whose
+   * provider cannot be asked leave it out (their policy allows no lookups).
+   */
+  lookup?(job: DeliveryJob, signal: AbortSignal): Promise<SendResult | null>;
 }

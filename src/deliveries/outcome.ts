@@ -1,10 +1,11 @@
 import type { DeliveryJob, SendResult } from '../channels/channel.ts';
 import type { Completion } from './queue.ts';
-import { nextAttemptAt, type RetryPolicy } from './retry-policy.ts';
+import { isLookupAttempt, nextAttemptAt, nextLookupAt, type RetryPolicy } from './retry-policy.ts';
 
 /**
  * Turn a channel's answer into the delivery's next state (pure): sent/delivered, retry later,
- * failed for good, or skipped. The retry budget is the channel's policy.
+ * failed for good, or skipped. The retry budget is the channel's policy; an unknown outcome at its
+ * end is queued for a lookup rather than failed.
  */
 export function toCompletion(
   job: DeliveryJob,
@@ -25,7 +26,15 @@ export function toCompletion(
         details: result.details ?? null,
       };
     case 'retryable': {
-      const next = nextAttemptAt(policy, job.attempt, now, result.retryAfterMs);
+      const retryAt = nextAttemptAt(policy, job.attempt, now, result.retryAfterMs);
+      // The budget is spent but this attempt may have reached the provider: never fail it blind,
+      // ask the provider first (lookup-only attempts; see the worker).
+      const lookupAt =
+        retryAt === null && result.outcomeUnknown === true ? nextLookupAt(policy, job.attempt, now) : null;
+      const next = retryAt ?? lookupAt;
+      const what = isLookupAttempt(policy, job.attempt)
+        ? `lookup ${job.attempt - policy.maxAttempts}`
+        : `attempt ${job.attempt}`;
       return {
         ...base,
         status: next ? 'queued' : 'failed',
@@ -34,9 +43,11 @@ export function toCompletion(
         errorMessage: result.message,
         // Cleared when the provider gave a clear refusal, so only a real doubt costs a lookup.
         details: { outcome_unknown: result.outcomeUnknown === true },
-        detail: next
-          ? `attempt ${job.attempt} failed (${result.code}); retry at ${next.toISOString()}`
-          : `attempt ${job.attempt} failed (${result.code}); retries exhausted`,
+        detail: retryAt
+          ? `${what} failed (${result.code}); retry at ${retryAt.toISOString()}`
+          : lookupAt
+            ? `${what} failed (${result.code}); retries exhausted, outcome unknown: asking the provider at ${lookupAt.toISOString()}`
+            : `${what} failed (${result.code}); retries exhausted`,
       };
     }
     case 'permanent':

@@ -25,7 +25,10 @@ export const PROVIDER_STATUS_RANKS_JSON = JSON.stringify(PROVIDER_STATUS_RANK);
 export interface ProviderStatusUpdate {
   providerMessageId: string;
   providerStatus: string;
-  errorCode: string | null;
+  /** The provider's error code (Twilio's are integers), stored as a number in `metadata`. */
+  errorCode: number | null;
+  /** The failure's text for the delivery's `error_message`. */
+  errorMessage: string | null;
   price: string | null;
   /** When the failure is worth another attempt (e.g. 30003 unreachable handset), when to try. */
   retryAt: Date | null;
@@ -47,7 +50,8 @@ export interface AppliedStatus {
  * delivery has that provider id. A batch must not hold two reports for one message (see
  * ProviderStatusWriter, which keeps them apart and in order). The statement is the PL/pgSQL
  * function lc_apply_provider_statuses (migrations/0005_hot_path_functions.sql; live body in
- * 0008_dedupe_status_callbacks.sql, which records an identical replayed callback only once).
+ * 0009_status_error_message.sql; 0008 records an identical replayed callback only once, 0009
+ * writes the error's text and keeps the code a number in `metadata`).
  */
 export async function applyProviderStatuses(
   q: Queryable,
@@ -68,6 +72,7 @@ export async function applyProviderStatuses(
         failed,
         retry_at: failed ? (u.retryAt?.toISOString() ?? null) : null,
         error_code: u.errorCode,
+        error_message: u.errorMessage,
         price: u.price,
       };
     }),

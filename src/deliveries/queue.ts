@@ -65,23 +65,31 @@ export async function claimDue(
 
 /**
  * Give back deliveries whose worker died (lease expired while `sending`): queued again and flagged
- * `outcome_unknown`, or failed when that was the last attempt the budget allowed.
+ * `outcome_unknown`. Past the retry budget that attempt may still have sent, so a channel that can
+ * ask its provider (`lookups`: lookup-only attempts per channel) gets it queued for a lookup (the
+ * worker never sends past the budget); only when those are spent too is it failed.
  */
-export async function reapExpiredLeases(q: Queryable, limit = 1000): Promise<number> {
+export async function reapExpiredLeases(
+  q: Queryable,
+  lookups: Partial<Record<ChannelName, number>>,
+  limit = 1000,
+): Promise<number> {
   const rows = await queryRows<{ delivery_id: string }>(
     q,
     sql`with expired as (
       update deliveries d
-      set status = case when d.attempts < d.max_attempts then 'queued' else 'failed' end,
+      set status = case when d.attempts < d.max_attempts + x.lookups then 'queued' else 'failed' end,
           next_attempt_at = now(), lease_owner = null, lease_expires_at = null,
-          error_code = case when d.attempts < d.max_attempts then d.error_code else 'LEASE_EXPIRED' end,
-          failed_at = case when d.attempts < d.max_attempts then null else now() end,
+          error_code = case when d.attempts < d.max_attempts + x.lookups then d.error_code else 'LEASE_EXPIRED' end,
+          failed_at = case when d.attempts < d.max_attempts + x.lookups then null else now() end,
           details = coalesce(d.details, '{}'::jsonb) || '{"outcome_unknown": true}'::jsonb,
           updated_at = now()
-      where d.id in (
-        select id from deliveries where status = 'sending' and lease_expires_at < now()
+      from (
+        select id, coalesce((${JSON.stringify(lookups)}::jsonb ->> channel)::int, 0) as lookups
+        from deliveries where status = 'sending' and lease_expires_at < now()
         limit ${limit} for update skip locked
-      )
+      ) x
+      where d.id = x.id
       returning d.id, d.status
     )
     insert into delivery_status_history (delivery_id, from_status, to_status, error_code, detail)

@@ -9,6 +9,8 @@ import type { DeliveryStatus } from '../db/schema.ts';
  *     └──retryable──────┘ ├──▶ failed (permanent, or retries exhausted)
  *     ▲                   └──▶ skipped (decided at send time, e.g. opted out meanwhile)
  *     └── lease expired (worker died): back to queued, flagged "outcome unknown"
+ *   An unknown outcome at the end of the budget is queued too, for a lookup-only attempt that
+ *   adopts the provider's message (sent) or, when it has none, fails (deliveries/worker.ts).
  *   skipped is also set at creation for channels the user's preferences do not allow.
  */
 const TRANSITIONS: Record<DeliveryStatus, readonly DeliveryStatus[]> = {

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
 import { toCompletion } from './outcome.ts';
 import { type ClaimWant, type Completion, claimDue, completeBatch, reapExpiredLeases } from './queue.ts';
-import type { RetryPolicy } from './retry-policy.ts';
+import { isLookupAttempt, type RetryPolicy } from './retry-policy.ts';
 
 /**
  * Claim passes, and outcome writes, start at least this far apart: under load the wake-ups of many
@@ -41,6 +41,8 @@ export class DeliveryWorker {
   readonly id: string;
   readonly #o: WorkerOptions;
   readonly #channels: Map<ChannelName, Channel>;
+  /** Lookup-only attempts each channel allows after its budget (what the lease reaper needs). */
+  readonly #lookups: Partial<Record<ChannelName, number>>;
   readonly #inFlight = new Map<ChannelName, number>();
   readonly #controllers = new Set<AbortController>();
   /** Outcomes not yet written, with their channel: a delivery stays in flight until written. */
@@ -70,6 +72,13 @@ export class DeliveryWorker {
     this.#o = options;
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#channels = new Map(options.channels.map((c) => [c.name, c]));
+    for (const c of options.channels) {
+      if (options.retryPolicies[c.name].maxLookups > 0 && !c.lookup)
+        throw new Error(`The ${c.name} policy allows lookups but the channel cannot look up`);
+    }
+    this.#lookups = Object.fromEntries(
+      options.channels.map((c) => [c.name, options.retryPolicies[c.name].maxLookups]),
+    );
     for (const name of this.#channels.keys()) this.#inFlight.set(name, 0);
   }
 
@@ -166,7 +175,7 @@ export class DeliveryWorker {
       const now = Date.now();
       if (now - this.#lastReap >= Math.max(this.#o.pollMs, 1000)) {
         this.#lastReap = now;
-        const reaped = await reapExpiredLeases(db);
+        const reaped = await reapExpiredLeases(db, this.#lookups);
         if (reaped > 0) {
           this.#o.logger.warn({ reaped }, 'requeued deliveries whose lease expired');
           for (const c of this.#channels.keys()) this.#maybeDue.add(c);
@@ -214,12 +223,16 @@ export class DeliveryWorker {
       () => controller.abort(new Error(`send timed out after ${this.#o.timeoutsMs[channel.name]} ms`)),
       this.#o.timeoutsMs[channel.name],
     );
-    void this.#send(channel, job, controller.signal).then((result) => {
+    const policy = this.#o.retryPolicies[channel.name];
+    const attempt = isLookupAttempt(policy, job.attempt)
+      ? this.#lookup(channel, job, controller.signal)
+      : this.#send(channel, job, controller.signal);
+    void attempt.then((result) => {
       clearTimeout(timeout);
       this.#controllers.delete(controller);
       const now = this.#o.now?.() ?? new Date();
       this.#pending.push({
-        completion: toCompletion(job, result, this.#o.retryPolicies[channel.name], now),
+        completion: toCompletion(job, result, policy, now),
         channel: channel.name,
       });
       this.#scheduleFlush();
@@ -242,6 +255,39 @@ export class DeliveryWorker {
         kind: 'retryable',
         code: signal.aborted ? 'TIMEOUT' : 'CHANNEL_ERROR',
         message,
+        outcomeUnknown: true,
+      };
+    }
+  }
+
+  /**
+   * A lookup-only attempt: the budget ended on an attempt that may have reached the provider. Adopt
+   * the message if the provider has it; fail only when it says it has none; a lookup that cannot
+   * be made stays unknown and is asked again (bounded by the policy's lookups), never resent.
+   */
+  async #lookup(channel: Channel, job: DeliveryJob, signal: AbortSignal): Promise<SendResult> {
+    try {
+      const found = await channel.lookup!(job, signal);
+      return (
+        found ?? {
+          kind: 'permanent',
+          code: 'NOT_SENT',
+          message:
+            'Every attempt failed and the provider has no such message: it was not sent (each attempt is in the history)',
+        }
+      );
+    } catch (err) {
+      const message = signal.aborted
+        ? String((signal.reason as Error)?.message ?? signal.reason)
+        : (err as Error).message;
+      this.#o.logger.warn(
+        { deliveryId: job.deliveryId, channel: channel.name, err: signal.aborted ? signal.reason : err },
+        'provider lookup failed; outcome still unknown',
+      );
+      return {
+        kind: 'retryable',
+        code: 'LOOKUP_FAILED',
+        message: `Could not ask the provider whether an earlier attempt was sent: ${message}`,
         outcomeUnknown: true,
       };
     }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { recordSmsStatus, type SmsStatusDeps } from '../channels/sms/sms-status.ts';
+import { parseTwilioErrorCode } from '../channels/sms/twilio-errors.ts';
 import { assertTwilioSignature } from './twilio-signature.ts';
 
 export interface StatusCallbackOptions {
@@ -44,7 +45,7 @@ export function registerSmsStatusCallback(app: FastifyInstance, o: StatusCallbac
         {
           sid: b.MessageSid,
           status: b.MessageStatus,
-          errorCode: b.ErrorCode && b.ErrorCode !== '0' ? b.ErrorCode : null,
+          errorCode: parseTwilioErrorCode(b.ErrorCode),
           price: b.Price ?? null,
         },
         o.status,

@@ -67,7 +67,7 @@ describe(`delivery worker (${ENGINE})`, () => {
       code: '503',
       message: 'busy',
     }));
-    const policy = { maxAttempts: 3, baseDelayMs: 100, factor: 2, maxDelayMs: 10_000 };
+    const policy = { maxAttempts: 3, maxLookups: 0, baseDelayMs: 100, factor: 2, maxDelayMs: 10_000 };
     const worker = makeWorker(t.database, [channel], { policy });
     await worker.start();
     try {

@@ -4,7 +4,9 @@ import {
   classifyTwilioError,
   describeTwilioError,
   isFinalFailureStatus,
+  parseTwilioErrorCode,
   type TwilioErrorClass,
+  twilioErrorMessage,
 } from '../../src/channels/sms/twilio-errors.ts';
 
 const KNOWN: Record<TwilioErrorClass, number[]> = {
@@ -74,4 +76,17 @@ describe('isFinalFailureStatus', () => {
   for (const [status, final] of cases) {
     test(`${status} → ${final}`, () => assert.equal(isFinalFailureStatus(status), final));
   }
+});
+
+describe('error codes and texts as stored', () => {
+  test("a callback's ErrorCode becomes Twilio's integer; absent, 0 or junk is none", () => {
+    assert.strictEqual(parseTwilioErrorCode('30003'), 30003);
+    for (const raw of [undefined, null, '', '0', '030003', '3e4', ' 30003', '99999999999'])
+      assert.strictEqual(parseTwilioErrorCode(raw), null, String(raw));
+  });
+  test("Twilio's own text when it gave one, the table's otherwise", () => {
+    assert.equal(twilioErrorMessage(30005), 'Twilio error 30005: Unknown destination handset');
+    assert.equal(twilioErrorMessage(30005, 'Unknown handset'), 'Twilio error 30005: Unknown handset');
+    assert.equal(twilioErrorMessage(30005, null), 'Twilio error 30005: Unknown destination handset');
+  });
 });

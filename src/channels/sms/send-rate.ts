@@ -96,9 +96,12 @@ export class RateLimitedSmsChannel implements Channel {
   readonly #rate: PgSendRate;
   readonly #sender: string;
   readonly #maxWaitMs: number;
+  /** A lookup sends nothing, so it takes no token. */
+  readonly lookup: Channel['lookup'];
 
   constructor(inner: Channel, rate: PgSendRate, sender: string, maxWaitMs: number) {
     this.#inner = inner;
+    this.lookup = inner.lookup?.bind(inner);
     this.#rate = rate;
     this.#sender = sender;
     this.#maxWaitMs = maxWaitMs;

@@ -20,7 +20,8 @@ export interface SmsChannelOptions {
 /**
  * SMS deliveries: check the number, compose the text, send through the SDK, and classify the answer
  * (retryable / permanent / opted out). The state after "sent" arrives later by status callback.
- * One provider request per attempt: the worker never starts another for a delivery it holds.
+ * One provider request per attempt: the worker never starts another for a delivery it holds. When
+ * the budget ends in doubt, `lookup` asks Twilio about the earlier attempts instead of sending.
  */
 export class SmsChannel implements Channel {
   readonly name = 'sms' as const;
@@ -31,48 +32,12 @@ export class SmsChannel implements Channel {
   }
 
   async send(job: DeliveryJob): Promise<SendResult> {
-    const phone = job.user.phone;
-    if (!phone) {
-      const message = `User ${job.user.email ?? job.user.externalId} has no phone number. Skipping SMS.`;
-      return { kind: 'skipped', reason: 'no_phone', message };
-    }
-    if (!validatePhone(phone).ok)
-      return { kind: 'skipped', reason: 'invalid_phone', message: INVALID_PHONE_MESSAGE };
-    let sms: ReturnType<typeof composeSms>;
-    try {
-      sms = composeSms(this.#o.templates, this.#o.prices, {
-        type: job.notificationType,
-        to: phone,
-        user: job.user,
-        context: job.context,
-      });
-    } catch (err) {
-      if (err instanceof AppError) return { kind: 'permanent', code: err.code, message: err.message };
-      throw err;
-    }
-    const details = {
-      encoding: sms.encoding,
-      characters: sms.characters,
-      segments: sms.segments,
-      dlt_template_id: sms.dltTemplateId ?? null,
-      dlt_entity_id: this.#o.dlt.entityId ?? null,
-      dlt_sender_id: this.#o.dlt.senderId ?? null,
-      outcome_unknown: false,
-    };
+    const prepared = this.#prepare(job);
+    if ('kind' in prepared) return prepared;
+    const { phone, sms, details } = prepared;
     if (job.outcomeUnknown) {
-      const adopted = await this.#reconcile(job, phone, sms.body);
-      if (adopted) {
-        return {
-          kind: 'sent',
-          providerMessageId: adopted.sid,
-          providerStatus: adopted.status,
-          delivered: adopted.status === 'delivered',
-          costAmount: sms.cost.amount,
-          costCurrency: sms.cost.currency,
-          details: { ...details, reconciled: true },
-          metadata: { sms: sentMetadata(adopted.sid, adopted.status, phone) },
-        };
-      }
+      const adopted = await this.#adopt(job, prepared);
+      if (adopted) return adopted;
     }
     const result = await this.#o.service.sendSms(phone, sms.body, job.notificationId);
     if (result.success) {
@@ -103,25 +68,83 @@ export class SmsChannel implements Channel {
     return { kind: 'permanent', code, message: result.error, metadata };
   }
 
+  /** Lookup-only attempt (see Channel.lookup): the earlier attempt's message, or null. */
+  async lookup(job: DeliveryJob): Promise<SendResult | null> {
+    const prepared = this.#prepare(job);
+    if ('kind' in prepared) return prepared;
+    return this.#adopt(job, prepared);
+  }
+
+  /** The number checked and the text composed, or why this delivery cannot be sent. */
+  #prepare(job: DeliveryJob): SendResult | Prepared {
+    const phone = job.user.phone;
+    if (!phone) {
+      const message = `User ${job.user.email ?? job.user.externalId} has no phone number. Skipping SMS.`;
+      return { kind: 'skipped', reason: 'no_phone', message };
+    }
+    if (!validatePhone(phone).ok)
+      return { kind: 'skipped', reason: 'invalid_phone', message: INVALID_PHONE_MESSAGE };
+    let sms: Sms;
+    try {
+      sms = composeSms(this.#o.templates, this.#o.prices, {
+        type: job.notificationType,
+        to: phone,
+        user: job.user,
+        context: job.context,
+      });
+    } catch (err) {
+      if (err instanceof AppError) return { kind: 'permanent', code: err.code, message: err.message };
+      throw err;
+    }
+    const details = {
+      encoding: sms.encoding,
+      characters: sms.characters,
+      segments: sms.segments,
+      dlt_template_id: sms.dltTemplateId ?? null,
+      dlt_entity_id: this.#o.dlt.entityId ?? null,
+      dlt_sender_id: this.#o.dlt.senderId ?? null,
+      outcome_unknown: false,
+    };
+    return { phone, sms, details };
+  }
+
   /**
-   * The previous attempt's worker died mid-send: ask the provider whether that SMS went out
-   * (same number, same text, since the delivery was created) and adopt it rather than send twice.
-   * A lookup that fails leaves the decision to the retry policy instead of risking a duplicate.
+   * An earlier attempt may have reached Twilio (its worker died mid-send, or it got no answer): ask
+   * Twilio whether that SMS went out (same number, same text, since the delivery was created) and
+   * adopt it rather than send twice. A lookup that fails throws: the attempt ends unknown again,
+   * and nothing is sent on a guess.
    */
-  async #reconcile(job: DeliveryJob, phone: string, body: string) {
+  async #adopt(job: DeliveryJob, { phone, sms, details }: Prepared): Promise<SendResult | null> {
     const found = await this.#o.service.findSentMessage(
       phone,
-      body,
+      sms.body,
       new Date(job.createdAt.getTime() - 1000),
     );
     this.#o.logger.info(
       { deliveryId: job.deliveryId, adopted: found?.sid ?? null },
       found
         ? 'reconciled: the earlier attempt had reached the provider'
-        : 'reconciled: no earlier message; sending',
+        : 'reconciled: no earlier message at the provider',
     );
-    return found;
+    if (!found) return null;
+    return {
+      kind: 'sent',
+      providerMessageId: found.sid,
+      providerStatus: found.status,
+      delivered: found.status === 'delivered',
+      costAmount: sms.cost.amount,
+      costCurrency: sms.cost.currency,
+      details: { ...details, reconciled: true },
+      metadata: { sms: sentMetadata(found.sid, found.status, phone) },
+    };
   }
+}
+
+type Sms = ReturnType<typeof composeSms>;
+interface Prepared {
+  phone: string;
+  sms: Sms;
+  details: Record<string, unknown>;
 }
 
 /** The seed's `notification.metadata.sms` shape. */

@@ -1,6 +1,6 @@
 import type twilio from 'twilio';
 import { INVALID_PHONE_MESSAGE, validatePhone } from './phone.ts';
-import { classifyTwilioError, describeTwilioError, type TwilioErrorClass } from './twilio-errors.ts';
+import { classifyTwilioError, type TwilioErrorClass, twilioErrorMessage } from './twilio-errors.ts';
 
 export interface SmsSettings {
   client: twilio.Twilio | undefined;
@@ -104,9 +104,7 @@ export class SmsService {
       // A RestException carries Twilio's code and HTTP status; anything else is the network.
       const code = typeof e.code === 'number' ? e.code : null;
       const status = typeof e.status === 'number' ? e.status : null;
-      const text = code
-        ? `Twilio error ${code}: ${e.message ?? describeTwilioError(code)}`
-        : `Twilio request failed: ${e.message}`;
+      const text = code ? twilioErrorMessage(code, e.message) : `Twilio request failed: ${e.message}`;
       return fail(text, code, status, classifyTwilioError(code, status ?? undefined));
     }
   }

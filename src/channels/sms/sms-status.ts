@@ -1,10 +1,13 @@
 import type { AppliedStatus, ProviderStatusWriter } from '../../deliveries/provider-status.ts';
-import { classifyTwilioError } from './twilio-errors.ts';
+import { classifyTwilioError, twilioErrorMessage } from './twilio-errors.ts';
 
 export interface SmsStatusReport {
   sid: string;
   status: string;
-  errorCode: string | null;
+  /** Twilio's error code, an integer as its API types it. */
+  errorCode: number | null;
+  /** Twilio's text for it when the report carries one (a fetched message does, a callback not). */
+  errorMessage?: string | null;
   price: string | null;
 }
 
@@ -27,11 +30,12 @@ export async function recordSmsStatus(
   via: string,
 ): Promise<AppliedStatus | undefined> {
   const failed = report.status === 'failed' || report.status === 'undelivered';
-  const cls = failed && report.errorCode ? classifyTwilioError(Number(report.errorCode)) : null;
+  const cls = failed && report.errorCode ? classifyTwilioError(report.errorCode) : null;
   const applied = await deps.writer.apply({
     providerMessageId: report.sid,
     providerStatus: report.status,
     errorCode: report.errorCode,
+    errorMessage: report.errorCode ? twilioErrorMessage(report.errorCode, report.errorMessage) : null,
     price: report.price,
     retryAt: cls === 'retryable' ? new Date(Date.now() + deps.retryDelayMs) : null,
   });

@@ -55,7 +55,8 @@ export class SmsStatusSweep {
         {
           sid: m.sid,
           status: m.status,
-          errorCode: m.error_code === null ? null : String(m.error_code),
+          errorCode: m.error_code,
+          errorMessage: m.error_message,
           price: m.price,
         },
         this.#o.status,

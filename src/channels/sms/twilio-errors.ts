@@ -48,6 +48,24 @@ export function describeTwilioError(code: number | null | undefined): string {
   return KNOWN[code]?.text ?? `Twilio error ${code}`;
 }
 
+/**
+ * The one text an SMS failure records as `error_message`, whether Twilio refused the request (its
+ * own `message`) or reported the failure later by callback or fetch (which carry the code, and
+ * at most Twilio's text): `Twilio error 30003: Unreachable handset (off or out of coverage)`.
+ */
+export function twilioErrorMessage(code: number, twilioText?: string | null): string {
+  return `Twilio error ${code}: ${twilioText || describeTwilioError(code)}`;
+}
+
+/**
+ * A Twilio error code as Twilio's API types it (an integer), from a callback's form field; null for
+ * absent, `0` or anything that is not one (Twilio never sends those).
+ */
+export function parseTwilioErrorCode(raw: string | null | undefined): number | null {
+  if (raw == null || !/^[1-9]\d{0,8}$/.test(raw)) return null;
+  return Number(raw);
+}
+
 /** Message statuses after which Twilio will not deliver this message any more. */
 export function isFinalFailureStatus(status: string): boolean {
   return status === 'failed' || status === 'undelivered';
