@@ -265,7 +265,7 @@ begin
   with v as (
     select * from jsonb_to_recordset(p_updates) as v(
       ord int, sid text, status text, rank int, delivered boolean, failed boolean,
-      retry_at timestamptz, error_code text, price text)
+      retry_at timestamptz, error_code text, error_message text, price text)
   ), cur as (
     -- No row locks: the update below re-checks its conditions on the row as it is when it gets
     -- there (READ COMMITTED re-evaluates a changed row), so two reports for one message racing on
@@ -285,6 +285,7 @@ begin
         next_attempt_at = case when x.failed and x.retry_at is not null and d.attempts < d.max_attempts
                                then x.retry_at else d.next_attempt_at end,
         error_code = coalesce(x.error_code, d.error_code),
+        error_message = case when x.error_code is null then d.error_message else x.error_message end,
         delivered_at = case when x.delivered then now() else d.delivered_at end,
         failed_at = case when x.failed and not (x.retry_at is not null and d.attempts < d.max_attempts)
                          then now() else d.failed_at end,
@@ -292,7 +293,7 @@ begin
                        else coalesce(d.details, '{}'::jsonb) || jsonb_build_object('price', x.price) end,
         metadata = jsonb_set(d.metadata, array[d.channel], coalesce(d.metadata -> d.channel, '{}'::jsonb)
           || jsonb_build_object('status', x.status, 'updated_at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-          || case when x.error_code is null then '{}'::jsonb else jsonb_build_object('error_code', x.error_code) end),
+          || case when x.error_code is null then '{}'::jsonb else jsonb_build_object('error_code', x.error_code::bigint) end),
         updated_at = now()
     from cur x
     where d.id = x.id and d.status = 'sent'

@@ -49,9 +49,9 @@ export interface AppliedStatus {
  * `metadata.sms.status` / `updated_at`, on the delivery's metadata part), one result per report, in order: undefined when no
  * delivery has that provider id. A batch must not hold two reports for one message (see
  * ProviderStatusWriter, which keeps them apart and in order). The statement is the PL/pgSQL
- * function lc_apply_provider_statuses (migrations/0005_hot_path_functions.sql; live body in
- * 0009_status_error_message.sql; 0008 records an identical replayed callback only once, 0009
- * writes the error's text and keeps the code a number in `metadata`).
+ * function lc_apply_provider_statuses (live body in src/db/schema.sql; 0008 made an identical
+ * replayed callback record only once, 0009 writes the error's text and keeps the code a number in
+ * `metadata`).
  */
 export async function applyProviderStatuses(
   q: Queryable,

@@ -8,7 +8,7 @@ import { PROVIDER_STATUS_RANKS_JSON } from './provider-status.ts';
 /**
  * Every SQL operation of the delivery queue, in one place (as pg-boss keeps its "plans"). Each
  * writes its status history in the same round trip, so a status never changes unrecorded. The two
- * hot ones, claim and complete, are PL/pgSQL functions (migrations/0005_hot_path_functions.sql)
+ * hot ones, claim and complete, are PL/pgSQL functions (live bodies in src/db/schema.sql)
  * whose plans PostgreSQL caches; the rare ones stay inline.
  */
 
