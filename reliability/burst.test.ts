@@ -109,6 +109,7 @@ test(`a burst of ${OFFERED} notifications in ${SECONDS} s: accepted or refused w
       duplicated: m.duplicated,
       lost: m.lost,
       failedWithReason: m.failedWithReason,
+      arrivedButFailed: m.arrivedButFailed,
       recoveredByReconciliation: m.recoveredByReconciliation,
       seconds: Math.round((Date.now() - started) / 1000),
       smsStatuses: m.smsStatuses,
@@ -129,6 +130,7 @@ test(`a burst of ${OFFERED} notifications in ${SECONDS} s: accepted or refused w
     assert.equal(refusedWithoutRetryAfter, 0, 'every refusal carries Retry-After');
     assert.equal(created!.n, accepted.length, 'exactly the accepted notifications were created');
     assert.equal(m.lost, 0, `lost: ${m.lostIds.join(', ')}`);
+    assert.equal(m.arrivedButFailed, 0, 'no SMS that arrived is recorded failed');
     assert.equal(m.duplicated, 0);
     assert.ok(peak.api < RSS_LIMIT_MB && peak.worker < RSS_LIMIT_MB, `memory: ${JSON.stringify(peak)}`);
   } finally {

@@ -22,6 +22,8 @@ export interface Figures {
   duplicated: number;
   lost: number;
   failedWithReason: number;
+  /** Deliveries recorded `failed` whose text did reach the sandbox: the user got it, the record says not. Must be 0. */
+  arrivedButFailed: number;
   recoveredByReconciliation: number;
   seconds: number;
   smsStatuses: Record<string, number>;
@@ -74,6 +76,7 @@ export async function measure(store: Store, sandbox: Sandbox, count: number) {
     let duplicated = 0;
     let lost = 0;
     let failedWithReason = 0;
+    let arrivedButFailed = 0;
     const lostIds: string[] = [];
     // Why a duplicate happened, from the delivery's own history.
     const duplicateCauses: Record<string, number> = {};
@@ -96,6 +99,7 @@ export async function measure(store: Store, sandbox: Sandbox, count: number) {
           .join(' + ');
         duplicateCauses[cause || 'other'] = (duplicateCauses[cause || 'other'] ?? 0) + got - 1;
       }
+      if (got > 0 && d.status === 'failed') arrivedButFailed++;
       if (got === 0 && d.status === 'failed' && d.error_code) failedWithReason++;
       else if (got === 0) {
         lost++;
@@ -110,6 +114,7 @@ export async function measure(store: Store, sandbox: Sandbox, count: number) {
       duplicated,
       lost: lost + Math.max(0, missingNotifications),
       failedWithReason,
+      arrivedButFailed,
       recoveredByReconciliation: deliveries.filter((d) => d.reconciled === true).length,
       smsStatuses: statuses,
       duplicateCauses,

@@ -92,6 +92,7 @@ test('PostgreSQL restarted mid-run: the service reconnects by itself, no loss, n
       duplicated: m.duplicated,
       lost: m.lost,
       failedWithReason: m.failedWithReason,
+      arrivedButFailed: m.arrivedButFailed,
       recoveredByReconciliation: m.recoveredByReconciliation,
       seconds: Math.round((Date.now() - started) / 1000),
       smsStatuses: m.smsStatuses,
@@ -103,6 +104,7 @@ test('PostgreSQL restarted mid-run: the service reconnects by itself, no loss, n
     assert.equal(ready.status, 200, 'the API is ready again without a restart');
     assert.equal(m.notifications, COUNT);
     assert.equal(m.lost, 0, `lost: ${m.lostIds.join(', ')}`);
+    assert.equal(m.arrivedButFailed, 0, 'no SMS that arrived is recorded failed');
     assert.equal(m.duplicated, 0, `duplicates by cause: ${JSON.stringify(m.duplicateCauses)}`);
     assert.equal(m.arrived, COUNT);
     assert.equal(stats.refusals['500'] ?? 0, 0, 'no 500 while the database was away (503 expected)');

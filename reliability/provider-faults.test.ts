@@ -56,6 +56,7 @@ test('provider answering 20 % 5xx, 10 % 429 and hanging 5 %: none lost, none dup
       duplicated: m.duplicated,
       lost: m.lost,
       failedWithReason: m.failedWithReason,
+      arrivedButFailed: m.arrivedButFailed,
       recoveredByReconciliation: m.recoveredByReconciliation,
       seconds: Math.round((Date.now() - started) / 1000),
       smsStatuses: m.smsStatuses,
@@ -67,6 +68,7 @@ test('provider answering 20 % 5xx, 10 % 429 and hanging 5 %: none lost, none dup
     });
     assert.equal(m.notifications, COUNT);
     assert.equal(m.lost, 0, `lost: ${m.lostIds.join(', ')}`);
+    assert.equal(m.arrivedButFailed, 0, 'no SMS that arrived is recorded failed');
     assert.equal(m.arrived + m.failedWithReason, COUNT, 'each SMS arrived or failed with a recorded reason');
     assert.equal(m.duplicated, 0, `duplicates by cause: ${JSON.stringify(m.duplicateCauses)}`);
   } finally {

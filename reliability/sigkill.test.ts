@@ -48,6 +48,7 @@ async function assertOnce(
     duplicated: m.duplicated,
     lost: m.lost,
     failedWithReason: m.failedWithReason,
+    arrivedButFailed: m.arrivedButFailed,
     recoveredByReconciliation: m.recoveredByReconciliation,
     seconds: Math.round((Date.now() - started) / 1000),
     smsStatuses: m.smsStatuses,
@@ -56,6 +57,7 @@ async function assertOnce(
   assert.equal(m.notifications, COUNT, 'every accepted request created exactly one notification');
   assert.equal(m.smsCreated, COUNT);
   assert.equal(m.lost, 0, `lost: ${m.lostIds.join(', ')}`);
+  assert.equal(m.arrivedButFailed, 0, 'no SMS that arrived is recorded failed');
   assert.equal(m.duplicated, 0, 'no SMS arrived twice');
   assert.equal(m.arrived, COUNT);
 }

@@ -100,7 +100,6 @@ if (!run) {
   console.error(`No fault-suite run recorded in ${RESULTS}: run it first`);
   process.exit(1);
 }
-const failedFiles = run.files.filter((f) => !f.passed);
 
 /** A file's figures, marked failed when the file failed; a placeholder row when it wrote none. */
 function rowsOf(outcome: RunRecord['files'][number]): Figures[] {
@@ -138,11 +137,19 @@ const EMPTY_FIGURES: Figures = {
   duplicated: 0,
   lost: 0,
   failedWithReason: 0,
+  arrivedButFailed: 0,
   recoveredByReconciliation: 0,
   seconds: 0,
   smsStatuses: {},
   notes: [],
 };
+// A scenario whose figures break a promise fails even if its file did not assert it: an SMS that
+// reached the phone but is recorded failed tells the user (and the dashboard) something untrue.
+const brokenPromise = (f: Figures) => f.lost > 0 || f.duplicated > 0 || (f.arrivedButFailed ?? 0) > 0;
+for (const outcome of run.files) {
+  if (outcome.passed && rowsOf(outcome).some(brokenPromise)) outcome.passed = false;
+}
+const failedFiles = run.files.filter((f) => !f.passed);
 const rows: Figures[] = run.files.flatMap(rowsOf);
 
 function table(figures: Figures[]): string {
@@ -155,6 +162,7 @@ function table(figures: Figures[]): string {
     'duplicated',
     'lost',
     'failed (reason recorded)',
+    'arrived but recorded failed',
     'recovered by reconciliation',
     'time (s)',
   ];
@@ -172,6 +180,7 @@ function table(figures: Figures[]): string {
           f.duplicated,
           f.lost,
           f.failedWithReason,
+          f.arrivedButFailed ?? 0,
           f.recoveredByReconciliation,
           f.seconds,
         ].join(' | ')} |`,
