@@ -2,6 +2,7 @@
  * What each fault scenario measures (the database's notifications against the sandbox's arrivals,
  * per notification) and the figures row it writes for scripts/run-reliability.ts to print.
  */
+import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +124,38 @@ export async function measure(store: Store, sandbox: Sandbox, count: number) {
   } finally {
     await database.close();
   }
+}
+
+/** The figures row of a measured scenario: what it did (`run`) and what measure() found. */
+export function figuresOf(
+  m: Awaited<ReturnType<typeof measure>>,
+  run: Pick<Figures, 'scenario' | 'engine' | 'faults' | 'faultsInjected' | 'notes'> & { started: number },
+): Figures {
+  return {
+    scenario: run.scenario,
+    engine: run.engine,
+    faults: run.faults,
+    faultsInjected: run.faultsInjected,
+    notifications: m.notifications,
+    smsCreated: m.smsCreated,
+    arrived: m.arrived,
+    duplicated: m.duplicated,
+    lost: m.lost,
+    failedWithReason: m.failedWithReason,
+    arrivedButFailed: m.arrivedButFailed,
+    recoveredByReconciliation: m.recoveredByReconciliation,
+    seconds: Math.round((Date.now() - run.started) / 1000),
+    smsStatuses: m.smsStatuses,
+    notes: [...run.notes, `duplicate causes: ${JSON.stringify(m.duplicateCauses)}`],
+  };
+}
+
+/** What every scenario promises of its measured figures. */
+export function assertNoneLostOrDuplicated(m: Awaited<ReturnType<typeof measure>>, count: number): void {
+  assert.equal(m.notifications, count, 'every accepted request created exactly one notification');
+  assert.equal(m.lost, 0, `lost: ${m.lostIds.join(', ')}`);
+  assert.equal(m.duplicated, 0, `duplicates by cause: ${JSON.stringify(m.duplicateCauses)}`);
+  assert.equal(m.arrivedButFailed, 0, 'no SMS that arrived is recorded failed');
 }
 
 export function writeFigures(f: Figures): void {

@@ -8,7 +8,7 @@ import type { Figures } from '../reliability/figures.ts';
 
 /**
  * `npm run test:reliability`: the fault suite (reliability/*.test.ts: SIGKILL, PostgreSQL restart,
- * provider faults, burst). The files run one after another, one process each (they share the
+ * provider faults, burst, connection resets and a stalled database, disk full, a callback replay flood). The files run one after another, one process each (they share the
  * machine's two cores and its PostgreSQL); each writes its figures to its own folder under
  * $TMPDIR/lcn-reliability-results, and this script prints them as one table, a failed file's rows
  * marked failed. `--update-docs` also writes the table into docs/reliability.md, only from a run
@@ -27,7 +27,15 @@ const DOC = join(ROOT, 'docs', 'reliability.md');
 const START = '<!-- reliability-table:start -->';
 const END = '<!-- reliability-table:end -->';
 // The restart disturbs everything on the database server: it goes last.
-const ORDER = ['sigkill', 'provider-faults', 'burst', 'pg-restart|postgres-restart'];
+const ORDER = [
+  'sigkill',
+  'provider-faults',
+  'burst',
+  'db-link|connection-resets|database-stall',
+  'disk-full',
+  'replay-flood',
+  'pg-restart|postgres-restart',
+];
 
 const { values, positionals } = parseArgs({
   options: {

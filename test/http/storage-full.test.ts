@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startApp } from '../../src/app.ts';
 import { isStorageFull } from '../../src/db/unavailable.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { silentLogger } from '../helpers/test-db.ts';
+import { fillDisk, mountTmpfs } from '../helpers/tmpfs.ts';
 
 const ADMIN_KEY = 'lcn_test_admin_key';
 
@@ -21,44 +20,14 @@ test('disk full is recognised from PGlite/PostgreSQL (53100) and Node (ENOSPC), 
   assert.equal(isStorageFull(new Error('No space left on device')), false, 'by code, not by message');
 });
 
-/** A tmpfs of `size` mounted on a fresh directory (needs root); undefined where mounting is not allowed. */
-function mountTmpfs(size: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'lcn-disk-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return undefined;
-  }
-}
-
-/** Writes zeros to `path` until the filesystem has no byte left. */
-function fill(path: string): void {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(1 << 20);
-  try {
-    for (;;) writeSync(fd, chunk, 0, Math.max(1, Math.min(chunk.length, freeOf(path))));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const freeOf = (path: string) => {
-  const s = statfsSync(path);
-  return s.bavail * s.bsize;
-};
-
-const mount = process.platform === 'linux' ? mountTmpfs('64m') : undefined;
+const mount = mountTmpfs('64m');
 
 test('embedded engine on a full disk: writes answer 503 STORAGE_FULL, /readyz fails, both recover when space returns', {
   skip: mount ? false : 'needs a tmpfs mount (root on Linux)',
   timeout: 120_000,
 }, async () => {
-  const dataDir = join(mount!, 'data');
-  const filler = join(mount!, 'filler');
+  const dataDir = join(mount!.dir, 'data');
+  const filler = join(mount!.dir, 'filler');
   const app = await startApp({
     config: testConfig({
       PORT: '0',
@@ -86,7 +55,7 @@ test('embedded engine on a full disk: writes answer 503 STORAGE_FULL, /readyz fa
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     assert.equal((await putUser()).status, 201);
 
-    fill(filler);
+    fillDisk(filler);
     const ready = await fetch(`${url}/readyz`);
     const readyBody = (await ready.json()) as { code: string };
     assert.equal(ready.status, 503);
@@ -110,7 +79,6 @@ test('embedded engine on a full disk: writes answer 503 STORAGE_FULL, /readyz fa
     assert.equal((await putUser()).status, 201);
   } finally {
     await app.close();
-    execFileSync('umount', [mount!]);
-    rmSync(mount!, { recursive: true, force: true });
+    mount!.remove();
   }
 });
