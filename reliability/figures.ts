@@ -2,6 +2,7 @@
  * What each fault scenario measures (the database's notifications against the sandbox's arrivals,
  * per notification) and the figures row it writes for scripts/run-reliability.ts to print.
  */
+import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ export interface Figures {
   duplicated: number;
   lost: number;
   failedWithReason: number;
+  /** Deliveries recorded `failed` whose text did reach the sandbox: the user got it, the record says not. Must be 0. */
+  arrivedButFailed: number;
   recoveredByReconciliation: number;
   seconds: number;
   smsStatuses: Record<string, number>;
@@ -74,6 +77,8 @@ export async function measure(store: Store, sandbox: Sandbox, count: number) {
     let duplicated = 0;
     let lost = 0;
     let failedWithReason = 0;
+    let arrivedButFailed = 0;
+    const arrivedButFailedIds: string[] = [];
     const lostIds: string[] = [];
     // Why a duplicate happened, from the delivery's own history.
     const duplicateCauses: Record<string, number> = {};
@@ -96,6 +101,10 @@ export async function measure(store: Store, sandbox: Sandbox, count: number) {
           .join(' + ');
         duplicateCauses[cause || 'other'] = (duplicateCauses[cause || 'other'] ?? 0) + got - 1;
       }
+      if (got > 0 && d.status === 'failed') {
+        arrivedButFailed++;
+        arrivedButFailedIds.push(`${d.external_id}:${d.error_code}`);
+      }
       if (got === 0 && d.status === 'failed' && d.error_code) failedWithReason++;
       else if (got === 0) {
         lost++;
@@ -110,14 +119,54 @@ export async function measure(store: Store, sandbox: Sandbox, count: number) {
       duplicated,
       lost: lost + Math.max(0, missingNotifications),
       failedWithReason,
+      arrivedButFailed,
       recoveredByReconciliation: deliveries.filter((d) => d.reconciled === true).length,
       smsStatuses: statuses,
       duplicateCauses,
       lostIds: lostIds.slice(0, 20),
+      arrivedButFailedIds: arrivedButFailedIds.slice(0, 20),
     };
   } finally {
     await database.close();
   }
+}
+
+/** The figures row of a measured scenario: what it did (`run`) and what measure() found. */
+export function figuresOf(
+  m: Awaited<ReturnType<typeof measure>>,
+  run: Pick<Figures, 'scenario' | 'engine' | 'faults' | 'faultsInjected' | 'notes'> & { started: number },
+): Figures {
+  return {
+    scenario: run.scenario,
+    engine: run.engine,
+    faults: run.faults,
+    faultsInjected: run.faultsInjected,
+    notifications: m.notifications,
+    smsCreated: m.smsCreated,
+    arrived: m.arrived,
+    duplicated: m.duplicated,
+    lost: m.lost,
+    failedWithReason: m.failedWithReason,
+    arrivedButFailed: m.arrivedButFailed,
+    recoveredByReconciliation: m.recoveredByReconciliation,
+    seconds: Math.round((Date.now() - run.started) / 1000),
+    smsStatuses: m.smsStatuses,
+    notes: [
+      ...run.notes,
+      `duplicate causes: ${JSON.stringify(m.duplicateCauses)}`,
+      ...(m.arrivedButFailed > 0
+        ? [`arrived but recorded failed (user:error code): ${m.arrivedButFailedIds.join(', ')}`]
+        : []),
+    ],
+  };
+}
+
+/** What every scenario promises of its measured figures. */
+export function assertNoneLostOrDuplicated(m: Awaited<ReturnType<typeof measure>>, count: number): void {
+  assert.equal(m.notifications, count, 'every accepted request created exactly one notification');
+  assert.equal(m.lost, 0, `lost: ${m.lostIds.join(', ')}`);
+  assert.equal(m.duplicated, 0, `duplicates by cause: ${JSON.stringify(m.duplicateCauses)}`);
+  assert.equal(m.arrivedButFailed, 0, `arrived but recorded failed: ${m.arrivedButFailedIds.join(', ')}`);
 }
 
 export function writeFigures(f: Figures): void {

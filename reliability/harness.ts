@@ -223,7 +223,7 @@ export interface SubmitStats {
 }
 
 /**
- * Submit notifications 0..count-1 at about `perSecond`, each with an Idempotency-Key, retrying any
+ * Submit notifications first..count-1 at about `perSecond`, each with an Idempotency-Key, retrying any
  * refusal or network error (a killed or restarting service) until it is accepted.
  */
 export async function submitAll(
@@ -231,9 +231,10 @@ export async function submitAll(
   count: number,
   perSecond: number,
   concurrency = 32,
+  first = 0,
 ): Promise<SubmitStats> {
   const stats: SubmitStats = { accepted: 0, refusals: {}, networkErrors: 0 };
-  let next = 0;
+  let next = first;
   const started = Date.now();
   async function one(i: number) {
     for (let attempt = 0; ; attempt++) {
@@ -260,7 +261,7 @@ export async function submitAll(
       for (;;) {
         const i = next++;
         if (i >= count) return;
-        const due = started + (i / perSecond) * 1000;
+        const due = started + ((i - first) / perSecond) * 1000;
         if (due > Date.now()) await sleep(due - Date.now());
         await one(i);
       }

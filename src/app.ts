@@ -172,7 +172,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         },
         version: VERSION,
       });
-      registerHealthRoutes(http, database, config.READYZ_TIMEOUT_MS);
+      registerHealthRoutes(http, database, config.READYZ_TIMEOUT_MS, config.STORAGE_MIN_FREE_MB * 2 ** 20);
       registerErrorRoutes(http);
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);

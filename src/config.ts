@@ -143,6 +143,9 @@ const schema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   READYZ_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+  // Embedded: /readyz fails under this much free space on DATA_DIR's disk (one 16 MiB WAL segment:
+  // below it PGlite's next WAL segment may not fit).
+  STORAGE_MIN_FREE_MB: z.coerce.number().min(0).default(16),
   /** Where emails send the user to manage notifications (the digest footer). */
   NOTIFICATION_SETTINGS_URL: z.url().default('https://laundryconnect.com/settings/notifications'),
 });

@@ -19,6 +19,7 @@ export const ERRORS = {
   NOT_READY: { status: 503, title: 'Service not ready' },
   SERVICE_OVERLOADED: { status: 503, title: 'Service overloaded' },
   DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
+  STORAGE_FULL: { status: 503, title: 'Database storage full' },
   INTERNAL: { status: 500, title: 'Internal error' },
   SIGNATURE_INVALID: { status: 403, title: 'Invalid Twilio signature' },
   SMS_NOT_CONFIGURED: { status: 503, title: 'SMS service not configured' },

@@ -22,6 +22,8 @@ export type Queryable = Db | Tx;
 export interface Database {
   readonly engine: 'pglite' | 'postgres';
   readonly db: Db;
+  /** Embedded on disk: the directory it writes to (its free space is part of readiness). */
+  readonly dataDir?: string | undefined;
   /** Subscribe to a NOTIFY channel; `onReconnect` fires after a lost listener connection is back. */
   listen(
     channel: string,
@@ -88,7 +90,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   try {
     const client = inMemory ? new PGlite() : new PGlite(join(opts.dataDir, 'pglite'));
     await client.waitReady;
-    return wrapPglite(client, () => lock?.release());
+    return wrapPglite(client, () => lock?.release(), inMemory ? undefined : opts.dataDir);
   } catch (err) {
     lock?.release();
     throw err;
@@ -96,11 +98,12 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
 }
 
 /** A Database over an already open PGlite (also used to restore a snapshot taken with dumpDataDir). */
-export function wrapPglite(client: PGlite, onClose?: () => void): Database {
+export function wrapPglite(client: PGlite, onClose?: () => void, dataDir?: string): Database {
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     engine: 'pglite',
     db,
+    dataDir,
     async listen(channel, onPayload) {
       const unlisten = await client.listen(channel, onPayload);
       return () => unlisten();

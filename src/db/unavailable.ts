@@ -12,12 +12,30 @@ const DROPPED =
   /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  // Drizzle wraps the driver's error in `cause`; bounded, as a cause chain can loop.
+  return anyCause(
+    err,
+    (code, message) =>
+      (code !== undefined && (UNAVAILABLE_SQLSTATE.test(code) || SOCKET_ERRORS.has(code))) ||
+      DROPPED.test(message),
+  );
+}
+
+/**
+ * Whether a write failed because the database's disk is full: SQLSTATE 53100 disk_full (PostgreSQL,
+ * and PGlite, which reports its data directory's ENOSPC as `could not extend file …: No space left
+ * on device`), or ENOSPC from a write of our own. Nothing is wrong with the request: it can be
+ * repeated once space is freed, so the API answers 503 STORAGE_FULL, not 500.
+ */
+export function isStorageFull(err: unknown): boolean {
+  return anyCause(err, (code) => code === '53100' || code === 'ENOSPC');
+}
+
+/** `test` on the error and its causes (Drizzle wraps the driver's error in `cause`), bounded, as a cause chain can loop. */
+function anyCause(err: unknown, test: (code: string | undefined, message: string) => boolean): boolean {
   let e: unknown = err;
   for (let depth = 0; e instanceof Error && depth < 4; depth++, e = e.cause) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || SOCKET_ERRORS.has(code))) return true;
-    if (DROPPED.test(e.message)) return true;
+    if (test(typeof code === 'string' ? code : undefined, e.message)) return true;
   }
   return false;
 }

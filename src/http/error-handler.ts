@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { isDatabaseUnavailable, isStorageFull } from '../db/unavailable.ts';
 import { AppError, problemBody } from '../errors.ts';
 
 /**
@@ -36,6 +36,12 @@ export function toAppError(err: FastifyError | Error): AppError {
   if (isDatabaseUnavailable(err)) {
     return new AppError('DATABASE_UNAVAILABLE', 'The database cannot be reached just now; retry the request');
   }
+  if (isStorageFull(err)) {
+    return new AppError(
+      'STORAGE_FULL',
+      'The database has no disk space left to write; retry once space is freed',
+    );
+  }
   if (UNSTORABLE_TEXT.has(String(sqlState(err)))) {
     return new AppError('VALIDATION_FAILED', 'A value holds a character the database cannot store (U+0000)');
   }
@@ -50,6 +56,8 @@ export function toAppError(err: FastifyError | Error): AppError {
 const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
 const DATABASE_RETRY_AFTER_S = '2';
+// A full disk is freed by an operator (or a cleanup job), not by a restart: minutes, not seconds.
+const STORAGE_RETRY_AFTER_S = '30';
 
 /** The SQLSTATE of a failed query: Drizzle wraps the driver's error, which carries it as `code`. */
 function sqlState(err: Error): unknown {
@@ -74,6 +82,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   // A restart or failover takes seconds; the request is safe to repeat as it is (with its
   // Idempotency-Key, if it has one).
   if (appError.code === 'DATABASE_UNAVAILABLE') reply.header('retry-after', DATABASE_RETRY_AFTER_S);
+  if (appError.code === 'STORAGE_FULL') reply.header('retry-after', STORAGE_RETRY_AFTER_S);
   const headers = reply.getHeaders();
   void reply
     .code(appError.status)
