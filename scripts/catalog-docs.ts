@@ -25,13 +25,14 @@ export function templatesDoc(): string {
     '(every version kept, one active). A variable missing from the context fails that delivery with',
     '`TEMPLATE_MISSING_VAR` naming the variable; nothing is sent with a blank. User data is output',
     'literally: Liquid tags inside it are never executed. Priorities: **critical** is sent at once,',
-    '**regular** waits for the end of quiet hours, **digest** may be batched.',
+    '**regular** waits for the end of quiet hours, **digest** may be batched. `link` is the page a',
+    "notification is about (its email's button), rendered with its context; a digest links each item there.",
     '',
-    '| type | category | priority | recipient | channels | variables |',
-    '|---|---|---|---|---|---|',
+    '| type | category | priority | recipient | channels | variables | link |',
+    '|---|---|---|---|---|---|---|',
     ...NOTIFICATION_TYPES.map(
       (t) =>
-        `| \`${t.name}\` | ${t.category} | ${t.priority} | ${t.recipient} | ${t.channels.join(', ')} | ${t.variables.map((v) => `\`${v}\``).join(', ')} |`,
+        `| \`${t.name}\` | ${t.category} | ${t.priority} | ${t.recipient} | ${t.channels.join(', ')} | ${t.variables.map((v) => `\`${v}\``).join(', ')} | \`${t.link}\` |`,
     ),
     '',
     '## Examples (English SMS with the sample context)',
