@@ -122,6 +122,8 @@ export const ORDER_STATUSES: readonly string[] = Object.keys(EVENT_ROUTES)
 
 /** The route for an event type (and, for order.status_changed, its status); undefined when unhandled. */
 export function findRoute(type: string, status: unknown): EventRoute | undefined {
+  // A status route is reached through data.status only, never by sending its key as the type.
+  if (type.includes(':')) return undefined;
   const key = type === STATUS_EVENT ? `${type}:${String(status)}` : type;
   // Own keys only: a type such as "valueOf" or "constructor" must not find Object.prototype.
   return Object.hasOwn(EVENT_ROUTES, key) ? EVENT_ROUTES[key] : undefined;
