@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { analyzeSms } from '../src/channels/sms/segments.ts';
-import { EVENT_ROUTES } from '../src/events/event-map.ts';
+import { EVENT_ROUTES, FIELD_KIND_DOCS } from '../src/events/event-map.ts';
 import { NOTIFICATION_TYPES } from '../src/notifications/catalog.ts';
 import { buildTemplateContext, renderTemplate } from '../src/templates/render.ts';
 import { TemplateStore } from '../src/templates/template-store.ts';
@@ -25,13 +25,14 @@ export function templatesDoc(): string {
     '(every version kept, one active). A variable missing from the context fails that delivery with',
     '`TEMPLATE_MISSING_VAR` naming the variable; nothing is sent with a blank. User data is output',
     'literally: Liquid tags inside it are never executed. Priorities: **critical** is sent at once,',
-    '**regular** waits for the end of quiet hours, **digest** may be batched.',
+    '**regular** waits for the end of quiet hours, **digest** may be batched. `link` is the page a',
+    "notification is about (its email's button), rendered with its context; a digest links each item there.",
     '',
-    '| type | category | priority | recipient | channels | variables |',
-    '|---|---|---|---|---|---|',
+    '| type | category | priority | recipient | channels | variables | link |',
+    '|---|---|---|---|---|---|---|',
     ...NOTIFICATION_TYPES.map(
       (t) =>
-        `| \`${t.name}\` | ${t.category} | ${t.priority} | ${t.recipient} | ${t.channels.join(', ')} | ${t.variables.map((v) => `\`${v}\``).join(', ')} |`,
+        `| \`${t.name}\` | ${t.category} | ${t.priority} | ${t.recipient} | ${t.channels.join(', ')} | ${t.variables.map((v) => `\`${v}\``).join(', ')} | \`${t.link}\` |`,
     ),
     '',
     '## Examples (English SMS with the sample context)',
@@ -69,8 +70,10 @@ export function templatesDoc(): string {
 export function eventsDoc(): string {
   const rows = Object.entries(EVENT_ROUTES).map(([key, route]) => {
     const [type, status] = key.split(':');
-    return `| \`${type}\` | ${status ? `\`${status}\`` : ''} | \`${route.type}\` | ${route.recipients.join(', ')} |`;
+    const fields = [...(status ? ['`status`'] : []), ...route.fields.map((f) => `\`${f.path}\` ${f.kind}`)];
+    return `| \`${type}\` | ${status ? `\`${status}\`` : ''} | \`${route.type}\` | ${route.recipients.join(', ')} | ${fields.join(', ')} |`;
   });
+  const kinds = Object.entries(FIELD_KIND_DOCS).map(([kind, doc]) => `- ${kind}: ${doc}`);
   return [
     '# Events API',
     '',
@@ -86,6 +89,17 @@ export function eventsDoc(): string {
     '200 when everything already existed. An unknown event type or order status is a 422 listing what',
     'is accepted; a missing recipient id is a 400 naming the field.',
     '',
+    "Each event's `data` must hold every value its templates print (the last column), of its kind;",
+    'other keys pass through untouched. A missing, blank (empty or only spaces), `null`, object or',
+    'array value where a template prints text, or a string where it prints a number, is a 400',
+    '`VALIDATION_FAILED` whose `errors` name the field (`body.data.order.order_number: must not be',
+    'blank`), and nobody is notified: an email never says "order #". `order.status_changed` without a',
+    '`data.status` is a 400 naming `body.data.status`; an unknown top-level field is a 400 naming it',
+    "(`body.colour: is not a known field`). The recipient's own `first_name` comes from their user",
+    'record, never from `data`. Kinds:',
+    '',
+    ...kinds,
+    '',
     '```bash',
     'curl -X POST localhost:3000/api/v1/events -H "Authorization: Bearer $KEY" -H "content-type: application/json" \\',
     '  -H "Idempotency-Key: ORD001-confirmed" \\',
@@ -93,8 +107,8 @@ export function eventsDoc(): string {
     '       "order":{"order_number":"ORD001","pickup_date":"Sat 18 Jan, 9-11 AM"}}}\'',
     '```',
     '',
-    '| event | status | notification type | recipients |',
-    '|---|---|---|---|',
+    '| event | status | notification type | recipients | data |',
+    '|---|---|---|---|---|',
     ...rows,
     '',
     'The variables each type needs are listed in [templates.md](templates.md).',

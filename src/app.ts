@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ensureAdminKey } from './auth/api-keys.ts';
+import { UnsubscribeTokens } from './auth/unsubscribe-tokens.ts';
 import { UserTokens } from './auth/user-tokens.ts';
 import type { Channel, ChannelName } from './channels/channel.ts';
 import { type EmailSetup, setupEmail } from './channels/email/setup-email.ts';
@@ -25,6 +26,7 @@ import { registerNotificationRoutes } from './http/routes/notifications.ts';
 import { registerPreferenceRoutes } from './http/routes/preferences.ts';
 import { registerPushRoutes } from './http/routes/push.ts';
 import { registerTemplateRoutes } from './http/routes/templates.ts';
+import { registerUnsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
 import { InboxPublisher } from './inbox/inbox-events.ts';
@@ -119,7 +121,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     };
     const sms = await setupSms(config, { templates, logger, statusCallbackUrl: callbackUrl, onOptedOut });
     closers.push(() => sms.close());
-    const email = await setupEmail(config, { templates, logger });
+    const unsubscribeTokens = await UnsubscribeTokens.create(database.db);
+    const email = await setupEmail(config, {
+      templates,
+      logger,
+      unsubscribe: { tokens: unsubscribeTokens, baseUrl: () => publicUrl },
+    });
     closers.push(() => email.close());
     const emailChannel = new DigestEmailChannel({
       inner: email.channel,
@@ -196,6 +203,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       });
       registerEventRoutes(http, notificationDeps);
       registerTemplateRoutes(http, { db: database.db, templates });
+      registerUnsubscribeRoutes(http, {
+        db: database.db,
+        tokens: unsubscribeTokens,
+        settingsUrl: config.NOTIFICATION_SETTINGS_URL,
+      });
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
           path: config.SMS_STATUS_CALLBACK_PATH,

@@ -22,6 +22,7 @@ export const ERRORS = {
   STORAGE_FULL: { status: 503, title: 'Database storage full' },
   INTERNAL: { status: 500, title: 'Internal error' },
   SIGNATURE_INVALID: { status: 403, title: 'Invalid Twilio signature' },
+  UNSUBSCRIBE_LINK_INVALID: { status: 400, title: 'Invalid or expired unsubscribe link' },
   SMS_NOT_CONFIGURED: { status: 503, title: 'SMS service not configured' },
   SMS_INVALID_PHONE: { status: 400, title: 'Invalid phone number format' },
   SMS_DLT_MISMATCH: { status: 422, title: 'SMS text does not match its registered DLT template' },

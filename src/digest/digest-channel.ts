@@ -36,7 +36,8 @@ export class DigestEmailChannel implements Channel {
     const items = row?.items;
     if (!items || items.length < 2) return this.#o.inner.send(job, signal);
     return this.#o.inner.sendTemplate(job, 'digest', digestContext(items, this.#o.settingsUrl), signal, {
-      digest: items.length,
+      metadata: { digest: items.length },
+      types: items.map((item) => item.type),
     });
   }
 }

@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
+import { notificationLink } from '../notifications/notification-link.ts';
 import type { DigestItem } from './digest-email.ts';
 
 const HELD = sql`d.status = 'queued' and d.next_attempt_at is null and d.channel = 'email' and n.priority = 'digest'`;
@@ -19,6 +20,7 @@ interface HeldRow {
   type: string;
   title: string;
   message: string;
+  context: Record<string, unknown>;
   created_at: string | Date;
 }
 
@@ -41,7 +43,7 @@ async function collectUserDigest(db: Db, userId: number): Promise<boolean> {
   return db.transaction(async (tx) => {
     const held = await queryRows<HeldRow>(
       tx,
-      sql`select d.id, n.notification_id, n.type, n.title, n.message, n.created_at
+      sql`select d.id, n.notification_id, n.type, n.title, n.message, n.context, n.created_at
           from deliveries d join notifications n on n.id = d.notification_id
           where n.user_id = ${userId} and ${HELD}
           order by d.id for update of d skip locked`,
@@ -53,6 +55,7 @@ async function collectUserDigest(db: Db, userId: number): Promise<boolean> {
       type: h.type,
       title: h.title,
       message: h.message,
+      link: notificationLink(h.type, h.context),
       created_at: new Date(h.created_at).toISOString(),
     }));
     await tx.execute(sql`update deliveries set next_attempt_at = now(), updated_at = now(),

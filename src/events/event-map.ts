@@ -1,18 +1,87 @@
+import { z } from 'zod';
+import { text } from '../http/text.ts';
 import { requireNotificationType } from '../notifications/catalog.ts';
+import { buildTemplateContext } from '../templates/render.ts';
 
 /**
- * The one table from the marketplace's events to notification types and who receives them.
- * `order.status_changed` is keyed by its new status. Checked against the catalog at load, so a
- * renamed type fails at start-up, not on the first event.
+ * The one table from the marketplace's events to notification types, who receives them and what
+ * their `data` must hold. `order.status_changed` is keyed by its new status. Checked against the
+ * catalog at load, so a renamed type or a template variable without a payload type fails at
+ * start-up, not on the first event.
  */
 export type Recipient = 'customer' | 'partner' | 'user';
+
+/**
+ * The kinds of value a template prints. A blank, null, object or array would print as
+ * "order #", "#[object Object]" or "#AB", so each is refused with a 400 naming the field.
+ */
+const filled = () => text().refine((v) => v.trim() !== '', 'must not be blank');
+const KINDS = {
+  text: { schema: filled(), doc: 'a non-blank string' },
+  count: { schema: z.number().int().min(1), doc: 'a whole number ≥ 1' },
+  percent: { schema: z.number().gt(0).max(100), doc: 'a number above 0, at most 100' },
+  amount: {
+    schema: z.union([filled(), z.number().min(0)], {
+      error: 'must be a non-blank string or a number ≥ 0',
+    }),
+    doc: 'a number ≥ 0 or a non-blank string (as it should print, e.g. "12,840.00")',
+  },
+} as const;
+export type FieldKind = keyof typeof KINDS;
+export const FIELD_KIND_DOCS: Readonly<Record<FieldKind, string>> = Object.fromEntries(
+  Object.entries(KINDS).map(([kind, { doc }]) => [kind, doc]),
+) as Record<FieldKind, string>;
+
+/** The kind of every payload variable the templates use (the catalog's `variables`). */
+const FIELD_KINDS: Readonly<Record<string, FieldKind>> = {
+  'order.order_number': 'text',
+  'order.pickup_date': 'text',
+  'order.delivery_date': 'text',
+  'order.items_count': 'count',
+  'order.partner_name': 'text',
+  'order.pickup_area': 'text',
+  'payment.amount': 'amount',
+  'payment.transaction_id': 'text',
+  'refund.amount': 'amount',
+  'payout.amount': 'amount',
+  'payout.period': 'text',
+  'partner.business_name': 'text',
+  'promo.code': 'text',
+  'promo.discount': 'percent',
+  'promo.valid_until': 'text',
+};
+
+/** Variables the service fills in from the recipient's record (buildTemplateContext), never from `data`. */
+export const RECIPIENT_VARIABLES: ReadonlySet<string> = new Set(
+  leafPaths(buildTemplateContext({ firstName: '', lastName: '', email: '', locale: 'en' }, {})),
+);
+
+export interface DataField {
+  path: string;
+  kind: FieldKind;
+}
 
 export interface EventRoute {
   type: string;
   recipients: readonly Recipient[];
+  /** What `data` must hold: every variable the type's templates print, with its kind. */
+  fields: readonly DataField[];
+  /** The same as a schema; other keys in `data` pass through untouched. */
+  data: z.ZodType<Record<string, unknown>>;
 }
 
-const customer = (type: string): EventRoute => ({ type, recipients: ['customer'] });
+function route(type: string, recipients: readonly Recipient[]): EventRoute {
+  const fields = requireNotificationType(type)
+    .variables.filter((path) => !RECIPIENT_VARIABLES.has(path))
+    .map((path) => {
+      const kind = FIELD_KINDS[path];
+      if (!kind) throw new Error(`Template variable ${path} (${type}) has no kind in FIELD_KINDS`);
+      return { path, kind };
+    });
+  return { type, recipients, fields, data: dataSchema(fields) };
+}
+
+const customer = (type: string) => route(type, ['customer']);
 
 export const EVENT_ROUTES: Readonly<Record<string, EventRoute>> = {
   'order.created': customer('order_created'),
@@ -21,7 +90,7 @@ export const EVENT_ROUTES: Readonly<Record<string, EventRoute>> = {
   'order.status_changed:ready': customer('order_ready'),
   'order.status_changed:out_for_delivery': customer('order_out_for_delivery'),
   'order.status_changed:delivered': customer('order_delivered'),
-  'order.status_changed:cancelled': { type: 'order_cancelled', recipients: ['customer', 'partner'] },
+  'order.status_changed:cancelled': route('order_cancelled', ['customer', 'partner']),
   'order.status_changed:rescheduled': customer('order_rescheduled'),
   'order.pickup_reminder': customer('pickup_reminder'),
   'order.review_requested': customer('review_request'),
@@ -31,21 +100,84 @@ export const EVENT_ROUTES: Readonly<Record<string, EventRoute>> = {
   'refund.requested': customer('refund_requested'),
   'refund.completed': customer('refund_completed'),
   'refund.rejected': customer('refund_rejected'),
-  'user.registered': { type: 'welcome', recipients: ['user'] },
-  'user.verified': { type: 'account_verified', recipients: ['user'] },
-  'partner.approved': { type: 'partner_approved', recipients: ['partner'] },
-  'partner.rejected': { type: 'partner_rejected', recipients: ['partner'] },
-  'partner.order_assigned': { type: 'new_order_assigned', recipients: ['partner'] },
-  'partner.payout_completed': { type: 'payout_completed', recipients: ['partner'] },
+  'user.registered': route('welcome', ['user']),
+  'user.verified': route('account_verified', ['user']),
+  'partner.approved': route('partner_approved', ['partner']),
+  'partner.rejected': route('partner_rejected', ['partner']),
+  'partner.order_assigned': route('new_order_assigned', ['partner']),
+  'partner.payout_completed': route('payout_completed', ['partner']),
   'promotion.sent': customer('promo_offer'),
 };
 
-for (const route of Object.values(EVENT_ROUTES)) requireNotificationType(route.type);
+/** The event whose route is chosen by `data.status`. */
+export const STATUS_EVENT = 'order.status_changed';
 
 /** Event types as the API accepts them (`order.status_changed` once, with its statuses). */
 export const EVENT_TYPES: readonly string[] = [
   ...new Set(Object.keys(EVENT_ROUTES).map((k) => k.split(':')[0]!)),
 ];
 export const ORDER_STATUSES: readonly string[] = Object.keys(EVENT_ROUTES)
-  .filter((k) => k.startsWith('order.status_changed:'))
+  .filter((k) => k.startsWith(`${STATUS_EVENT}:`))
   .map((k) => k.split(':')[1]!);
+
+/** The route for an event type (and, for order.status_changed, its status); undefined when unhandled. */
+export function findRoute(type: string, status: unknown): EventRoute | undefined {
+  // A status route is reached through data.status only, never by sending its key as the type.
+  if (type.includes(':')) return undefined;
+  const key = type === STATUS_EVENT ? `${type}:${String(status)}` : type;
+  // Own keys only: a type such as "valueOf" or "constructor" must not find Object.prototype.
+  return Object.hasOwn(EVENT_ROUTES, key) ? EVENT_ROUTES[key] : undefined;
+}
+
+export interface DataIssue {
+  /** Path inside `data`, e.g. ['order', 'order_number']. */
+  path: PropertyKey[];
+  message: string;
+}
+
+/**
+ * What is wrong with an event's `data` for its route. An unknown type or status is not an issue
+ * here: it is a 422 listing what is accepted (handle-event.ts).
+ */
+export function eventDataIssues(type: string, data: Record<string, unknown>): DataIssue[] {
+  const status = data['status'];
+  if (type === STATUS_EVENT && (typeof status !== 'string' || status.trim() === '')) {
+    return [{ path: ['status'], message: `required: one of ${ORDER_STATUSES.join(', ')}` }];
+  }
+  const route = findRoute(type, status);
+  if (!route) return [];
+  const result = route.data.safeParse(data);
+  return result.success ? [] : result.error.issues.map((i) => ({ path: i.path, message: i.message }));
+}
+
+/** Nests dotted paths into objects: ['order.a', 'order.b'] → { order: { a, b } }. */
+function dataSchema(fields: readonly DataField[]): z.ZodType<Record<string, unknown>> {
+  interface Node {
+    [key: string]: Node | z.ZodType;
+  }
+  const tree: Node = {};
+  for (const { path, kind } of fields) {
+    const keys = path.split('.');
+    let node = tree;
+    for (const key of keys.slice(0, -1)) {
+      node[key] ??= {};
+      node = node[key] as Node;
+    }
+    node[keys.at(-1)!] = KINDS[kind].schema;
+  }
+  const build = (node: Node): z.ZodType<Record<string, unknown>> =>
+    z.looseObject(
+      Object.fromEntries(
+        Object.entries(node).map(([key, child]) => [key, child instanceof z.ZodType ? child : build(child)]),
+      ),
+    );
+  return build(tree);
+}
+
+function leafPaths(value: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([key, child]) =>
+    child !== null && typeof child === 'object'
+      ? leafPaths(child as Record<string, unknown>, `${prefix}${key}.`)
+      : [`${prefix}${key}`],
+  );
+}

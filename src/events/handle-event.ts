@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
 import { type CreateNotificationDeps, createNotification } from '../notifications/create-notification.ts';
-import { EVENT_ROUTES, EVENT_TYPES, ORDER_STATUSES, type Recipient } from './event-map.ts';
+import { EVENT_TYPES, findRoute, ORDER_STATUSES, type Recipient, STATUS_EVENT } from './event-map.ts';
 
 export interface MarketplaceEvent {
   /** The event's own id; with the Idempotency-Key header it makes a retried event harmless. */
@@ -70,29 +70,19 @@ export async function handleEvent(
   return outcomes;
 }
 
+/** The event's data has been checked against its route (eventDataIssues) by the request schema. */
 function resolveRoute(event: MarketplaceEvent) {
-  if (event.type === 'order.status_changed') {
-    const status = event.data['status'];
-    const route = routeFor(`order.status_changed:${String(status)}`);
-    if (!route) {
-      throw new AppError(
-        'UNKNOWN_EVENT_TYPE',
-        `order.status_changed with status "${String(status)}" is not handled`,
-        {
-          accepted_statuses: ORDER_STATUSES,
-        },
-      );
-    }
-    return route;
+  const status = event.data['status'];
+  const route = findRoute(event.type, status);
+  if (route) return route;
+  if (event.type === STATUS_EVENT) {
+    throw new AppError(
+      'UNKNOWN_EVENT_TYPE',
+      `${STATUS_EVENT} with status "${String(status)}" is not handled`,
+      {
+        accepted_statuses: ORDER_STATUSES,
+      },
+    );
   }
-  const route = routeFor(event.type);
-  if (!route) {
-    throw new AppError('UNKNOWN_EVENT_TYPE', `Unknown event type "${event.type}"`, { accepted: EVENT_TYPES });
-  }
-  return route;
-}
-
-/** Own keys only: an event type such as "valueOf" or "constructor" must not find Object.prototype. */
-function routeFor(key: string) {
-  return Object.hasOwn(EVENT_ROUTES, key) ? EVENT_ROUTES[key] : undefined;
+  throw new AppError('UNKNOWN_EVENT_TYPE', `Unknown event type "${event.type}"`, { accepted: EVENT_TYPES });
 }

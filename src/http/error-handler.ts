@@ -11,10 +11,16 @@ import { AppError, problemBody } from '../errors.ts';
 export function toAppError(err: FastifyError | Error): AppError {
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
-    const errors = err.validation.map((v) => ({
-      field: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
-      message: v.message,
-    }));
+    const context = err.validationContext ?? 'body';
+    const errors = err.validation.flatMap((v) => {
+      const path = v.instancePath.split('/').filter(Boolean);
+      // An unknown key is reported on its parent object; name the key itself instead.
+      const keys = v.keyword === 'unrecognized_keys' ? (v.params['keys'] as string[]) : [undefined];
+      return keys.map((key) => ({
+        field: [context, ...path, ...(key === undefined ? [] : [key])].join('.'),
+        message: key === undefined ? v.message : 'is not a known field',
+      }));
+    });
     const summary = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
     return new AppError('VALIDATION_FAILED', summary, { errors });
   }

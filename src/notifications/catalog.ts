@@ -24,6 +24,11 @@ export interface NotificationTypeDef {
   variables: readonly string[];
   /** A realistic context for previews and tests; holds every path in `variables`. */
   sampleContext: Record<string, unknown>;
+  /**
+   * The page the notification is about (its email's button), a Liquid template rendered with its
+   * context; the digest links each of its items there.
+   */
+  link: string;
 }
 
 const ALL_CHANNELS: readonly ChannelName[] = ['in_app', 'sms', 'email', 'push'];
@@ -39,6 +44,8 @@ const ORDER = {
   pickup_area: 'Koramangala',
 };
 const CUSTOMER = { first_name: 'Priya' };
+const SITE = 'https://laundryconnect.com';
+const ORDER_LINK = `${SITE}/orders/{{ order.order_number }}`;
 const PARTNER_OWNER = { first_name: 'Ramesh' };
 
 const orderContext = { ...CUSTOMER, order: ORDER };
@@ -56,6 +63,7 @@ function orderType(priority: Priority, description: string, paths: string[]): De
     description,
     variables: ['first_name', 'order.order_number', ...paths],
     sampleContext: orderContext,
+    link: ORDER_LINK,
   };
 }
 
@@ -73,6 +81,7 @@ function paymentType(
     description,
     variables: ['first_name', 'order.order_number', `${kind}.amount`, ...paths],
     sampleContext: kind === 'payment' ? paymentContext : refundContext,
+    link: ORDER_LINK,
   };
 }
 
@@ -103,6 +112,7 @@ const DEFS: Record<string, Def> = {
     description: 'New user registration, with a first-order promo code',
     variables: ['first_name', 'promo.code', 'promo.discount'],
     sampleContext: { ...CUSTOMER, promo: { code: 'WELCOME20', discount: 20 } },
+    link: SITE,
   },
   account_verified: {
     category: 'account',
@@ -112,6 +122,7 @@ const DEFS: Record<string, Def> = {
     description: 'Account verified successfully',
     variables: ['first_name'],
     sampleContext: CUSTOMER,
+    link: SITE,
   },
   partner_approved: {
     category: 'partner',
@@ -121,6 +132,7 @@ const DEFS: Record<string, Def> = {
     description: 'Partner account approved',
     variables: ['first_name', 'partner.business_name'],
     sampleContext: { ...PARTNER_OWNER, partner: { business_name: 'FreshFold Laundry' } },
+    link: `${SITE}/partner`,
   },
   partner_rejected: {
     category: 'partner',
@@ -130,6 +142,7 @@ const DEFS: Record<string, Def> = {
     description: 'Partner application not approved',
     variables: ['first_name', 'partner.business_name'],
     sampleContext: { ...PARTNER_OWNER, partner: { business_name: 'FreshFold Laundry' } },
+    link: `${SITE}/partner`,
   },
   // Critical: a partner who hears late may miss the pickup slot.
   new_order_assigned: {
@@ -140,6 +153,7 @@ const DEFS: Record<string, Def> = {
     description: 'New order assigned to a partner',
     variables: ['first_name', 'order.order_number', 'order.pickup_date', 'order.pickup_area'],
     sampleContext: { ...PARTNER_OWNER, order: ORDER },
+    link: `${SITE}/partner/orders/{{ order.order_number }}`,
   },
   payout_completed: {
     category: 'partner',
@@ -149,6 +163,7 @@ const DEFS: Record<string, Def> = {
     description: 'Partner earnings paid out',
     variables: ['first_name', 'payout.amount', 'payout.period'],
     sampleContext: { ...PARTNER_OWNER, payout: { amount: '12,840.00', period: '6-12 Jan' } },
+    link: `${SITE}/partner/payouts`,
   },
   review_request: {
     category: 'promotions',
@@ -158,6 +173,7 @@ const DEFS: Record<string, Def> = {
     description: 'Ask for a rating after delivery',
     variables: ['first_name', 'order.order_number', 'order.partner_name'],
     sampleContext: orderContext,
+    link: `${ORDER_LINK}/review`,
   },
   promo_offer: {
     category: 'promotions',
@@ -167,6 +183,7 @@ const DEFS: Record<string, Def> = {
     description: 'Promotional offer with a discount code',
     variables: ['first_name', 'promo.code', 'promo.discount', 'promo.valid_until'],
     sampleContext: { ...CUSTOMER, promo: { code: 'FRESH15', discount: 15, valid_until: '31 Jan' } },
+    link: SITE,
   },
 };
 

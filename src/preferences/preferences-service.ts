@@ -16,7 +16,7 @@ import { type PreferenceView, parsePreferencePatch, preferenceView } from './pre
 import type { QuietWindow } from './quiet-hours.ts';
 
 /** Where a change came from, as recorded in preference_changes.source. */
-export type ChangeSource = 'api' | 'stop_keyword' | 'start_keyword' | 'twilio_21610';
+export type ChangeSource = 'api' | 'stop_keyword' | 'start_keyword' | 'twilio_21610' | 'list_unsubscribe';
 
 interface FlagChange {
   category: string;
@@ -135,6 +135,23 @@ export async function updatePreferences(
     }
   });
   return getPreferences(db, externalId, defaultQuietHours);
+}
+
+/**
+ * One-click unsubscribe (RFC 8058): email off for `categories`, recorded with source
+ * `list_unsubscribe`. The user row is locked so a repeated POST records the change once.
+ */
+export async function unsubscribeFromEmail(
+  db: Db,
+  userId: number,
+  categories: readonly string[],
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
+    if (!user) throw new AppError('USER_NOT_FOUND', 'The user this link was sent to no longer exists');
+    const wanted = categories.map((category) => ({ category, channel: 'email' as const, enabled: false }));
+    await applyFlagChanges(tx, user.id, wanted, { source: 'list_unsubscribe', actor: null });
+  });
 }
 
 /**

@@ -142,7 +142,46 @@ test('the digest frame renders in every locale, strict Liquid, one item and many
         const out = renderTemplate(source.source, context, { escapeHtml: field === 'email_html' });
         assert.ok(field === 'email_subject' || out.includes('https://x.test/s'), `${locale} ${field}`);
         assert.ok(items.length === 1 || out.includes('3'), `${locale} ${field} names the count`);
+        assert.doesNotMatch(out, /null|href=""/, `${locale} ${field}: an item without a link has none`);
       }
     }
+  }
+});
+
+test("each digest item links to its page, in every locale's text and HTML", () => {
+  const templates = new TemplateStore();
+  const user = { firstName: 'Asha', lastName: null, email: 'a@example.com', locale: 'en' };
+  const review = 'https://laundryconnect.com/orders/LC240117/review';
+  const items = [
+    {
+      notification_id: 'n1',
+      type: 'review_request',
+      title: 'Rate',
+      message: 'M1',
+      link: review,
+      created_at: '',
+    },
+    {
+      notification_id: 'n2',
+      type: 'promo_offer',
+      title: 'Offer',
+      message: 'M2',
+      link: 'https://laundryconnect.com',
+      created_at: '',
+    },
+  ];
+  for (const locale of LOCALES) {
+    const context = buildTemplateContext({ ...user, locale }, digestContext(items, 'https://x.test/s'));
+    const text = renderTemplate(templates.get('digest', 'email_text', locale)!.source, context);
+    const html = renderTemplate(templates.get('digest', 'email_html', locale)!.source, context, {
+      escapeHtml: true,
+    });
+    assert.match(text, new RegExp(`- Rate\\n  M1\\n  ${review}\\n`), `${locale} text`);
+    assert.match(text, /- Offer\n {2}M2\n {2}https:\/\/laundryconnect\.com\n/, `${locale} text`);
+    assert.ok(html.includes(`<a href="${review}" style="color:#0f766e">Rate</a>`), `${locale} html`);
+    assert.ok(
+      html.includes('<a href="https://laundryconnect.com" style="color:#0f766e">Offer</a>'),
+      `${locale} html`,
+    );
   }
 });

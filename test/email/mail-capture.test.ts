@@ -54,6 +54,29 @@ describe('startMailCapture', () => {
     assert.ok(mail.size > 0);
   });
 
+  test('decodes a Hindi base64 body and encoded headers, and takes the bodies, not the attachments', async (t) => {
+    const { capture, transport } = await captureWithClient(t);
+    const text = `नमस्ते प्रिया,\n${'a long line that the encoding has to wrap '.repeat(4)}\n= sign`;
+
+    await transport.sendMail({
+      from: 'LaundryConnect <no-reply@laundryconnect.com>',
+      to: 'प्रिया <priya@example.com>',
+      subject: 'ऑर्डर #LC240117 कन्फ़र्म',
+      text,
+      html: '<p>नमस्ते <b>प्रिया</b></p>',
+      attachments: [
+        { filename: 'invoice.txt', content: 'NOT THE BODY', contentType: 'text/plain' },
+        { filename: 'page.html', content: '<p>NOT THE BODY</p>', contentType: 'text/html' },
+      ],
+    });
+
+    const [mail] = capture.messages();
+    assert.equal(mail?.to, 'प्रिया <priya@example.com>');
+    assert.equal(mail?.subject, 'ऑर्डर #LC240117 कन्फ़र्म');
+    assert.equal(mail?.text, text);
+    assert.equal(mail?.html, '<p>नमस्ते <b>प्रिया</b></p>');
+  });
+
   test('keeps only the newest maxMessages, newest first, and clear() empties it', async (t) => {
     const { capture, transport } = await captureWithClient(t, { maxMessages: 2 });
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { DEFAULT_SMS_PRICES } from '../../src/channels/sms/cost.ts';
 import { composeSms } from '../../src/channels/sms/sms-composer.ts';
+import { notifications } from '../../src/db/schema.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { insertUser, waitFor } from '../helpers/fixtures.ts';
 import { ADMIN_KEY, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
@@ -102,7 +104,13 @@ describe(`events API (${ENGINE})`, () => {
   });
 
   test('an event type named like an Object.prototype member is unknown, not a 500', async () => {
-    for (const type of ['valueOf', 'constructor', '__proto__', 'toString']) {
+    for (const type of [
+      'valueOf',
+      'constructor',
+      '__proto__',
+      'toString',
+      'order.status_changed:confirmed',
+    ]) {
       const res = await send({ type, customer_id: 'x', data: {} });
       assert.equal(res.status, 422, type);
       const status = await send({ type: 'order.status_changed', customer_id: 'x', data: { status: type } });
@@ -114,6 +122,64 @@ describe(`events API (${ENGINE})`, () => {
     const res = await send({ type: 'partner.approved', data: sample('partner_approved') });
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { detail: string }).detail, /partner_id/);
+  });
+
+  const problem = async (res: Response) => {
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { code: string; errors: Array<{ field: string }> };
+    assert.equal(body.code, 'VALIDATION_FAILED');
+    return body.errors.map((e) => e.field);
+  };
+
+  test('a blank or mistyped value a template prints is a 400 naming the field, and notifies nobody', async () => {
+    const user = await insertUser(t.database.db, 'ev-blank');
+    const data = sample('order_created') as { order: Record<string, unknown> };
+    const cases: Array<[string, unknown, string]> = [
+      ['order_number', null, 'body.data.order.order_number'],
+      ['order_number', '', 'body.data.order.order_number'],
+      ['order_number', '   ', 'body.data.order.order_number'],
+      ['order_number', { x: 1 }, 'body.data.order.order_number'],
+      ['order_number', ['A', 'B'], 'body.data.order.order_number'],
+      ['pickup_date', undefined, 'body.data.order.pickup_date'],
+    ];
+    for (const [key, value, field] of cases) {
+      const res = await send({
+        type: 'order.created',
+        customer_id: 'ev-blank',
+        data: { ...data, order: { ...data.order, [key]: value } },
+      });
+      assert.deepEqual(await problem(res), [field], JSON.stringify(value));
+    }
+    const picked = sample('order_picked_up') as { order: Record<string, unknown> };
+    const count = await send({
+      type: 'order.status_changed',
+      customer_id: 'ev-blank',
+      data: { ...picked, status: 'picked_up', order: { ...picked.order, items_count: '6' } },
+    });
+    assert.deepEqual(await problem(count), ['body.data.order.items_count']);
+    const rows = await t.database.db.select().from(notifications).where(eq(notifications.userId, user.id));
+    assert.equal(rows.length, 0);
+  });
+
+  test('order.status_changed without a status is a 400 naming data.status', async () => {
+    for (const status of [undefined, null, 3, '']) {
+      const res = await send({
+        type: 'order.status_changed',
+        customer_id: 'x',
+        data: { ...sample('order_confirmed'), status },
+      });
+      assert.deepEqual(await problem(res), ['body.data.status'], String(status));
+    }
+  });
+
+  test('an unknown top-level field is a 400 naming that field', async () => {
+    const res = await send({
+      type: 'payment.completed',
+      customer_id: 'x',
+      data: sample('payment_completed'),
+      colour: 'blue',
+    });
+    assert.deepEqual(await problem(res), ['body.colour']);
   });
 
   test('Hindi and Tamil SMS reach the sandbox byte for byte', async () => {

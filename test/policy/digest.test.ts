@@ -76,6 +76,15 @@ describe(`digest of non-urgent notifications (${ENGINE})`, () => {
     assert.equal(mail?.subject, 'Your LaundryConnect updates (5)');
     assert.equal(mail?.text?.match(/^- /gm)?.length, 5);
     assert.match(mail?.text ?? '', /15% off your next order/);
+    // Each item links to its page: the two review requests to their order's review page.
+    assert.equal(
+      mail?.text?.match(/^ {2}https:\/\/laundryconnect\.com\/orders\/LC240117\/review$/gm)?.length,
+      2,
+    );
+    assert.equal(
+      mail?.html?.match(/<a href="https:\/\/laundryconnect\.com\/orders\/LC240117\/review"/g)?.length,
+      2,
+    );
 
     const emails = (await emailRows(user.id)).filter((d) => d.channel === 'email');
     await waitFor(async () => {

@@ -1,5 +1,7 @@
+import type { UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import { type Category, getNotificationType } from '../../notifications/catalog.ts';
 import { buildTemplateContext, renderTemplate } from '../../templates/render.ts';
 import type { TemplateField } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
@@ -14,6 +16,18 @@ export interface EmailChannelOptions {
   templates: TemplateStore;
   logger: Logger;
   now?: () => Date;
+  /**
+   * One-click unsubscribe (RFC 8058) for non-critical emails; `baseUrl` is PUBLIC_URL (or the
+   * listen address once known). Without it, or without a base URL, no List-Unsubscribe is sent.
+   */
+  unsubscribe?: { tokens: UnsubscribeTokens; baseUrl: () => string | undefined };
+}
+
+export interface SendTemplateOptions {
+  /** Joins `metadata.email` (the digest adds its item count). */
+  metadata?: Record<string, unknown>;
+  /** The notification types the email carries (a digest's items); default the job's own type. */
+  types?: readonly string[];
 }
 
 interface RenderedEmail {
@@ -50,8 +64,9 @@ export class EmailChannel implements Channel {
     template: string,
     context: Record<string, unknown>,
     signal: AbortSignal,
-    extra: Record<string, unknown> = {},
+    opts: SendTemplateOptions = {},
   ): Promise<SendResult> {
+    const extra = opts.metadata ?? {};
     const to = job.user.email;
     if (!to) {
       return { kind: 'skipped', reason: 'no_email', message: 'User has no email address. Skipping email.' };
@@ -68,7 +83,28 @@ export class EmailChannel implements Channel {
         metadata: { email: { sent: false, error_code: err.code, ...extra } },
       };
     }
-    return this.#deliver(job, to, email, signal, extra);
+    const unsubscribeUrl = this.#unsubscribeUrl(job, opts.types ?? [job.notificationType]);
+    return this.#deliver(job, to, { ...email, unsubscribeUrl }, signal, extra);
+  }
+
+  /**
+   * The one-click link that turns off email for the categories `types` belong to; none when one of
+   * them is critical (security and transactional messages must reach the user) or unknown.
+   */
+  #unsubscribeUrl(job: DeliveryJob, types: readonly string[]): string | undefined {
+    const baseUrl = this.#o.unsubscribe?.baseUrl();
+    if (!this.#o.unsubscribe || !baseUrl) return undefined;
+    const categories = new Set<Category>();
+    for (const type of types) {
+      const def = getNotificationType(type);
+      if (!def || def.priority === 'critical') return undefined;
+      categories.add(def.category);
+    }
+    if (categories.size === 0) return undefined;
+    return this.#o.unsubscribe.tokens.link(baseUrl, {
+      userId: Number(job.user.id),
+      categories: [...categories],
+    });
   }
 
   /**
@@ -79,7 +115,7 @@ export class EmailChannel implements Channel {
   async #deliver(
     job: DeliveryJob,
     to: string,
-    email: RenderedEmail,
+    email: RenderedEmail & { unsubscribeUrl: string | undefined },
     signal: AbortSignal,
     extra: Record<string, unknown>,
   ): Promise<SendResult> {
@@ -96,6 +132,11 @@ export class EmailChannel implements Channel {
         // One Message-ID per delivery, kept across retries: a resend after an unknown outcome (a
         // timeout after DATA, a crashed worker) is the same message, and mail systems dedupe on it.
         messageId: `<delivery-${job.deliveryId}@${this.#fromDomain}>`,
+        // RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the URL, no GET, no cookies.
+        ...(email.unsubscribeUrl && {
+          list: { unsubscribe: email.unsubscribeUrl },
+          headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+        }),
         signal,
       });
       this.#o.logger.debug({ ...log, attempt: job.attempt }, 'email accepted by the SMTP server');

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
+import { type AddressObject, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
-import { parseMessage } from './mime-parse.ts';
 
 export interface CapturedMail {
   /** Increasing per capture server, so a client can ask for what is new. */
@@ -31,6 +31,24 @@ export interface MailCaptureOptions {
   host?: string;
   port?: number;
   maxMessages?: number;
+}
+
+/** Only what the capture shows: no text made from HTML or HTML from text, no links found. */
+const PARSE_OPTIONS = {
+  skipHtmlToText: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  skipImageLinks: true,
+};
+
+/** `Name <address>, …` as written in the header, decoded, without mailparser's quoting. */
+function addresses(field: AddressObject | AddressObject[] | undefined): string | null {
+  if (!field) return null;
+  return [field]
+    .flat()
+    .flatMap((group) => group.value)
+    .map((a) => (a.name ? `${a.name} <${a.address ?? ''}>` : (a.address ?? '')))
+    .join(', ');
 }
 
 /** Far above any notification email; a bigger message is refused, not held in memory. */
@@ -70,27 +88,31 @@ export async function startMailCapture(options: MailCaptureOptions = {}): Promis
           return;
         }
         const raw = Buffer.concat(chunks);
-        const parsed = parseMessage(raw);
-        const header = (name: string) => parsed.headers.get(name) ?? null;
-        const mailFrom = session.envelope.mailFrom;
-        stored.unshift({
-          id: nextId++,
-          receivedAt: new Date().toISOString(),
-          envelope: {
-            from: mailFrom ? mailFrom.address : null,
-            to: session.envelope.rcptTo.map((r) => r.address),
+        // Stored before the 250 reply, so a client that was answered finds its message listed.
+        simpleParser(raw, PARSE_OPTIONS).then(
+          (parsed) => {
+            const mailFrom = session.envelope.mailFrom;
+            stored.unshift({
+              id: nextId++,
+              receivedAt: new Date().toISOString(),
+              envelope: {
+                from: mailFrom ? mailFrom.address : null,
+                to: session.envelope.rcptTo.map((r) => r.address),
+              },
+              from: addresses(parsed.from),
+              to: addresses(parsed.to),
+              subject: parsed.subject ?? null,
+              date: parsed.date?.toISOString() ?? null,
+              messageId: parsed.messageId ?? null,
+              text: parsed.text || null,
+              html: parsed.html || null,
+              size: raw.length,
+            });
+            if (stored.length > maxMessages) stored.length = maxMessages;
+            callback(null);
           },
-          from: header('from'),
-          to: header('to'),
-          subject: header('subject'),
-          date: header('date'),
-          messageId: header('message-id'),
-          text: parsed.text,
-          html: parsed.html,
-          size: raw.length,
-        });
-        if (stored.length > maxMessages) stored.length = maxMessages;
-        callback(null);
+          (err: Error) => callback(Object.assign(err, { responseCode: 554 })),
+        );
       });
     },
   });

@@ -1,3 +1,4 @@
+import type { UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
@@ -15,7 +16,11 @@ export interface EmailSetup {
 /** SMTP_URL set: send through it. Unset: an in-process mail catcher keeps every email for viewing. */
 export async function setupEmail(
   config: Config,
-  deps: { templates: TemplateStore; logger: Logger },
+  deps: {
+    templates: TemplateStore;
+    logger: Logger;
+    unsubscribe?: { tokens: UnsubscribeTokens; baseUrl: () => string | undefined };
+  },
 ): Promise<EmailSetup> {
   const capture = config.SMTP_URL
     ? undefined
@@ -31,6 +36,7 @@ export async function setupEmail(
     from: config.EMAIL_FROM,
     templates: deps.templates,
     logger: deps.logger,
+    ...(deps.unsubscribe && { unsubscribe: deps.unsubscribe }),
   });
   return {
     channel,

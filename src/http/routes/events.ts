@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { eventDataIssues } from '../../events/event-map.ts';
 import { handleEvent } from '../../events/handle-event.ts';
 import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
 import { requireApiKey } from '../auth.ts';
@@ -14,9 +15,18 @@ const eventBody = z
     customer_id: text().min(1).max(128).optional(),
     partner_id: text().min(1).max(128).optional(),
     user_id: text().min(1).max(128).optional().describe('For user.* events'),
-    data: jsonObject().default({}).describe('Payload: order, payment, refund… (template variables)'),
+    data: jsonObject()
+      .default({})
+      .describe('Payload: order, payment, refund… (template variables, see docs/events.md)'),
   })
-  .strict();
+  .strict()
+  // Each event's data has its own schema in the event table: a blank or mistyped value is a 400
+  // naming the field, never an email that says "order #".
+  .superRefine((body, ctx) => {
+    for (const issue of eventDataIssues(body.type, body.data)) {
+      ctx.addIssue({ code: 'custom', path: ['data', ...issue.path], message: issue.message });
+    }
+  });
 
 export function registerEventRoutes(app: FastifyInstance, deps: CreateNotificationDeps): void {
   app.withTypeProvider<ZodTypeProvider>().post(

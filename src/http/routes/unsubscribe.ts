@@ -1,0 +1,81 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { UNSUBSCRIBE_PATH, type UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
+import type { Db } from '../../db/database.ts';
+import type { Category } from '../../notifications/catalog.ts';
+import { unsubscribeFromEmail } from '../../preferences/preferences-service.ts';
+import { text } from '../text.ts';
+
+export interface UnsubscribeRouteDeps {
+  db: Db;
+  tokens: UnsubscribeTokens;
+  /** NOTIFICATION_SETTINGS_URL: where the pages send the user to change their mind. */
+  settingsUrl: string;
+}
+
+const params = z.object({ token: text().min(1).max(100) });
+
+/**
+ * RFC 8058 one-click unsubscribe, the target of every non-critical email's List-Unsubscribe. The
+ * signed token in the path is the whole request: no API key, no user token, no cookies. POST
+ * unsubscribes; GET only shows a page whose button POSTs, because mail scanners fetch every link.
+ */
+export function registerUnsubscribeRoutes(app: FastifyInstance, deps: UnsubscribeRouteDeps): void {
+  void app.register(async (scope) => {
+    // The mail client's body is `List-Unsubscribe=One-Click`, urlencoded (Gmail) or multipart
+    // (RFC 8058's own example); it says nothing the URL does not, so any body is read within the
+    // body limit and ignored.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null));
+    const r = scope.withTypeProvider<ZodTypeProvider>();
+    const path = `${UNSUBSCRIBE_PATH}:token`;
+
+    r.get(path, { schema: { hide: true, params } }, async (request, reply) => {
+      const { categories } = deps.tokens.verify(request.params.token);
+      return page(
+        reply,
+        'Unsubscribe',
+        `<p>Stop emails about ${describe(categories)}?</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+      );
+    });
+
+    r.post(path, { schema: { hide: true, params } }, async (request, reply) => {
+      const { userId, categories } = deps.tokens.verify(request.params.token);
+      await unsubscribeFromEmail(deps.db, userId, categories);
+      return page(
+        reply,
+        'Unsubscribed',
+        `<p>You will no longer get emails about ${describe(categories)}.</p>
+<p><a href="${escapeHtml(deps.settingsUrl)}">Notification settings</a></p>`,
+      );
+    });
+  });
+}
+
+function describe(categories: readonly Category[]): string {
+  return categories.map((c) => c.replaceAll('_', ' ')).join(', ');
+}
+
+function page(reply: FastifyReply, title: string, body: string): FastifyReply {
+  return (
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      // The token is in this page's URL: a click on the settings link must not send it along.
+      .header('referrer-policy', 'no-referrer')
+      .send(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · LaundryConnect</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">
+<h1>${title}</h1>
+${body}
+</body></html>
+`)
+  );
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
