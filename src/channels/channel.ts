@@ -1,3 +1,5 @@
+import type { DeliveryErrorCode, SkipReason } from './delivery-errors.ts';
+
 /**
  * The one interface every delivery channel implements. The worker never knows which provider is
  * behind a channel: it hands over a claimed delivery and gets one typed outcome back.
@@ -50,7 +52,7 @@ export type SendResult =
     }
   | {
       kind: 'retryable';
-      code: string;
+      code: DeliveryErrorCode;
       message: string;
       retryAfterMs?: number;
       /**
@@ -60,8 +62,8 @@ export type SendResult =
       outcomeUnknown?: boolean;
       metadata?: Record<string, unknown>;
     }
-  | { kind: 'permanent'; code: string; message: string; metadata?: Record<string, unknown> }
-  | { kind: 'skipped'; reason: string; message: string; metadata?: Record<string, unknown> };
+  | { kind: 'permanent'; code: DeliveryErrorCode; message: string; metadata?: Record<string, unknown> }
+  | { kind: 'skipped'; reason: SkipReason; message: string; metadata?: Record<string, unknown> };
 
 export interface Channel {
   readonly name: ChannelName;

@@ -1,24 +1,7 @@
 import type { ChannelName } from '../channels/channel.ts';
+import { type SkipReason, skipMessage } from '../channels/delivery-errors.ts';
 import { validatePhone } from '../channels/sms/phone.ts';
 import { isChannelEnabled, type PreferenceMap, preferenceKey } from './preferences.ts';
-
-/**
- * Which channels of a notification get a delivery, decided once at creation (pure). A channel that
- * is not allowed still gets a row, as `skipped` with a stable reason, so "why didn't I get an SMS?"
- * is answered by the data. Reasons in the seed's no-retry list are never retried.
- */
-export const SKIP_REASONS = {
-  disabled_by_user: 'User has disabled {channel} notifications',
-  no_phone: 'User {email} has no phone number. Skipping SMS.',
-  invalid_phone: 'Invalid phone number format. Must start with + and country code.',
-  no_email: 'User has no email address. Skipping email.',
-  no_push_subscription: 'User has no push subscription. Skipping push.',
-  sms_not_configured: 'SMS service not configured',
-  channel_unavailable: 'The {channel} channel is not configured on this service',
-  cap_reached: 'SMS cap reached for this user',
-  digested: 'Sent in one digest with other notifications',
-} as const;
-export type SkipReason = keyof typeof SKIP_REASONS;
 
 export type ChannelDecision =
   | { channel: ChannelName; status: 'queued' }
@@ -44,15 +27,18 @@ const CHANNEL_LABEL: Record<ChannelName, string> = {
   push: 'push',
 };
 
+/**
+ * Which channels of a notification get a delivery, decided once at creation (pure). A channel that
+ * is not allowed still gets a row, as `skipped` with a stable reason, so "why didn't I get an SMS?"
+ * is answered by the data (reasons: channels/delivery-errors.ts).
+ */
 export function decideChannels(input: EligibilityInput): ChannelDecision[] {
   return input.channels.map((channel) => {
     const skip = (reason: SkipReason): ChannelDecision => ({
       channel,
       status: 'skipped',
       reason,
-      message: SKIP_REASONS[reason]
-        .replace('{channel}', CHANNEL_LABEL[channel])
-        .replace('{email}', input.user.email ?? '(no email)'),
+      message: skipMessage(reason, { channel: CHANNEL_LABEL[channel], email: input.user.email ?? undefined }),
     });
     const enabled = isChannelEnabled(input.prefs, input.category, channel);
     if (channel === 'sms') {

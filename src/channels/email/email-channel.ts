@@ -6,6 +6,7 @@ import { buildTemplateContext, renderTemplate } from '../../templates/render.ts'
 import type { TemplateField } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
+import { skipMessage } from '../delivery-errors.ts';
 import { classifySmtpError, type SmtpErrorLike } from './smtp-errors.ts';
 import type { EmailTransport } from './transport.ts';
 
@@ -69,7 +70,7 @@ export class EmailChannel implements Channel {
     const extra = opts.metadata ?? {};
     const to = job.user.email;
     if (!to) {
-      return { kind: 'skipped', reason: 'no_email', message: 'User has no email address. Skipping email.' };
+      return { kind: 'skipped', reason: 'no_email', message: skipMessage('no_email') };
     }
     let email: RenderedEmail;
     try {

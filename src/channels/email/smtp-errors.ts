@@ -85,6 +85,34 @@ export function classifySmtpError(err: SmtpErrorLike): SmtpFailure {
   return { ...base, kind: 'retryable', code: 'EMAIL_ERROR' };
 }
 
+/** Common SMTP replies (RFC 5321 §4.2.3), for reading a recorded `smtp_code`. */
+const REPLY_TEXT: Record<number, string> = {
+  421: 'service not available, closing the connection',
+  450: 'mailbox unavailable (busy or temporarily blocked)',
+  451: 'local error in processing',
+  452: 'insufficient system storage',
+  503: 'bad sequence of commands',
+  530: 'authentication required',
+  535: 'authentication credentials invalid',
+  550: 'mailbox unavailable (not found, or refused by policy)',
+  551: 'user not local',
+  552: 'exceeded storage allocation (message too large)',
+  553: 'mailbox name not allowed',
+  554: 'transaction failed',
+};
+
+/**
+ * An SMTP reply code in words and the code a send failing with it records (a recipient's reply:
+ * 550 is a bounce); null when it is not a failure reply (not 4yz or 5yz).
+ */
+export function describeSmtpReply(smtpCode: number): { code: EmailErrorCode; text: string } | null {
+  if (!Number.isInteger(smtpCode) || smtpCode < 400 || smtpCode >= 600) return null;
+  const { code } = classifySmtpError({ responseCode: smtpCode, command: 'RCPT TO' });
+  const text =
+    REPLY_TEXT[smtpCode] ?? (smtpCode < 500 ? 'transient failure, try again later' : 'permanent failure');
+  return { code, text };
+}
+
 function replyCode(responseCode: unknown, response: string | null): number | null {
   if (typeof responseCode === 'number' && Number.isInteger(responseCode)) return responseCode;
   const leading = response?.match(/^(\d{3})[\s-]/);

@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.ts';
 import { buildTemplateContext, renderTemplate } from '../../templates/render.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
+import { skipMessage } from '../delivery-errors.ts';
 import { classifyPushStatus, type PushOutcome, retryAfterMs } from './push-errors.ts';
 import { type PushSubscriptionRow, pushSubscriptionsOf, removeGoneSubscription } from './subscriptions.ts';
 
@@ -40,7 +41,7 @@ export class PushChannel implements Channel {
       return {
         kind: 'skipped',
         reason: 'no_push_subscription',
-        message: 'User has no push subscription. Skipping push.',
+        message: skipMessage('no_push_subscription'),
       };
     }
     let payload: string;

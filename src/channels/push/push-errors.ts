@@ -29,6 +29,17 @@ export function classifyPushStatus(status: number): PushOutcome {
   return { kind: 'permanent', code: 'PUSH_REJECTED' };
 }
 
+/** A push service's failure status in words (RFC 8030 and the services' documentation). */
+export function describePushStatus(status: number): string {
+  if (status === 404) return 'subscription not found';
+  if (status === 410) return 'subscription expired or unsubscribed';
+  if (status === 413) return 'payload too large';
+  if (status === 429) return 'too many requests';
+  if (status === 401 || status === 403) return 'VAPID authorization refused';
+  if (status >= 500) return 'push service error';
+  return 'request refused';
+}
+
 /** Retry-After in seconds or as an HTTP date, in milliseconds from `now`. */
 export function retryAfterMs(header: string | null, now: number): number | undefined {
   if (!header) return undefined;

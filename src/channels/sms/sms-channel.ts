@@ -2,8 +2,9 @@ import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
+import { skipMessage, twilioErrorCode } from '../delivery-errors.ts';
 import type { PriceTable } from './cost.ts';
-import { INVALID_PHONE_MESSAGE, maskPhone, validatePhone } from './phone.ts';
+import { maskPhone, validatePhone } from './phone.ts';
 import { composeSms } from './sms-composer.ts';
 import type { SmsService } from './sms-service.ts';
 
@@ -51,7 +52,7 @@ export class SmsChannel implements Channel {
         metadata: { sms: sentMetadata(result.message_sid, result.status, result.to) },
       };
     }
-    const code = result.error_code === null ? 'NETWORK' : String(result.error_code);
+    const code = result.error_code === null ? 'NETWORK' : twilioErrorCode(result.error_code);
     this.#o.logger.warn(
       { deliveryId: job.deliveryId, to: maskPhone(phone), code, classification: result.classification },
       'SMS send failed',
@@ -79,11 +80,11 @@ export class SmsChannel implements Channel {
   #prepare(job: DeliveryJob): SendResult | Prepared {
     const phone = job.user.phone;
     if (!phone) {
-      const message = `User ${job.user.email ?? job.user.externalId} has no phone number. Skipping SMS.`;
+      const message = skipMessage('no_phone', { email: job.user.email ?? job.user.externalId });
       return { kind: 'skipped', reason: 'no_phone', message };
     }
     if (!validatePhone(phone).ok)
-      return { kind: 'skipped', reason: 'invalid_phone', message: INVALID_PHONE_MESSAGE };
+      return { kind: 'skipped', reason: 'invalid_phone', message: skipMessage('invalid_phone') };
     let sms: Sms;
     try {
       sms = composeSms(this.#o.templates, this.#o.prices, {

@@ -43,6 +43,10 @@ export function classifyTwilioError(code: number | null | undefined, httpStatus?
   return 'permanent';
 }
 
+export function isKnownTwilioError(code: number): boolean {
+  return Object.hasOwn(KNOWN, code);
+}
+
 export function describeTwilioError(code: number | null | undefined): string {
   if (code == null) return 'No Twilio error code (network or HTTP failure)';
   return KNOWN[code]?.text ?? `Twilio error ${code}`;
