@@ -1,4 +1,4 @@
-import { ERRORS, type ErrorCode, errorAnchor } from '../errors.ts';
+import { ERRORS, ERRORS_PAGE, type ErrorCode, errorAnchor } from '../errors.ts';
 import type { ChannelName } from './channel.ts';
 import { describeSmtpReply, type EmailErrorCode } from './email/smtp-errors.ts';
 import { classifyPushStatus, describePushStatus, type PushErrorCode } from './push/push-errors.ts';
@@ -92,7 +92,7 @@ const EMAIL_ERRORS: Record<EmailErrorCode, DeliveryErrorEntry> = {
     class: 'retryable',
     channels: ['email'],
     meaning: 'The SMTP server could not be reached or the connection broke before it replied.',
-    fix: 'Nothing when it passes (retried). If it persists, check SMTP_HOST, SMTP_PORT, TLS and the network.',
+    fix: 'Nothing when it passes (retried). If it persists, check SMTP_URL (host, port, TLS) and the network.',
   },
   EMAIL_DEFERRED: {
     class: 'retryable',
@@ -116,7 +116,7 @@ const EMAIL_ERRORS: Record<EmailErrorCode, DeliveryErrorEntry> = {
     class: 'permanent',
     channels: ['email'],
     meaning: 'The SMTP server refused our login (or asked for one we do not have).',
-    fix: 'Check SMTP_USER and SMTP_PASSWORD.',
+    fix: 'Check the user and password in SMTP_URL.',
   },
   EMAIL_INVALID: {
     class: 'permanent',
@@ -193,7 +193,7 @@ const COMPOSE_ERRORS = {
     class: 'permanent',
     channels: RENDERED,
     meaning: 'The template does not parse or rendered to an empty message.',
-    fix: 'Fix the template (`lint-templates` shows the error).',
+    fix: 'Fix the template (`load-notification-templates` parses every template and names the error).',
   },
   TEMPLATE_NOT_FOUND: {
     class: 'permanent',
@@ -311,7 +311,10 @@ export interface DeliveryErrorInfo {
   class: DeliveryErrorClass;
   meaning: string;
   fix: string;
-  /** Where it is documented: `docs/errors.md#…`, or the provider's page for its own codes. */
+  /**
+   * Where it is documented: `docs/errors.md#…`; an API error code's row on the served `/errors`
+   * page; Twilio's own page for a Twilio code.
+   */
   docs: string;
   /** False when nothing knows the code (a stored value from another version, a provider's new code). */
   known: boolean;
@@ -340,7 +343,7 @@ export function describeDeliveryError(channel: ChannelName, code: string): Deliv
       class: 'permanent',
       meaning: `${title} (raised while composing the message).`,
       fix: 'See the API error of the same code.',
-      docs: `${DOCS}#${errorAnchor(code as ErrorCode)}`,
+      docs: `${ERRORS_PAGE}#${errorAnchor(code as ErrorCode)}`,
       known: true,
     };
   }
