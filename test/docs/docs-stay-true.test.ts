@@ -29,3 +29,9 @@ test('docs/templates.md and docs/events.md match the catalog, templates and even
   assert.equal(read('docs/templates.md'), templatesDoc(), 'run `node scripts/catalog-docs.ts`');
   assert.equal(read('docs/events.md'), eventsDoc(), 'run `node scripts/catalog-docs.ts`');
 });
+
+test("docs/errors.md's delivery errors match their catalogue: every code documented, none that does not exist", async () => {
+  const { errorsDoc } = await import('../../scripts/catalog-docs.ts');
+  const doc = read('docs/errors.md');
+  assert.equal(doc, errorsDoc(doc), 'run `node scripts/catalog-docs.ts`');
+});
