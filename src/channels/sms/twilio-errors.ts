@@ -5,7 +5,8 @@
  */
 export type TwilioErrorClass = 'retryable' | 'permanent' | 'opted_out';
 
-const KNOWN: Record<number, { kind: TwilioErrorClass; text: string }> = {
+/** The Twilio codes this service knows (docs/errors.md lists them). */
+export const TWILIO_ERRORS: Readonly<Record<number, { kind: TwilioErrorClass; text: string }>> = {
   20003: { kind: 'permanent', text: 'Authentication failed: check the account SID and auth token' },
   20429: { kind: 'retryable', text: 'Too many requests to the Twilio API' },
   21211: { kind: 'permanent', text: "Invalid 'To' phone number" },
@@ -36,7 +37,7 @@ const KNOWN: Record<number, { kind: TwilioErrorClass; text: string }> = {
  * other answer (4xx) will not change by sending the same request again.
  */
 export function classifyTwilioError(code: number | null | undefined, httpStatus?: number): TwilioErrorClass {
-  const known = code == null ? undefined : KNOWN[code];
+  const known = code == null ? undefined : TWILIO_ERRORS[code];
   if (known) return known.kind;
   if (httpStatus === undefined || httpStatus === 0) return 'retryable';
   if (httpStatus === 408 || httpStatus === 429 || httpStatus >= 500) return 'retryable';
@@ -44,12 +45,12 @@ export function classifyTwilioError(code: number | null | undefined, httpStatus?
 }
 
 export function isKnownTwilioError(code: number): boolean {
-  return Object.hasOwn(KNOWN, code);
+  return Object.hasOwn(TWILIO_ERRORS, code);
 }
 
 export function describeTwilioError(code: number | null | undefined): string {
   if (code == null) return 'No Twilio error code (network or HTTP failure)';
-  return KNOWN[code]?.text ?? `Twilio error ${code}`;
+  return TWILIO_ERRORS[code]?.text ?? `Twilio error ${code}`;
 }
 
 /**
