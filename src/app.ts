@@ -33,6 +33,7 @@ import type { CreateNotificationDeps } from './notifications/create-notification
 import { optOutOfSms } from './notifications/sms-opt-out.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
 import { startBudgetMonitor } from './preferences/sms-budget.ts';
+import { smsOptInConfirmation } from './preferences/sms-opt-in.ts';
 import { InboxHub } from './realtime/inbox-hub.ts';
 import { registerInboxSocket } from './realtime/inbox-socket.ts';
 import { TemplateStore } from './templates/template-store.ts';
@@ -176,11 +177,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerErrorRoutes(http);
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
+      const onSmsOptIn = smsOptInConfirmation(notificationDeps);
       registerPreferenceRoutes(http, {
         db: database.db,
         tokens: userTokens,
         defaultQuietHours: notificationDeps.policy!.defaultQuietHours,
         budget,
+        onSmsOptIn,
       });
       registerInboxRoutes(http, database.db, userTokens);
       inboxHub = new InboxHub(database, logger);
@@ -209,6 +212,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           publicBaseUrl: () => publicUrl ?? '',
           helpText: config.SMS_HELP_TEXT,
           logger,
+          onSmsOptIn,
         });
       }
       await http.listen({ host: config.HOST, port: config.PORT });
