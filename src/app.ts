@@ -170,6 +170,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           maxHeapUsedBytes: config.OVERLOAD_MAX_HEAP_USED_BYTES,
           maxRssBytes: config.OVERLOAD_MAX_RSS_BYTES,
           retryAfterSeconds: config.OVERLOAD_RETRY_AFTER_SECONDS,
+          // PostgreSQL bounds the wait with its pool's connect timeout; PGlite has no such bound.
+          maxInFlight: database.engine === 'pglite' ? config.OVERLOAD_EMBEDDED_MAX_IN_FLIGHT : 0,
         },
         version: VERSION,
       });
