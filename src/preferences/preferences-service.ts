@@ -182,6 +182,8 @@ export async function optInToSms(
   onSmsOptIn?: SmsOptInHook,
 ): Promise<number> {
   return db.transaction(async (tx) => {
+    // Serialised with a PATCH of the same user (which locks the row too), so one opt-in is seen once.
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
     const history = await tx
       .select()
       .from(preferenceChanges)
