@@ -35,6 +35,7 @@ import type { CreateNotificationDeps } from './notifications/create-notification
 import { optOutOfSms } from './notifications/sms-opt-out.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
 import { startBudgetMonitor } from './preferences/sms-budget.ts';
+import { smsOptInConfirmation } from './preferences/sms-opt-in.ts';
 import { InboxHub } from './realtime/inbox-hub.ts';
 import { registerInboxSocket } from './realtime/inbox-socket.ts';
 import { TemplateStore } from './templates/template-store.ts';
@@ -176,6 +177,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           maxHeapUsedBytes: config.OVERLOAD_MAX_HEAP_USED_BYTES,
           maxRssBytes: config.OVERLOAD_MAX_RSS_BYTES,
           retryAfterSeconds: config.OVERLOAD_RETRY_AFTER_SECONDS,
+          // PostgreSQL bounds the wait with its pool's connect timeout; PGlite has no such bound.
+          maxInFlight: database.engine === 'pglite' ? config.OVERLOAD_EMBEDDED_MAX_IN_FLIGHT : 0,
         },
         version: VERSION,
       });
@@ -183,11 +186,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerErrorRoutes(http);
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
+      const onSmsOptIn = smsOptInConfirmation(notificationDeps);
       registerPreferenceRoutes(http, {
         db: database.db,
         tokens: userTokens,
         defaultQuietHours: notificationDeps.policy!.defaultQuietHours,
         budget,
+        onSmsOptIn,
       });
       registerInboxRoutes(http, database.db, userTokens);
       inboxHub = new InboxHub(database, logger);
@@ -221,6 +226,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           publicBaseUrl: () => publicUrl ?? '',
           helpText: config.SMS_HELP_TEXT,
           logger,
+          onSmsOptIn,
         });
       }
       await http.listen({ host: config.HOST, port: config.PORT });

@@ -73,6 +73,8 @@ const schema = z.object({
   OVERLOAD_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).default(0),
   OVERLOAD_MAX_RSS_BYTES: z.coerce.number().int().min(0).default(0),
   OVERLOAD_RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(10),
+  // Embedded engine only: requests in flight past which one is refused (src/http/admission.ts).
+  OVERLOAD_EMBEDDED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(32),
 
   WORKER_ID: optionalString,
   WORKER_BATCH_SIZE: z.coerce.number().int().positive().default(100),

@@ -142,6 +142,13 @@ const PUSH_ERRORS: Record<PushErrorCode, DeliveryErrorEntry> = {
       'Every push subscription of the user is gone (404/410: unsubscribed or expired); they were removed.',
     fix: 'Nothing: the browser subscribes again when the user allows notifications.',
   },
+  PUSH_SUBSCRIPTION_INVALID: {
+    class: 'permanent',
+    channels: ['push'],
+    meaning:
+      'A stored push subscription has unusable keys (p256dh not a P-256 point, or auth not 16 bytes); it was removed without a request.',
+    fix: 'Nothing: the browser subscribes again with valid keys.',
+  },
   PUSH_RATE_LIMITED: {
     class: 'retryable',
     channels: ['push'],

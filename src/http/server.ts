@@ -6,12 +6,17 @@ import fastifyUnderPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AppError } from '../errors.ts';
+import { limitRequestsInFlight, type RequestAdmission } from './admission.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served even while the service sheds load (liveness). */
     answerWhenOverloaded?: boolean;
+  }
+  interface FastifyInstance {
+    /** Set when requests in flight are bounded (the embedded engine, admission.ts). */
+    admission?: RequestAdmission;
   }
 }
 
@@ -27,6 +32,8 @@ export interface HttpOptions {
     maxHeapUsedBytes: number;
     maxRssBytes: number;
     retryAfterSeconds: number;
+    /** Requests in flight past which one is refused (admission.ts); 0 is off. */
+    maxInFlight: number;
   };
   version: string;
 }
@@ -71,6 +78,15 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
       );
     },
   });
+  if (o.maxInFlight > 0) {
+    app.decorate(
+      'admission',
+      limitRequestsInFlight(app as unknown as FastifyInstance, {
+        max: o.maxInFlight,
+        retryAfterSeconds: o.retryAfterSeconds,
+      }),
+    );
+  }
   // Twilio webhooks are form-encoded.
   await app.register(fastifyFormbody, { bodyLimit: opts.bodyLimit });
   await app.register(fastifyRateLimit, {

@@ -29,6 +29,11 @@ export interface NotificationTypeDef {
    * context; the digest links each of its items there.
    */
   link: string;
+  /**
+   * 'channel': a message about a channel itself goes out when the user has that channel on in any
+   * category, not just in its own (the SMS opt-in confirmation). Default: its own category.
+   */
+  gatedBy?: 'channel';
 }
 
 const ALL_CHANNELS: readonly ChannelName[] = ['in_app', 'sms', 'email', 'push'];
@@ -123,6 +128,20 @@ const DEFS: Record<string, Def> = {
     variables: ['first_name'],
     sampleContext: CUSTOMER,
     link: SITE,
+  },
+  // The answer to a user turning SMS on (the guide: "Provide opt-out instructions"), sent once per
+  // opt-in (preferences/sms-opt-in.ts). Critical: it answers the user's own action at that moment,
+  // so quiet hours do not hold it. It is about SMS, so it goes by SMS (and to the inbox, like all).
+  sms_opt_in_confirmed: {
+    category: 'account',
+    priority: 'critical',
+    channels: ['in_app', 'sms'],
+    recipient: 'any',
+    description: 'SMS turned on: the brand, what is sent, and how to get help or opt out',
+    variables: ['first_name'],
+    sampleContext: CUSTOMER,
+    link: SITE,
+    gatedBy: 'channel',
   },
   partner_approved: {
     category: 'partner',

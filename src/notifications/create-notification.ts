@@ -12,7 +12,7 @@ import { requireNotificationType } from './catalog.ts';
 import { decideChannels } from './eligibility.ts';
 import { type IdempotencyClaim, insertNotification } from './insert-notification.ts';
 import { type NotificationView, toNotificationView } from './notification-view.ts';
-import { isChannelEnabled } from './preferences.ts';
+import { channelWidePreferences, isChannelEnabled } from './preferences.ts';
 import { loadRecipient } from './recipient.ts';
 
 export interface CreateNotificationDeps {
@@ -72,7 +72,11 @@ export async function createNotification(
   }
   const recipient = await loadRecipient(deps.db, input.userId, deps.policy?.defaultQuietHours ?? null);
   if (!recipient) throw new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
-  const { user, prefs } = recipient;
+  const { user } = recipient;
+  const prefs =
+    def.gatedBy === 'channel'
+      ? channelWidePreferences(recipient.prefs, def.category, def.channels)
+      : recipient.prefs;
 
   const templateContext = buildTemplateContext(user, input.context);
   const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
 import type { Queryable } from '../db/database.ts';
 import { notificationPreferences } from '../db/schema.ts';
+import { CATEGORIES } from './catalog.ts';
 
 /**
  * Channel defaults when a user has made no choice: SMS is opt-in (the seed's rule, it costs money),
@@ -23,6 +24,25 @@ export function preferenceKey(category: string, channel: ChannelName): string {
 
 export function isChannelEnabled(prefs: PreferenceMap, category: string, channel: ChannelName): boolean {
   return prefs.get(preferenceKey(category, channel)) ?? DEFAULT_CHANNEL_ENABLED[channel];
+}
+
+/**
+ * The preferences a 'channel'-gated type is decided with (catalog.ts `gatedBy`): each of its channels
+ * counts as on in `category` when the user has it on in any category.
+ */
+export function channelWidePreferences(
+  prefs: PreferenceMap,
+  category: string,
+  channels: readonly ChannelName[],
+): PreferenceMap {
+  const wide = new Map(prefs);
+  for (const channel of channels) {
+    wide.set(
+      preferenceKey(category, channel),
+      CATEGORIES.some((c) => isChannelEnabled(prefs, c, channel)),
+    );
+  }
+  return wide;
 }
 
 export async function loadPreferences(q: Queryable, userId: number): Promise<PreferenceMap> {

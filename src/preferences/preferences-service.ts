@@ -10,13 +10,30 @@ import {
 } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { CATEGORIES } from '../notifications/catalog.ts';
-import { isChannelEnabled, loadPreferences } from '../notifications/preferences.ts';
+import {
+  isChannelEnabled,
+  loadPreferences,
+  type PreferenceMap,
+  preferenceKey,
+} from '../notifications/preferences.ts';
 import { loadQuietHours } from './delivery-policy.ts';
 import { type PreferenceView, parsePreferencePatch, preferenceView } from './preference-fields.ts';
 import type { QuietWindow } from './quiet-hours.ts';
 
 /** Where a change came from, as recorded in preference_changes.source. */
 export type ChangeSource = 'api' | 'stop_keyword' | 'start_keyword' | 'twilio_21610' | 'list_unsubscribe';
+
+/** A user's SMS went from off in every category to on in at least one. */
+export interface SmsOptIn {
+  userId: number;
+  /** The preference_changes row that turned SMS on: the opt-in's identity. */
+  changeId: number;
+}
+
+/** Runs inside the transaction that opted the user in (preferences/sms-opt-in.ts sends the confirmation). */
+export type SmsOptInHook = (tx: Tx, optIn: SmsOptIn) => Promise<void>;
+
+const smsOnSomewhere = (prefs: PreferenceMap) => CATEGORIES.some((c) => isChannelEnabled(prefs, c, 'sms'));
 
 interface FlagChange {
   category: string;
@@ -44,13 +61,15 @@ export async function getPreferences(
 
 /**
  * Write the flags that differ from the user's effective value, and one preference_changes row for
- * each (who, from what, to what, by which route). Unchanged flags write nothing.
+ * each (who, from what, to what, by which route). Unchanged flags write nothing. When the changes
+ * turn SMS on for a user who had it off everywhere, `onSmsOptIn` runs in the same transaction.
  */
 export async function applyFlagChanges(
   tx: Tx,
   userId: number,
   wanted: readonly FlagChange[],
   record: { source: ChangeSource; actor: string | null; reason?: string | null },
+  onSmsOptIn?: SmsOptInHook,
 ): Promise<number> {
   const prefs = await loadPreferences(tx, userId);
   const changes = wanted
@@ -68,18 +87,31 @@ export async function applyFlagChanges(
       ],
       set: { enabled: sql`excluded.enabled`, updatedAt: sql`now()` },
     });
-  await tx.insert(preferenceChanges).values(
-    changes.map((c) => ({
-      userId,
-      category: c.category,
-      channel: c.channel,
-      fromEnabled: c.from,
-      toEnabled: c.enabled,
-      source: record.source,
-      actor: record.actor,
-      reason: record.reason ?? null,
-    })),
-  );
+  const recorded = await tx
+    .insert(preferenceChanges)
+    .values(
+      changes.map((c) => ({
+        userId,
+        category: c.category,
+        channel: c.channel,
+        fromEnabled: c.from,
+        toEnabled: c.enabled,
+        source: record.source,
+        actor: record.actor,
+        reason: record.reason ?? null,
+      })),
+    )
+    .returning({
+      id: preferenceChanges.id,
+      channel: preferenceChanges.channel,
+      on: preferenceChanges.toEnabled,
+    });
+  const after = new Map(prefs);
+  for (const c of changes) after.set(preferenceKey(c.category, c.channel), c.enabled);
+  if (onSmsOptIn && !smsOnSomewhere(prefs) && smsOnSomewhere(after)) {
+    const turnedOn = recorded.find((r) => r.channel === 'sms' && r.on)!;
+    await onSmsOptIn(tx, { userId, changeId: turnedOn.id });
+  }
   return changes.length;
 }
 
@@ -91,12 +123,13 @@ export async function updatePreferences(
   body: unknown,
   actor: string,
   defaultQuietHours: QuietWindow | null,
+  onSmsOptIn?: SmsOptInHook,
 ): Promise<PreferenceView> {
   await db.transaction(async (tx) => {
     const user = await findUser(tx, externalId, true);
     const currentQuiet = await loadQuietHours(tx, user.id, defaultQuietHours);
     const patch = parsePreferencePatch(body, currentQuiet);
-    await applyFlagChanges(tx, user.id, patch.flags, { source: 'api', actor });
+    await applyFlagChanges(tx, user.id, patch.flags, { source: 'api', actor }, onSmsOptIn);
     const settingChanges: Array<{ field: string; fromValue: string | null; toValue: string | null }> = [];
     if (patch.quietHours !== undefined) {
       const next = patch.quietHours;
@@ -159,8 +192,15 @@ export async function unsubscribeFromEmail(
  * with nothing to restore (never opted in) gets SMS for every category, which is what texting
  * START asks for.
  */
-export async function optInToSms(db: Db, userId: number, reason: string): Promise<number> {
+export async function optInToSms(
+  db: Db,
+  userId: number,
+  reason: string,
+  onSmsOptIn?: SmsOptInHook,
+): Promise<number> {
   return db.transaction(async (tx) => {
+    // Serialised with a PATCH of the same user (which locks the row too), so one opt-in is seen once.
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
     const history = await tx
       .select()
       .from(preferenceChanges)
@@ -176,6 +216,6 @@ export async function optInToSms(db: Db, userId: number, reason: string): Promis
     }
     const categories = restore.size > 0 ? [...restore] : CATEGORIES;
     const wanted = categories.map((category) => ({ category, channel: 'sms' as const, enabled: true }));
-    return applyFlagChanges(tx, userId, wanted, { source: 'start_keyword', actor: null, reason });
+    return applyFlagChanges(tx, userId, wanted, { source: 'start_keyword', actor: null, reason }, onSmsOptIn);
   });
 }

@@ -20,6 +20,12 @@ export const CLOSE_CODES = {
 /** A browser cannot set headers on a WebSocket, so it has this long to send its token as a message. */
 const AUTH_TIMEOUT_MS = 10_000;
 
+/**
+ * On shutdown a client has this long to answer "going away" before its socket is cut: the HTTP
+ * server's close waits for every upgraded socket, and `ws` would otherwise wait 30 s for each.
+ */
+const SHUTDOWN_CLOSE_MS = 1_000;
+
 export interface InboxSocketOptions {
   hub: InboxHub;
   tokens: UserTokens;
@@ -52,7 +58,15 @@ async function identify(tokens: UserTokens, token: string): Promise<Identity> {
 export function registerInboxSocket(app: FastifyInstance, o: InboxSocketOptions): void {
   const headerIdentity = new WeakMap<FastifyRequest, Identity>();
   void app.register(async (scope) => {
-    await scope.register(fastifyWebsocket, { options: { maxPayload: 16 * 1024 } });
+    await scope.register(fastifyWebsocket, {
+      options: { maxPayload: 16 * 1024 },
+      // Replaces the default, which closes with no code and waits for every client to answer.
+      preClose: async () => {
+        const wss = scope.websocketServer;
+        await Promise.all([...wss.clients].map(goAway));
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+      },
+    });
     scope.get(
       '/ws',
       {
@@ -161,6 +175,19 @@ function serveSocket(ws: WebSocket, o: InboxSocketOptions, identity: Identity | 
       }, AUTH_TIMEOUT_MS),
     );
   }
+}
+
+/** Close with 1001 so the client knows to reconnect (to another node); cut it if it does not answer. */
+function goAway(ws: WebSocket): Promise<void> {
+  if (ws.readyState === ws.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => ws.terminate(), SHUTDOWN_CLOSE_MS);
+    ws.once('close', () => {
+      clearTimeout(cut);
+      resolve();
+    });
+    ws.close(1001, 'The server is shutting down; reconnect');
+  });
 }
 
 function parseMessage(data: RawData): Record<string, unknown> | undefined {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { optOutOfSms } from '../notifications/sms-opt-out.ts';
-import { optInToSms } from '../preferences/preferences-service.ts';
+import { optInToSms, type SmsOptInHook } from '../preferences/preferences-service.ts';
 import { isYes, matchKeyword } from '../preferences/sms-keywords.ts';
 import { latestSmsNotification, storeInbound, usersByPhone } from '../preferences/sms-replies.ts';
 import { assertTwilioSignature } from './twilio-signature.ts';
@@ -17,6 +17,8 @@ export interface InboundOptions {
   publicBaseUrl: () => string;
   helpText: string;
   logger: Logger;
+  /** Sends the SMS opt-in confirmation when START turns SMS on. */
+  onSmsOptIn?: SmsOptInHook;
 }
 
 const inboundBody = z
@@ -46,6 +48,8 @@ export function twiml(message?: string): string {
  * STOP-type keywords switch all of the sender's SMS off, START-type back on, HELP answers with the
  * help text; a YES after a message that asked for confirmation confirms that order; everything is
  * stored. No reply to STOP: Twilio sends its own confirmation and blocks ours to an opted-out number.
+ * No reply to START either: Twilio answers it itself, and when START turned SMS on the opt-in
+ * confirmation (preferences/sms-opt-in.ts) is our one message, so the user is not told twice.
  */
 export function registerSmsInbound(app: FastifyInstance, o: InboundOptions): void {
   app.withTypeProvider<ZodTypeProvider>().post(
@@ -86,15 +90,12 @@ export function registerSmsInbound(app: FastifyInstance, o: InboundOptions): voi
         const reason = `SMS keyword "${b.Body.trim()}" from the user's phone`;
         for (const u of keyword === 'STOP' || keyword === 'START' ? matched : []) {
           if (keyword === 'STOP') await optOutOfSms(o.db, u.id, 'stop_keyword', reason);
-          else await optInToSms(o.db, u.id, reason);
+          else await optInToSms(o.db, u.id, reason, o.onSmsOptIn);
         }
         o.logger.info(
           { messageSid: b.MessageSid, keyword, users: matched.length, confirmed: confirms },
           'inbound SMS',
         );
-      }
-      if (keyword === 'START') {
-        return send('LaundryConnect: you are subscribed to SMS updates again. Reply STOP to opt out.');
       }
       if (confirms) {
         const order = latest?.orderNumber ? `order ${latest.orderNumber}` : 'your order';

@@ -11,7 +11,13 @@ test("a problem's type link resolves to the service's own error page, at that co
     bodyLimit: 1024,
     rateLimitPerMinute: 1000,
     trustProxy: false,
-    overload: { maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, retryAfterSeconds: 1 },
+    overload: {
+      maxEventLoopDelayMs: 0,
+      maxHeapUsedBytes: 0,
+      maxRssBytes: 0,
+      retryAfterSeconds: 1,
+      maxInFlight: 0,
+    },
     version: 'test',
   });
   registerErrorRoutes(app);

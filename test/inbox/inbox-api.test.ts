@@ -21,8 +21,11 @@ describe(`in-app inbox API (${ENGINE})`, () => {
     url = app.url!;
   });
   after(async () => {
-    await app.close();
-    await t.close();
+    try {
+      await app?.close();
+    } finally {
+      await t?.close();
+    }
   });
 
   test('a user lists their inbox newest first, page by page, with the seed Notification fields', async () => {

@@ -25,7 +25,7 @@ describe('live inbox across API nodes (LISTEN/NOTIFY)', { skip: ENGINE !== 'post
       const [urlA, urlB] = await Promise.all([listeningUrl(nodeA, 30_000), listeningUrl(nodeB, 30_000)]);
 
       const token = await userWithToken(urlB, 'scale-out-user');
-      const socket = await connectWithHeader(urlA, token);
+      const socket = await connectWithHeader(ctx, urlA, token);
       const started = performance.now();
       const id = await notifyOverHttp(urlB, 'scale-out-user');
       const pushed = await socket.next(
@@ -43,7 +43,6 @@ describe('live inbox across API nodes (LISTEN/NOTIFY)', { skip: ENGINE !== 'post
       const read = await socket.next(ofType('notification.read'));
       assert.equal(read.notification_id, id);
       assert.equal(read.unread_count, 0);
-      socket.ws.close();
 
       for (const p of procs) p.child.kill('SIGTERM');
       assert.deepEqual(await Promise.all(procs.map((p) => p.exited(20_000))), [0, 0]);

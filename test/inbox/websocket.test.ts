@@ -21,8 +21,11 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
     url = app.url!;
   });
   after(async () => {
-    await app.close();
-    await t.close();
+    try {
+      await app?.close();
+    } finally {
+      await t?.close();
+    }
   });
   /** When the worker claimed the notification's in-app delivery (database clock, same host). */
   const claimedAt = async (notificationId: string) => {
@@ -38,9 +41,9 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
   test('a new notification reaches every open connection of its user within 100 ms of delivery', async (ctx) => {
     const token = await userWithToken(url, 'ws-live');
     const otherToken = await userWithToken(url, 'ws-other');
-    const phone = await connectWithHeader(url, token);
-    const laptop = await connectWithHeader(url, token);
-    const other = await connectWithHeader(url, otherToken);
+    const phone = await connectWithHeader(ctx, url, token);
+    const laptop = await connectWithHeader(ctx, url, token);
+    const other = await connectWithHeader(ctx, url, otherToken);
 
     const endToEnd: number[] = [];
     const afterClaim: number[] = [];
@@ -66,16 +69,15 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
     ctx.diagnostic(`HTTP create sent → both sockets have it: ${summary(endToEnd)}`);
     // How fast is the bench's to measure (in-app latency); a timed assertion here only flakes.
     assert.equal(other.messages.filter((m) => m.type === 'notification').length, 0, 'no other user sees it');
-    for (const s of [phone, laptop, other]) s.ws.close();
   });
 
-  test('read-state changes are pushed with the new unread count', async () => {
+  test('read-state changes are pushed with the new unread count', async (ctx) => {
     const token = await userWithToken(url, 'ws-read');
     const a = await notifyOverHttp(url, 'ws-read');
     const b = await notifyOverHttp(url, 'ws-read');
     await waitInInbox(app, token, a);
     await waitInInbox(app, token, b);
-    const socket = await connectWithHeader(url, token);
+    const socket = await connectWithHeader(ctx, url, token);
     assert.equal(socket.messages.find((m) => m.type === 'sync')!.unread_count, 2);
 
     await call(url, 'POST', `/api/v1/inbox/${a}/read`, { token });
@@ -87,12 +89,11 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
     await call(url, 'POST', '/api/v1/inbox/read-all?user_id=ws-read', { token: ADMIN_KEY });
     const all = await socket.next(ofType('inbox.read_all'));
     assert.equal(all.unread_count, 0);
-    socket.ws.close();
   });
 
-  test('a client that reconnects with `since` gets what it missed, oldest first', async () => {
+  test('a client that reconnects with `since` gets what it missed, oldest first', async (ctx) => {
     const token = await userWithToken(url, 'ws-replay');
-    const first = await connectWithHeader(url, token);
+    const first = await connectWithHeader(ctx, url, token);
     const seen = await notifyOverHttp(url, 'ws-replay');
     await first.next((m) => m.type === 'notification' && m.notification.notification_id === seen);
     first.ws.close();
@@ -102,7 +103,7 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
     for (const id of missed) await waitInInbox(app, token, id);
 
     // The browser way: no header, the token (and the cursor) in the first message.
-    const again = openInboxSocket(wsUrl(url));
+    const again = openInboxSocket(ctx, wsUrl(url));
     again.ws.on('open', () => again.ws.send(JSON.stringify({ type: 'auth', token, since: seen })));
     assert.equal((await again.next(ofType('ready'))).user_id, 'ws-replay');
     const replayed = [await again.next(ofType('notification')), await again.next(ofType('notification'))];
@@ -120,10 +121,9 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
 
     const live = await notifyOverHttp(url, 'ws-replay');
     await again.next((m) => m.type === 'notification' && m.notification.notification_id === live);
-    again.ws.close();
   });
 
-  test('a bad `since` is refused clearly and the socket still opens', async () => {
+  test('a bad `since` is refused clearly and the socket still opens', async (ctx) => {
     const token = await userWithToken(url, 'ws-bad-since');
     const cases: [unknown, RegExp][] = [
       ['ntf_\u0000', /since: must not contain the NUL character/],
@@ -132,7 +132,7 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
       ['ntf_never_sent', /since: unknown cursor/],
     ];
     for (const [since, message] of cases) {
-      const s = openInboxSocket(wsUrl(url));
+      const s = openInboxSocket(ctx, wsUrl(url));
       s.ws.on('open', () => s.ws.send(JSON.stringify({ type: 'auth', token, since })));
       await s.next(ofType('ready'));
       const error = await s.next(ofType('error'));
@@ -142,7 +142,7 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
       s.ws.close();
     }
     // In the query string the same cursor is refused before the upgrade.
-    const refused = openInboxSocket(wsUrl(url, '?since=ntf_%00'), {
+    const refused = openInboxSocket(ctx, wsUrl(url, '?since=ntf_%00'), {
       headers: { authorization: `Bearer ${token}` },
     });
     const status = await new Promise<number>((resolve) =>
@@ -151,11 +151,11 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
     assert.equal(status, 400);
   });
 
-  test('bad tokens are refused with a clear reason', async () => {
+  test('bad tokens are refused with a clear reason', async (ctx) => {
     const forged =
       'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ3cy1saXZlIiwiaXNzIjoibGF1bmRyeWNvbm5lY3Qtbm90aWZ5In0.c2lnbmF0dXJl';
     // Header: refused before the upgrade with a plain 401.
-    const refused = openInboxSocket(wsUrl(url), { headers: { authorization: `Bearer ${forged}` } });
+    const refused = openInboxSocket(ctx, wsUrl(url), { headers: { authorization: `Bearer ${forged}` } });
     const status = await new Promise<number>((resolve) =>
       refused.ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
     );
@@ -163,7 +163,7 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
 
     // First message: closed with 4401 and the reason.
     const closedWith = async (send: (s: ReturnType<typeof openInboxSocket>) => void) => {
-      const s = openInboxSocket(wsUrl(url));
+      const s = openInboxSocket(ctx, wsUrl(url));
       s.ws.on('open', () => send(s));
       return s.closed;
     };
@@ -180,11 +180,11 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
     assert.match(notAuth.reason, /Authenticate first/);
   });
 
-  test('heartbeats keep live sockets open and drop dead ones', async () => {
+  test('heartbeats keep live sockets open and drop dead ones', async (ctx) => {
     const token = await userWithToken(url, 'ws-heartbeat');
-    const healthy = await connectWithHeader(url, token);
+    const healthy = await connectWithHeader(ctx, url, token);
     // autoPong off: the client never answers pings, like a phone that lost its network.
-    const dead = openInboxSocket(wsUrl(url), {
+    const dead = openInboxSocket(ctx, wsUrl(url), {
       headers: { authorization: `Bearer ${token}` },
       autoPong: false,
     });
@@ -194,13 +194,17 @@ describe(`live inbox over WebSocket (${ENGINE})`, () => {
     assert.equal(closed.code, 1006, 'terminated without a close handshake');
     await waitFor(
       async () => app.inboxHub!.connectionCount === before - 1,
-      2_000,
+      30_000,
       'the hub forgot the dead socket',
     );
-    await new Promise((r) => setTimeout(r, HEARTBEAT_MS * 3));
+    // Three more heartbeats (the dead socket was dropped after two unanswered): still open.
+    const threePings = new Promise<void>((resolve) => {
+      let pings = 0;
+      healthy.ws.on('ping', () => ++pings === 3 && resolve());
+    });
+    await Promise.race([threePings, healthy.closed]);
     assert.equal(healthy.ws.readyState, healthy.ws.OPEN, 'a socket that answers pings stays open');
     healthy.ws.send(JSON.stringify({ type: 'ping' }));
     await healthy.next(ofType('pong'));
-    healthy.ws.close();
   });
 });

@@ -13,16 +13,29 @@ export type Received = InboxMessage & { at: number; wallAt: number };
 export interface InboxSocket {
   ws: WebSocket;
   messages: InboxMessage[];
-  /** The next message (after those already taken) matching `pred`, with the time it arrived. */
+  /**
+   * The next message (after those already taken) matching `pred`, with the time it arrived; rejects
+   * as soon as the socket closes without one, so a test fails fast instead of waiting out the bound.
+   */
   next(pred: (m: InboxMessage) => boolean, timeoutMs?: number): Promise<Received>;
   closed: Promise<{ code: number; reason: string }>;
+}
+
+/** What owns a socket: a test context (or a suite hook) that runs clean-ups when it ends. */
+export interface SocketOwner {
+  after(fn: () => Promise<void>): void;
 }
 
 export function wsUrl(httpUrl: string, query = ''): string {
   return `${httpUrl.replace(/^http/, 'ws')}/ws${query}`;
 }
 
+/**
+ * Open a socket that `owner` closes when it ends, passed or failed: a socket left open by a failed
+ * assertion would keep the app's close (and the test process) waiting.
+ */
 export function openInboxSocket(
+  owner: SocketOwner,
   url: string,
   opts: { headers?: Record<string, string>; autoPong?: boolean } = {},
 ): InboxSocket {
@@ -30,13 +43,27 @@ export function openInboxSocket(
   const messages: Received[] = [];
   const waiters = new Set<() => void>();
   let taken = 0;
+  let closedCode: number | undefined;
   ws.on('message', (data) => {
     messages.push({ ...JSON.parse(data.toString()), at: performance.now(), wallAt: Date.now() });
     for (const w of waiters) w();
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    ws.on('close', (code, reason) => {
+      closedCode = code;
+      resolve({ code, reason: reason.toString() });
+      for (const w of waiters) w();
+    });
     ws.on('error', () => {});
+  });
+  let opened = false;
+  ws.on('open', () => {
+    opened = true;
+  });
+  owner.after(async () => {
+    // terminate() also aborts a handshake still pending (e.g. after 'unexpected-response').
+    ws.terminate();
+    if (opened) await closed;
   });
   return {
     ws,
@@ -53,11 +80,13 @@ export function openInboxSocket(
               return;
             }
           }
+          if (closedCode !== undefined) fail(`the socket closed (${closedCode}) before a matching message`);
         };
-        const timer = setTimeout(() => {
+        const fail = (why: string) => {
           cleanup();
-          reject(new Error(`no matching message in ${timeoutMs} ms; got ${JSON.stringify(messages)}`));
-        }, timeoutMs);
+          reject(new Error(`${why}; got ${JSON.stringify(messages)}`));
+        };
+        const timer = setTimeout(() => fail(`no matching message in ${timeoutMs} ms`), timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
           waiters.delete(check);
@@ -72,8 +101,15 @@ export function openInboxSocket(
 export const ofType = (type: string) => (m: InboxMessage) => m.type === type;
 
 /** Open with the token in the Authorization header and wait until the server has synced. */
-export async function connectWithHeader(httpUrl: string, token: string, query = ''): Promise<InboxSocket> {
-  const socket = openInboxSocket(wsUrl(httpUrl, query), { headers: { authorization: `Bearer ${token}` } });
+export async function connectWithHeader(
+  owner: SocketOwner,
+  httpUrl: string,
+  token: string,
+  query = '',
+): Promise<InboxSocket> {
+  const socket = openInboxSocket(owner, wsUrl(httpUrl, query), {
+    headers: { authorization: `Bearer ${token}` },
+  });
   await socket.next(ofType('sync'));
   return socket;
 }

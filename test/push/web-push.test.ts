@@ -157,6 +157,64 @@ describe(`Web Push (${ENGINE})`, () => {
     assert.deepEqual(left, []);
   });
 
+  test('a key that is not a P-256 point or an auth secret of the wrong size is a 400 naming the field', async () => {
+    const token = await userWithToken(url, 'push-bad-keys');
+    const good = browserKeys();
+    const point = Buffer.from(good.p256dh, 'base64url');
+    const compressed = Buffer.concat([Buffer.from([2 + (point[64]! & 1)]), point.subarray(1, 33)]);
+    const cases: Array<[string, { p256dh: string; auth: string }, string]> = [
+      [
+        '65 bytes of 0x04: not on the curve',
+        { ...good, p256dh: Buffer.alloc(65, 4).toString('base64url') },
+        'body.keys.p256dh',
+      ],
+      ['a compressed point', { ...good, p256dh: compressed.toString('base64url') }, 'body.keys.p256dh'],
+      [
+        'a point with a wrong prefix',
+        { ...good, p256dh: Buffer.concat([Buffer.from([5]), point.subarray(1)]).toString('base64url') },
+        'body.keys.p256dh',
+      ],
+      ['a 15-byte auth', { ...good, auth: Buffer.alloc(15, 1).toString('base64url') }, 'body.keys.auth'],
+    ];
+    for (const [what, keys, field] of cases) {
+      const res = await call(url, 'POST', '/api/v1/push/subscriptions', {
+        token,
+        body: { endpoint: `${pushService.url}/push/bad-keys`, keys },
+      });
+      assert.equal(res.status, 400, what);
+      assert.equal(res.body.code, 'VALIDATION_FAILED', what);
+      assert.ok(String(res.body.detail).includes(field), `${what}: ${res.body.detail}`);
+    }
+    const stored = await db()
+      .select()
+      .from(pushSubscriptions)
+      .where(eq(pushSubscriptions.endpoint, `${pushService.url}/push/bad-keys`));
+    assert.deepEqual(stored, [], 'nothing was stored');
+  });
+
+  test('a subscription stored with unusable keys (before they were checked) fails once and is removed', async () => {
+    await userWithToken(url, 'push-old-bad-key');
+    const [user] = await db().select().from(users).where(eq(users.externalId, 'push-old-bad-key'));
+    const endpoint = `${pushService.url}/push/old-bad-key`;
+    await db()
+      .insert(pushSubscriptions)
+      .values({
+        userId: user!.id,
+        endpoint,
+        p256dh: Buffer.alloc(65, 4).toString('base64url'),
+        auth: browserKeys().auth,
+      });
+    const id = await notifyOverHttp(url, 'push-old-bad-key');
+    const d = await waitForPush(id, (x) => x.status === 'failed', 'push failed');
+    assert.equal(d.errorCode, 'PUSH_SUBSCRIPTION_INVALID');
+    assert.equal(d.attempts, 1, 'not retried');
+    assert.deepEqual(
+      await db().select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, endpoint)),
+      [],
+    );
+    assert.ok(!pushService.received.some((r) => r.path === '/push/old-bad-key'));
+  });
+
   test('500 from the push service is retried later', async () => {
     const token = await userWithToken(url, 'push-flaky');
     pushService.statusFor.set('/push/flaky', 500);

@@ -7,7 +7,12 @@ import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
 import { classifyPushStatus, type PushOutcome, retryAfterMs } from './push-errors.ts';
-import { type PushSubscriptionRow, pushSubscriptionsOf, removeGoneSubscription } from './subscriptions.ts';
+import {
+  hasUsableKeys,
+  type PushSubscriptionRow,
+  pushSubscriptionsOf,
+  removeGoneSubscription,
+} from './subscriptions.ts';
 
 export interface PushChannelOptions {
   db: Db;
@@ -87,17 +92,23 @@ export class PushChannel implements Channel {
       };
     }
     const first = failures[0];
+    const goneCode = attempts.flatMap((a) => (a.kind === 'gone' ? [a.code] : []))[0];
     return {
       kind: 'permanent',
-      code: first?.code ?? 'PUSH_SUBSCRIPTION_GONE',
+      code: first?.code ?? goneCode ?? 'PUSH_SUBSCRIPTION_GONE',
       message: first
         ? `The push service refused the message (${first.code})`
-        : 'Every push subscription of the user is gone (404/410); they were removed',
+        : 'Every push subscription of the user is gone (404/410) or has unusable keys; they were removed',
       metadata,
     };
   }
 
   async #sendTo(sub: PushSubscriptionRow, payload: string, signal: AbortSignal): Promise<Attempt> {
+    if (!hasUsableKeys(sub)) {
+      // Stored before keys were checked at subscribe: encryption would throw on every retry.
+      this.#o.logger.warn({ subscriptionId: sub.id }, 'push subscription keys are unusable; removing it');
+      return { kind: 'gone', code: 'PUSH_SUBSCRIPTION_INVALID' };
+    }
     const request = webpush.generateRequestDetails(
       { endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } },
       payload,

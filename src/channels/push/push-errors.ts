@@ -5,6 +5,7 @@
  */
 export type PushErrorCode =
   | 'PUSH_SUBSCRIPTION_GONE'
+  | 'PUSH_SUBSCRIPTION_INVALID'
   | 'PUSH_RATE_LIMITED'
   | 'PUSH_SERVICE_ERROR'
   | 'PUSH_NETWORK_ERROR'
@@ -14,7 +15,8 @@ export type PushErrorCode =
 
 export type PushOutcome =
   | { kind: 'accepted' }
-  | { kind: 'gone'; code: 'PUSH_SUBSCRIPTION_GONE' }
+  // Removed: the service forgot it, or its keys cannot encrypt (stored before keys were checked).
+  | { kind: 'gone'; code: 'PUSH_SUBSCRIPTION_GONE' | 'PUSH_SUBSCRIPTION_INVALID' }
   | { kind: 'retryable' | 'permanent'; code: PushErrorCode };
 
 export function classifyPushStatus(status: number): PushOutcome {

@@ -1,3 +1,4 @@
+import { ECDH } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/database.ts';
 import { pushSubscriptions } from '../../db/schema.ts';
@@ -11,6 +12,28 @@ export interface PushSubscriptionKeys {
   p256dh: string;
   auth: string;
 }
+
+/**
+ * A browser's `p256dh` (RFC 8291 §3.1): an uncompressed P-256 point, 65 bytes starting 0x04, that
+ * lies on the curve. Any other key makes every payload encryption throw, so it could never be sent.
+ */
+export function isP256PublicKey(key: Buffer): boolean {
+  if (key.length !== 65 || key[0] !== 0x04) return false;
+  try {
+    ECDH.convertKey(key, 'prime256v1'); // OpenSSL refuses a point that is not on the curve
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A browser's `auth` secret (RFC 8291 §3.2): 16 bytes. */
+export const isPushAuthSecret = (key: Buffer): boolean => key.length === 16;
+
+/** Keys an already stored row can encrypt with (rows from before the subscribe check may not). */
+export const hasUsableKeys = (sub: PushSubscriptionKeys): boolean =>
+  isP256PublicKey(Buffer.from(sub.p256dh, 'base64url')) &&
+  isPushAuthSecret(Buffer.from(sub.auth, 'base64url'));
 
 /**
  * Store a browser's subscription for a user. An endpoint names one browser profile, so subscribing

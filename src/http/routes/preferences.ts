@@ -4,7 +4,11 @@ import { z } from 'zod';
 import type { UserTokens } from '../../auth/user-tokens.ts';
 import type { Db } from '../../db/database.ts';
 import { ACCEPTED_FIELDS } from '../../preferences/preference-fields.ts';
-import { getPreferences, updatePreferences } from '../../preferences/preferences-service.ts';
+import {
+  getPreferences,
+  type SmsOptInHook,
+  updatePreferences,
+} from '../../preferences/preferences-service.ts';
 import type { QuietWindow } from '../../preferences/quiet-hours.ts';
 import { type BudgetSettings, budgetStatus } from '../../preferences/sms-budget.ts';
 import { listSmsReplies } from '../../preferences/sms-replies.ts';
@@ -17,6 +21,8 @@ export interface PreferenceRouteDeps {
   defaultQuietHours: QuietWindow | null;
   /** SMS_DAILY_BUDGET, when set. */
   budget: BudgetSettings | undefined;
+  /** Sends the SMS opt-in confirmation when a change turns SMS on. */
+  onSmsOptIn?: SmsOptInHook;
 }
 
 const userQuery = z.object({
@@ -73,6 +79,7 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: PreferenceR
           request.body,
           actorOf(request),
           deps.defaultQuietHours,
+          deps.onSmsOptIn,
         ),
     );
   }

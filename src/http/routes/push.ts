@@ -2,7 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { UserTokens } from '../../auth/user-tokens.ts';
-import { deletePushSubscription, savePushSubscription } from '../../channels/push/subscriptions.ts';
+import {
+  deletePushSubscription,
+  isP256PublicKey,
+  isPushAuthSecret,
+  savePushSubscription,
+} from '../../channels/push/subscriptions.ts';
 import type { Db } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import { findInboxUser } from '../../inbox/inbox-store.ts';
@@ -10,11 +15,11 @@ import { requireUserOrApiKey, targetUserId } from '../auth.ts';
 import { text, url } from '../text.ts';
 import { userQuery } from './inbox.ts';
 
-const base64urlBytes = (bytes: number, what: string) =>
+const base64urlKey = (valid: (key: Buffer) => boolean, what: string) =>
   z
     .string()
     .regex(/^[A-Za-z0-9_-]+={0,2}$/, 'must be base64url')
-    .refine((v) => Buffer.from(v, 'base64url').length === bytes, `must be ${what} (${bytes} bytes)`);
+    .refine((v) => valid(Buffer.from(v, 'base64url')), `must be ${what}`);
 
 export interface PushRouteOptions {
   db: Db;
@@ -37,8 +42,8 @@ export function registerPushRoutes(app: FastifyInstance, o: PushRouteOptions): v
     endpoint,
     expirationTime: z.number().nullable().optional(),
     keys: z.object({
-      p256dh: base64urlBytes(65, 'an uncompressed P-256 public key'),
-      auth: base64urlBytes(16, 'the 16-byte auth secret'),
+      p256dh: base64urlKey(isP256PublicKey, 'an uncompressed P-256 public key (65 bytes, on the curve)'),
+      auth: base64urlKey(isPushAuthSecret, 'the 16-byte auth secret'),
     }),
   });
 

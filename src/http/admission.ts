@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../errors.ts';
+
+/** How many requests are being served now (read by tests and, if ever needed, by metrics). */
+export interface RequestAdmission {
+  readonly inFlight: number;
+}
+
+/**
+ * A bound on the requests in flight, for the embedded engine. PGlite runs every query on its one
+ * connection, in turn, so a burst queues behind the database while the event loop stays idle:
+ * under-pressure never fires and every request waits its turn (64 connections for 10 s: p99 5.5 s,
+ * nothing refused). PostgreSQL bounds the same wait with its pool (a free slot within
+ * DATABASE_CONNECT_TIMEOUT_MS, else 503). Here a request past `max` is refused at once with 503
+ * SERVICE_OVERLOADED and Retry-After, before authentication touches the database. Liveness and
+ * WebSocket upgrades (long-lived, not a database wait) are not counted.
+ */
+export function limitRequestsInFlight(
+  app: FastifyInstance,
+  o: { max: number; retryAfterSeconds: number },
+): RequestAdmission {
+  let inFlight = 0;
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.answerWhenOverloaded || request.headers.upgrade) return;
+    if (inFlight >= o.max) {
+      void reply.header('retry-after', o.retryAfterSeconds);
+      throw new AppError(
+        'SERVICE_OVERLOADED',
+        `The service is overloaded (${o.max} requests in flight); retry in ${o.retryAfterSeconds} s`,
+      );
+    }
+    inFlight++;
+    // 'close' fires once whether the response finished or the client went away.
+    reply.raw.once('close', () => inFlight--);
+  });
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+  };
+}
