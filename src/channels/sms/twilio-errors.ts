@@ -45,7 +45,12 @@ export function classifyTwilioError(code: number | null | undefined, httpStatus?
 
 export function describeTwilioError(code: number | null | undefined): string {
   if (code == null) return 'No Twilio error code (network or HTTP failure)';
-  return KNOWN[code]?.text ?? `Twilio error ${code}`;
+  return twilioErrorMeaning(code) ?? `Twilio error ${code}`;
+}
+
+/** What a code means from this table, or null for a code it does not list (the stats show it bare). */
+export function twilioErrorMeaning(code: number): string | null {
+  return KNOWN[code]?.text ?? null;
 }
 
 /**
