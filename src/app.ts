@@ -17,6 +17,7 @@ import { retryPolicies } from './deliveries/retry-policy.ts';
 import { DeliveryWorker } from './deliveries/worker.ts';
 import { DigestEmailChannel } from './digest/digest-channel.ts';
 import { startDigestScheduler } from './digest/digest-flusher.ts';
+import { registerApiKeyRoutes } from './http/routes/api-keys.ts';
 import { registerErrorRoutes } from './http/routes/errors.ts';
 import { registerEventRoutes } from './http/routes/events.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
@@ -24,6 +25,7 @@ import { registerInboxRoutes } from './http/routes/inbox.ts';
 import { registerNotificationRoutes } from './http/routes/notifications.ts';
 import { registerPreferenceRoutes } from './http/routes/preferences.ts';
 import { registerPushRoutes } from './http/routes/push.ts';
+import { registerStatsRoutes } from './http/routes/stats.ts';
 import { registerTemplateRoutes } from './http/routes/templates.ts';
 import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
@@ -196,6 +198,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       });
       registerEventRoutes(http, notificationDeps);
       registerTemplateRoutes(http, { db: database.db, templates });
+      registerStatsRoutes(http, { db: database.db, timeZone: config.STATS_TIME_ZONE });
+      registerApiKeyRoutes(http, database.db);
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
           path: config.SMS_STATUS_CALLBACK_PATH,

@@ -13,6 +13,10 @@ declare module 'fastify' {
     /** Served even while the service sheds load (liveness). */
     answerWhenOverloaded?: boolean;
   }
+  interface FastifyInstance {
+    /** Every route as registered (method, url): what the role tests walk, so no route is missed. */
+    readonly routeTable: ReadonlyArray<{ method: string; url: string }>;
+  }
 }
 
 export interface HttpOptions {
@@ -50,6 +54,11 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  const routeTable: Array<{ method: string; url: string }> = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+  });
 
   // Past a limit (event-loop delay, heap, RSS, sampled once a second) every request is refused at
   // once with 503 and Retry-After, before auth, parsing or the database, rather than queued for
