@@ -37,6 +37,7 @@ import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
 import { startBudgetMonitor } from './preferences/sms-budget.ts';
 import { InboxHub } from './realtime/inbox-hub.ts';
 import { registerInboxSocket } from './realtime/inbox-socket.ts';
+import { serveLocalStats } from './stats/local-stats.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { VERSION } from './version.ts';
 import { registerSmsInbound } from './webhooks/sms-inbound.ts';
@@ -100,6 +101,25 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {
       closers.push(startEmbeddedVacuum(database, config.EMBEDDED_VACUUM_INTERVAL_MS, logger));
+    }
+    // The `stats` command cannot open a data directory this process holds: it asks here instead.
+    if (database.engine === 'pglite' && !opts.database && !config.DATA_DIR.startsWith('memory://')) {
+      try {
+        closers.push(
+          await serveLocalStats({
+            dataDir: config.DATA_DIR,
+            db: database.db,
+            timeZone: config.STATS_TIME_ZONE,
+            logger,
+          }),
+        );
+      } catch (err) {
+        // E.g. a DATA_DIR path too long for a Unix socket: the service runs, only `stats` cannot ask it.
+        logger.warn(
+          { err },
+          'stats socket not served: `laundryconnect-notify stats` cannot reach this process',
+        );
+      }
     }
     const generatedAdminKey = await ensureAdminKey(database.db, config.ADMIN_API_KEY);
     const userTokens = await UserTokens.create(database.db, config.USER_TOKEN_SECRET, {

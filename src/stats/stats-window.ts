@@ -61,3 +61,23 @@ export function resolveWindow(req: WindowRequest): StatsWindow {
     throw new StatsWindowError(`Hourly buckets need a window of at most ${MAX_HOURLY_WINDOW_DAYS} days`);
   return { from, to, granularity, timeZone };
 }
+
+/** A window as the API and the CLI name it (strings as they arrive, validated by `statsQuery`). */
+export interface StatsQuery {
+  window?: NamedWindow | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  granularity?: Granularity | undefined;
+  tz?: string | undefined;
+}
+
+export function windowFromQuery(q: StatsQuery, defaultTimeZone: string, now: Date): StatsWindow {
+  return resolveWindow({
+    window: q.window,
+    from: q.from === undefined ? undefined : new Date(q.from),
+    to: q.to === undefined ? undefined : new Date(q.to),
+    granularity: q.granularity,
+    timeZone: q.tz ?? defaultTimeZone,
+    now,
+  });
+}

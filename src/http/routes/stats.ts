@@ -4,7 +4,12 @@ import { z } from 'zod';
 import type { Queryable } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import { deliveryStats } from '../../stats/delivery-stats.ts';
-import { resolveWindow, STATS_WINDOWS, StatsWindowError } from '../../stats/stats-window.ts';
+import {
+  STATS_WINDOWS,
+  type StatsWindow,
+  StatsWindowError,
+  windowFromQuery,
+} from '../../stats/stats-window.ts';
 import { requireApiKey } from '../auth.ts';
 import { text } from '../text.ts';
 
@@ -32,12 +37,8 @@ export const statsQuery = z
  * The delivery figures without a browser (docs/stats.md): what the console and the `stats` command
  * show. Admin and viewer keys: it changes nothing.
  */
-export function registerStatsRoutes(
-  app: FastifyInstance,
-  deps: { db: Queryable; timeZone: string; now?: () => Date },
-): void {
+export function registerStatsRoutes(app: FastifyInstance, deps: { db: Queryable; timeZone: string }): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const now = deps.now ?? (() => new Date());
   r.get(
     '/api/v1/stats',
     {
@@ -49,18 +50,10 @@ export function registerStatsRoutes(
       onRequest: requireApiKey(deps.db, ['viewer']),
     },
     async (request) => {
-      const q = request.query;
-      const at = now();
-      let window: ReturnType<typeof resolveWindow>;
+      const at = new Date();
+      let window: StatsWindow;
       try {
-        window = resolveWindow({
-          window: q.window,
-          from: q.from === undefined ? undefined : new Date(q.from),
-          to: q.to === undefined ? undefined : new Date(q.to),
-          granularity: q.granularity,
-          timeZone: q.tz ?? deps.timeZone,
-          now: at,
-        });
+        window = windowFromQuery(request.query, deps.timeZone, at);
       } catch (err) {
         if (err instanceof StatsWindowError) throw new AppError('VALIDATION_FAILED', err.message);
         throw err;
