@@ -68,6 +68,18 @@ describe(`GET /api/v1/stats and the viewer role (${ENGINE})`, () => {
     assert.equal(((await admin.json()) as { buckets: unknown[] }).buckets.length, 7);
   });
 
+  test('the OpenAPI document describes the query and the answer', async () => {
+    const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        { get?: { parameters: Array<{ name: string }>; responses: Record<string, unknown> } }
+      >;
+    };
+    const op = doc.paths['/api/v1/stats']?.get;
+    assert.deepEqual(op?.parameters.map((p) => p.name).sort(), ['from', 'granularity', 'to', 'tz', 'window']);
+    assert.match(JSON.stringify(op?.responses['200']), /delivery_rate/);
+  });
+
   test('a service key may not read the stats', async () => {
     const res = await call('GET', '/api/v1/stats', serviceKey);
     assert.equal(res.status, 403);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Queryable } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import { deliveryStats } from '../../stats/delivery-stats.ts';
+import { deliveryStatsSchema } from '../../stats/stats-schema.ts';
 import {
   STATS_WINDOWS,
   type StatsWindow,
@@ -46,6 +47,7 @@ export function registerStatsRoutes(app: FastifyInstance, deps: { db: Queryable;
         tags: ['stats'],
         summary: 'Delivery stats for a window: per channel, cost, error codes, types, time series, queue',
         querystring: statsQuery,
+        response: { 200: deliveryStatsSchema },
       },
       onRequest: requireApiKey(deps.db, ['viewer']),
     },
