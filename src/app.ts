@@ -18,6 +18,7 @@ import { retryPolicies } from './deliveries/retry-policy.ts';
 import { DeliveryWorker } from './deliveries/worker.ts';
 import { DigestEmailChannel } from './digest/digest-channel.ts';
 import { startDigestScheduler } from './digest/digest-flusher.ts';
+import { registerApiKeyRoutes } from './http/routes/api-keys.ts';
 import { registerErrorRoutes } from './http/routes/errors.ts';
 import { registerEventRoutes } from './http/routes/events.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
@@ -25,6 +26,7 @@ import { registerInboxRoutes } from './http/routes/inbox.ts';
 import { registerNotificationRoutes } from './http/routes/notifications.ts';
 import { registerPreferenceRoutes } from './http/routes/preferences.ts';
 import { registerPushRoutes } from './http/routes/push.ts';
+import { registerStatsRoutes } from './http/routes/stats.ts';
 import { registerTemplateRoutes } from './http/routes/templates.ts';
 import { registerUnsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { registerUserRoutes } from './http/routes/users.ts';
@@ -38,6 +40,7 @@ import { startBudgetMonitor } from './preferences/sms-budget.ts';
 import { smsOptInConfirmation } from './preferences/sms-opt-in.ts';
 import { InboxHub } from './realtime/inbox-hub.ts';
 import { registerInboxSocket } from './realtime/inbox-socket.ts';
+import { serveLocalStats } from './stats/local-stats.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { VERSION } from './version.ts';
 import { registerSmsInbound } from './webhooks/sms-inbound.ts';
@@ -101,6 +104,25 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {
       closers.push(startEmbeddedVacuum(database, config.EMBEDDED_VACUUM_INTERVAL_MS, logger));
+    }
+    // The `stats` command cannot open a data directory this process holds: it asks here instead.
+    if (database.engine === 'pglite' && !opts.database && !config.DATA_DIR.startsWith('memory://')) {
+      try {
+        closers.push(
+          await serveLocalStats({
+            dataDir: config.DATA_DIR,
+            db: database.db,
+            timeZone: config.STATS_TIME_ZONE,
+            logger,
+          }),
+        );
+      } catch (err) {
+        // E.g. a DATA_DIR path too long for a Unix socket: the service runs, only `stats` cannot ask it.
+        logger.warn(
+          { err },
+          'stats socket not served: `laundryconnect-notify stats` cannot reach this process',
+        );
+      }
     }
     const generatedAdminKey = await ensureAdminKey(database.db, config.ADMIN_API_KEY);
     const userTokens = await UserTokens.create(database.db, config.USER_TOKEN_SECRET, {
@@ -213,6 +235,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         tokens: unsubscribeTokens,
         settingsUrl: config.NOTIFICATION_SETTINGS_URL,
       });
+      registerStatsRoutes(http, { db: database.db, timeZone: config.STATS_TIME_ZONE });
+      registerApiKeyRoutes(http, database.db);
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
           path: config.SMS_STATUS_CALLBACK_PATH,

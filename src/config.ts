@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isTimeZone } from './preferences/time-zone.ts';
 
 /**
  * The one validated configuration object, read once at start-up. Nothing else reads `process.env`:
@@ -150,6 +151,11 @@ const schema = z.object({
   STORAGE_MIN_FREE_MB: z.coerce.number().min(0).default(16),
   /** Where emails send the user to manage notifications (the digest footer). */
   NOTIFICATION_SETTINGS_URL: z.url().default('https://laundryconnect.com/settings/notifications'),
+  /** The zone whose midnight starts "today" in the stats (API, CLI, console); a request may name another. */
+  STATS_TIME_ZONE: z
+    .string()
+    .default('UTC')
+    .refine(isTimeZone, 'must be an IANA time zone such as Asia/Kolkata'),
 });
 
 export type Config = z.infer<typeof schema>;

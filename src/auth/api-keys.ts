@@ -3,10 +3,14 @@ import { and, count, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Queryable } from '../db/database.ts';
 import { apiKeys } from '../db/schema.ts';
 
-export type ApiKeyRole = 'admin' | 'service';
+export const API_KEY_ROLES = ['admin', 'service', 'viewer'] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+
+const KEY_PREFIX: Record<ApiKeyRole, string> = { admin: 'adm', service: 'svc', viewer: 'vwr' };
 
 /**
- * API keys for the marketplace backend (service) and operators (admin). Only a SHA-256 hash is
+ * API keys for the marketplace backend (service), operators (admin) and people who may only look
+ * (viewer: GET requests, never a change; http/auth.ts enforces it). Only a SHA-256 hash is
  * stored: keys are long random strings, so a slow password hash would add latency and no security.
  */
 export function hashApiKey(key: string): string {
@@ -19,7 +23,7 @@ export async function createApiKey(
   role: ApiKeyRole,
   key?: string,
 ): Promise<string> {
-  const plain = key ?? `lcn_${role === 'admin' ? 'adm' : 'svc'}_${randomBytes(24).toString('base64url')}`;
+  const plain = key ?? `lcn_${KEY_PREFIX[role]}_${randomBytes(24).toString('base64url')}`;
   await insertKey(q, name, role, plain);
   return plain;
 }

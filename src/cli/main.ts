@@ -3,6 +3,7 @@ import type { Command } from './command.ts';
 import { runMigrateCommand } from './commands/migrate.ts';
 import { runServeCommand } from './commands/serve.ts';
 import { runSmsCommand } from './commands/sms-status.ts';
+import { runStatsCommand } from './commands/stats.ts';
 import { runLintTemplatesCommand, runLoadTemplatesCommand } from './commands/templates.ts';
 import { runTestSmsCommand } from './commands/test-sms.ts';
 
@@ -31,6 +32,10 @@ const COMMANDS: Record<string, Command> = {
   sms: {
     summary: 'SMS tools: `sms status <sid>` prints a message status from Twilio or a sandbox',
     run: runSmsCommand,
+  },
+  stats: {
+    summary: 'Delivery stats: `stats --today` prints "SMS sent today: N", then channels, cost, failures',
+    run: runStatsCommand,
   },
   sandbox: {
     summary: 'Run the Twilio-compatible SMS sandbox alone (development, tests, benchmarks)',

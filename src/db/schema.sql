@@ -10,7 +10,7 @@ CREATE TABLE api_keys (
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   last_used_at timestamp with time zone,
   revoked_at timestamp with time zone,
-  CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'service'::text]))),
+  CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'service'::text, 'viewer'::text]))),
   CONSTRAINT api_keys_pkey PRIMARY KEY (id)
 );
 

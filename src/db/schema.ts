@@ -213,7 +213,7 @@ export const apiKeys = pgTable(
   },
   (t) => [
     uniqueIndex('api_keys_key_hash_key').on(t.keyHash),
-    check('api_keys_role_check', sql`${t.role} in ('admin', 'service')`),
+    check('api_keys_role_check', sql`${t.role} in ('admin', 'service', 'viewer')`),
   ],
 );
 

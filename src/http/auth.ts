@@ -30,13 +30,23 @@ export function extractApiKey(request: FastifyRequest): string | undefined {
   return typeof alt === 'string' ? alt.trim() : undefined;
 }
 
-/** An onRequest/preHandler hook that admits the given roles (admin is admitted everywhere). */
+/** Methods that change nothing (RFC 9110 §9.2.1): the only ones a viewer key may use. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * An onRequest hook that admits the given roles (admin is admitted everywhere). A viewer key is
+ * refused on every state-changing method whatever the route lists, so a new route cannot let one
+ * change anything by listing it; it reads only where a route names it.
+ */
 export function requireApiKey(db: Queryable, roles: readonly ApiKeyRole[] = ['service']) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const key = extractApiKey(request);
     if (!key) throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer <key>"');
     const identity = await checkApiKey(db, key, request, reply);
     if (!identity) throw new AppError('UNAUTHORIZED', 'The API key is not valid');
+    if (identity.role === 'viewer' && !SAFE_METHODS.has(request.method)) {
+      throw new AppError('FORBIDDEN', 'A viewer key may only read (GET)');
+    }
     if (identity.role !== 'admin' && !roles.includes(identity.role)) {
       throw new AppError('FORBIDDEN', `This endpoint needs a key with role ${roles.join(' or ')}`);
     }

@@ -17,6 +17,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Set when requests in flight are bounded (the embedded engine, admission.ts). */
     admission?: RequestAdmission;
+    /** Every route as registered (method, url): what the role tests walk, so no route is missed. */
+    readonly routeTable: ReadonlyArray<{ method: string; url: string }>;
   }
 }
 
@@ -57,6 +59,11 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  const routeTable: Array<{ method: string; url: string }> = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+  });
 
   // Past a limit (event-loop delay, heap, RSS, sampled once a second) every request is refused at
   // once with 503 and Retry-After, before auth, parsing or the database, rather than queued for

@@ -41,7 +41,7 @@ export function registerInboxRoutes(app: FastifyInstance, db: Db, tokens: UserTo
     '/api/v1/inbox',
     {
       schema: { tags, summary: 'List inbox notifications, newest first', querystring: listQuery },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request) => {
       const q = request.query;
@@ -57,7 +57,7 @@ export function registerInboxRoutes(app: FastifyInstance, db: Db, tokens: UserTo
     '/api/v1/inbox/unread-count',
     {
       schema: { tags, summary: 'Number of unread inbox notifications', querystring: userQuery },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request) => ({ unread_count: await countUnread(db, await user(request, request.query.user_id)) }),
   );
@@ -71,7 +71,7 @@ export function registerInboxRoutes(app: FastifyInstance, db: Db, tokens: UserTo
         params: z.object({ notificationId: text().min(1).max(64) }),
         querystring: userQuery,
       },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request) =>
       markRead(db, await user(request, request.query.user_id), request.params.notificationId),
@@ -81,7 +81,7 @@ export function registerInboxRoutes(app: FastifyInstance, db: Db, tokens: UserTo
     '/api/v1/inbox/read-all',
     {
       schema: { tags, summary: 'Mark every inbox notification read', querystring: userQuery },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request) => markAllRead(db, await user(request, request.query.user_id)),
   );

@@ -55,7 +55,7 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: PreferenceR
           querystring: userQuery,
           hide: !path.endsWith('/'),
         },
-        preHandler: auth,
+        onRequest: auth,
       },
       async (request) =>
         getPreferences(deps.db, targetUserId(request, request.query.user_id), deps.defaultQuietHours),
@@ -70,7 +70,7 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: PreferenceR
           body: patchBody,
           hide: !path.endsWith('/'),
         },
-        preHandler: auth,
+        onRequest: auth,
       },
       async (request) =>
         updatePreferences(
@@ -92,7 +92,7 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: PreferenceR
         summary: 'SMS the user sent us: keywords, replies and order confirmations (newest first)',
         querystring: userQuery,
       },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request) => listSmsReplies(deps.db, targetUserId(request, request.query.user_id)),
   );
@@ -106,7 +106,7 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: PreferenceR
           tags: ['sms'],
           summary: "Today's estimated SMS spend against the daily budget, with alerts",
         },
-        preHandler: requireApiKey(deps.db),
+        onRequest: requireApiKey(deps.db),
       },
       async () => budgetStatus(deps.db, budget),
     );

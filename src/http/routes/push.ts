@@ -62,7 +62,7 @@ export function registerPushRoutes(app: FastifyInstance, o: PushRouteOptions): v
         querystring: userQuery,
         body: subscribeBody,
       },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request, reply) => {
       const user = await findInboxUser(o.db, targetUserId(request, request.query.user_id));
@@ -87,7 +87,7 @@ export function registerPushRoutes(app: FastifyInstance, o: PushRouteOptions): v
         querystring: userQuery,
         body: z.object({ endpoint: text().min(1).max(2048) }),
       },
-      preHandler: auth,
+      onRequest: auth,
     },
     async (request, reply) => {
       const user = await findInboxUser(o.db, targetUserId(request, request.query.user_id));
