@@ -140,7 +140,7 @@ const DEFS: Record<string, Def> = {
     description: 'SMS turned on: the brand, what is sent, and how to get help or opt out',
     variables: ['first_name'],
     sampleContext: CUSTOMER,
-    link: SITE,
+    link: `${SITE}/settings/notifications`,
     gatedBy: 'channel',
   },
   partner_approved: {
