@@ -13,7 +13,8 @@ import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
 import { notificationLink } from '../notifications/notification-link.ts';
 import type { DigestItem } from './digest-email.ts';
 
-const HELD = sql`d.status = 'queued' and d.next_attempt_at is null and d.channel = 'email' and n.priority = 'digest'`;
+const HELD = sql`${fromGuard(sql`d.status`, 'digest_release')} and d.next_attempt_at is null and d.channel = 'email'
+  and n.priority = 'digest'`;
 
 interface HeldRow {
   id: string;
