@@ -29,9 +29,9 @@ const WRITES =
   /update\s+deliveries\b|insert\s+into\s+deliveries\b|\.(update|insert)\(deliveries\)|insert\s+into\s+delivery_status_history/i;
 /** A status spelled where it is written: `set status = 'x'`, `then 'x'`, `.set({ status: 'x' })`, `'x', 'y'` (history). */
 const LITERAL_WRITES = [
-  new RegExp(`set\\s+status\\s*=\\s*'`, 'i'),
+  /set\s+status\s*=\s*'/i,
   new RegExp(`(then|else)\\s+'(${S})'`, 'i'),
-  new RegExp(`\\.set\\(\\{[^}]*\\bstatus:\\s*'`, 's'),
+  /\.set\(\{[^}]*\bstatus:\s*'/s,
   // A history row's from/to spelled out (not a list read: `status in ('sent', 'delivered')`).
   new RegExp(`(?<!\\(\\s*)'(${S})',\\s*'(${S})'`),
 ];
