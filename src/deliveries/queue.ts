@@ -94,7 +94,7 @@ export async function reapExpiredLeases(
       returning d.id, d.status
     )
     insert into delivery_status_history (delivery_id, from_status, to_status, error_code, detail)
-    select id, ${onlyFrom('lease_expired')}, status, case when status = 'failed' then 'LEASE_EXPIRED' end,
+    select id, ${onlyFrom('lease_expired')}, status, case when status = ${TRANSITIONS.lease_expired_final.to} then 'LEASE_EXPIRED' end,
            'lease expired: the worker stopped mid-attempt, outcome unknown'
     from expired
     returning delivery_id`,

@@ -1,14 +1,16 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { DeliveryStatus } from '../db/schema.ts';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../db/schema.ts';
 
 /**
  * The delivery state machine: every event that changes a delivery's status, the states it may
  * start from (null: the row does not exist yet) and the one it leads to. This table is the only
- * place a status is decided. TypeScript names the event (deliveries/outcome.ts and the inline
- * statements here below); the SQL functions take the table as `p_machine` (TRANSITIONS_JSON) and
- * read the to-state and the allowed from-states of the event from it, so a write from any other
- * state changes nothing. test/deliveries/state-machine-sql.test.ts drives every event from every
- * state; docs/architecture.md draws this table (scripts/catalog-docs.ts generates the drawing).
+ * place a status is decided. TypeScript names the event (deliveries/outcome.ts for an attempt's
+ * outcome; the reaper, opt-out and digest statements take theirs from here through `fromGuard`);
+ * the SQL functions take the table as `p_machine` (TRANSITIONS_JSON), read the event's to-state
+ * and from-states from it, and leave a row in any other state unchanged (migration 0012).
+ * test/deliveries/state-machine-sql.test.ts fires every event from every state,
+ * test/deliveries/status-writes.test.ts finds status writes outside the write paths, and
+ * docs/architecture.md's diagram is generated from this table (scripts/state-machine-doc.ts).
  */
 export interface Transition {
   from: readonly (DeliveryStatus | null)[];
@@ -188,7 +190,10 @@ export const TRANSITIONS_JSON = JSON.stringify(
   Object.fromEntries(Object.entries(TRANSITIONS).map(([e, t]) => [e, { from: t.from, to: t.to }])),
 );
 
-export const TERMINAL_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'skipped'];
+/** The statuses no event leaves (delivered, failed, skipped). */
+export const TERMINAL_STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES.filter(
+  (s) => !Object.values(TRANSITIONS).some((t) => (t.from as readonly (DeliveryStatus | null)[]).includes(s)),
+);
 
 export function canTransition(from: DeliveryStatus | null, event: DeliveryEvent): boolean {
   return (TRANSITIONS[event].from as readonly (DeliveryStatus | null)[]).includes(from);
