@@ -255,7 +255,7 @@ CREATE INDEX users_email_idx ON public.users USING btree (email);
 CREATE UNIQUE INDEX users_external_id_key ON public.users USING btree (external_id);
 CREATE INDEX users_phone_idx ON public.users USING btree (phone);
 
-CREATE OR REPLACE FUNCTION public.lc_apply_provider_statuses(p_updates jsonb, p_ranks jsonb)
+CREATE OR REPLACE FUNCTION public.lc_apply_provider_statuses(p_updates jsonb, p_ranks jsonb, p_machine jsonb)
  RETURNS TABLE(ord integer, id bigint, notification_id bigint, user_id bigint, applied boolean, status text, attempts integer, max_attempts integer)
  LANGUAGE plpgsql
 AS $function$
@@ -270,8 +270,12 @@ begin
     -- No row locks: the update below re-checks its conditions on the row as it is when it gets
     -- there (READ COMMITTED re-evaluates a changed row), so two reports for one message racing on
     -- two API nodes still apply in rank order, and a lock would cost one more write per report.
+    -- The event (deliveries/state-machine.ts): its to-state and allowed from-states are p_machine's.
     select v.*, d.id, d.status as cur_status, d.provider_status as cur_provider_status,
-           d.notification_id, d.attempts, d.max_attempts, n.user_id
+           d.notification_id, d.attempts, d.max_attempts, n.user_id,
+           case when v.delivered then 'provider_delivered'
+                when v.failed and v.retry_at is not null and d.attempts < d.max_attempts then 'provider_retry'
+                when v.failed then 'provider_failed' else 'provider_progress' end as event
     from v
     -- "is not null" lets the planner use the partial index on the sid (migration 0006).
     join deliveries d on d.provider_message_id = v.sid and d.provider_message_id is not null
@@ -279,16 +283,12 @@ begin
   ), upd as (
     update deliveries d
     set provider_status = x.status,
-        status = case when x.delivered then 'delivered'
-                      when x.failed and x.retry_at is not null and d.attempts < d.max_attempts then 'queued'
-                      when x.failed then 'failed' else d.status end,
-        next_attempt_at = case when x.failed and x.retry_at is not null and d.attempts < d.max_attempts
-                               then x.retry_at else d.next_attempt_at end,
+        status = p_machine -> x.event ->> 'to',
+        next_attempt_at = case when x.event = 'provider_retry' then x.retry_at else d.next_attempt_at end,
         error_code = coalesce(x.error_code, d.error_code),
         error_message = case when x.error_code is null then d.error_message else x.error_message end,
         delivered_at = case when x.delivered then now() else d.delivered_at end,
-        failed_at = case when x.failed and not (x.retry_at is not null and d.attempts < d.max_attempts)
-                         then now() else d.failed_at end,
+        failed_at = case when x.event = 'provider_failed' then now() else d.failed_at end,
         details = case when x.price is null then d.details
                        else coalesce(d.details, '{}'::jsonb) || jsonb_build_object('price', x.price) end,
         metadata = jsonb_set(d.metadata, array[d.channel], coalesce(d.metadata -> d.channel, '{}'::jsonb)
@@ -296,7 +296,7 @@ begin
           || case when x.error_code is null then '{}'::jsonb else jsonb_build_object('error_code', x.error_code::bigint) end),
         updated_at = now()
     from cur x
-    where d.id = x.id and d.status = 'sent'
+    where d.id = x.id and (p_machine -> x.event -> 'from') ? d.status
       and x.rank > coalesce((p_ranks ->> d.provider_status)::int, -1)
     returning d.id, d.status
   ), parked as (
@@ -358,7 +358,7 @@ begin
   join users u on u.id = n.user_id;
 end $function$;
 
-CREATE OR REPLACE FUNCTION public.lc_complete_deliveries(p_owner text, p_batch jsonb, p_ranks jsonb)
+CREATE OR REPLACE FUNCTION public.lc_complete_deliveries(p_owner text, p_batch jsonb, p_ranks jsonb, p_machine jsonb)
  RETURNS SETOF bigint
  LANGUAGE plpgsql
 AS $function$
@@ -366,11 +366,19 @@ declare
   written bigint[];
   early jsonb;
 begin
+  if exists (select 1 from jsonb_array_elements(p_batch) e where not coalesce(p_machine ? (e ->> 'event'), false)) then
+    raise exception 'lc_complete_deliveries: an outcome names no event of the state machine';
+  end if;
   with v as (
-    select * from jsonb_to_recordset(p_batch) as v(
-      id bigint, status text, next_attempt_at timestamptz, provider_message_id text, provider_status text,
+    -- Each outcome names its event (deliveries/state-machine.ts); p_machine gives its status and
+    -- the states it may leave, so a row in any other state is left alone.
+    select r.*, p_machine -> r.event ->> 'to' as status, p_machine -> r.event -> 'from' as from_states
+    from jsonb_to_recordset(p_batch) as r(
+      id bigint, event text, next_attempt_at timestamptz, provider_message_id text, provider_status text,
       error_code text, error_message text, skip_reason text, cost_amount numeric, cost_currency text,
       details jsonb, metadata jsonb, detail text)
+  ), cur as (
+    select v.id, d.status as cur_status from v join deliveries d on d.id = v.id
   ), upd as (
     update deliveries d
     set status = v.status, next_attempt_at = v.next_attempt_at, lease_owner = null, lease_expires_at = null,
@@ -387,12 +395,12 @@ begin
         failed_at = case when v.status = 'failed' then now() else d.failed_at end,
         updated_at = now()
     from v
-    where d.id = v.id and d.status = 'sending' and d.lease_owner = p_owner
+    where d.id = v.id and v.from_states ? d.status and d.lease_owner = p_owner
     returning d.id
   ), hist as (
     insert into delivery_status_history (delivery_id, from_status, to_status, provider_status, error_code, detail)
-    select v.id, 'sending', v.status, v.provider_status, v.error_code, coalesce(v.detail, v.error_message)
-    from upd join v on v.id = upd.id
+    select v.id, cur.cur_status, v.status, v.provider_status, v.error_code, coalesce(v.detail, v.error_message)
+    from upd join v on v.id = upd.id join cur on cur.id = upd.id
     returning delivery_id
   )
   select coalesce(array_agg(delivery_id), '{}') into written from hist;
@@ -407,12 +415,12 @@ begin
     order by t.provider_message_id, (t.report->>'rank')::int desc, t.id desc
   ) r;
   if early is not null then
-    perform * from lc_apply_provider_statuses(early, p_ranks);
+    perform * from lc_apply_provider_statuses(early, p_ranks, p_machine);
   end if;
   return query select unnest(written);
 end $function$;
 
-CREATE OR REPLACE FUNCTION public.lc_insert_notification(p_notification_id text, p_user_id bigint, p_type text, p_category text, p_priority text, p_title text, p_message text, p_context jsonb, p_deliveries jsonb, p_idempotency_scope text, p_idempotency_key text, p_request_hash text, p_notify_channel text, p_queued text)
+CREATE OR REPLACE FUNCTION public.lc_insert_notification(p_notification_id text, p_user_id bigint, p_type text, p_category text, p_priority text, p_title text, p_message text, p_context jsonb, p_deliveries jsonb, p_idempotency_scope text, p_idempotency_key text, p_request_hash text, p_notify_channel text, p_queued text, p_machine jsonb)
  RETURNS json
  LANGUAGE plpgsql
 AS $function$
@@ -430,15 +438,20 @@ begin
       return result;
     end if;
   end if;
+  if exists (select 1 from jsonb_array_elements(p_deliveries) e
+             where not coalesce((p_machine -> (e ->> 'event') -> 'from') @> '[null]', false)) then
+    raise exception 'lc_insert_notification: a delivery names no creation event of the state machine';
+  end if;
   with n as (
     insert into notifications (notification_id, user_id, type, category, priority, title, message, context)
     values (p_notification_id, p_user_id, p_type, p_category, p_priority, p_title, p_message, p_context)
     returning *
   ), d as (
     insert into deliveries (notification_id, channel, status, max_attempts, next_attempt_at, skip_reason, error_message)
-    select n.id, v.channel, v.status, v.max_attempts, v.next_attempt_at, v.skip_reason, v.error_message
+    select n.id, v.channel, p_machine -> v.event ->> 'to', v.max_attempts, v.next_attempt_at, v.skip_reason,
+           v.error_message
     from n, jsonb_to_recordset(p_deliveries) as v(
-      ord int, channel text, status text, max_attempts int, next_attempt_at timestamptz,
+      ord int, channel text, event text, max_attempts int, next_attempt_at timestamptz,
       skip_reason text, error_message text)
     order by v.ord
     returning *

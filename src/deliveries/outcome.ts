@@ -3,9 +3,9 @@ import type { Completion } from './queue.ts';
 import { isLookupAttempt, nextAttemptAt, nextLookupAt, type RetryPolicy } from './retry-policy.ts';
 
 /**
- * Turn a channel's answer into the delivery's next state (pure): sent/delivered, retry later,
- * failed for good, or skipped. The retry budget is the channel's policy; an unknown outcome at its
- * end is queued for a lookup rather than failed.
+ * Turn a channel's answer into the event it fires (pure; the state machine gives the status):
+ * sent/delivered, retry later, failed for good, or skipped. The retry budget is the channel's
+ * policy; an unknown outcome at its end is queued for a lookup rather than failed.
  */
 export function toCompletion(
   job: DeliveryJob,
@@ -14,11 +14,18 @@ export function toCompletion(
   now: Date,
 ): Completion {
   const base = { id: job.deliveryId, metadata: result.metadata ?? null };
+  const lookup = isLookupAttempt(policy, job.attempt);
   switch (result.kind) {
     case 'sent':
       return {
         ...base,
-        status: result.delivered ? 'delivered' : 'sent',
+        event: lookup
+          ? result.delivered
+            ? 'lookup_adopt_delivered'
+            : 'lookup_adopt'
+          : result.delivered
+            ? 'send_delivered'
+            : 'send_ok',
         providerMessageId: result.providerMessageId ?? null,
         providerStatus: result.providerStatus ?? null,
         costAmount: result.costAmount ?? null,
@@ -32,12 +39,18 @@ export function toCompletion(
       const lookupAt =
         retryAt === null && result.outcomeUnknown === true ? nextLookupAt(policy, job.attempt, now) : null;
       const next = retryAt ?? lookupAt;
-      const what = isLookupAttempt(policy, job.attempt)
-        ? `lookup ${job.attempt - policy.maxAttempts}`
-        : `attempt ${job.attempt}`;
+      const what = lookup ? `lookup ${job.attempt - policy.maxAttempts}` : `attempt ${job.attempt}`;
       return {
         ...base,
-        status: next ? 'queued' : 'failed',
+        event: lookup
+          ? next
+            ? 'lookup_retry'
+            : 'lookup_exhausted'
+          : retryAt
+            ? 'send_retry'
+            : lookupAt
+              ? 'send_exhausted_unknown'
+              : 'send_exhausted',
         nextAttemptAt: next,
         errorCode: result.code,
         errorMessage: result.message,
@@ -51,8 +64,13 @@ export function toCompletion(
       };
     }
     case 'permanent':
-      return { ...base, status: 'failed', errorCode: result.code, errorMessage: result.message };
+      return {
+        ...base,
+        event: lookup ? 'lookup_none' : 'send_permanent',
+        errorCode: result.code,
+        errorMessage: result.message,
+      };
     case 'skipped':
-      return { ...base, status: 'skipped', skipReason: result.reason, errorMessage: result.message };
+      return { ...base, event: 'send_skipped', skipReason: result.reason, errorMessage: result.message };
   }
 }

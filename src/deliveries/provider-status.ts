@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { GroupCommit } from '../db/group-commit.ts';
+import { TRANSITIONS_JSON } from './state-machine.ts';
 
 /**
  * How far along a provider status is. Callbacks arrive out of order and more than once; a status
@@ -51,7 +52,7 @@ export interface AppliedStatus {
  * ProviderStatusWriter, which keeps them apart and in order). The statement is the PL/pgSQL
  * function lc_apply_provider_statuses (live body in src/db/schema.sql; 0008 made an identical
  * replayed callback record only once, 0009 writes the error's text and keeps the code a number in
- * `metadata`).
+ * `metadata`, 0012 takes its status and guard from the state machine: provider_* events).
  */
 export async function applyProviderStatuses(
   q: Queryable,
@@ -88,7 +89,8 @@ export async function applyProviderStatuses(
     max_attempts: number;
   }>(
     q,
-    sql`select * from lc_apply_provider_statuses(${payload}::jsonb, ${PROVIDER_STATUS_RANKS_JSON}::jsonb)`,
+    sql`select * from lc_apply_provider_statuses(${payload}::jsonb, ${PROVIDER_STATUS_RANKS_JSON}::jsonb,
+      ${TRANSITIONS_JSON}::jsonb)`,
   );
   const byOrd = new Map(rows.map((r) => [Number(r.ord), r]));
   return updates.map((_, ord) => {

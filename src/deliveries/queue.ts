@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import type { ChannelName, DeliveryJob } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
-import type { DeliveryStatus } from '../db/schema.ts';
 import { type ProfileColumns, profileFromColumns } from '../notifications/recipient.ts';
 import { PROVIDER_STATUS_RANKS_JSON } from './provider-status.ts';
+import { type EventsBy, fromGuard, onlyFrom, TRANSITIONS, TRANSITIONS_JSON } from './state-machine.ts';
 
 /**
  * Every SQL operation of the delivery queue, in one place (as pg-boss keeps its "plans"). Each
@@ -78,7 +78,8 @@ export async function reapExpiredLeases(
     q,
     sql`with expired as (
       update deliveries d
-      set status = case when d.attempts < d.max_attempts + x.lookups then 'queued' else 'failed' end,
+      set status = case when d.attempts < d.max_attempts + x.lookups then ${TRANSITIONS.lease_expired.to}
+                        else ${TRANSITIONS.lease_expired_final.to} end,
           next_attempt_at = now(), lease_owner = null, lease_expires_at = null,
           error_code = case when d.attempts < d.max_attempts + x.lookups then d.error_code else 'LEASE_EXPIRED' end,
           failed_at = case when d.attempts < d.max_attempts + x.lookups then null else now() end,
@@ -86,14 +87,14 @@ export async function reapExpiredLeases(
           updated_at = now()
       from (
         select id, coalesce((${JSON.stringify(lookups)}::jsonb ->> channel)::int, 0) as lookups
-        from deliveries where status = 'sending' and lease_expires_at < now()
+        from deliveries where ${fromGuard(sql`status`, 'lease_expired')} and lease_expires_at < now()
         limit ${limit} for update skip locked
       ) x
-      where d.id = x.id
+      where d.id = x.id and ${fromGuard(sql`d.status`, 'lease_expired')}
       returning d.id, d.status
     )
     insert into delivery_status_history (delivery_id, from_status, to_status, error_code, detail)
-    select id, 'sending', status, case when status = 'failed' then 'LEASE_EXPIRED' end,
+    select id, ${onlyFrom('lease_expired')}, status, case when status = ${TRANSITIONS.lease_expired_final.to} then 'LEASE_EXPIRED' end,
            'lease expired: the worker stopped mid-attempt, outcome unknown'
     from expired
     returning delivery_id`,
@@ -101,10 +102,14 @@ export async function reapExpiredLeases(
   return rows.length;
 }
 
+/** The events that end an attempt: what lc_complete_deliveries accepts. */
+export type CompletionEvent = EventsBy<'lc_complete_deliveries'>;
+
 /** The outcome of one attempt, as the worker writes it back. */
 export interface Completion {
   id: string;
-  status: Exclude<DeliveryStatus, 'sending'>;
+  /** Its status is the state machine's (state-machine.ts), guarded in SQL by the event's from-states. */
+  event: CompletionEvent;
   nextAttemptAt?: Date | null;
   providerMessageId?: string | null;
   providerStatus?: string | null;
@@ -130,7 +135,7 @@ export async function completeBatch(q: Queryable, owner: string, batch: Completi
   const payload = JSON.stringify(
     batch.map((c) => ({
       id: c.id,
-      status: c.status,
+      event: c.event,
       next_attempt_at: c.nextAttemptAt?.toISOString() ?? null,
       provider_message_id: c.providerMessageId ?? null,
       provider_status: c.providerStatus ?? null,
@@ -147,7 +152,8 @@ export async function completeBatch(q: Queryable, owner: string, batch: Completi
   const rows = await queryRows<{ id: string }>(
     q,
     sql`select lc_complete_deliveries as id
-        from lc_complete_deliveries(${owner}, ${payload}::jsonb, ${PROVIDER_STATUS_RANKS_JSON}::jsonb)`,
+        from lc_complete_deliveries(${owner}, ${payload}::jsonb, ${PROVIDER_STATUS_RANKS_JSON}::jsonb,
+          ${TRANSITIONS_JSON}::jsonb)`,
   );
   return new Set(rows.map((r) => String(r.id)));
 }

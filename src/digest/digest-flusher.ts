@@ -7,12 +7,14 @@
  */
 import { sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../db/database.ts';
+import { fromGuard, onlyFrom, TRANSITIONS } from '../deliveries/state-machine.ts';
 import type { Logger } from '../logger.ts';
 import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
 import { notificationLink } from '../notifications/notification-link.ts';
 import type { DigestItem } from './digest-email.ts';
 
-const HELD = sql`d.status = 'queued' and d.next_attempt_at is null and d.channel = 'email' and n.priority = 'digest'`;
+const HELD = sql`${fromGuard(sql`d.status`, 'digest_release')} and d.next_attempt_at is null and d.channel = 'email'
+  and n.priority = 'digest'`;
 
 interface HeldRow {
   id: string;
@@ -58,21 +60,25 @@ async function collectUserDigest(db: Db, userId: number): Promise<boolean> {
       link: notificationLink(h.type, h.context),
       created_at: new Date(h.created_at).toISOString(),
     }));
-    await tx.execute(sql`update deliveries set next_attempt_at = now(), updated_at = now(),
+    // The carrier stays queued but is made due: the state machine's digest_release (queued → queued).
+    await tx.execute(sql`update deliveries set status = ${TRANSITIONS.digest_release.to},
+        next_attempt_at = now(), updated_at = now(),
         details = coalesce(details, '{}'::jsonb) || ${JSON.stringify({ digest_items: items })}::jsonb
-      where id = ${carrier.id}`);
+      where id = ${carrier.id} and ${fromGuard(sql`status`, 'digest_release')}`);
     const others = held.slice(0, -1).map((h) => h.id);
     const reason = `Sent in one digest email with ${held.length - 1} other notification(s) (delivery ${carrier.id})`;
     if (others.length > 0) {
       await tx.execute(sql`with skipped as (
-          update deliveries set status = 'skipped', skip_reason = 'digested', error_message = ${reason},
-                 updated_at = now()
-          where id = any(${`{${others.join(',')}}`}::bigint[]) returning id)
+          update deliveries set status = ${TRANSITIONS.digest_merge.to}, skip_reason = 'digested',
+                 error_message = ${reason}, updated_at = now()
+          where id = any(${`{${others.join(',')}}`}::bigint[]) and ${fromGuard(sql`status`, 'digest_merge')}
+          returning id)
         insert into delivery_status_history (delivery_id, from_status, to_status, detail)
-        select id, 'queued', 'skipped', ${reason} from skipped`);
+        select id, ${onlyFrom('digest_merge')}, ${TRANSITIONS.digest_merge.to}, ${reason} from skipped`);
     }
     await tx.execute(sql`insert into delivery_status_history (delivery_id, from_status, to_status, detail)
-      values (${carrier.id}, 'queued', 'queued', ${`digest of ${held.length} notification(s) due now`})`);
+      values (${carrier.id}, ${onlyFrom('digest_release')}, ${TRANSITIONS.digest_release.to},
+              ${`digest of ${held.length} notification(s) due now`})`);
     await tx.execute(sql`select pg_notify(${DELIVERIES_CHANNEL}, 'email')`);
     return true;
   });

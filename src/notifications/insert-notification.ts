@@ -3,6 +3,7 @@ import type { ChannelName } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { decodeRow } from '../db/decode-row.ts';
 import { deliveries, deliveryStatusHistory, notifications } from '../db/schema.ts';
+import { type EventsBy, TRANSITIONS_JSON } from '../deliveries/state-machine.ts';
 
 /** NOTIFY channel the workers listen on; the payload names the channels that got work. */
 export const DELIVERIES_CHANNEL = 'lc_deliveries';
@@ -26,6 +27,12 @@ export interface NewDelivery {
   skipReason: string | null;
   errorMessage: string | null;
 }
+
+/** The state machine's creation event of each initial status (lc_insert_notification checks it). */
+const CREATE_EVENT = {
+  queued: 'create_queued',
+  skipped: 'create_skipped',
+} as const satisfies Record<NewDelivery['status'], EventsBy<'lc_insert_notification'>>;
 
 export interface IdempotencyClaim {
   scope: string;
@@ -59,7 +66,7 @@ export async function insertNotification(
   const rows = ds.map((d, ord) => ({
     ord,
     channel: d.channel,
-    status: d.status,
+    event: CREATE_EVENT[d.status],
     max_attempts: d.maxAttempts,
     next_attempt_at: d.nextAttemptAt?.toISOString() ?? null,
     skip_reason: d.skipReason,
@@ -75,7 +82,7 @@ export async function insertNotification(
     sql`select lc_insert_notification(${n.notificationId}, ${n.userId}, ${n.type}, ${n.category},
       ${n.priority}, ${n.title}, ${n.message}, ${JSON.stringify(n.context)}::jsonb, ${JSON.stringify(rows)}::jsonb,
       ${idempotency?.scope ?? null}, ${idempotency?.key ?? null}, ${idempotency?.requestHash ?? null},
-      ${DELIVERIES_CHANNEL}, ${queued}) as r`,
+      ${DELIVERIES_CHANNEL}, ${queued}, ${TRANSITIONS_JSON}::jsonb) as r`,
   );
   const stored = result!.r;
   if ('existing' in stored) {

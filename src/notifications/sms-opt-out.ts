@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { deliveries, notificationPreferences, notifications, preferenceChanges } from '../db/schema.ts';
+import { fromGuard, onlyFrom, TRANSITIONS } from '../deliveries/state-machine.ts';
 import { CATEGORIES } from './catalog.ts';
 import { DEFAULT_CHANNEL_ENABLED } from './preferences.ts';
 
@@ -55,7 +56,7 @@ export async function optOutOfSms(
     const skipped = await tx
       .update(deliveries)
       .set({
-        status: 'skipped',
+        status: TRANSITIONS.opt_out_skip.to,
         skipReason: 'disabled_by_user',
         errorMessage: reason,
         nextAttemptAt: null,
@@ -64,14 +65,15 @@ export async function optOutOfSms(
       .where(
         and(
           eq(deliveries.channel, 'sms'),
-          eq(deliveries.status, 'queued'),
+          fromGuard(sql`${deliveries.status}`, 'opt_out_skip'),
           inArray(deliveries.notificationId, userNotifications),
         ),
       )
       .returning({ id: deliveries.id });
     if (skipped.length > 0) {
       await tx.execute(sql`insert into delivery_status_history (delivery_id, from_status, to_status, detail)
-        select unnest(${`{${skipped.map((d) => d.id).join(',')}}`}::bigint[]), 'queued', 'skipped', ${reason}`);
+        select unnest(${`{${skipped.map((d) => d.id).join(',')}}`}::bigint[]), ${onlyFrom('opt_out_skip')},
+               ${TRANSITIONS.opt_out_skip.to}, ${reason}`);
     }
   });
 }

@@ -130,7 +130,7 @@ describe(`Twilio status callback webhook (${ENGINE})`, () => {
       assert.equal((await post(params, twilio.getExpectedTwilioSignature(TOKEN, url(), params))).status, 200);
     }
     const written = await completeBatch(db, 'w-race', [
-      { id: String(row!.id), status: 'sent', providerMessageId: msg, providerStatus: 'queued' },
+      { id: String(row!.id), event: 'send_ok', providerMessageId: msg, providerStatus: 'queued' },
     ]);
     assert.equal(written.size, 1);
     const [d] = await db.select().from(deliveries).where(eq(deliveries.providerMessageId, msg));

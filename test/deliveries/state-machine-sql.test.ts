@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eq, sql } from 'drizzle-orm';
+import type { ChannelName } from '../../src/channels/channel.ts';
+import { queryRows } from '../../src/db/database.ts';
+import { DELIVERY_STATUSES, type DeliveryStatus, deliveries, notifications } from '../../src/db/schema.ts';
+import { applyProviderStatuses } from '../../src/deliveries/provider-status.ts';
+import { claimDue, completeBatch, reapExpiredLeases } from '../../src/deliveries/queue.ts';
+import {
+  canTransition,
+  type DeliveryEvent,
+  TRANSITIONS,
+  TRANSITIONS_JSON,
+  type WritePath,
+} from '../../src/deliveries/state-machine.ts';
+import { flushDigests } from '../../src/digest/digest-flusher.ts';
+import { optOutOfSms } from '../../src/notifications/sms-opt-out.ts';
+import { insertUser } from '../helpers/fixtures.ts';
+import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
+
+/**
+ * Every event of the state machine, fired through its real write path from every status: the
+ * allowed from-states move to the table's to-state, every other status is left as it was. A new
+ * event whose write path has no driver here fails the first test.
+ */
+
+const HOUR = 3_600_000;
+let t: TestDatabase;
+let seq = 0;
+
+interface Row {
+  id: number;
+  userId: number;
+}
+
+/** A delivery in `status` of a user of its own (the opt-out and digest paths act per user). */
+async function deliveryIn(
+  status: DeliveryStatus,
+  channel: ChannelName,
+  fields: Partial<typeof deliveries.$inferInsert> = {},
+  priority = 'normal',
+): Promise<Row> {
+  const db = t.database.db;
+  const user = await insertUser(db, `sm-${++seq}`);
+  const [n] = await db
+    .insert(notifications)
+    .values({
+      notificationId: `n-sm-${seq}`,
+      userId: user.id,
+      type: 'order_confirmed',
+      category: 'transactional',
+      priority,
+      title: 't',
+      message: 'm',
+      createdAt: new Date(Date.now() - 2 * HOUR),
+    })
+    .returning();
+  const [d] = await db
+    .insert(deliveries)
+    .values({ notificationId: n!.id, channel, status, maxAttempts: 4, attempts: 1, ...fields })
+    .returning();
+  return { id: d!.id, userId: user.id };
+}
+
+/** The database's error, which drizzle wraps in a "Failed query" error. */
+const causedBy = (re: RegExp) => (err: unknown) => re.test(String((err as Error).cause ?? err));
+
+const statusOf = async (id: number) =>
+  (await t.database.db.select().from(deliveries).where(eq(deliveries.id, id)))[0]!.status;
+
+/** Sets a delivery up in `from`, fires the event through its write path, returns the delivery's id. */
+type Driver = (event: DeliveryEvent, from: DeliveryStatus) => Promise<number>;
+
+const providerReport: Partial<Record<DeliveryEvent, { status: string; retry: boolean }>> = {
+  provider_progress: { status: 'sent', retry: false },
+  provider_delivered: { status: 'delivered', retry: false },
+  provider_retry: { status: 'undelivered', retry: true },
+  provider_failed: { status: 'undelivered', retry: false },
+};
+
+const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notification'>, Driver> = {
+  lc_claim_deliveries: async (_event, from) => {
+    // push: no other driver leaves due push rows behind.
+    const d = await deliveryIn(from, 'push', { nextAttemptAt: new Date(Date.now() - HOUR) });
+    await claimDue(t.database.db, [{ channel: 'push', limit: 100 }], 'sm-claimer', 60_000);
+    return d.id;
+  },
+  lc_complete_deliveries: async (event, from) => {
+    const d = await deliveryIn(from, 'in_app', { leaseOwner: 'sm-worker' });
+    const next = TRANSITIONS[event].to === 'queued' ? new Date(Date.now() + HOUR) : null;
+    await completeBatch(t.database.db, 'sm-worker', [
+      { id: String(d.id), event: event as never, nextAttemptAt: next, providerMessageId: null },
+    ]);
+    return d.id;
+  },
+  lc_apply_provider_statuses: async (event, from) => {
+    const report = providerReport[event]!;
+    const sid = `SMsm${seq}x${event}`;
+    const d = await deliveryIn(from, 'sms', { providerMessageId: sid, providerStatus: 'queued' });
+    await applyProviderStatuses(t.database.db, [
+      {
+        providerMessageId: sid,
+        providerStatus: report.status,
+        errorCode: report.status === 'undelivered' ? 30003 : null,
+        errorMessage: report.status === 'undelivered' ? 'Unreachable' : null,
+        price: null,
+        retryAt: report.retry ? new Date(Date.now() + HOUR) : null,
+      },
+    ]);
+    return d.id;
+  },
+  reapExpiredLeases: async (event, from) => {
+    const d = await deliveryIn(from, 'sms', {
+      leaseOwner: 'sm-dead',
+      leaseExpiresAt: new Date(Date.now() - HOUR),
+      // lease_expired_final: attempts and lookups spent (no lookups are given below).
+      attempts: event === 'lease_expired_final' ? 4 : 1,
+    });
+    await reapExpiredLeases(t.database.db, {});
+    return d.id;
+  },
+  optOutOfSms: async (_event, from) => {
+    const d = await deliveryIn(from, 'sms');
+    await optOutOfSms(t.database.db, d.userId, 'api', 'state machine test');
+    return d.id;
+  },
+  collectUserDigest: async (event, from) => {
+    // Two held digest emails of one user: the newer carries the digest, the older is merged.
+    const older = await deliveryIn(from, 'email', {}, 'digest');
+    const [n] = await t.database.db
+      .insert(notifications)
+      .values({
+        notificationId: `n-sm-${++seq}`,
+        userId: older.userId,
+        type: 'order_confirmed',
+        category: 'transactional',
+        priority: 'digest',
+        title: 't',
+        message: 'm',
+        createdAt: new Date(Date.now() - HOUR),
+      })
+      .returning();
+    const [carrier] = await t.database.db
+      .insert(deliveries)
+      .values({ notificationId: n!.id, channel: 'email', status: from, maxAttempts: 4 })
+      .returning();
+    await flushDigests(t.database.db, { windowMs: 60_000 });
+    return event === 'digest_release' ? carrier!.id : older.id;
+  },
+};
+
+describe(`every status-writing SQL path follows the state machine (${ENGINE})`, () => {
+  before(async () => {
+    t = await createTestDatabase();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  test('every write path of the table has a driver here', () => {
+    const missing = Object.values(TRANSITIONS)
+      .map((tr) => tr.by)
+      .filter((by) => by !== 'lc_insert_notification' && !Object.hasOwn(DRIVERS, by));
+    assert.deepEqual(missing, []);
+  });
+
+  for (const [event, transition] of Object.entries(TRANSITIONS) as [
+    DeliveryEvent,
+    (typeof TRANSITIONS)[DeliveryEvent],
+  ][]) {
+    if (transition.by === 'lc_insert_notification') continue;
+    test(`${event} (${transition.by}) moves ${transition.from.join('|')} → ${transition.to} and nothing else`, async () => {
+      for (const from of DELIVERY_STATUSES) {
+        const id = await DRIVERS[transition.by](event, from);
+        const expected: DeliveryStatus = canTransition(from, event) ? transition.to : from;
+        assert.equal(await statusOf(id), expected, `${event} from ${from}`);
+      }
+    });
+  }
+
+  test('lc_insert_notification creates only through a creation event', async () => {
+    const user = await insertUser(t.database.db, `sm-${++seq}`);
+    const create = (event: string) =>
+      queryRows<{ r: { deliveries: Array<{ status: string }> } }>(
+        t.database.db,
+        sql`select lc_insert_notification(${`n-sm-${++seq}`}, ${user.id}, 'order_confirmed', 'transactional',
+          'normal', 't', 'm', '{}'::jsonb,
+          ${JSON.stringify([{ ord: 0, channel: 'in_app', event, max_attempts: 3, next_attempt_at: null }])}::jsonb,
+          null, null, null, 'lc_unused', '', ${TRANSITIONS_JSON}::jsonb) as r`,
+      );
+    for (const event of ['create_queued', 'create_skipped'] as const) {
+      const [row] = await create(event);
+      assert.equal(row!.r.deliveries[0]!.status, TRANSITIONS[event].to);
+    }
+    for (const event of ['claim', 'send_ok', 'opt_out_skip', 'no_such_event']) {
+      await assert.rejects(create(event), causedBy(/names no creation event/), event);
+    }
+  });
+
+  test('lc_complete_deliveries refuses an outcome that names no event', async () => {
+    const d = await deliveryIn('sending', 'in_app', { leaseOwner: 'sm-worker' });
+    await assert.rejects(
+      completeBatch(t.database.db, 'sm-worker', [{ id: String(d.id), event: 'delivered' as never }]),
+      causedBy(/names no event/),
+    );
+    assert.equal(await statusOf(d.id), 'sending');
+  });
+});
