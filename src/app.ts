@@ -9,6 +9,7 @@ import { setupPush } from './channels/push/setup-push.ts';
 import { withSendRate } from './channels/sms/send-rate.ts';
 import { type SmsSetup, setupSms } from './channels/sms/setup-sms.ts';
 import { SmsStatusSweep } from './channels/sms/status-sweep.ts';
+import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { startEmbeddedVacuum } from './db/embedded-vacuum.ts';
@@ -50,6 +51,8 @@ export interface AppOptions {
   logger?: Logger;
   /** An already open database (embedding, tests): the app migrates it but leaves closing it to the owner. */
   database?: Database;
+  /** The clock of every time-dependent rule (tests step a TestClock); the system clock by default. */
+  clock?: Clock;
 }
 
 export interface RunningApp {
@@ -77,6 +80,7 @@ export interface RunningApp {
  */
 export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { config } = opts;
+  const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL, logDestination(config.LOG_FORMAT));
   const database =
     opts.database ??
@@ -257,6 +261,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         shutdownGraceMs: config.WORKER_SHUTDOWN_GRACE_MS,
         logger,
         workerId: config.WORKER_ID,
+        clock,
       });
       await worker.start();
       if (sms.channel) {

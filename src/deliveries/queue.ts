@@ -36,17 +36,20 @@ export interface ClaimWant {
  * Claim due deliveries of several channels in ONE call (queued → sending, with a lease): up to
  * `limit` of each, oldest due first, `for update skip locked`. One round trip per pass, whatever the
  * number of channels; each claimed row comes back with what its channel needs (notification, user).
+ * `now` is the instant "due" and the lease are measured from: null (production) is the database's
+ * now(), the one clock all workers share; a test passes its clock's time (see src/clock.ts).
  */
 export async function claimDue(
   q: Queryable,
   wants: readonly ClaimWant[],
   owner: string,
   leaseMs: number,
+  now: Date | null = null,
 ): Promise<DeliveryJob[]> {
   if (wants.length === 0) return [];
   const rows = await queryRows<ClaimedRow>(
     q,
-    sql`select * from lc_claim_deliveries(${JSON.stringify(wants)}::jsonb, ${owner}, ${leaseMs})`,
+    sql`select * from lc_claim_deliveries(${JSON.stringify(wants)}::jsonb, ${owner}, ${leaseMs}, ${sqlInstant(now)}::timestamptz)`,
   );
   return rows.map((r) => ({
     deliveryId: String(r.id),
@@ -67,26 +70,28 @@ export async function claimDue(
  * Give back deliveries whose worker died (lease expired while `sending`): queued again and flagged
  * `outcome_unknown`. Past the retry budget that attempt may still have sent, so a channel that can
  * ask its provider (`lookups`: lookup-only attempts per channel) gets it queued for a lookup (the
- * worker never sends past the budget); only when those are spent too is it failed.
+ * worker never sends past the budget); only when those are spent too is it failed. `now` as for
+ * claimDue: null is the database's clock, the one the lease was set by.
  */
 export async function reapExpiredLeases(
   q: Queryable,
   lookups: Partial<Record<ChannelName, number>>,
+  now: Date | null = null,
   limit = 1000,
 ): Promise<number> {
   const rows = await queryRows<{ delivery_id: string }>(
     q,
-    sql`with expired as (
+    sql`with clock as (select coalesce(${sqlInstant(now)}::timestamptz, now()) as now), expired as (
       update deliveries d
       set status = case when d.attempts < d.max_attempts + x.lookups then 'queued' else 'failed' end,
-          next_attempt_at = now(), lease_owner = null, lease_expires_at = null,
+          next_attempt_at = (select now from clock), lease_owner = null, lease_expires_at = null,
           error_code = case when d.attempts < d.max_attempts + x.lookups then d.error_code else 'LEASE_EXPIRED' end,
           failed_at = case when d.attempts < d.max_attempts + x.lookups then null else now() end,
           details = coalesce(d.details, '{}'::jsonb) || '{"outcome_unknown": true}'::jsonb,
           updated_at = now()
       from (
         select id, coalesce((${JSON.stringify(lookups)}::jsonb ->> channel)::int, 0) as lookups
-        from deliveries where status = 'sending' and lease_expires_at < now()
+        from deliveries where status = 'sending' and lease_expires_at < (select now from clock)
         limit ${limit} for update skip locked
       ) x
       where d.id = x.id
@@ -99,6 +104,11 @@ export async function reapExpiredLeases(
     returning delivery_id`,
   );
   return rows.length;
+}
+
+/** An instant as a query parameter; null lets the SQL fall back to the database's now(). */
+function sqlInstant(now: Date | null): string | null {
+  return now?.toISOString() ?? null;
 }
 
 /** The outcome of one attempt, as the worker writes it back. */
