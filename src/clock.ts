@@ -38,7 +38,8 @@ export class TestClock implements Clock {
   #now: number;
   #timers: Array<{ due: number; fn: () => void }> = [];
 
-  constructor(start = Date.now()) {
+  /** Starts at the real time rounded up: a row stamped by the database (microseconds) a moment ago is due. */
+  constructor(start = Math.ceil(performance.timeOrigin + performance.now())) {
     this.#now = start;
   }
 
