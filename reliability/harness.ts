@@ -3,6 +3,7 @@
  * fresh database seeded with SMS-opted-in users (it counts what was created), a client that submits
  * notifications idempotently and retries what the service refused (the figures: figures.ts).
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -313,5 +314,16 @@ export function rssMb(pid: number): number {
 
 /** A random integer in [min, max]. */
 export const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+
+/**
+ * Stop processes that can send (SIGTERM: a worker stops claiming, drains its in-flight sends and
+ * writes their outcomes) and wait until they have exited. Past this no late send or duplicate can
+ * reach the sandbox: the event a fixed "wait out two leases" sleep only hoped for.
+ */
+export async function drainAndStop(procs: readonly CliProcess[]): Promise<void> {
+  const live = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  for (const p of live) p.child.kill('SIGTERM');
+  for (const p of live) assert.equal(await p.exited(60_000), 0, p.stderr());
+}
 
 export { type CliProcess, runCli };
