@@ -120,6 +120,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       optOutOfSms(database.db, userId, 'twilio_21610', reason);
     const smsStatusDeps = {
       retryDelayMs: config.SMS_RETRY_DELAY_MS,
+      clock,
       onOptedOut,
       writer: new ProviderStatusWriter(database.db),
     };
@@ -161,6 +162,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       retryPolicies: policies,
       availableChannels: new Set<ChannelName>(channels.map((c) => c.name)),
       policy: deliveryPolicyConfig(config),
+      // Quiet hours, digest holding and SMS caps are decided at this instant.
+      now: () => new Date(clock.now()),
     };
 
     const budget = config.SMS_DAILY_BUDGET
@@ -272,6 +275,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           logger,
           intervalMs: config.SMS_STATUS_SWEEP_MS,
           staleAfterMs: config.SMS_STATUS_STALE_MS,
+          clock,
         });
         sweep.start();
         closers.push(() => sweep.stop());
@@ -280,7 +284,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       // Closed before the HTTP server (closers run in reverse): drain sends, then stop taking requests.
       closers.push(() => w.stop());
       if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
-      closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger));
+      closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger, clock));
     }
 
     return {
