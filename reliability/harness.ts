@@ -326,4 +326,34 @@ export async function drainAndStop(procs: readonly CliProcess[]): Promise<void> 
   for (const p of live) assert.equal(await p.exited(60_000), 0, p.stderr());
 }
 
+/**
+ * The embedded engine's data directory is locked by its one `serve` process, so "settled" can only
+ * be read with it stopped: once every SMS reached the sandbox, stop it (it drains) and count what is
+ * still queued or sending; while some are (a retry or an expired lease due later), start it again
+ * and repeat. Returns with the service stopped and nothing unsettled: no send can still arrive.
+ */
+export async function settleEmbedded(opts: {
+  store: Store;
+  sandbox: Sandbox;
+  count: number;
+  serve: () => CliProcess;
+  restart: () => Promise<void>;
+  timeoutMs: number;
+}): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  await until(
+    async () => (await opts.sandbox.messages()).length >= opts.count,
+    opts.timeoutMs,
+    'every SMS reached the sandbox',
+    1000,
+  );
+  for (;;) {
+    await drainAndStop([opts.serve()]);
+    const left = await unsettled(opts.store);
+    if (left === 0) return;
+    if (Date.now() > deadline) throw new Error(`${left} SMS deliveries still unsettled`);
+    await opts.restart();
+  }
+}
+
 export { type CliProcess, runCli };

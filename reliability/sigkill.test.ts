@@ -11,6 +11,7 @@ import {
   freePort,
   runCli,
   seedUsers,
+  settleEmbedded,
   sleep,
   startSandbox,
   submitAll,
@@ -148,24 +149,14 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
       const stats = await submitted;
       await killer;
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; kills: ${kills}`);
-      // PGlite is locked by the running process: watch the sandbox, then stop the service and count.
-      let last = -1;
-      let stableSince = Date.now();
-      await until(
-        async () => {
-          const n = (await sandbox.messages()).length;
-          if (n !== last) {
-            last = n;
-            stableSince = Date.now();
-          }
-          return n >= COUNT && Date.now() - stableSince > 7_000;
-        },
-        240_000,
-        'every SMS arrived and nothing more came for two leases',
-        1000,
-      );
-      serve!.child.kill('SIGTERM');
-      assert.equal(await serve!.exited(30_000), 0, serve!.stderr());
+      await settleEmbedded({
+        store,
+        sandbox,
+        count: COUNT,
+        serve: () => serve,
+        restart: start,
+        timeoutMs: 240_000,
+      });
       const m = await measure(store, sandbox, COUNT);
       t.diagnostic(JSON.stringify(m));
       await assertOnce('sigkill-embedded', 'PGlite', kills, started, m, [
