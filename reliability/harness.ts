@@ -328,7 +328,7 @@ export async function drainAndStop(procs: readonly CliProcess[]): Promise<void> 
 
 /**
  * The embedded engine's data directory is locked by its one `serve` process, so "settled" can only
- * be read with it stopped: once every SMS reached the sandbox, stop it (it drains) and count what is
+ * be read with it stopped: once every SMS reached the sandbox and its callbacks were answered, stop it (it drains) and count what is
  * still queued or sending; while some are (a retry or an expired lease due later), start it again
  * and repeat. Returns with the service stopped and nothing unsettled: no send can still arrive.
  */
@@ -348,6 +348,16 @@ export async function settleEmbedded(opts: {
     1000,
   );
   for (;;) {
+    // Stopped only once the sandbox owes no status callbacks, or they would be refused and counted `sent`.
+    await until(
+      async () => {
+        const s = await opts.sandbox.stats();
+        return Number(s['pendingSteps']) === 0 && Number(s['callbacksInFlight']) === 0;
+      },
+      opts.timeoutMs,
+      'status callbacks answered',
+      250,
+    );
     await drainAndStop([opts.serve()]);
     const left = await unsettled(opts.store);
     if (left === 0) return;
