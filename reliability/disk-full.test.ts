@@ -7,10 +7,12 @@ import { assertNoneLostOrDuplicated, figuresOf, measure, writeFigures } from './
 import {
   type CliProcess,
   createStore,
+  drainAndStop,
   FAST_ENV,
   freePort,
   runCli,
   seedUsers,
+  settleEmbedded,
   sleep,
   startSandbox,
   submitAll,
@@ -40,16 +42,19 @@ test('embedded disk full mid-run: 503 STORAGE_FULL and /readyz failing while ful
     await seedUsers(store, COUNT);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    serve = runCli(['serve'], {
-      ...FAST_ENV,
-      ...store.env,
-      SMS_SANDBOX_URL: sandbox.url,
-      PUBLIC_URL: url,
-      PORT: String(port),
-      SMS_REQUEST_TIMEOUT_MS: '5000',
-      WORKER_ID: 'disk-full-serve',
-    });
-    await serve.waitForOutput(/listening on/, 120_000);
+    const start = async () => {
+      serve = runCli(['serve'], {
+        ...FAST_ENV,
+        ...store.env,
+        SMS_SANDBOX_URL: sandbox.url,
+        PUBLIC_URL: url,
+        PORT: String(port),
+        SMS_REQUEST_TIMEOUT_MS: '5000',
+        WORKER_ID: 'disk-full-serve',
+      });
+      await serve.waitForOutput(/listening on/, 120_000);
+    };
+    await start();
 
     const submitted = submitAll(() => url, COUNT, RATE, 16);
     await until(async () => (await sandbox.messages()).length >= COUNT / 4, 120_000, 'a quarter sent', 250);
@@ -72,24 +77,17 @@ test('embedded disk full mid-run: 503 STORAGE_FULL and /readyz failing while ful
     );
     const stats = await submitted;
     t.diagnostic(`submitted: ${JSON.stringify(stats)}; /readyz while full: ${JSON.stringify(probes)}`);
-    // PGlite is locked by the running process: watch the sandbox, then stop the service and count.
-    let last = -1;
-    let stableSince = Date.now();
-    await until(
-      async () => {
-        const n = (await sandbox.messages()).length;
-        if (n !== last) {
-          last = n;
-          stableSince = Date.now();
-        }
-        return n >= COUNT && Date.now() - stableSince > 7_000;
-      },
-      180_000,
-      'every SMS arrived and nothing more came for two leases',
-      1000,
-    ).catch((err) => t.diagnostic(String(err))); // measured below either way: the figures say what is missing
-    serve.child.kill('SIGTERM');
-    assert.equal(await serve.exited(30_000), 0, serve.stderr().slice(-4000));
+    await settleEmbedded({
+      store,
+      sandbox,
+      count: COUNT,
+      serve: () => serve!,
+      restart: start,
+      timeoutMs: 180_000,
+    }).catch(
+      (err) => t.diagnostic(String(err)), // measured below either way: the figures say what is missing
+    );
+    await drainAndStop([serve!]);
     const m = await measure(store, sandbox, COUNT);
     t.diagnostic(JSON.stringify(m));
     writeFigures(

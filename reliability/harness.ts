@@ -3,6 +3,7 @@
  * fresh database seeded with SMS-opted-in users (it counts what was created), a client that submits
  * notifications idempotently and retries what the service refused (the figures: figures.ts).
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -313,5 +314,56 @@ export function rssMb(pid: number): number {
 
 /** A random integer in [min, max]. */
 export const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+
+/**
+ * Stop processes that can send (SIGTERM: a worker stops claiming, drains its in-flight sends and
+ * writes their outcomes) and wait until they have exited. Past this no late send or duplicate can
+ * reach the sandbox: the event a fixed "wait out two leases" sleep only hoped for.
+ */
+export async function drainAndStop(procs: readonly CliProcess[]): Promise<void> {
+  const live = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  for (const p of live) p.child.kill('SIGTERM');
+  for (const p of live) assert.equal(await p.exited(60_000), 0, p.stderr());
+}
+
+/**
+ * The embedded engine's data directory is locked by its one `serve` process, so "settled" can only
+ * be read with it stopped: once every SMS reached the sandbox and its callbacks were answered, stop it (it drains) and count what is
+ * still queued or sending; while some are (a retry or an expired lease due later), start it again
+ * and repeat. Returns with the service stopped and nothing unsettled: no send can still arrive.
+ */
+export async function settleEmbedded(opts: {
+  store: Store;
+  sandbox: Sandbox;
+  count: number;
+  serve: () => CliProcess;
+  restart: () => Promise<void>;
+  timeoutMs: number;
+}): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  await until(
+    async () => (await opts.sandbox.messages()).length >= opts.count,
+    opts.timeoutMs,
+    'every SMS reached the sandbox',
+    1000,
+  );
+  for (;;) {
+    // Stopped only once the sandbox owes no status callbacks, or they would be refused and counted `sent`.
+    await until(
+      async () => {
+        const s = await opts.sandbox.stats();
+        return Number(s['pendingSteps']) === 0 && Number(s['callbacksInFlight']) === 0;
+      },
+      opts.timeoutMs,
+      'status callbacks answered',
+      250,
+    );
+    await drainAndStop([opts.serve()]);
+    const left = await unsettled(opts.store);
+    if (left === 0) return;
+    if (Date.now() > deadline) throw new Error(`${left} SMS deliveries still unsettled`);
+    await opts.restart();
+  }
+}
 
 export { type CliProcess, runCli };

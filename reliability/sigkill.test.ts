@@ -6,10 +6,12 @@ import {
   between,
   type CliProcess,
   createStore,
+  drainAndStop,
   FAST_ENV,
   freePort,
   runCli,
   seedUsers,
+  settleEmbedded,
   sleep,
   startSandbox,
   submitAll,
@@ -96,8 +98,8 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
       await killer;
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; kills: ${kills}`);
       await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
-      // Late duplicates would come from a lease that expires after this point: wait out two leases.
-      await sleep(7_000);
+      // Late duplicates could only come from a send still in flight: stop the workers (they drain).
+      await drainAndStop(workers);
       const m = await measure(store, sandbox, COUNT);
       t.diagnostic(JSON.stringify(m));
       await assertOnce('sigkill-postgres-workers', 'PostgreSQL', kills, started, m, [
@@ -147,24 +149,14 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
       const stats = await submitted;
       await killer;
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; kills: ${kills}`);
-      // PGlite is locked by the running process: watch the sandbox, then stop the service and count.
-      let last = -1;
-      let stableSince = Date.now();
-      await until(
-        async () => {
-          const n = (await sandbox.messages()).length;
-          if (n !== last) {
-            last = n;
-            stableSince = Date.now();
-          }
-          return n >= COUNT && Date.now() - stableSince > 7_000;
-        },
-        240_000,
-        'every SMS arrived and nothing more came for two leases',
-        1000,
-      );
-      serve!.child.kill('SIGTERM');
-      assert.equal(await serve!.exited(30_000), 0, serve!.stderr());
+      await settleEmbedded({
+        store,
+        sandbox,
+        count: COUNT,
+        serve: () => serve,
+        restart: start,
+        timeoutMs: 240_000,
+      });
       const m = await measure(store, sandbox, COUNT);
       t.diagnostic(JSON.stringify(m));
       await assertOnce('sigkill-embedded', 'PGlite', kills, started, m, [

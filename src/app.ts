@@ -9,6 +9,7 @@ import { setupPush } from './channels/push/setup-push.ts';
 import { withSendRate } from './channels/sms/send-rate.ts';
 import { type SmsSetup, setupSms } from './channels/sms/setup-sms.ts';
 import { SmsStatusSweep } from './channels/sms/status-sweep.ts';
+import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { startEmbeddedVacuum } from './db/embedded-vacuum.ts';
@@ -54,6 +55,8 @@ export interface AppOptions {
   logger?: Logger;
   /** An already open database (embedding, tests): the app migrates it but leaves closing it to the owner. */
   database?: Database;
+  /** The clock of every time-dependent rule (tests step a TestClock); the system clock by default. */
+  clock?: Clock;
 }
 
 export interface RunningApp {
@@ -81,6 +84,7 @@ export interface RunningApp {
  */
 export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { config } = opts;
+  const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL, logDestination(config.LOG_FORMAT));
   const database =
     opts.database ??
@@ -139,6 +143,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       optOutOfSms(database.db, userId, 'twilio_21610', reason);
     const smsStatusDeps = {
       retryDelayMs: config.SMS_RETRY_DELAY_MS,
+      clock,
       onOptedOut,
       writer: new ProviderStatusWriter(database.db),
     };
@@ -180,6 +185,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       retryPolicies: policies,
       availableChannels: new Set<ChannelName>(channels.map((c) => c.name)),
       policy: deliveryPolicyConfig(config),
+      // Quiet hours, digest holding and SMS caps are decided at this instant.
+      now: () => new Date(clock.now()),
     };
 
     const budget = config.SMS_DAILY_BUDGET
@@ -287,6 +294,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         shutdownGraceMs: config.WORKER_SHUTDOWN_GRACE_MS,
         logger,
         workerId: config.WORKER_ID,
+        clock,
       });
       await worker.start();
       if (sms.channel) {
@@ -297,6 +305,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           logger,
           intervalMs: config.SMS_STATUS_SWEEP_MS,
           staleAfterMs: config.SMS_STATUS_STALE_MS,
+          clock,
         });
         sweep.start();
         closers.push(() => sweep.stop());
@@ -305,7 +314,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       // Closed before the HTTP server (closers run in reverse): drain sends, then stop taking requests.
       closers.push(() => w.stop());
       if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
-      closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger));
+      closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger, clock));
     }
 
     return {

@@ -320,11 +320,13 @@ begin
   delete from early_provider_statuses where created_at < now() - interval '1 day';
 end $function$;
 
-CREATE OR REPLACE FUNCTION public.lc_claim_deliveries(p_wants jsonb, p_owner text, p_lease_ms integer)
+CREATE OR REPLACE FUNCTION public.lc_claim_deliveries(p_wants jsonb, p_owner text, p_lease_ms integer, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone)
  RETURNS TABLE(id bigint, attempts integer, channel text, created_ms double precision, outcome_unknown boolean, public_id text, type text, title text, message text, context jsonb, user_id bigint, external_id text, email text, phone text, first_name text, last_name text, locale text, time_zone text)
  LANGUAGE plpgsql
 AS $function$
 #variable_conflict use_column
+declare
+  v_now timestamptz := coalesce(p_now, now());
 begin
   return query
   with picked as (
@@ -332,7 +334,7 @@ begin
     from jsonb_to_recordset(p_wants) as w(channel text, "limit" int)
     cross join lateral (
       select d.id from deliveries d
-      where d.status = 'queued' and d.channel = w.channel and d.next_attempt_at <= now()
+      where d.status = 'queued' and d.channel = w.channel and d.next_attempt_at <= v_now
       order by d.next_attempt_at
       limit w."limit"
       for update skip locked
@@ -340,7 +342,7 @@ begin
   ), claimed as (
     update deliveries d
     set status = 'sending', lease_owner = p_owner,
-        lease_expires_at = now() + p_lease_ms * interval '1 millisecond',
+        lease_expires_at = v_now + p_lease_ms * interval '1 millisecond',
         attempts = d.attempts + 1, updated_at = now()
     from picked where d.id = picked.id
     returning d.id, d.notification_id, d.channel, d.attempts,

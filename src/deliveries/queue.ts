@@ -36,17 +36,20 @@ export interface ClaimWant {
  * Claim due deliveries of several channels in ONE call (queued → sending, with a lease): up to
  * `limit` of each, oldest due first, `for update skip locked`. One round trip per pass, whatever the
  * number of channels; each claimed row comes back with what its channel needs (notification, user).
+ * `now` is the instant "due" and the lease are measured from: null (production) is the database's
+ * now(), the one clock all workers share; a test passes its clock's time (see src/clock.ts).
  */
 export async function claimDue(
   q: Queryable,
   wants: readonly ClaimWant[],
   owner: string,
   leaseMs: number,
+  now: Date | null = null,
 ): Promise<DeliveryJob[]> {
   if (wants.length === 0) return [];
   const rows = await queryRows<ClaimedRow>(
     q,
-    sql`select * from lc_claim_deliveries(${JSON.stringify(wants)}::jsonb, ${owner}, ${leaseMs})`,
+    sql`select * from lc_claim_deliveries(${JSON.stringify(wants)}::jsonb, ${owner}, ${leaseMs}, ${sqlInstant(now)}::timestamptz)`,
   );
   return rows.map((r) => ({
     deliveryId: String(r.id),
@@ -67,27 +70,30 @@ export async function claimDue(
  * Give back deliveries whose worker died (lease expired while `sending`): queued again and flagged
  * `outcome_unknown`. Past the retry budget that attempt may still have sent, so a channel that can
  * ask its provider (`lookups`: lookup-only attempts per channel) gets it queued for a lookup (the
- * worker never sends past the budget); only when those are spent too is it failed.
+ * worker never sends past the budget); only when those are spent too is it failed. `now` as for
+ * claimDue: null is the database's clock, the one the lease was set by.
  */
 export async function reapExpiredLeases(
   q: Queryable,
   lookups: Partial<Record<ChannelName, number>>,
+  now: Date | null = null,
   limit = 1000,
 ): Promise<number> {
   const rows = await queryRows<{ delivery_id: string }>(
     q,
-    sql`with expired as (
+    sql`with clock as (select coalesce(${sqlInstant(now)}::timestamptz, now()) as now), expired as (
       update deliveries d
       set status = case when d.attempts < d.max_attempts + x.lookups then ${TRANSITIONS.lease_expired.to}
                         else ${TRANSITIONS.lease_expired_final.to} end,
-          next_attempt_at = now(), lease_owner = null, lease_expires_at = null,
+          next_attempt_at = (select now from clock), lease_owner = null, lease_expires_at = null,
           error_code = case when d.attempts < d.max_attempts + x.lookups then d.error_code else 'LEASE_EXPIRED' end,
           failed_at = case when d.attempts < d.max_attempts + x.lookups then null else now() end,
           details = coalesce(d.details, '{}'::jsonb) || '{"outcome_unknown": true}'::jsonb,
           updated_at = now()
       from (
         select id, coalesce((${JSON.stringify(lookups)}::jsonb ->> channel)::int, 0) as lookups
-        from deliveries where ${fromGuard(sql`status`, 'lease_expired')} and lease_expires_at < now()
+        from deliveries where ${fromGuard(sql`status`, 'lease_expired')}
+          and lease_expires_at < (select now from clock)
         limit ${limit} for update skip locked
       ) x
       where d.id = x.id and ${fromGuard(sql`d.status`, 'lease_expired')}
@@ -104,6 +110,11 @@ export async function reapExpiredLeases(
 
 /** The events that end an attempt: what lc_complete_deliveries accepts. */
 export type CompletionEvent = EventsBy<'lc_complete_deliveries'>;
+
+/** An instant as a query parameter; null lets the SQL fall back to the database's now(). */
+function sqlInstant(now: Date | null): string | null {
+  return now?.toISOString() ?? null;
+}
 
 /** The outcome of one attempt, as the worker writes it back. */
 export interface Completion {
@@ -161,13 +172,14 @@ export async function completeBatch(q: Queryable, owner: string, batch: Completi
 /**
  * Deliveries that have sat in `sent` longer than `olderThanMs` (their provider's report never came,
  * or came before the worker wrote `sent`). Each row's `updated_at` is touched so concurrent sweeps
- * and the next round skip it for another interval.
+ * and the next round skip it for another interval. `now` as for claimDue (null: the database's).
  */
 export async function takeStaleSent(
   q: Queryable,
   channel: ChannelName,
   olderThanMs: number,
   limit: number,
+  now: Date | null = null,
 ): Promise<Array<{ id: string; providerMessageId: string }>> {
   const rows = await queryRows<{ id: string; provider_message_id: string }>(
     q,
@@ -175,7 +187,7 @@ export async function takeStaleSent(
       where d.id in (
         select id from deliveries
         where status = 'sent' and channel = ${channel} and provider_message_id is not null
-          and updated_at < now() - ${olderThanMs} * interval '1 millisecond'
+          and updated_at < coalesce(${sqlInstant(now)}::timestamptz, now()) - ${olderThanMs} * interval '1 millisecond'
         order by updated_at
         limit ${limit}
         for update skip locked

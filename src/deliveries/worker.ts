@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Channel, ChannelName, DeliveryJob, SendResult } from '../channels/channel.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
@@ -27,7 +28,8 @@ export interface WorkerOptions {
   shutdownGraceMs: number;
   logger: Logger;
   workerId?: string | undefined;
-  now?: () => Date;
+  /** Poll timing, retry due times, lease expiry and the claim's "due" (default: the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -60,7 +62,8 @@ export class DeliveryWorker {
   #stopping = false;
   /** stop() has returned: a failed outcome write is no longer retried (its lease expires instead). */
   #stopped = false;
-  #pollTimer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #cancelPoll: (() => void) | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #lastReap = 0;
   #lastPass = Number.NEGATIVE_INFINITY;
@@ -70,6 +73,7 @@ export class DeliveryWorker {
 
   constructor(options: WorkerOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#channels = new Map(options.channels.map((c) => [c.name, c]));
     for (const c of options.channels) {
@@ -88,8 +92,17 @@ export class DeliveryWorker {
       (payload) => this.wake(parseChannels(payload)),
       () => this.wake(),
     );
-    this.#pollTimer = setInterval(() => this.wake(), this.#o.pollMs);
+    this.#poll();
     this.wake();
+  }
+
+  /** The fallback poll, on the worker's clock: a test steps it past a retry's due time to wake it. */
+  #poll(): void {
+    this.#cancelPoll = this.#clock.setTimeout(() => {
+      if (this.#stopping) return;
+      this.#poll();
+      this.wake();
+    }, this.#o.pollMs);
   }
 
   /** Ask for a claim pass over `channels` (all by default); calls during a pass coalesce. */
@@ -133,7 +146,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    clearInterval(this.#pollTimer);
+    this.#cancelPoll?.();
     clearTimeout(this.#passTimer);
     await this.#unlisten?.().catch(() => {});
     // A claim sent before stop() was called still returns jobs, which start sending: wait for
@@ -172,10 +185,10 @@ export class DeliveryWorker {
     const db = this.#o.database.db;
     let wants: ClaimWant[] = [];
     try {
-      const now = Date.now();
+      const now = this.#clock.now();
       if (now - this.#lastReap >= Math.max(this.#o.pollMs, 1000)) {
         this.#lastReap = now;
-        const reaped = await reapExpiredLeases(db, this.#lookups);
+        const reaped = await reapExpiredLeases(db, this.#lookups, this.#clock.sqlNow());
         if (reaped > 0) {
           this.#o.logger.warn({ reaped }, 'requeued deliveries whose lease expired');
           for (const c of this.#channels.keys()) this.#maybeDue.add(c);
@@ -183,7 +196,7 @@ export class DeliveryWorker {
       }
       wants = this.#wants();
       if (wants.length === 0 || this.#stopping) return;
-      const jobs = await claimDue(db, wants, this.id, this.#o.leaseMs);
+      const jobs = await claimDue(db, wants, this.id, this.#o.leaseMs, this.#clock.sqlNow());
       const claimed = new Map<ChannelName, number>();
       for (const job of jobs) {
         claimed.set(job.channel, (claimed.get(job.channel) ?? 0) + 1);
@@ -230,7 +243,7 @@ export class DeliveryWorker {
     void attempt.then((result) => {
       clearTimeout(timeout);
       this.#controllers.delete(controller);
-      const now = this.#o.now?.() ?? new Date();
+      const now = new Date(this.#clock.now());
       this.#pending.push({
         completion: toCompletion(job, result, policy, now),
         channel: channel.name,

@@ -6,6 +6,7 @@
  * The worker then sends the carrier like any delivery, so retries and history still apply.
  */
 import { sql } from 'drizzle-orm';
+import { type Clock, systemClock } from '../clock.ts';
 import { type Db, queryRows } from '../db/database.ts';
 import { fromGuard, onlyFrom, TRANSITIONS } from '../deliveries/state-machine.ts';
 import type { Logger } from '../logger.ts';
@@ -85,16 +86,30 @@ async function collectUserDigest(db: Db, userId: number): Promise<boolean> {
 }
 
 /** Runs the flush a few times per window in worker processes; returns the stop function. */
-export function startDigestScheduler(db: Db, windowMs: number, logger: Logger): () => Promise<void> {
+export function startDigestScheduler(
+  db: Db,
+  windowMs: number,
+  logger: Logger,
+  clock: Clock = systemClock,
+): () => Promise<void> {
   const intervalMs = Math.min(Math.max(windowMs / 10, 1_000), 60_000);
   let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = flushDigests(db, { windowMs })
-      .then((n) => n > 0 && logger.info({ digests: n }, 'digests collected'))
-      .catch((err: Error) => logger.warn({ err }, 'digest flush failed; will retry'));
-  }, intervalMs);
+  let stopped = false;
+  // On the clock: a digest falls due a window after its oldest held notification, by that clock.
+  let cancel = () => {};
+  const arm = () => {
+    cancel = clock.setTimeout(() => {
+      if (stopped) return;
+      arm();
+      running = flushDigests(db, { windowMs, now: new Date(clock.now()) })
+        .then((n) => n > 0 && logger.info({ digests: n }, 'digests collected'))
+        .catch((err: Error) => logger.warn({ err }, 'digest flush failed; will retry'));
+    }, intervalMs);
+  };
+  arm();
   return async () => {
-    clearInterval(timer);
+    stopped = true;
+    cancel();
     await running;
   };
 }

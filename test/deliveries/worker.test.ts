@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { InAppChannel } from '../../src/channels/in-app/in-app-channel.ts';
+import { TestClock } from '../../src/clock.ts';
 import { deliveries, deliveryStatusHistory, notifications } from '../../src/db/schema.ts';
-import { claimDue } from '../../src/deliveries/queue.ts';
+import { claimDue, reapExpiredLeases } from '../../src/deliveries/queue.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
 import { insertUser, notificationDeps, waitFor } from '../helpers/fixtures.ts';
@@ -67,28 +68,59 @@ describe(`delivery worker (${ENGINE})`, () => {
       code: '503',
       message: 'busy',
     }));
-    const policy = { maxAttempts: 3, maxLookups: 0, baseDelayMs: 100, factor: 2, maxDelayMs: 10_000 };
-    const worker = makeWorker(t.database, [channel], { policy });
+    const minute = 60_000;
+    const policy = { maxAttempts: 3, maxLookups: 0, baseDelayMs: minute, factor: 2, maxDelayMs: 10 * minute };
+    const clock = new TestClock();
+    const worker = makeWorker(t.database, [channel], { policy, clock });
+    const failedAttempt = (n: number) => async () => {
+      const row = await reload(d.id);
+      return row.attempts === n && row.status !== 'sending' ? row : undefined;
+    };
     await worker.start();
     try {
-      await waitFor(async () => (await reload(d.id)).status === 'failed', 15_000, 'failed');
+      // Each retry is due one backoff after the failure, on the worker's clock; stepping the clock
+      // there (its poll fires) is what lets the worker claim it: nobody waits a minute.
+      const first = await waitFor(failedAttempt(1), 10_000, 'attempt 1 written');
+      assert.equal(first.status, 'queued');
+      assert.equal(first.nextAttemptAt?.getTime(), clock.now() + minute);
+      clock.advance(minute);
+      const second = await waitFor(failedAttempt(2), 10_000, 'attempt 2 written');
+      assert.equal(second.status, 'queued');
+      assert.equal(second.nextAttemptAt?.getTime(), clock.now() + 2 * minute);
+      clock.advance(2 * minute);
+      await waitFor(failedAttempt(3), 10_000, 'attempt 3 written');
     } finally {
       await worker.stop();
     }
     const final = await reload(d.id);
+    assert.equal(final.status, 'failed');
     assert.equal(final.attempts, 3);
     assert.equal(final.errorCode, '503');
     assert.equal(channel.calls.filter((j) => j.deliveryId === String(d.id)).length, 3);
-    const claims = (await history(d.id))
-      .filter((h) => h.toStatus === 'sending')
-      .map((h) => h.createdAt.getTime());
-    assert.equal(claims.length, 3);
-    // Attempts 2 and 3 wait at least 100 ms and 200 ms (the policy's backoff).
-    assert.ok(claims[1]! - claims[0]! >= 90, `first backoff ${claims[1]! - claims[0]!} ms`);
-    assert.ok(claims[2]! - claims[1]! >= 190, `second backoff ${claims[2]! - claims[1]!} ms`);
+    assert.equal((await history(d.id)).filter((h) => h.toStatus === 'sending').length, 3);
     const last = (await history(d.id)).at(-1)!;
     assert.equal(last.toStatus, 'failed');
     assert.match(last.detail ?? '', /retries exhausted/);
+  });
+
+  test('a retry is claimed once its due time is reached and not a millisecond before', async () => {
+    const d = await newDelivery('w-due');
+    const due = Date.now() + 60_000;
+    await t.database.db
+      .update(deliveries)
+      .set({ nextAttemptAt: new Date(due) })
+      .where(eq(deliveries.id, d.id));
+    const claim = async (now: number) =>
+      (
+        await claimDue(t.database.db, [{ channel: 'in_app', limit: 100 }], 'w-due', 30_000, new Date(now))
+      ).map((j) => j.deliveryId);
+    assert.ok(!(await claim(due - 1)).includes(String(d.id)), 'not due yet');
+    assert.ok((await claim(due)).includes(String(d.id)), 'due');
+    // Its lease runs from the same instant: expired only past it.
+    await reapExpiredLeases(t.database.db, {}, new Date(due + 30_000));
+    assert.equal((await reload(d.id)).status, 'sending', 'lease still held');
+    await reapExpiredLeases(t.database.db, {}, new Date(due + 30_001));
+    assert.equal((await reload(d.id)).status, 'queued', 'lease expired');
   });
 
   test('a permanent failure is not retried', async () => {
@@ -111,31 +143,40 @@ describe(`delivery worker (${ENGINE})`, () => {
 
   test('stop() drains in-flight sends before returning', async () => {
     const d = await newDelivery('w-drain');
-    let started!: () => void;
-    const running = new Promise<void>((r) => {
-      started = r;
-    });
+    const started = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
     const channel = new ScriptedChannel('in_app', async () => {
-      started();
-      await new Promise((r) => setTimeout(r, 400));
+      started.resolve();
+      await release.promise;
       return { kind: 'sent', delivered: true };
     });
     const worker = makeWorker(t.database, [channel]);
     await worker.start();
-    await running;
+    await started.promise;
     assert.equal((await reload(d.id)).status, 'sending');
-    await worker.stop();
+    // The send finishes only after stop() was called: its outcome is written before stop() returns.
+    const stopping = worker.stop();
+    release.resolve();
+    await stopping;
     assert.equal((await reload(d.id)).status, 'delivered');
   });
 
   test("a dead worker's expired lease is reclaimed by another worker and flagged outcome-unknown", async () => {
     const d = await newDelivery('w-lease');
-    // A worker that claimed the delivery and died: its lease runs out after 150 ms.
-    const claimed = await claimDue(t.database.db, [{ channel: 'in_app', limit: 10 }], 'dead-worker', 150);
+    // A worker that claimed the delivery and died: its 30 s lease runs out on the test's clock.
+    const clock = new TestClock();
+    const claimed = await claimDue(
+      t.database.db,
+      [{ channel: 'in_app', limit: 10 }],
+      'dead-worker',
+      30_000,
+      clock.sqlNow(),
+    );
     assert.ok(claimed.some((j) => j.deliveryId === String(d.id)));
-    const worker = makeWorker(t.database, [new InAppChannel()]);
+    const worker = makeWorker(t.database, [new InAppChannel()], { clock });
     await worker.start();
     try {
+      clock.advance(30_001);
       await waitFor(async () => (await reload(d.id)).status === 'delivered', 10_000, 'delivered');
     } finally {
       await worker.stop();

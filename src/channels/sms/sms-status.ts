@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../../clock.ts';
 import type { AppliedStatus, ProviderStatusWriter } from '../../deliveries/provider-status.ts';
 import { classifyTwilioError, twilioErrorMessage } from './twilio-errors.ts';
 
@@ -16,6 +17,8 @@ export interface SmsStatusDeps {
   writer: ProviderStatusWriter;
   /** How long after an async retryable failure (e.g. 30003) to try again. */
   retryDelayMs: number;
+  /** The retry's due time is measured on it (default: the system clock). */
+  clock?: Clock;
   onOptedOut: (userId: number, reason: string) => Promise<void>;
 }
 
@@ -37,7 +40,7 @@ export async function recordSmsStatus(
     errorCode: report.errorCode,
     errorMessage: report.errorCode ? twilioErrorMessage(report.errorCode, report.errorMessage) : null,
     price: report.price,
-    retryAt: cls === 'retryable' ? new Date(Date.now() + deps.retryDelayMs) : null,
+    retryAt: cls === 'retryable' ? new Date((deps.clock ?? systemClock).now() + deps.retryDelayMs) : null,
   });
   if (applied?.applied && cls === 'opted_out') {
     await deps.onOptedOut(Number(applied.userId), `Twilio error ${report.errorCode} (${via})`);

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../../clock.ts';
 import type { Db } from '../../db/database.ts';
 import { takeStaleSent } from '../../deliveries/queue.ts';
 import type { Logger } from '../../logger.ts';
@@ -12,6 +13,8 @@ export interface StatusSweepOptions {
   intervalMs: number;
   staleAfterMs: number;
   batchSize?: number;
+  /** Rounds and "quiet too long" run on it (default: the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -21,15 +24,19 @@ export interface StatusSweepOptions {
  */
 export class SmsStatusSweep {
   readonly #o: StatusSweepOptions;
-  #timer: NodeJS.Timeout | undefined;
+  #cancel: (() => void) | undefined;
+  #stopped = false;
   #running: Promise<void> | undefined;
 
   constructor(options: StatusSweepOptions) {
     this.#o = options;
   }
 
+  /** A round every intervalMs of the clock's time; a test steps its clock to run one. */
   start(): void {
-    this.#timer = setInterval(() => {
+    this.#cancel = (this.#o.clock ?? systemClock).setTimeout(() => {
+      if (this.#stopped) return;
+      this.start();
       this.#running ??= this.sweep()
         .then(() => undefined)
         .catch((err) => this.#o.logger.warn({ err }, 'SMS status sweep failed'))
@@ -37,17 +44,23 @@ export class SmsStatusSweep {
           this.#running = undefined;
         });
     }, this.#o.intervalMs);
-    this.#timer.unref();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stopped = true;
+    this.#cancel?.();
     await this.#running;
   }
 
   /** One round; returns how many deliveries changed. */
   async sweep(): Promise<number> {
-    const stale = await takeStaleSent(this.#o.db, 'sms', this.#o.staleAfterMs, this.#o.batchSize ?? 50);
+    const stale = await takeStaleSent(
+      this.#o.db,
+      'sms',
+      this.#o.staleAfterMs,
+      this.#o.batchSize ?? 50,
+      (this.#o.clock ?? systemClock).sqlNow(),
+    );
     let changed = 0;
     for (const d of stale) {
       const m = await this.#o.service.getMessageStatus(d.providerMessageId);
