@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../src/db/database.ts';
-import { orderOf, phoneOf, type Sandbox, type Store, until } from './harness.ts';
+import { orderOf, phoneOf, type Sandbox, type Store, untilDrained } from './harness.ts';
 
 const RESULTS_DIR = process.env['RELIABILITY_RESULTS_DIR'] ?? join(tmpdir(), 'lcn-reliability-results');
 
@@ -35,14 +35,13 @@ export interface Figures {
 export async function measure(store: Store, sandbox: Sandbox, count: number) {
   // Statuses are counted once the sandbox has sent every status callback it owes: counted while
   // callbacks are still in flight, `sent` would stand for "not reported yet", not "report lost".
-  await until(
+  await untilDrained(
     async () => {
       const s = await sandbox.stats();
-      return Number(s['pendingSteps']) === 0 && Number(s['callbacksInFlight']) === 0;
+      return Number(s['pendingSteps']) + Number(s['callbacksInFlight']);
     },
     60_000,
-    'status callbacks sent',
-    250,
+    'status callbacks owed by the sandbox',
   );
   const database = await store.open();
   try {

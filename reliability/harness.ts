@@ -280,6 +280,32 @@ export async function until(check: () => Promise<boolean>, timeoutMs: number, la
   }
 }
 
+/**
+ * Wait until `remaining` reaches 0, failing only when it has not moved for `stallMs`: how long a
+ * drain takes depends on the machine (a loaded CI box sends 18,000 status callbacks several times
+ * slower than a quiet one), while "stuck" does not. A read that fails counts as no progress.
+ */
+export async function untilDrained(
+  remaining: () => Promise<number>,
+  stallMs: number,
+  label: string,
+  everyMs = 250,
+) {
+  let last = Number.POSITIVE_INFINITY;
+  let movedAt = Date.now();
+  for (;;) {
+    const now = await remaining().catch(() => last);
+    if (now === 0) return;
+    if (now !== last) {
+      last = now;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > stallMs) {
+      throw new Error(`${label}: ${last} left, no progress for ${stallMs} ms`);
+    }
+    await sleep(everyMs);
+  }
+}
+
 /** Count of SMS deliveries not yet settled (queued or sending); PostgreSQL stores only (PGlite is locked). */
 export async function unsettled(store: Store): Promise<number> {
   const database = await store.open();
