@@ -348,6 +348,9 @@ export const between = (min: number, max: number) => min + Math.floor(Math.rando
  */
 export async function drainAndStop(procs: readonly CliProcess[]): Promise<void> {
   const live = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  // A process restarted a moment ago may still be loading its modules, before it listens for
+  // SIGTERM; the signal would kill it outright. Its start-up line says the handler is in place.
+  await Promise.all(live.map((p) => p.waitForOutput(/listening on|Delivery worker \S+ running/, 60_000)));
   for (const p of live) p.child.kill('SIGTERM');
   for (const p of live) assert.equal(await p.exited(60_000), 0, p.stderr());
 }
