@@ -7,7 +7,6 @@ import {
   type CliProcess,
   createStore,
   FAST_ENV,
-  freePort,
   notificationBody,
   post,
   type Reply,
@@ -15,6 +14,7 @@ import {
   runCli,
   seedUsers,
   sleep,
+  startApiProcess,
   startSandbox,
   unsettled,
   until,
@@ -36,13 +36,12 @@ test(`a burst of ${OFFERED} notifications in ${SECONDS} s: accepted or refused w
   const procs: CliProcess[] = [];
   try {
     await seedUsers(store, OFFERED);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = { ...FAST_ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url, PUBLIC_URL: url };
     // The default per-key limit: the burst is 2,000/s from one key, well over 6,000 a minute.
-    const api = runCli(['api'], { ...env, PORT: String(port), RATE_LIMIT_PER_MINUTE: '6000' });
-    procs.push(api);
-    await api.waitForOutput(/listening on/, 60_000);
+    const { api, url, env } = await startApiProcess(
+      procs,
+      { ...FAST_ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url },
+      { RATE_LIMIT_PER_MINUTE: '6000' },
+    );
     const worker = runCli(['worker'], { ...env, WORKER_ID: 'burst-w1' });
     procs.push(worker);
 

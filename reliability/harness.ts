@@ -306,6 +306,25 @@ export async function untilDrained(
   }
 }
 
+/**
+ * An `api` process on a free port, added to `procs`, once it listens. `env` is `settings` with
+ * PUBLIC_URL pointing at it (what its workers need for the status-callback URL); `apiOnly` goes to
+ * the API process alone.
+ */
+export async function startApiProcess(
+  procs: CliProcess[],
+  settings: Record<string, string>,
+  apiOnly: Record<string, string> = {},
+): Promise<{ api: CliProcess; url: string; env: Record<string, string> }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = { ...settings, PUBLIC_URL: url };
+  const api = runCli(['api'], { ...env, ...apiOnly, PORT: String(port) });
+  procs.push(api);
+  await api.waitForOutput(/listening on/, 60_000);
+  return { api, url, env };
+}
+
 /** Count of SMS deliveries not yet settled (queued or sending); PostgreSQL stores only (PGlite is locked). */
 export async function unsettled(store: Store): Promise<number> {
   const database = await store.open();

@@ -8,9 +8,9 @@ import {
   createStore,
   drainAndStop,
   FAST_ENV,
-  freePort,
   runCli,
   seedUsers,
+  startApiProcess,
   startSandbox,
   submitAll,
   unsettled,
@@ -52,18 +52,12 @@ test('PostgreSQL restarted mid-run: the service reconnects by itself, no loss, n
   const procs: CliProcess[] = [];
   try {
     await seedUsers(store, COUNT);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = {
+    const { api, url, env } = await startApiProcess(procs, {
       ...FAST_ENV,
       ...store.env,
       SMS_SANDBOX_URL: sandbox.url,
-      PUBLIC_URL: url,
       SMS_REQUEST_TIMEOUT_MS: '5000',
-    };
-    const api = runCli(['api'], { ...env, PORT: String(port) });
-    procs.push(api);
-    await api.waitForOutput(/listening on/, 60_000);
+    });
     const worker = runCli(['worker'], { ...env, WORKER_ID: 'pg-restart-w1' });
     procs.push(worker);
 

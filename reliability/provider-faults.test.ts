@@ -5,9 +5,9 @@ import {
   type CliProcess,
   createStore,
   FAST_ENV,
-  freePort,
   runCli,
   seedUsers,
+  startApiProcess,
   startSandbox,
   submitAll,
   unsettled,
@@ -29,12 +29,11 @@ test('provider answering 20 % 5xx, 10 % 429 and hanging 5 %: none lost, none dup
   try {
     await sandbox.setFaults({ rate5xx: 0.2, rate429: 0.1, rateHang: 0.05, seed: 20_260_101 });
     await seedUsers(store, COUNT);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = { ...FAST_ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url, PUBLIC_URL: url };
-    const api = runCli(['api'], { ...env, PORT: String(port) });
-    procs.push(api);
-    await api.waitForOutput(/listening on/, 60_000);
+    const { url, env } = await startApiProcess(procs, {
+      ...FAST_ENV,
+      ...store.env,
+      SMS_SANDBOX_URL: sandbox.url,
+    });
     procs.push(runCli(['worker'], { ...env, WORKER_ID: 'faults-w1' }));
 
     const stats = await submitAll(() => url, COUNT, 300);

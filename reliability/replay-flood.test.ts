@@ -8,11 +8,11 @@ import {
   type CliProcess,
   createStore,
   FAST_ENV,
-  freePort,
   runCli,
   SID,
   type Store,
   seedUsers,
+  startApiProcess,
   startSandbox,
   submitAll,
   TOKEN,
@@ -51,12 +51,11 @@ test('a signed status callback replayed 5,000 times: history does not grow, the 
   const procs: CliProcess[] = [];
   try {
     await seedUsers(store, COUNT);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = { ...FAST_ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url, PUBLIC_URL: url };
-    const api = runCli(['api'], { ...env, PORT: String(port) });
-    procs.push(api);
-    await api.waitForOutput(/listening on/, 60_000);
+    const { url, env } = await startApiProcess(procs, {
+      ...FAST_ENV,
+      ...store.env,
+      SMS_SANDBOX_URL: sandbox.url,
+    });
     procs.push(runCli(['worker'], { ...env, WORKER_ID: 'replay-w1' }));
 
     // A first batch settles completely, so no genuine callback for its messages is still on its way.

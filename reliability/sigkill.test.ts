@@ -13,6 +13,7 @@ import {
   seedUsers,
   settleEmbedded,
   sleep,
+  startApiProcess,
   startSandbox,
   submitAll,
   unsettled,
@@ -29,7 +30,7 @@ const COUNT = 5_000;
 const RATE = 150;
 const MAX_KILLS = 12;
 // A generous request timeout: this scenario measures kills, not timeouts (provider-faults.test.ts does).
-const ENV = { ...FAST_ENV, SMS_REQUEST_TIMEOUT_MS: '5000' };
+const ENV: Record<string, string> = { ...FAST_ENV, SMS_REQUEST_TIMEOUT_MS: '5000' };
 
 async function assertOnce(
   scenario: string,
@@ -62,12 +63,11 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
     const procs: CliProcess[] = [];
     try {
       await seedUsers(store, COUNT);
-      const port = await freePort();
-      const apiUrl = `http://127.0.0.1:${port}`;
-      const env = { ...ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url, PUBLIC_URL: apiUrl };
-      const api = runCli(['api'], { ...env, PORT: String(port) });
-      procs.push(api);
-      await api.waitForOutput(/listening on/, 60_000);
+      const { url: apiUrl, env } = await startApiProcess(procs, {
+        ...ENV,
+        ...store.env,
+        SMS_SANDBOX_URL: sandbox.url,
+      });
       const workers: CliProcess[] = [];
       const startWorker = (slot: number) => {
         const w = runCli(['worker'], { ...env, WORKER_ID: `w${slot}-${Date.now()}` });
