@@ -12,6 +12,7 @@ import { EVENT_ROUTES, FIELD_KIND_DOCS } from '../src/events/event-map.ts';
 import { NOTIFICATION_TYPES } from '../src/notifications/catalog.ts';
 import { buildTemplateContext, renderTemplate } from '../src/templates/render.ts';
 import { TemplateStore } from '../src/templates/template-store.ts';
+import { replaceSection } from './doc-section.ts';
 
 /**
  * docs/templates.md and docs/events.md are generated from the catalog, the template files and the
@@ -182,10 +183,13 @@ export function deliveryErrorsSection(): string {
 
 /** docs/errors.md with its delivery-error section replaced by the generated one. */
 export function errorsDoc(current: string): string {
-  const start = current.indexOf(DELIVERY_ERRORS_START);
-  const end = current.indexOf(DELIVERY_ERRORS_END);
-  if (start < 0 || end < start) throw new Error('docs/errors.md lacks the delivery-errors markers');
-  return current.slice(0, start) + deliveryErrorsSection() + current.slice(end + DELIVERY_ERRORS_END.length);
+  return replaceSection(
+    current,
+    DELIVERY_ERRORS_START,
+    DELIVERY_ERRORS_END,
+    deliveryErrorsSection(),
+    'docs/errors.md',
+  );
 }
 
 if (import.meta.main) {

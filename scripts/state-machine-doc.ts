@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { TERMINAL_STATUSES, TRANSITIONS } from '../src/deliveries/state-machine.ts';
+import { replaceSection } from './doc-section.ts';
 
 /**
  * docs/architecture.md's state machine section is generated from the transition table
@@ -29,10 +30,7 @@ export function stateMachineSection(): string {
 
 /** The doc with its section regenerated. */
 export function architectureDoc(current: string): string {
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
-  if (start < 0 || end < start) throw new Error('docs/architecture.md has no state machine markers');
-  return current.slice(0, start) + stateMachineSection() + current.slice(end + END.length);
+  return replaceSection(current, BEGIN, END, stateMachineSection(), 'docs/architecture.md');
 }
 
 if (import.meta.main) {
