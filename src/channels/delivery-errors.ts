@@ -3,7 +3,7 @@ import type { ChannelName } from './channel.ts';
 import { describeSmtpReply, type EmailErrorCode } from './email/smtp-errors.ts';
 import { classifyPushStatus, describePushStatus, type PushErrorCode } from './push/push-errors.ts';
 import { INVALID_PHONE_MESSAGE } from './sms/phone.ts';
-import { classifyTwilioError, describeTwilioError, isKnownTwilioError } from './sms/twilio-errors.ts';
+import { classifyTwilioError, isKnownTwilioError, twilioErrorMessage } from './sms/twilio-errors.ts';
 
 /**
  * The delivery-error catalogue: every code the service writes to a delivery's `error_code` (and its
@@ -406,7 +406,7 @@ function describeTwilio(code: string, numeric: number): DeliveryErrorInfo {
   return {
     code,
     class: kind === 'retryable' ? 'retryable' : 'permanent',
-    meaning: `Twilio error ${code}: ${describeTwilioError(numeric)}.`,
+    meaning: `${twilioErrorMessage(numeric)}.`,
     fix: TWILIO_FIX[kind],
     docs: `https://www.twilio.com/docs/api/errors/${code}`,
     known: isKnownTwilioError(numeric),
