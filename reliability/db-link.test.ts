@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { CuttableLink } from '../test/helpers/cuttable-link.ts';
 import { assertNoneLostOrDuplicated, figuresOf, measure, writeFigures } from './figures.ts';
 import {
+  backgroundLoad,
   between,
   type CliProcess,
   createStore,
@@ -13,7 +14,6 @@ import {
   seedUsers,
   sleep,
   startSandbox,
-  submitAll,
   unsettled,
   until,
 } from './harness.ts';
@@ -40,6 +40,8 @@ interface Linked {
   sandbox: Sandbox;
   api: CliProcess;
   worker: CliProcess;
+  /** Notifications submitted in the background to this service (stopped at cleanup if still running). */
+  load(count: number, perSecond: number): ReturnType<typeof backgroundLoad>;
 }
 
 /** A fresh database, an API and a worker process reaching it through a link; `run` gets them, cleanup is done. */
@@ -52,6 +54,7 @@ async function withLinkedService(
   const link = new CuttableLink({ host: target.hostname, port: Number(target.port || 5432) });
   await link.open();
   const procs: CliProcess[] = [];
+  const loads: Array<ReturnType<typeof backgroundLoad>> = [];
   try {
     await seedUsers(store, COUNT);
     const viaLink = new URL(store.url!);
@@ -70,8 +73,14 @@ async function withLinkedService(
     await api.waitForOutput(/listening on/, 60_000);
     const worker = runCli(['worker'], { ...env, WORKER_ID: 'db-link-w1' });
     procs.push(worker);
-    await run({ url, link, sandbox, api, worker }, store);
+    const load = (count: number, perSecond: number) => {
+      const l = backgroundLoad(() => url, count, perSecond, { concurrency: 16 });
+      loads.push(l);
+      return l;
+    };
+    await run({ url, link, sandbox, api, worker, load }, store);
   } finally {
+    for (const l of loads) l.stop();
     link.resume();
     for (const p of procs) p.kill();
     await link.cut();
@@ -88,19 +97,16 @@ function assertAlive(p: CliProcess, name: string) {
 describe('PostgreSQL behind a link the test controls', () => {
   test('connections reset under load (16 creates at a time): the processes live on, none lost, none duplicated', async (t) => {
     const started = Date.now();
-    await withLinkedService(async ({ url, link, sandbox, api, worker }, store) => {
-      let submitting = true;
-      const submitted = submitAll(() => url, COUNT, RATE, 16).finally(() => {
-        submitting = false;
-      });
+    await withLinkedService(async ({ link, sandbox, api, worker, load }, store) => {
+      const submitted = load(COUNT, RATE);
       let resets = 0;
       // Resets while requests are in flight: pooled, checked-out and LISTEN connections all drop.
-      while (submitting && resets < 12) {
+      while (submitted.submitting() && resets < 12) {
         await sleep(between(500, 1200));
         link.reset();
         resets++;
       }
-      const stats = await submitted;
+      const stats = await submitted.done;
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; resets: ${resets}`);
       await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
       const m = await measure(store, sandbox, COUNT);
@@ -130,8 +136,8 @@ describe('PostgreSQL behind a link the test controls', () => {
   test('a stalled database: requests are answered 503, /readyz fails during the stall and recovers after; none lost', async (t) => {
     const started = Date.now();
     const STALL_MS = 6_000;
-    await withLinkedService(async ({ url, link, sandbox, api, worker }, store) => {
-      const submitted = submitAll(() => url, COUNT, RATE, 16);
+    await withLinkedService(async ({ url, link, sandbox, api, worker, load }, store) => {
+      const submitted = load(COUNT, RATE);
       await until(async () => (await sandbox.messages()).length >= COUNT / 4, 120_000, 'a quarter sent', 250);
       link.stall();
       const stalledAt = Date.now();
@@ -152,7 +158,7 @@ describe('PostgreSQL behind a link the test controls', () => {
         200,
       );
       const readyAfterMs = Date.now() - recoveredFrom;
-      const stats = await submitted;
+      const stats = await submitted.done;
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; probes: ${JSON.stringify(probes)}`);
       await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
       const m = await measure(store, sandbox, COUNT);

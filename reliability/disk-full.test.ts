@@ -5,17 +5,16 @@ import { test } from 'node:test';
 import { fillDisk, mountTmpfs } from '../test/helpers/tmpfs.ts';
 import { assertNoneLostOrDuplicated, figuresOf, measure, writeFigures } from './figures.ts';
 import {
+  backgroundLoad,
   type CliProcess,
   createStore,
   drainAndStop,
   FAST_ENV,
-  freePort,
-  runCli,
   seedUsers,
   settleEmbedded,
   sleep,
+  startEmbeddedServe,
   startSandbox,
-  submitAll,
   until,
 } from './harness.ts';
 
@@ -36,27 +35,20 @@ test('embedded disk full mid-run: 503 STORAGE_FULL and /readyz failing while ful
   const started = Date.now();
   const sandbox = await startSandbox();
   const filler = join(mount!.dir, 'filler');
-  let serve: CliProcess | undefined;
+  const procs: CliProcess[] = [];
+  let load: ReturnType<typeof backgroundLoad> | undefined;
   try {
     const store = await createStore('pglite', join(mount!.dir, 'data'));
     await seedUsers(store, COUNT);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const start = async () => {
-      serve = runCli(['serve'], {
-        ...FAST_ENV,
-        ...store.env,
-        SMS_SANDBOX_URL: sandbox.url,
-        PUBLIC_URL: url,
-        PORT: String(port),
-        SMS_REQUEST_TIMEOUT_MS: '5000',
-        WORKER_ID: 'disk-full-serve',
-      });
-      await serve.waitForOutput(/listening on/, 120_000);
-    };
-    await start();
+    const serve = await startEmbeddedServe(procs, {
+      ...FAST_ENV,
+      ...store.env,
+      SMS_SANDBOX_URL: sandbox.url,
+      SMS_REQUEST_TIMEOUT_MS: '5000',
+    });
+    const url = serve.url;
 
-    const submitted = submitAll(() => url, COUNT, RATE, 16);
+    load = backgroundLoad(() => url, COUNT, RATE, { concurrency: 16 });
     await until(async () => (await sandbox.messages()).length >= COUNT / 4, 120_000, 'a quarter sent', 250);
     fillDisk(filler);
     const filledAt = Date.now();
@@ -75,19 +67,19 @@ test('embedded disk full mid-run: 503 STORAGE_FULL and /readyz failing while ful
       'ready once space is back',
       200,
     );
-    const stats = await submitted;
+    const stats = await load.done;
     t.diagnostic(`submitted: ${JSON.stringify(stats)}; /readyz while full: ${JSON.stringify(probes)}`);
     await settleEmbedded({
       store,
       sandbox,
       count: COUNT,
-      serve: () => serve!,
-      restart: start,
+      serve: serve.current,
+      restart: serve.start,
       timeoutMs: 180_000,
     }).catch(
       (err) => t.diagnostic(String(err)), // measured below either way: the figures say what is missing
     );
-    await drainAndStop([serve!]);
+    await drainAndStop([serve.current()]);
     const m = await measure(store, sandbox, COUNT);
     t.diagnostic(JSON.stringify(m));
     writeFigures(
@@ -109,7 +101,8 @@ test('embedded disk full mid-run: 503 STORAGE_FULL and /readyz failing while ful
     assertNoneLostOrDuplicated(m, COUNT);
     assert.equal(m.arrived, COUNT);
   } finally {
-    serve?.kill();
+    load?.stop();
+    for (const p of procs) p.kill();
     await sandbox.stop();
     mount?.remove();
   }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { type Database, openDatabase, queryRows } from '../src/db/database.ts';
@@ -39,15 +40,36 @@ export const FAST_ENV: Record<string, string> = {
 };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A random integer in [min, max]. */
+export const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 export const phoneOf = (i: number) => `+9198765${String(i).padStart(5, '0')}`;
 export const orderOf = (i: number) => `R${i}`;
 
+/**
+ * A free port for a service the test restarts on the same address. It is drawn from below the
+ * kernel's ephemeral range: a port from inside it (what listen(0) gives) can be taken as the source
+ * port of any outgoing connection while the service is down, and the restart then fails with
+ * EADDRINUSE (it did, in CI, after a SIGKILL under load).
+ */
 export async function freePort(): Promise<number> {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  const top = Math.max((low ?? 32768) - 1, 11_000);
+  for (let tries = 0; tries < 200; tries++) {
+    const port = between(10_000, top);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port between 10000 and ${top}`);
+}
+
+function bindable(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 // ---- the sandbox: what arrived ----
@@ -223,22 +245,46 @@ export interface SubmitStats {
   networkErrors: number;
 }
 
+export interface SubmitOptions {
+  /** Requests in flight at once (default 32). */
+  concurrency?: number;
+  /** The first notification's number (default 0): a second run continues where a first stopped. */
+  first?: number;
+  /** Stops the submission (it then rejects with the signal's reason): the scenario failed elsewhere. */
+  signal?: AbortSignal;
+  /**
+   * How long one notification may go unaccepted before the submission fails (default 5 min). A
+   * restart takes seconds; without a bound a service that never comes back would keep the retries
+   * (and the test file) running until CI's own limit.
+   */
+  giveUpMs?: number;
+}
+
 /**
  * Submit notifications first..count-1 at about `perSecond`, each with an Idempotency-Key, retrying any
- * refusal or network error (a killed or restarting service) until it is accepted.
+ * refusal or network error (a killed or restarting service) until it is accepted. The first
+ * notification that cannot be submitted stops every lane.
  */
 export async function submitAll(
   baseUrl: () => string,
   count: number,
   perSecond: number,
-  concurrency = 32,
-  first = 0,
+  { concurrency = 32, first = 0, signal, giveUpMs = 300_000 }: SubmitOptions = {},
 ): Promise<SubmitStats> {
   const stats: SubmitStats = { accepted: 0, refusals: {}, networkErrors: 0 };
+  const failed = new AbortController();
+  const stop = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
   let next = first;
   const started = Date.now();
   async function one(i: number) {
+    const since = Date.now();
+    let last = '';
     for (let attempt = 0; ; attempt++) {
+      stop.throwIfAborted();
+      if (Date.now() - since > giveUpMs) {
+        throw new Error(`notification ${i} not accepted within ${giveUpMs} ms of retries (last: ${last})`);
+      }
+      let wait: number;
       try {
         const r = await post(baseUrl(), '/api/v1/notifications', notificationBody(i), {
           'idempotency-key': `rel-${i}`,
@@ -248,28 +294,62 @@ export async function submitAll(
           return;
         }
         stats.refusals[r.status] = (stats.refusals[r.status] ?? 0) + 1;
-        if (r.status < 500 && r.status !== 429) throw new Error(`notification ${i}: ${r.status} ${r.body}`);
-        await sleep(r.retryAfter ? Math.min(Number(r.retryAfter) * 1000, 2000) : 200);
+        if (r.status < 500 && r.status !== 429)
+          throw new RefusedForGood(`notification ${i}: ${r.status} ${r.body}`);
+        last = `${r.status}`;
+        wait = r.retryAfter ? Math.min(Number(r.retryAfter) * 1000, 2000) : 200;
       } catch (err) {
-        if ((err as Error).message.startsWith(`notification ${i}:`)) throw err;
+        if (err instanceof RefusedForGood) throw err;
         stats.networkErrors++;
-        await sleep(Math.min(200 * (attempt + 1), 1000));
+        last = (err as Error).message;
+        wait = Math.min(200 * (attempt + 1), 1000);
       }
+      await delay(wait, undefined, { signal: stop });
     }
   }
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= count) return;
-        const due = started + ((i - first) / perSecond) * 1000;
-        if (due > Date.now()) await sleep(due - Date.now());
-        await one(i);
+      try {
+        for (;;) {
+          const i = next++;
+          if (i >= count) return;
+          const due = started + ((i - first) / perSecond) * 1000;
+          const early = due - Date.now();
+          if (early > 0) await delay(early, undefined, { signal: stop });
+          await one(i);
+        }
+      } catch (err) {
+        failed.abort(err);
+        throw err;
       }
     }),
   );
   return stats;
 }
+
+/**
+ * submitAll in the background while the scenario injects its faults. `stop()` (call it in `finally`)
+ * ends the submission when the scenario failed first, so nothing keeps retrying against a service
+ * the test has killed; awaiting `done` still reports the submission's own failure, and a failure
+ * nobody awaited is never an unhandled rejection.
+ */
+export function backgroundLoad(
+  baseUrl: () => string,
+  count: number,
+  perSecond: number,
+  options: Omit<SubmitOptions, 'signal'> = {},
+): { done: Promise<SubmitStats>; submitting(): boolean; stop(): void } {
+  const controller = new AbortController();
+  let submitting = true;
+  const done = submitAll(baseUrl, count, perSecond, { ...options, signal: controller.signal }).finally(() => {
+    submitting = false;
+  });
+  done.catch(() => {});
+  return { done, submitting: () => submitting, stop: () => controller.abort(new Error('scenario ended')) };
+}
+
+/** A 4xx the service will answer every time: retrying cannot help. */
+class RefusedForGood extends Error {}
 
 /** Poll `check` every `everyMs` until it returns true or `timeoutMs` passes (then throws `label`). */
 export async function until(check: () => Promise<boolean>, timeoutMs: number, label: string, everyMs = 500) {
@@ -325,6 +405,50 @@ export async function startApiProcess(
   return { api, url, env };
 }
 
+/** The embedded service as a scenario drives it: one `serve` process it kills and starts again. */
+export interface EmbeddedServe {
+  url: string;
+  /** The process running now (the last one started). */
+  current(): CliProcess;
+  /** Start `serve` again on the same data directory and address; resolves once it listens. */
+  start(): Promise<void>;
+}
+
+/**
+ * `serve` (API + worker in one process) on a port of its own, added to `procs`, once it listens;
+ * `settings` gets PUBLIC_URL and PORT. A restart that finds the port taken waits for it and tries
+ * again (twice): the port is outside the ephemeral range, but nothing stops another program on
+ * the machine binding it for a moment, and that is not the fault the scenario injects.
+ */
+export async function startEmbeddedServe(
+  procs: CliProcess[],
+  settings: Record<string, string>,
+): Promise<EmbeddedServe> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let serve: CliProcess | undefined;
+  const start = async () => {
+    for (let attempt = 1; ; attempt++) {
+      serve = runCli(['serve'], {
+        ...settings,
+        PUBLIC_URL: url,
+        PORT: String(port),
+        WORKER_ID: `serve-${Date.now()}`,
+      });
+      procs.push(serve);
+      try {
+        await serve.waitForOutput(/listening on/, 120_000);
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !serve.stderr().includes('EADDRINUSE')) throw err;
+        await until(() => bindable(port), 30_000, `port ${port} free again`, 200);
+      }
+    }
+  };
+  await start();
+  return { url, current: () => serve!, start };
+}
+
 /** Count of SMS deliveries not yet settled (queued or sending); PostgreSQL stores only (PGlite is locked). */
 export async function unsettled(store: Store): Promise<number> {
   const database = await store.open();
@@ -356,9 +480,6 @@ export function rssMb(pid: number): number {
     return 0;
   }
 }
-
-/** A random integer in [min, max]. */
-export const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
 /**
  * Stop processes that can send (SIGTERM: a worker stops claiming, drains its in-flight sends and

@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { assertNoneLostOrDuplicated, figuresOf, measure, writeFigures } from './figures.ts';
 import {
+  backgroundLoad,
   type CliProcess,
   createStore,
   drainAndStop,
@@ -12,7 +13,6 @@ import {
   seedUsers,
   startApiProcess,
   startSandbox,
-  submitAll,
   unsettled,
   until,
 } from './harness.ts';
@@ -50,6 +50,7 @@ test('PostgreSQL restarted mid-run: the service reconnects by itself, no loss, n
   const sandbox = await startSandbox();
   const store = await createStore('postgres');
   const procs: CliProcess[] = [];
+  let load: ReturnType<typeof backgroundLoad> | undefined;
   try {
     await seedUsers(store, COUNT);
     const { api, url, env } = await startApiProcess(procs, {
@@ -61,12 +62,12 @@ test('PostgreSQL restarted mid-run: the service reconnects by itself, no loss, n
     const worker = runCli(['worker'], { ...env, WORKER_ID: 'pg-restart-w1' });
     procs.push(worker);
 
-    const submitted = submitAll(() => url, COUNT, 200);
+    load = backgroundLoad(() => url, COUNT, 200);
     // Restart once the run is well under way.
     await until(async () => (await sandbox.messages()).length >= COUNT / 4, 120_000, 'a quarter sent', 250);
     const downMs = await restartPostgres();
     t.diagnostic(`PostgreSQL restarted in ${downMs} ms`);
-    const stats = await submitted;
+    const stats = await load.done;
     t.diagnostic(`submitted: ${JSON.stringify(stats)}`);
     await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
     assert.equal(api.child.exitCode, null, `the API process stayed up\n${api.stderr()}`);
@@ -93,6 +94,7 @@ test('PostgreSQL restarted mid-run: the service reconnects by itself, no loss, n
     assert.equal(m.arrived, COUNT);
     assert.equal(stats.refusals['500'] ?? 0, 0, 'no 500 while the database was away (503 expected)');
   } finally {
+    load?.stop();
     for (const p of procs) p.kill();
     await sandbox.stop();
     await until(async () => pgIsReady(), 60_000, 'PostgreSQL back before the suite ends', 500);

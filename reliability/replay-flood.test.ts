@@ -5,6 +5,7 @@ import twilio from 'twilio';
 import { queryRows } from '../src/db/database.ts';
 import { assertNoneLostOrDuplicated, figuresOf, measure, writeFigures } from './figures.ts';
 import {
+  backgroundLoad,
   type CliProcess,
   createStore,
   FAST_ENV,
@@ -49,6 +50,7 @@ test('a signed status callback replayed 5,000 times: history does not grow, the 
   const sandbox = await startSandbox();
   const store = await createStore('postgres');
   const procs: CliProcess[] = [];
+  let load: ReturnType<typeof backgroundLoad> | undefined;
   try {
     await seedUsers(store, COUNT);
     const { url, env } = await startApiProcess(procs, {
@@ -92,7 +94,7 @@ test('a signed status callback replayed 5,000 times: history does not grow, the 
     const before = await historyRows(store, target.sid);
 
     // The flood, while a second batch is submitted and sent.
-    const second = submitAll(() => url, COUNT, 100, 16, WARM_UP);
+    load = backgroundLoad(() => url, COUNT, 100, { concurrency: 16, first: WARM_UP });
     const answers: Record<string, number> = {};
     const latencies: number[] = [];
     let next = 0;
@@ -111,7 +113,7 @@ test('a signed status callback replayed 5,000 times: history does not grow, the 
         }
       }),
     );
-    const stats = await second;
+    const stats = await load.done;
     const after = await historyRows(store, target.sid);
     t.diagnostic(`replays answered ${JSON.stringify(answers)}; history ${before} → ${after}`);
     await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
@@ -137,6 +139,7 @@ test('a signed status callback replayed 5,000 times: history does not grow, the 
     assertNoneLostOrDuplicated(m, COUNT);
     assert.equal(m.arrived, COUNT);
   } finally {
+    load?.stop();
     for (const p of procs) p.kill();
     await sandbox.stop();
     await store.drop();

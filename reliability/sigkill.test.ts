@@ -3,19 +3,19 @@ import { describe, test } from 'node:test';
 import { tempDataDir } from '../test/process/cli.ts';
 import { assertNoneLostOrDuplicated, figuresOf, measure, writeFigures } from './figures.ts';
 import {
+  backgroundLoad,
   between,
   type CliProcess,
   createStore,
   drainAndStop,
   FAST_ENV,
-  freePort,
   runCli,
   seedUsers,
   settleEmbedded,
   sleep,
   startApiProcess,
+  startEmbeddedServe,
   startSandbox,
-  submitAll,
   unsettled,
   until,
 } from './harness.ts';
@@ -61,6 +61,7 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
     const sandbox = await startSandbox();
     const store = await createStore('postgres');
     const procs: CliProcess[] = [];
+    let load: ReturnType<typeof backgroundLoad> | undefined;
     try {
       await seedUsers(store, COUNT);
       const { url: apiUrl, env } = await startApiProcess(procs, {
@@ -78,13 +79,11 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
       startWorker(1);
 
       let kills = 0;
-      let submitting = true;
-      const submitted = submitAll(() => apiUrl, COUNT, RATE).finally(() => {
-        submitting = false;
-      });
+      const running = backgroundLoad(() => apiUrl, COUNT, RATE);
+      load = running;
       // Kill while notifications are still coming in and a little after, at random moments.
       const killer = (async () => {
-        while ((submitting || kills < 6) && kills < MAX_KILLS) {
+        while ((running.submitting() || kills < 6) && kills < MAX_KILLS) {
           await sleep(between(1000, 5000));
           const slot = between(0, 1);
           workers[slot]!.child.kill('SIGKILL');
@@ -94,8 +93,8 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
           startWorker(slot);
         }
       })();
-      const stats = await submitted;
-      await killer;
+      // Together: a failed restart ends the scenario at once instead of waiting on the submission.
+      const [stats] = await Promise.all([running.done, killer]);
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; kills: ${kills}`);
       await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
       // Late duplicates could only come from a send still in flight: stop the workers (they drain).
@@ -107,6 +106,7 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
         `client: ${stats.networkErrors} network errors, refusals ${JSON.stringify(stats.refusals)}`,
       ]);
     } finally {
+      load?.stop();
       for (const p of procs) p.kill();
       await sandbox.stop();
       await store.drop();
@@ -118,43 +118,32 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
     const data = tempDataDir();
     const sandbox = await startSandbox();
     const procs: CliProcess[] = [];
+    let load: ReturnType<typeof backgroundLoad> | undefined;
     try {
       const store = await createStore('pglite', data.dir);
       await seedUsers(store, COUNT);
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const env = { ...ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url, PUBLIC_URL: url, PORT: String(port) };
-      let serve: CliProcess;
-      const start = async () => {
-        serve = runCli(['serve'], { ...env, WORKER_ID: `serve-${Date.now()}` });
-        procs.push(serve);
-        await serve.waitForOutput(/listening on/, 120_000);
-      };
-      await start();
+      const serve = await startEmbeddedServe(procs, { ...ENV, ...store.env, SMS_SANDBOX_URL: sandbox.url });
 
       let kills = 0;
-      let submitting = true;
-      const submitted = submitAll(() => url, COUNT, RATE).finally(() => {
-        submitting = false;
-      });
+      const running = backgroundLoad(() => serve.url, COUNT, RATE);
+      load = running;
       const killer = (async () => {
-        while ((submitting || kills < 4) && kills < MAX_KILLS) {
+        while ((running.submitting() || kills < 4) && kills < MAX_KILLS) {
           await sleep(between(2000, 8000));
-          serve!.child.kill('SIGKILL');
-          await serve!.exited(10_000);
+          serve.current().child.kill('SIGKILL');
+          await serve.current().exited(10_000);
           kills++;
-          await start();
+          await serve.start();
         }
       })();
-      const stats = await submitted;
-      await killer;
+      const [stats] = await Promise.all([running.done, killer]);
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; kills: ${kills}`);
       await settleEmbedded({
         store,
         sandbox,
         count: COUNT,
-        serve: () => serve,
-        restart: start,
+        serve: serve.current,
+        restart: serve.start,
         timeoutMs: 240_000,
       });
       const m = await measure(store, sandbox, COUNT);
@@ -164,6 +153,7 @@ describe('SIGKILL during a 5,000-notification run', { concurrency: false }, () =
         `client: ${stats.networkErrors} network errors, refusals ${JSON.stringify(stats.refusals)}`,
       ]);
     } finally {
+      load?.stop();
       for (const p of procs) p.kill();
       await sandbox.stop();
       data.remove();

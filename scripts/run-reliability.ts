@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,47 @@ const resultsDirOf = (file: string) =>
       .replace(/\.test\.ts$/, ''),
   );
 
+/**
+ * One file's longest run: its scenarios take 1–8 min on a loaded 2-core machine. Past it the file
+ * counts as failed and its whole process group (the test process and every service it started) is
+ * killed: a scenario that hangs must fail the suite, not hold CI until CI's own limit.
+ */
+const FILE_TIMEOUT_MS = Number(process.env['RELIABILITY_FILE_TIMEOUT_MS'] ?? 25 * 60_000);
+
+/**
+ * Run one file in a process group of its own. `--test-force-exit`: once its tests are done the file
+ * exits even if something (a retry loop of a failed scenario) still holds its event loop.
+ */
+function runFile(file: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const child = spawn(
+    process.execPath,
+    ['--test', '--test-reporter=spec', '--test-timeout=900000', '--test-force-exit', file],
+    { stdio: 'inherit', env, cwd: ROOT, detached: true },
+  );
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  // Ctrl-C on the suite stops the file's services too (they are not in the terminal's group).
+  process.once('SIGINT', killGroup);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      console.error(`\nFAILED: ${file} still running after ${FILE_TIMEOUT_MS / 60_000} min: killed`);
+      killGroup();
+    }, FILE_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      process.off('SIGINT', killGroup);
+      // Whatever the file left behind (a service a failed scenario did not stop) goes with it.
+      killGroup();
+      resolve(code === 0);
+    });
+  });
+}
+
 let run: RunRecord | undefined;
 if (!values['report-only']) {
   rmSync(RESULTS, { recursive: true, force: true });
@@ -84,17 +125,14 @@ if (!values['report-only']) {
   const started = Date.now();
   // One process per file, each writing its figures to a folder of its own: a file that fails is
   // known by name, and its rows (or their absence, when it threw first) are reported as failed.
-  const outcomes = files.map((file) => {
+  const outcomes: RunRecord['files'] = [];
+  for (const file of files) {
     const env: NodeJS.ProcessEnv = { ...process.env, RELIABILITY_RESULTS_DIR: resultsDirOf(file) };
     delete env['DATABASE_URL'];
     const t0 = Date.now();
-    const result = spawnSync(
-      process.execPath,
-      ['--test', '--test-reporter=spec', '--test-timeout=900000', file],
-      { stdio: 'inherit', env, cwd: ROOT },
-    );
-    return { file, passed: result.status === 0, seconds: Math.round((Date.now() - t0) / 1000) };
-  });
+    const passed = await runFile(file, env);
+    outcomes.push({ file, passed, seconds: Math.round((Date.now() - t0) / 1000) });
+  }
   run = {
     finishedAt: new Date().toISOString(),
     seconds: Math.round((Date.now() - started) / 1000),
