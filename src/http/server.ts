@@ -55,6 +55,18 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  // A keep-alive connection busy when close() began is not idle then, so forceCloseConnections
+  // leaves it open, and Node keeps it for the whole keep-alive timeout (72 s) once its response is
+  // sent: close() and a SIGTERM'd process waited that long. A reply sent while closing says
+  // `Connection: close`, so Node ends the connection with it.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
