@@ -1,9 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.ts';
 
-/** How many requests are being served now (read by tests and, if ever needed, by metrics). */
+/**
+ * Who a request is from, for the bound: the API's callers, or a provider reporting on what was sent
+ * (Twilio's status callbacks and inbound replies, routes with `admissionPool: 'provider'`). Each has
+ * a bound of its own, so a burst of API calls cannot shed the reports: Twilio does not retry a
+ * refused callback, and the status sweep that would fetch it later costs a Twilio API call.
+ */
+export type AdmissionPool = 'api' | 'provider';
+
+/** How many requests are being served now, per pool (read by tests and, if ever needed, by metrics). */
 export interface RequestAdmission {
-  readonly inFlight: number;
+  readonly inFlight: Readonly<Record<AdmissionPool, number>>;
 }
 
 /**
@@ -13,29 +21,26 @@ export interface RequestAdmission {
  * nothing refused). PostgreSQL bounds the same wait with its pool (a free slot within
  * DATABASE_CONNECT_TIMEOUT_MS, else 503). Here a request past `max` is refused at once with 503
  * SERVICE_OVERLOADED and Retry-After, before authentication touches the database. Liveness and
- * WebSocket upgrades (long-lived, not a database wait) are not counted.
+ * WebSocket upgrades (long-lived, not a database wait) are not counted; each pool has `max`.
  */
 export function limitRequestsInFlight(
   app: FastifyInstance,
   o: { max: number; retryAfterSeconds: number },
 ): RequestAdmission {
-  let inFlight = 0;
+  const inFlight: Record<AdmissionPool, number> = { api: 0, provider: 0 };
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.answerWhenOverloaded || request.headers.upgrade) return;
-    if (inFlight >= o.max) {
+    const pool = request.routeOptions.config.admissionPool ?? 'api';
+    if (inFlight[pool] >= o.max) {
       void reply.header('retry-after', o.retryAfterSeconds);
       throw new AppError(
         'SERVICE_OVERLOADED',
         `The service is overloaded (${o.max} requests in flight); retry in ${o.retryAfterSeconds} s`,
       );
     }
-    inFlight++;
+    inFlight[pool]++;
     // 'close' fires once whether the response finished or the client went away.
-    reply.raw.once('close', () => inFlight--);
+    reply.raw.once('close', () => inFlight[pool]--);
   });
-  return {
-    get inFlight() {
-      return inFlight;
-    },
-  };
+  return { inFlight };
 }

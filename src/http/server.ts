@@ -13,6 +13,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served even while the service sheds load (liveness). */
     answerWhenOverloaded?: boolean;
+    /** The embedded engine's in-flight bound this route counts against (admission.ts); 'api' if unset. */
+    admissionPool?: import('./admission.ts').AdmissionPool;
   }
   interface FastifyInstance {
     /** Set when requests in flight are bounded (the embedded engine, admission.ts). */

@@ -62,7 +62,7 @@ export function registerSmsInbound(app: FastifyInstance, o: InboundOptions): voi
       },
       // Signed (checked before anything is read) and sent by Twilio in bursts from few addresses:
       // the per-address limit would throw reports away; a forged request costs one HMAC.
-      config: { rateLimit: false },
+      config: { rateLimit: false, admissionPool: 'provider' },
       preValidation: async (request) => assertTwilioSignature(request, o.authToken, o.publicBaseUrl()),
     },
     async (request, reply) => {
