@@ -182,6 +182,13 @@ describe(`one-click unsubscribe, RFC 8058 (${ENGINE})`, () => {
         const res = await fetch(forged, { method });
         assert.equal(res.status, 400, `${method} ${forged}`);
         assert.equal(((await res.json()) as { code: string }).code, 'UNSUBSCRIBE_LINK_INVALID');
+        // A person who clicked it gets a page that says so, and where the settings are.
+        const page = await fetch(forged, { method, headers: { accept: 'text/html,*/*;q=0.8' } });
+        assert.equal(page.status, 400, `${method} ${forged} (browser)`);
+        assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+        const html = await page.text();
+        assert.match(html, /This link does not work/);
+        assert.match(html, /notification settings<\/a>/);
       }
     }
     assert.equal(await preference('unsub-3', 'account_email'), true);

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { UNSUBSCRIBE_PATH, type UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
 import type { Db } from '../../db/database.ts';
+import { AppError } from '../../errors.ts';
 import type { Category } from '../../notifications/catalog.ts';
 import { unsubscribeFromEmail } from '../../preferences/preferences-service.ts';
 import { text } from '../text.ts';
@@ -31,8 +32,33 @@ export function registerUnsubscribeRoutes(app: FastifyInstance, deps: Unsubscrib
     const r = scope.withTypeProvider<ZodTypeProvider>();
     const path = `${UNSUBSCRIBE_PATH}:token`;
 
+    /**
+     * The token's contents, or (for a person's browser) a page saying why the link does not work,
+     * with the way to the settings: a mail client's one-click POST and API callers get the
+     * problem+json as any other error.
+     */
+    const verifyOrExplain = (
+      request: { params: { token: string }; headers: { accept?: string | undefined } },
+      reply: FastifyReply,
+    ): ReturnType<UnsubscribeTokens['verify']> | undefined => {
+      try {
+        return deps.tokens.verify(request.params.token);
+      } catch (err) {
+        if (!(err instanceof AppError) || !request.headers.accept?.includes('text/html')) throw err;
+        page(
+          reply.code(err.status),
+          'This link does not work',
+          `<p>${escapeHtml(err.message)}.</p>
+<p>You can still turn emails off in your <a href="${escapeHtml(deps.settingsUrl)}">notification settings</a>.</p>`,
+        );
+        return undefined;
+      }
+    };
+
     r.get(path, { schema: { hide: true, params } }, async (request, reply) => {
-      const { categories } = deps.tokens.verify(request.params.token);
+      const verified = verifyOrExplain(request, reply);
+      if (!verified) return reply;
+      const { categories } = verified;
       return page(
         reply,
         'Unsubscribe',
@@ -42,7 +68,9 @@ export function registerUnsubscribeRoutes(app: FastifyInstance, deps: Unsubscrib
     });
 
     r.post(path, { schema: { hide: true, params } }, async (request, reply) => {
-      const { userId, categories } = deps.tokens.verify(request.params.token);
+      const verified = verifyOrExplain(request, reply);
+      if (!verified) return reply;
+      const { userId, categories } = verified;
       await unsubscribeFromEmail(deps.db, userId, categories);
       return page(
         reply,
