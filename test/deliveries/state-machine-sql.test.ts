@@ -4,8 +4,10 @@ import { eq, sql } from 'drizzle-orm';
 import type { ChannelName } from '../../src/channels/channel.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { DELIVERY_STATUSES, type DeliveryStatus, deliveries, notifications } from '../../src/db/schema.ts';
+import { claimDue } from '../../src/deliveries/claim.ts';
+import { completeBatch } from '../../src/deliveries/complete.ts';
 import { applyProviderStatuses } from '../../src/deliveries/provider-status.ts';
-import { claimDue, completeBatch, reapExpiredLeases } from '../../src/deliveries/queue.ts';
+import { reapExpiredLeases } from '../../src/deliveries/reap.ts';
 import {
   canTransition,
   type DeliveryEvent,
