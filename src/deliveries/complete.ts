@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Queryable, queryRows } from '../db/database.ts';
-import { PROVIDER_STATUS_RANKS_JSON } from './provider-status.ts';
+import { PROVIDER_STATUS_RANKS_JSON } from './apply-provider-statuses.ts';
 import { type EventsBy, TRANSITIONS_JSON } from './state-machine.ts';
 
 /**
@@ -35,7 +35,7 @@ export interface Completion {
  * Write a batch of outcomes in one call (delivery with its metadata part, history). Only
  * rows still leased by `owner` change: a worker whose lease was reaped must not overwrite the newer
  * attempt. Status reports that arrived before the sid was written are applied now (see
- * provider-status.ts). Returns the ids that were written.
+ * apply-provider-statuses.ts). Returns the ids that were written.
  */
 export async function completeBatch(q: Queryable, owner: string, batch: Completion[]): Promise<Set<string>> {
   if (batch.length === 0) return new Set();

@@ -4,9 +4,9 @@ import { eq, sql } from 'drizzle-orm';
 import type { ChannelName } from '../../src/channels/channel.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { DELIVERY_STATUSES, type DeliveryStatus, deliveries, notifications } from '../../src/db/schema.ts';
+import { applyProviderStatuses } from '../../src/deliveries/apply-provider-statuses.ts';
 import { claimDue } from '../../src/deliveries/claim.ts';
 import { completeBatch } from '../../src/deliveries/complete.ts';
-import { applyProviderStatuses } from '../../src/deliveries/provider-status.ts';
 import { reapExpiredLeases } from '../../src/deliveries/reap.ts';
 import {
   canTransition,

@@ -23,7 +23,7 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   'src/deliveries/reap.ts': ['reapExpiredLeases'],
   // Touches updated_at only (the sweep's bookmark): writes deliveries, no status.
   'src/deliveries/take-stale-sent.ts': [],
-  'src/deliveries/provider-status.ts': ['lc_apply_provider_statuses'],
+  'src/deliveries/apply-provider-statuses.ts': ['lc_apply_provider_statuses'],
   'src/notifications/insert-notification.ts': ['lc_insert_notification'],
   'src/notifications/sms-opt-out.ts': ['optOutOfSms'],
   'src/digest/digest-flusher.ts': ['collectUserDigest'],
