@@ -8,9 +8,9 @@
 import { sql } from 'drizzle-orm';
 import { type Clock, systemClock } from '../clock.ts';
 import { type Db, queryRows } from '../db/database.ts';
+import { DELIVERIES_CHANNEL } from '../deliveries/enqueue.ts';
 import { fromGuard, onlyFrom, TRANSITIONS } from '../deliveries/state-machine.ts';
 import type { Logger } from '../logger.ts';
-import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
 import { notificationLink } from '../notifications/notification-link.ts';
 import type { DigestItem } from './digest-email.ts';
 
