@@ -27,7 +27,7 @@ export const WRITE_PATHS = [
   'lc_complete_deliveries',
   'lc_apply_provider_statuses',
   'reapExpiredLeases',
-  'optOutOfSms',
+  'skipQueuedSmsForUser',
   'collectUserDigest',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
@@ -162,7 +162,7 @@ export const TRANSITIONS = {
   opt_out_skip: {
     from: ['queued'],
     to: 'skipped',
-    by: 'optOutOfSms',
+    by: 'skipQueuedSmsForUser',
     effects: 'the user opted out of SMS; disabled_by_user',
   },
   digest_merge: {

@@ -121,7 +121,8 @@ const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notification'>, Driver> = {
     await reapExpiredLeases(t.database.db, {});
     return d.id;
   },
-  optOutOfSms: async (_event, from) => {
+  skipQueuedSmsForUser: async (_event, from) => {
+    // Through its one caller, the opt-out, so the preference side of it runs too.
     const d = await deliveryIn(from, 'sms');
     await optOutOfSms(t.database.db, d.userId, 'api', 'state machine test');
     return d.id;

@@ -25,7 +25,7 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   'src/deliveries/take-stale-sent.ts': [],
   'src/deliveries/apply-provider-statuses.ts': ['lc_apply_provider_statuses'],
   'src/deliveries/enqueue.ts': ['lc_insert_notification'],
-  'src/notifications/sms-opt-out.ts': ['optOutOfSms'],
+  'src/deliveries/skip-for-user.ts': ['skipQueuedSmsForUser'],
   'src/digest/digest-flusher.ts': ['collectUserDigest'],
 };
 
