@@ -28,7 +28,7 @@ export const WRITE_PATHS = [
   'lc_apply_provider_statuses',
   'reapExpiredLeases',
   'skipQueuedSmsForUser',
-  'collectUserDigest',
+  'mergeUserDigest',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
 
@@ -168,13 +168,13 @@ export const TRANSITIONS = {
   digest_merge: {
     from: ['queued'],
     to: 'skipped',
-    by: 'collectUserDigest',
+    by: 'mergeUserDigest',
     effects: 'folded into the user’s digest email; digested',
   },
   digest_release: {
     from: ['queued'],
     to: 'queued',
-    by: 'collectUserDigest',
+    by: 'mergeUserDigest',
     effects: 'the digest’s carrier, held until now, is made due with the item list',
   },
 } as const satisfies Record<string, Transition>;

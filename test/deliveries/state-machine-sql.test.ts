@@ -127,7 +127,7 @@ const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notification'>, Driver> = {
     await optOutOfSms(t.database.db, d.userId, 'api', 'state machine test');
     return d.id;
   },
-  collectUserDigest: async (event, from) => {
+  mergeUserDigest: async (event, from) => {
     // Two held digest emails of one user: the newer carries the digest, the older is merged.
     const older = await deliveryIn(from, 'email', {}, 'digest');
     const [n] = await t.database.db

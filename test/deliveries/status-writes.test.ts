@@ -26,7 +26,7 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   'src/deliveries/apply-provider-statuses.ts': ['lc_apply_provider_statuses'],
   'src/deliveries/enqueue.ts': ['lc_insert_notification'],
   'src/deliveries/skip-for-user.ts': ['skipQueuedSmsForUser'],
-  'src/digest/digest-flusher.ts': ['collectUserDigest'],
+  'src/deliveries/digest-merge.ts': ['mergeUserDigest'],
 };
 
 const WRITES =
