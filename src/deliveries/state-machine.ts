@@ -7,7 +7,8 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from '../db/schema.ts';
  * place a status is decided. TypeScript names the event (deliveries/outcome.ts for an attempt's
  * outcome; the reaper, opt-out and digest statements take theirs from here through `fromGuard`);
  * the SQL functions take the table as `p_machine` (TRANSITIONS_JSON), read the event's to-state
- * and from-states from it, and leave a row in any other state unchanged (migration 0012).
+ * and from-states from it, and leave a row in any other state unchanged (live bodies in
+ * src/db/schema.sql).
  * test/deliveries/state-machine-sql.test.ts fires every event from every state,
  * test/deliveries/status-writes.test.ts finds status writes outside the write paths, and
  * docs/architecture.md's diagram is generated from this table (scripts/state-machine-doc.ts).
