@@ -14,7 +14,7 @@ import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { startEmbeddedVacuum } from './db/embedded-vacuum.ts';
 import { runMigrations } from './db/migrate.ts';
-import { ProviderStatusWriter } from './deliveries/provider-status.ts';
+import { ProviderStatusWriter } from './deliveries/apply-provider-statuses.ts';
 import { retryPolicies } from './deliveries/retry-policy.ts';
 import { DeliveryWorker } from './deliveries/worker.ts';
 import { DigestEmailChannel } from './digest/digest-channel.ts';

@@ -1,5 +1,5 @@
 import type { DeliveryJob, SendResult } from '../channels/channel.ts';
-import type { Completion } from './queue.ts';
+import type { Completion } from './complete.ts';
 import { isLookupAttempt, nextAttemptAt, nextLookupAt, type RetryPolicy } from './retry-policy.ts';
 
 /**

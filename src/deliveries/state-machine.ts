@@ -7,7 +7,8 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from '../db/schema.ts';
  * place a status is decided. TypeScript names the event (deliveries/outcome.ts for an attempt's
  * outcome; the reaper, opt-out and digest statements take theirs from here through `fromGuard`);
  * the SQL functions take the table as `p_machine` (TRANSITIONS_JSON), read the event's to-state
- * and from-states from it, and leave a row in any other state unchanged (migration 0012).
+ * and from-states from it, and leave a row in any other state unchanged (live bodies in
+ * src/db/schema.sql).
  * test/deliveries/state-machine-sql.test.ts fires every event from every state,
  * test/deliveries/status-writes.test.ts finds status writes outside the write paths, and
  * docs/architecture.md's diagram is generated from this table (scripts/state-machine-doc.ts).
@@ -27,8 +28,8 @@ export const WRITE_PATHS = [
   'lc_complete_deliveries',
   'lc_apply_provider_statuses',
   'reapExpiredLeases',
-  'optOutOfSms',
-  'collectUserDigest',
+  'skipQueuedSmsForUser',
+  'mergeUserDigest',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
 
@@ -162,19 +163,19 @@ export const TRANSITIONS = {
   opt_out_skip: {
     from: ['queued'],
     to: 'skipped',
-    by: 'optOutOfSms',
+    by: 'skipQueuedSmsForUser',
     effects: 'the user opted out of SMS; disabled_by_user',
   },
   digest_merge: {
     from: ['queued'],
     to: 'skipped',
-    by: 'collectUserDigest',
+    by: 'mergeUserDigest',
     effects: 'folded into the user’s digest email; digested',
   },
   digest_release: {
     from: ['queued'],
     to: 'queued',
-    by: 'collectUserDigest',
+    by: 'mergeUserDigest',
     effects: 'the digest’s carrier, held until now, is made due with the item list',
   },
 } as const satisfies Record<string, Transition>;

@@ -4,9 +4,11 @@ import type { Channel, ChannelName, DeliveryJob, SendResult } from '../channels/
 import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import { DELIVERIES_CHANNEL } from '../notifications/insert-notification.ts';
+import { type ClaimWant, claimDue } from './claim.ts';
+import { type Completion, completeBatch } from './complete.ts';
+import { DELIVERIES_CHANNEL } from './enqueue.ts';
 import { toCompletion } from './outcome.ts';
-import { type ClaimWant, type Completion, claimDue, completeBatch, reapExpiredLeases } from './queue.ts';
+import { reapExpiredLeases } from './reap.ts';
 import { isLookupAttempt, type RetryPolicy } from './retry-policy.ts';
 
 /**

@@ -1,7 +1,7 @@
-import { sql } from 'drizzle-orm';
 import type { Channel, DeliveryJob, SendResult } from '../channels/channel.ts';
 import type { EmailChannel } from '../channels/email/email-channel.ts';
-import { type Db, queryRows } from '../db/database.ts';
+import type { Db } from '../db/database.ts';
+import { digestItemsOf } from '../deliveries/digest-merge.ts';
 import { getNotificationType } from '../notifications/catalog.ts';
 import { type DigestItem, digestContext } from './digest-email.ts';
 
@@ -29,11 +29,7 @@ export class DigestEmailChannel implements Channel {
     if (getNotificationType(job.notificationType)?.priority !== 'digest' || !job.user.email) {
       return this.#o.inner.send(job, signal);
     }
-    const [row] = await queryRows<{ items: DigestItem[] | null }>(
-      this.#o.db,
-      sql`select details -> 'digest_items' as items from deliveries where id = ${job.deliveryId}`,
-    );
-    const items = row?.items;
+    const items = await digestItemsOf<DigestItem>(this.#o.db, job.deliveryId);
     if (!items || items.length < 2) return this.#o.inner.send(job, signal);
     return this.#o.inner.sendTemplate(job, 'digest', digestContext(items, this.#o.settingsUrl), signal, {
       metadata: { digest: items.length },

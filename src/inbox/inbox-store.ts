@@ -1,18 +1,17 @@
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db, Queryable } from '../db/database.ts';
 import { notifications, users } from '../db/schema.ts';
+import { hasInboxDelivery, metadataParts } from '../deliveries/read-deliveries.ts';
 import { AppError } from '../errors.ts';
-import { mergeMetadata, metadataParts } from '../notifications/notification-metadata.ts';
+import { mergeMetadata } from '../notifications/notification-metadata.ts';
 import { publishInboxEvents } from './inbox-events.ts';
 
 /**
  * Every SQL statement of the in-app inbox, in one place. A notification is in a user's inbox when
- * it has an in-app delivery that was not skipped: a user who turned the in-app channel off for a
- * category never sees it there. It is listed from creation; the live push follows a few
- * milliseconds later, when the worker delivers it.
+ * it has an in-app delivery that was not skipped (`hasInboxDelivery`, deliveries/read-deliveries.ts):
+ * a user who turned the in-app channel off for a category never sees it there. It is listed from
+ * creation; the live push follows a few milliseconds later, when the worker delivers it.
  */
-const inInbox = sql`exists (select 1 from deliveries d
-  where d.notification_id = notifications.id and d.channel = 'in_app' and d.status <> 'skipped')`;
 
 /** What an inbox item is built from: the notification and its deliveries' metadata parts. */
 const itemColumns = { n: notifications, metadata: metadataParts };
@@ -70,7 +69,7 @@ export async function listInbox(
     .where(
       and(
         eq(notifications.userId, user.id),
-        inInbox,
+        hasInboxDelivery,
         opts.unreadOnly ? isNull(notifications.readAt) : undefined,
         before === undefined ? undefined : lt(notifications.id, before),
       ),
@@ -95,7 +94,7 @@ export async function inboxSince(
   const rows = await q
     .select(itemColumns)
     .from(notifications)
-    .where(and(eq(notifications.userId, user.id), inInbox, gt(notifications.id, after)))
+    .where(and(eq(notifications.userId, user.id), hasInboxDelivery, gt(notifications.id, after)))
     .orderBy(asc(notifications.id))
     .limit(limit + 1);
   return { items: rows.slice(0, limit).map(inboxItem), truncated: rows.length > limit };
@@ -112,7 +111,7 @@ export async function unreadCounts(
     .select({ user: users.externalId, unread: count() })
     .from(notifications)
     .innerJoin(users, eq(users.id, notifications.userId))
-    .where(and(inArray(users.externalId, [...externalIds]), isNull(notifications.readAt), inInbox))
+    .where(and(inArray(users.externalId, [...externalIds]), isNull(notifications.readAt), hasInboxDelivery))
     .groupBy(users.externalId);
   for (const r of rows) counts.set(r.user, Number(r.unread));
   return counts;
@@ -143,7 +142,7 @@ export async function markRead(db: Db, user: InboxUser, notificationId: string):
     const own = and(
       eq(notifications.notificationId, notificationId),
       eq(notifications.userId, user.id),
-      inInbox,
+      hasInboxDelivery,
     );
     const updated = await tx
       .update(notifications)
@@ -167,7 +166,7 @@ export async function markAllRead(
     const rows = await tx
       .update(notifications)
       .set({ readAt: sql`now()` })
-      .where(and(eq(notifications.userId, user.id), isNull(notifications.readAt), inInbox))
+      .where(and(eq(notifications.userId, user.id), isNull(notifications.readAt), hasInboxDelivery))
       .returning({ readAt: notifications.readAt });
     if (rows.length > 0) await publishInboxEvents(tx, [{ kind: 'read_all', user: user.externalId }]);
     // now() is the transaction's time, so every row got the same read_at.

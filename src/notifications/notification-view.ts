@@ -1,13 +1,12 @@
-import { asc, eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
-import { deliveries, deliveryStatusHistory, notifications, users } from '../db/schema.ts';
+import { notifications, users } from '../db/schema.ts';
+import { type DeliveryRow, deliveriesWithHistory, type HistoryRow } from '../deliveries/read-deliveries.ts';
 import { mergeMetadata } from './notification-metadata.ts';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 type NotificationRow = typeof notifications.$inferSelect;
-type DeliveryRow = typeof deliveries.$inferSelect;
-type HistoryRow = typeof deliveryStatusHistory.$inferSelect;
 
 /** A notification as the API shows it: the seed's Notification fields plus every delivery's timeline. */
 export async function getNotificationView(q: Queryable, publicId: string) {
@@ -17,23 +16,7 @@ export async function getNotificationView(q: Queryable, publicId: string) {
     .innerJoin(users, eq(users.id, notifications.userId))
     .where(eq(notifications.notificationId, publicId));
   if (!row) return undefined;
-  const ds = await q
-    .select()
-    .from(deliveries)
-    .where(eq(deliveries.notificationId, row.n.id))
-    .orderBy(asc(deliveries.id));
-  const history = ds.length
-    ? await q
-        .select()
-        .from(deliveryStatusHistory)
-        .where(
-          inArray(
-            deliveryStatusHistory.deliveryId,
-            ds.map((d) => d.id),
-          ),
-        )
-        .orderBy(asc(deliveryStatusHistory.id))
-    : [];
+  const { deliveries: ds, history } = await deliveriesWithHistory(q, row.n.id);
   return toNotificationView(row.n, row.userExternalId, ds, history);
 }
 

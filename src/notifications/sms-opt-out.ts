@@ -1,7 +1,7 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
-import { deliveries, notificationPreferences, notifications, preferenceChanges } from '../db/schema.ts';
-import { fromGuard, onlyFrom, TRANSITIONS } from '../deliveries/state-machine.ts';
+import { notificationPreferences, preferenceChanges } from '../db/schema.ts';
+import { skipQueuedSmsForUser } from '../deliveries/skip-for-user.ts';
 import { CATEGORIES } from './catalog.ts';
 import { DEFAULT_CHANNEL_ENABLED } from './preferences.ts';
 
@@ -49,31 +49,6 @@ export async function optOutOfSms(
         })),
       );
     }
-    const userNotifications = tx
-      .select({ id: notifications.id })
-      .from(notifications)
-      .where(eq(notifications.userId, userId));
-    const skipped = await tx
-      .update(deliveries)
-      .set({
-        status: TRANSITIONS.opt_out_skip.to,
-        skipReason: 'disabled_by_user',
-        errorMessage: reason,
-        nextAttemptAt: null,
-        updatedAt: sql`now()`,
-      })
-      .where(
-        and(
-          eq(deliveries.channel, 'sms'),
-          fromGuard(sql`${deliveries.status}`, 'opt_out_skip'),
-          inArray(deliveries.notificationId, userNotifications),
-        ),
-      )
-      .returning({ id: deliveries.id });
-    if (skipped.length > 0) {
-      await tx.execute(sql`insert into delivery_status_history (delivery_id, from_status, to_status, detail)
-        select unnest(${`{${skipped.map((d) => d.id).join(',')}}`}::bigint[]), ${onlyFrom('opt_out_skip')},
-               ${TRANSITIONS.opt_out_skip.to}, ${reason}`);
-    }
+    await skipQueuedSmsForUser(tx, userId, reason);
   });
 }

@@ -3,9 +3,10 @@ import type { ChannelName } from '../channels/channel.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
 import { notificationSettings } from '../db/schema.ts';
+import { countSmsSince } from '../deliveries/read-deliveries.ts';
 import type { Priority } from '../notifications/catalog.ts';
 import { firstAttemptAt, parseQuietWindow, type QuietWindow } from './quiet-hours.ts';
-import { capApplies, capPeriodStarts, countSmsSince, isOverCap, type SmsCaps } from './sms-caps.ts';
+import { capApplies, capPeriodStarts, isOverCap, type SmsCaps } from './sms-caps.ts';
 
 /** The service-wide policy settings, from config. */
 export interface DeliveryPolicyConfig {

@@ -3,9 +3,10 @@
  * SMS_DAILY_BUDGET, with an alert logged and recorded once when 80 % and 100 % are crossed. Several
  * workers may check at once: the alert table's primary key lets exactly one of them raise each alert.
  */
-import { desc, eq, sql } from 'drizzle-orm';
-import { type Db, queryRows } from '../db/database.ts';
+import { desc, eq } from 'drizzle-orm';
+import type { Db } from '../db/database.ts';
 import { smsBudgetAlerts } from '../db/schema.ts';
+import { smsSpentOn } from '../deliveries/read-deliveries.ts';
 
 export const BUDGET_THRESHOLDS = [80, 100] as const;
 
@@ -36,16 +37,6 @@ function utcDay(now: Date): string {
   return now.toISOString().slice(0, 10);
 }
 
-async function spentOn(db: Db, day: string, currency: string): Promise<number> {
-  const [row] = await queryRows<{ spent: string | null }>(
-    db,
-    sql`select coalesce(sum(cost_amount), 0) as spent from deliveries
-        where channel = 'sms' and cost_currency = ${currency}
-          and sent_at >= ${day}::date and sent_at < ${day}::date + 1`,
-  );
-  return Number(row?.spent ?? 0);
-}
-
 /** Today's spend and the alerts raised so far (the stats). */
 export async function budgetStatus(
   db: Db,
@@ -53,7 +44,7 @@ export async function budgetStatus(
   now = new Date(),
 ): Promise<BudgetStatus> {
   const day = utcDay(now);
-  const spent = await spentOn(db, day, settings.currency);
+  const spent = await smsSpentOn(db, day, settings.currency);
   const alerts = await db
     .select()
     .from(smsBudgetAlerts)
@@ -81,7 +72,7 @@ export async function checkSmsBudget(
   now = new Date(),
 ): Promise<number[]> {
   const day = utcDay(now);
-  const spent = await spentOn(db, day, settings.currency);
+  const spent = await smsSpentOn(db, day, settings.currency);
   const raised: number[] = [];
   for (const threshold of thresholdsReached(spent, settings.budget)) {
     const inserted = await db

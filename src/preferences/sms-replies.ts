@@ -3,9 +3,10 @@
  * that phone and to the SMS notification they are answering (their latest one sent), so a YES to a
  * message that asked for confirmation is recorded against its order.
  */
-import { desc, eq, sql } from 'drizzle-orm';
-import { type Db, queryRows } from '../db/database.ts';
+import { desc, eq } from 'drizzle-orm';
+import type { Db } from '../db/database.ts';
 import { inboundSms, notifications, users } from '../db/schema.ts';
+import { latestSentSmsNotification } from '../deliveries/read-deliveries.ts';
 import { AppError } from '../errors.ts';
 
 export interface LatestSms {
@@ -17,13 +18,7 @@ export interface LatestSms {
 
 /** The user's most recent notification whose SMS went out: what a reply most likely answers. */
 export async function latestSmsNotification(db: Db, userId: number): Promise<LatestSms | undefined> {
-  const [row] = await queryRows<{ id: string; type: string; context: Record<string, unknown> }>(
-    db,
-    sql`select n.id, n.type, n.context from notifications n
-        join deliveries d on d.notification_id = n.id
-        where n.user_id = ${userId} and d.channel = 'sms' and d.status in ('sent', 'delivered')
-        order by d.sent_at desc nulls last, n.id desc limit 1`,
-  );
+  const row = await latestSentSmsNotification(db, userId);
   if (!row) return undefined;
   const order = row.context['order'] as { order_number?: unknown } | undefined;
   return {

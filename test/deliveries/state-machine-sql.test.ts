@@ -4,8 +4,10 @@ import { eq, sql } from 'drizzle-orm';
 import type { ChannelName } from '../../src/channels/channel.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { DELIVERY_STATUSES, type DeliveryStatus, deliveries, notifications } from '../../src/db/schema.ts';
-import { applyProviderStatuses } from '../../src/deliveries/provider-status.ts';
-import { claimDue, completeBatch, reapExpiredLeases } from '../../src/deliveries/queue.ts';
+import { applyProviderStatuses } from '../../src/deliveries/apply-provider-statuses.ts';
+import { claimDue } from '../../src/deliveries/claim.ts';
+import { completeBatch } from '../../src/deliveries/complete.ts';
+import { reapExpiredLeases } from '../../src/deliveries/reap.ts';
 import {
   canTransition,
   type DeliveryEvent,
@@ -119,12 +121,13 @@ const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notification'>, Driver> = {
     await reapExpiredLeases(t.database.db, {});
     return d.id;
   },
-  optOutOfSms: async (_event, from) => {
+  skipQueuedSmsForUser: async (_event, from) => {
+    // Through its one caller, the opt-out, so the preference side of it runs too.
     const d = await deliveryIn(from, 'sms');
     await optOutOfSms(t.database.db, d.userId, 'api', 'state machine test');
     return d.id;
   },
-  collectUserDigest: async (event, from) => {
+  mergeUserDigest: async (event, from) => {
     // Two held digest emails of one user: the newer carries the digest, the older is merged.
     const older = await deliveryIn(from, 'email', {}, 'digest');
     const [n] = await t.database.db

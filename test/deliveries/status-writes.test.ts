@@ -18,11 +18,15 @@ const S = DELIVERY_STATUSES.join('|');
 
 /** Each file holding a write path, and the write paths (TS functions or SQL callers) it holds. */
 const WRITE_FILES: Record<string, readonly WritePath[]> = {
-  'src/deliveries/queue.ts': ['lc_claim_deliveries', 'lc_complete_deliveries', 'reapExpiredLeases'],
-  'src/deliveries/provider-status.ts': ['lc_apply_provider_statuses'],
-  'src/notifications/insert-notification.ts': ['lc_insert_notification'],
-  'src/notifications/sms-opt-out.ts': ['optOutOfSms'],
-  'src/digest/digest-flusher.ts': ['collectUserDigest'],
+  'src/deliveries/claim.ts': ['lc_claim_deliveries'],
+  'src/deliveries/complete.ts': ['lc_complete_deliveries'],
+  'src/deliveries/reap.ts': ['reapExpiredLeases'],
+  // Touches updated_at only (the sweep's bookmark): writes deliveries, no status.
+  'src/deliveries/take-stale-sent.ts': [],
+  'src/deliveries/apply-provider-statuses.ts': ['lc_apply_provider_statuses'],
+  'src/deliveries/enqueue.ts': ['lc_insert_notification'],
+  'src/deliveries/skip-for-user.ts': ['skipQueuedSmsForUser'],
+  'src/deliveries/digest-merge.ts': ['mergeUserDigest'],
 };
 
 const WRITES =

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { type RunningApp, startApp } from '../../src/app.ts';
 import { DEFAULT_SMS_PRICES } from '../../src/channels/sms/cost.ts';
 import { composeSms } from '../../src/channels/sms/sms-composer.ts';
-import { claimDue } from '../../src/deliveries/queue.ts';
+import { claimDue } from '../../src/deliveries/claim.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
 import { notify, smsDelivery, smsUser, startSmsApp } from '../helpers/sms-app.ts';

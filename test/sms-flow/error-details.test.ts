@@ -6,7 +6,7 @@ import { SmsService } from '../../src/channels/sms/sms-service.ts';
 import { SmsStatusSweep } from '../../src/channels/sms/status-sweep.ts';
 import { createTwilioClient } from '../../src/channels/sms/twilio-http-client.ts';
 import { deliveries } from '../../src/db/schema.ts';
-import { ProviderStatusWriter } from '../../src/deliveries/provider-status.ts';
+import { ProviderStatusWriter } from '../../src/deliveries/apply-provider-statuses.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { notify, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, silentLogger, type TestDatabase } from '../helpers/test-db.ts';

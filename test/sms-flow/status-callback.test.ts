@@ -5,7 +5,7 @@ import twilio from 'twilio';
 import type { RunningApp } from '../../src/app.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { deliveries } from '../../src/db/schema.ts';
-import { completeBatch } from '../../src/deliveries/queue.ts';
+import { completeBatch } from '../../src/deliveries/complete.ts';
 import { smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 

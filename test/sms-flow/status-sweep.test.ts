@@ -7,7 +7,7 @@ import { SmsStatusSweep } from '../../src/channels/sms/status-sweep.ts';
 import { createTwilioClient } from '../../src/channels/sms/twilio-http-client.ts';
 import { TestClock } from '../../src/clock.ts';
 import { deliveries } from '../../src/db/schema.ts';
-import { ProviderStatusWriter } from '../../src/deliveries/provider-status.ts';
+import { ProviderStatusWriter } from '../../src/deliveries/apply-provider-statuses.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, silentLogger, type TestDatabase } from '../helpers/test-db.ts';

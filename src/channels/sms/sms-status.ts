@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../../clock.ts';
-import type { AppliedStatus, ProviderStatusWriter } from '../../deliveries/provider-status.ts';
+import type { AppliedStatus, ProviderStatusWriter } from '../../deliveries/apply-provider-statuses.ts';
 import { classifyTwilioError, twilioErrorMessage } from './twilio-errors.ts';
 
 export interface SmsStatusReport {

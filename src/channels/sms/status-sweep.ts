@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Db } from '../../db/database.ts';
-import { takeStaleSent } from '../../deliveries/queue.ts';
+import { takeStaleSent } from '../../deliveries/take-stale-sent.ts';
 import type { Logger } from '../../logger.ts';
 import type { SmsService } from './sms-service.ts';
 import { recordSmsStatus, type SmsStatusDeps } from './sms-status.ts';

@@ -3,7 +3,7 @@ import type { ChannelName } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { decodeRow } from '../db/decode-row.ts';
 import { deliveries, deliveryStatusHistory, notifications } from '../db/schema.ts';
-import { type EventsBy, TRANSITIONS_JSON } from '../deliveries/state-machine.ts';
+import { type EventsBy, TRANSITIONS_JSON } from './state-machine.ts';
 
 /** NOTIFY channel the workers listen on; the payload names the channels that got work. */
 export const DELIVERIES_CHANNEL = 'lc_deliveries';

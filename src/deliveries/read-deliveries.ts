@@ -1,0 +1,101 @@
+import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { type Queryable, queryRows } from '../db/database.ts';
+import { deliveries, deliveryStatusHistory } from '../db/schema.ts';
+
+/**
+ * Every read of deliveries that another part of the service makes to do its job (the API's view of
+ * a notification, the inbox, SMS caps, the SMS budget, two-way SMS). They change nothing; the
+ * statements that change a delivery are this folder's other files. The reporting aggregates are
+ * src/stats/delivery-stats.ts.
+ */
+
+export type DeliveryRow = typeof deliveries.$inferSelect;
+export type HistoryRow = typeof deliveryStatusHistory.$inferSelect;
+
+/** A notification's deliveries and their history rows, each in id order. */
+export async function deliveriesWithHistory(
+  q: Queryable,
+  notificationRowId: number,
+): Promise<{ deliveries: DeliveryRow[]; history: HistoryRow[] }> {
+  const ds = await q
+    .select()
+    .from(deliveries)
+    .where(eq(deliveries.notificationId, notificationRowId))
+    .orderBy(asc(deliveries.id));
+  const history = ds.length
+    ? await q
+        .select()
+        .from(deliveryStatusHistory)
+        .where(
+          inArray(
+            deliveryStatusHistory.deliveryId,
+            ds.map((d) => d.id),
+          ),
+        )
+        .orderBy(asc(deliveryStatusHistory.id))
+    : [];
+  return { deliveries: ds, history };
+}
+
+/**
+ * The metadata parts (`deliveries.metadata`) of the notification in the row being selected, in
+ * delivery order (merged by notifications/notification-metadata.ts). The column is spelled out: in
+ * a select list Drizzle renders `${notifications.id}` as a bare "id", which inside this subquery
+ * would be the delivery's own.
+ */
+export const metadataParts = sql<Record<string, unknown>[]>`(
+  select coalesce(jsonb_agg(d.metadata order by d.id), '[]'::jsonb)
+  from deliveries d where d.notification_id = "notifications"."id")`;
+
+/**
+ * The notification in the row being selected has an in-app delivery that was not skipped: it is
+ * in its user's inbox (a user who turned the in-app channel off for a category never sees it there).
+ */
+export const hasInboxDelivery = sql`exists (select 1 from deliveries d
+  where d.notification_id = notifications.id and d.channel = 'in_app' and d.status <> 'skipped')`;
+
+/**
+ * SMS that count against the user's caps since `monthStart`: everything not skipped or failed (a
+ * queued SMS will be sent; a failed one cost nothing). Counted by creation time, in one query.
+ */
+export async function countSmsSince(
+  q: Queryable,
+  userId: number,
+  starts: { day: Date; month: Date },
+): Promise<{ today: number; thisMonth: number }> {
+  const [row] = await queryRows<{ today: string; month: string }>(
+    q,
+    sql`select count(*) filter (where n.created_at >= ${starts.day.toISOString()}::timestamptz) as today,
+               count(*) as month
+        from notifications n join deliveries d on d.notification_id = n.id
+        where n.user_id = ${userId} and n.created_at >= ${starts.month.toISOString()}::timestamptz
+          and d.channel = 'sms' and d.status not in ('skipped', 'failed')`,
+  );
+  return { today: Number(row?.today ?? 0), thisMonth: Number(row?.month ?? 0) };
+}
+
+/** The estimated SMS spend (`cost_amount`) sent on one UTC day (`YYYY-MM-DD`) in `currency`. */
+export async function smsSpentOn(q: Queryable, day: string, currency: string): Promise<number> {
+  const [row] = await queryRows<{ spent: string | null }>(
+    q,
+    sql`select coalesce(sum(cost_amount), 0) as spent from deliveries
+        where channel = 'sms' and cost_currency = ${currency}
+          and sent_at >= ${day}::date and sent_at < ${day}::date + 1`,
+  );
+  return Number(row?.spent ?? 0);
+}
+
+/** The user's most recent notification whose SMS went out (sent or delivered). */
+export async function latestSentSmsNotification(
+  q: Queryable,
+  userId: number,
+): Promise<{ id: string; type: string; context: Record<string, unknown> } | undefined> {
+  const [row] = await queryRows<{ id: string; type: string; context: Record<string, unknown> }>(
+    q,
+    sql`select n.id, n.type, n.context from notifications n
+        join deliveries d on d.notification_id = n.id
+        where n.user_id = ${userId} and d.channel = 'sms' and d.status in ('sent', 'delivered')
+        order by d.sent_at desc nulls last, n.id desc limit 1`,
+  );
+  return row;
+}
