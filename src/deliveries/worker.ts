@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Channel, ChannelName, DeliveryJob, SendResult } from '../channels/channel.ts';
+import type { Channel, ChannelName, DeliveryJob } from '../channels/channel.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
+import { attemptDelivery } from './attempt.ts';
 import { type ClaimWant, claimDue } from './claim.ts';
-import { type Completion, completeBatch } from './complete.ts';
 import { DELIVERIES_CHANNEL } from './enqueue.ts';
 import { toCompletion } from './outcome.ts';
+import { OutcomeWriter } from './outcome-writer.ts';
 import { reapExpiredLeases } from './reap.ts';
-import { isLookupAttempt, type RetryPolicy } from './retry-policy.ts';
+import type { RetryPolicy } from './retry-policy.ts';
 
 /**
  * Claim passes, and outcome writes, start at least this far apart: under load the wake-ups of many
@@ -49,27 +50,23 @@ export class DeliveryWorker {
   readonly #lookups: Partial<Record<ChannelName, number>>;
   readonly #inFlight = new Map<ChannelName, number>();
   readonly #controllers = new Set<AbortController>();
-  /** Outcomes not yet written, with their channel: a delivery stays in flight until written. */
-  #pending: Array<{ completion: Completion; channel: ChannelName }> = [];
+  /** Outcomes on their way to the database: a delivery stays in flight until its outcome is written. */
+  readonly #outcomes: OutcomeWriter;
   /**
    * Channels that may have due work: named by a NOTIFY, all of them on a poll, or left with a
    * backlog by a full claim. Cleared before a claim, so a NOTIFY that races the claim is kept.
    */
   readonly #maybeDue = new Set<ChannelName>();
-  #flushing: Promise<void> | undefined;
   #ticking = false;
   /** The claim pass under way (resolved when none is): stop() waits for it. */
   #pass: Promise<void> = Promise.resolve();
   #tickAgain = false;
   #stopping = false;
-  /** stop() has returned: a failed outcome write is no longer retried (its lease expires instead). */
-  #stopped = false;
   readonly #clock: Clock;
   #cancelPoll: (() => void) | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #lastReap = 0;
   #lastPass = Number.NEGATIVE_INFINITY;
-  #lastFlush = Number.NEGATIVE_INFINITY;
   #passTimer: NodeJS.Timeout | undefined;
   #idle: (() => void) | undefined;
 
@@ -86,6 +83,19 @@ export class DeliveryWorker {
       options.channels.map((c) => [c.name, options.retryPolicies[c.name].maxLookups]),
     );
     for (const name of this.#channels.keys()) this.#inFlight.set(name, 0);
+    this.#outcomes = new OutcomeWriter({
+      database: options.database,
+      workerId: this.id,
+      logger: options.logger,
+      gapMs: PASS_GAP_MS,
+      onWritten: (channels) => {
+        // Only now are these slots free: counting a delivery as done before its outcome is stored
+        // let claims outrun the writes until leases expired under the worker's own feet.
+        for (const c of channels) this.#inFlight.set(c, (this.#inFlight.get(c) ?? 1) - 1);
+        if (this.#stopping && this.inFlight === 0) this.#idle?.();
+        else this.#schedule();
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -179,8 +189,7 @@ export class DeliveryWorker {
         );
       }
     }
-    await this.#flushUntilEmpty();
-    this.#stopped = true;
+    await this.#outcomes.drain(this.#o.shutdownGraceMs);
   }
 
   async #tick(): Promise<void> {
@@ -239,128 +248,11 @@ export class DeliveryWorker {
       this.#o.timeoutsMs[channel.name],
     );
     const policy = this.#o.retryPolicies[channel.name];
-    const attempt = isLookupAttempt(policy, job.attempt)
-      ? this.#lookup(channel, job, controller.signal)
-      : this.#send(channel, job, controller.signal);
-    void attempt.then((result) => {
+    void attemptDelivery(channel, job, policy, controller.signal, this.#o.logger).then((result) => {
       clearTimeout(timeout);
       this.#controllers.delete(controller);
-      const now = new Date(this.#clock.now());
-      this.#pending.push({
-        completion: toCompletion(job, result, policy, now),
-        channel: channel.name,
-      });
-      this.#scheduleFlush();
+      this.#outcomes.add(toCompletion(job, result, policy, new Date(this.#clock.now())), channel.name);
     });
-  }
-
-  async #send(channel: Channel, job: DeliveryJob, signal: AbortSignal): Promise<SendResult> {
-    try {
-      return await channel.send(job, signal);
-    } catch (err) {
-      const message = signal.aborted
-        ? String((signal.reason as Error)?.message ?? signal.reason)
-        : (err as Error).message;
-      this.#o.logger.error(
-        { deliveryId: job.deliveryId, channel: channel.name, err: signal.aborted ? signal.reason : err },
-        'channel threw',
-      );
-      // Cut off mid-request, the send may have gone out: the next attempt checks first.
-      return {
-        kind: 'retryable',
-        code: signal.aborted ? 'TIMEOUT' : 'CHANNEL_ERROR',
-        message,
-        outcomeUnknown: true,
-      };
-    }
-  }
-
-  /**
-   * A lookup-only attempt: the budget ended on an attempt that may have reached the provider. Adopt
-   * the message if the provider has it; fail only when it says it has none; a lookup that cannot
-   * be made stays unknown and is asked again (bounded by the policy's lookups), never resent.
-   */
-  async #lookup(channel: Channel, job: DeliveryJob, signal: AbortSignal): Promise<SendResult> {
-    try {
-      const found = await channel.lookup!(job, signal);
-      return (
-        found ?? {
-          kind: 'permanent',
-          code: 'NOT_SENT',
-          message:
-            'Every attempt failed and the provider has no such message: it was not sent (each attempt is in the history)',
-        }
-      );
-    } catch (err) {
-      const message = signal.aborted
-        ? String((signal.reason as Error)?.message ?? signal.reason)
-        : (err as Error).message;
-      this.#o.logger.warn(
-        { deliveryId: job.deliveryId, channel: channel.name, err: signal.aborted ? signal.reason : err },
-        'provider lookup failed; outcome still unknown',
-      );
-      return {
-        kind: 'retryable',
-        code: 'LOOKUP_FAILED',
-        message: `Could not ask the provider whether an earlier attempt was sent: ${message}`,
-        outcomeUnknown: true,
-      };
-    }
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushing) return;
-    const wait = this.#lastFlush + PASS_GAP_MS - performance.now();
-    this.#flushing = new Promise<void>((resolve) =>
-      wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve),
-    ).then(() => this.#flush());
-  }
-
-  async #flush(): Promise<void> {
-    this.#lastFlush = performance.now();
-    const batch = this.#pending.splice(0, 1000);
-    try {
-      if (batch.length > 0) {
-        const written = await completeBatch(
-          this.#o.database.db,
-          this.id,
-          batch.map((p) => p.completion),
-        );
-        if (written.size < batch.length) {
-          const lost = batch.filter((p) => !written.has(p.completion.id)).map((p) => p.completion.id);
-          this.#o.logger.warn(
-            { deliveryIds: lost },
-            'lease lost before the outcome was written; kept the newer state',
-          );
-        }
-        // Only now are these slots free: counting a delivery as done before its outcome is stored
-        // let claims outrun the writes until leases expired under the worker's own feet.
-        for (const p of batch) this.#inFlight.set(p.channel, (this.#inFlight.get(p.channel) ?? 1) - 1);
-        if (this.#stopping && this.inFlight === 0) this.#idle?.();
-        else this.#schedule();
-      }
-    } catch (err) {
-      // Keep the outcomes and try again: dropping them would resend after the lease expires.
-      this.#pending.unshift(...batch);
-      this.#o.logger.warn({ err, pending: this.#pending.length }, 'writing outcomes failed; retrying');
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      this.#flushing = undefined;
-      if (this.#pending.length > 0 && !this.#stopped) this.#scheduleFlush();
-    }
-  }
-
-  async #flushUntilEmpty(): Promise<void> {
-    const deadline = Date.now() + this.#o.shutdownGraceMs;
-    while (this.#flushing || this.#pending.length > 0) {
-      if (Date.now() > deadline) {
-        // The database stayed away: these deliveries stay `sending` until their lease expires.
-        this.#o.logger.error({ pending: this.#pending.length }, 'could not write outcomes before stopping');
-        return;
-      }
-      if (!this.#flushing) this.#scheduleFlush();
-      await this.#flushing;
-    }
   }
 }
 
