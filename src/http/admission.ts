@@ -12,8 +12,8 @@ export interface RequestAdmission {
  * under-pressure never fires and every request waits its turn (64 connections for 10 s: p99 5.5 s,
  * nothing refused). PostgreSQL bounds the same wait with its pool (a free slot within
  * DATABASE_CONNECT_TIMEOUT_MS, else 503). Here a request past `max` is refused at once with 503
- * SERVICE_OVERLOADED and Retry-After, before authentication touches the database. Liveness and
- * WebSocket upgrades (long-lived, not a database wait) are not counted.
+ * SERVICE_OVERLOADED and Retry-After, before authentication touches the database. Liveness,
+ * WebSocket upgrades and event streams (long-lived, not a database wait) are not counted.
  */
 export function limitRequestsInFlight(
   app: FastifyInstance,
@@ -21,7 +21,8 @@ export function limitRequestsInFlight(
 ): RequestAdmission {
   let inFlight = 0;
   app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.answerWhenOverloaded || request.headers.upgrade) return;
+    const { config } = request.routeOptions;
+    if (config.answerWhenOverloaded || config.longLived || request.headers.upgrade) return;
     if (inFlight >= o.max) {
       void reply.header('retry-after', o.retryAfterSeconds);
       throw new AppError(

@@ -13,6 +13,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served even while the service sheds load (liveness). */
     answerWhenOverloaded?: boolean;
+    /** Held open for minutes (server-sent events): not a database wait, so not counted in flight. */
+    longLived?: boolean;
   }
   interface FastifyInstance {
     /** Set when requests in flight are bounded (the embedded engine, admission.ts). */
