@@ -84,3 +84,5 @@ source.addEventListener('error', () => {
       : 'Live updates interrupted: reconnecting…',
   );
 });
+// Leaving the page closes the stream itself, so the server lets go of it at once.
+addEventListener('pagehide', () => source.close());
