@@ -9,6 +9,9 @@ import { type OverviewDeps, overviewSnapshot, overviewStats, windowQuery } from 
 import type { ConsoleSessions } from './session.ts';
 import { type ConsoleGuard, SESSION_COOKIE } from './session-routes.ts';
 
+/** NOTIFYs come per queued batch; under a burst the snapshots still come at most this often. */
+const MIN_WAKE_GAP_MS = 1_000;
+
 interface Subscriber {
   window: NamedWindow;
   send(json: string): void;
@@ -27,7 +30,8 @@ export interface LiveOptions {
 /**
  * Fresh overview snapshots for open pages: every `intervalMs`, and at once when a delivery is queued
  * (the NOTIFY the worker wakes on) or an inbox item lands, so a new notification shows without
- * waiting. A status change with no NOTIFY (an SMS receipt) shows on the next tick. Each window is
+ * waiting (at most once per MIN_WAKE_GAP_MS, so a burst of sends is not a burst of stats queries).
+ * A status change with no NOTIFY (an SMS receipt) shows on the next tick. Each window is
  * computed once per refresh however many pages show it, and refreshes never overlap: a wake-up
  * during one runs one more after it.
  */
@@ -38,6 +42,8 @@ export class LiveOverview {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  #lastStart = 0;
+  #wakeTimer: NodeJS.Timeout | undefined;
 
   constructor(o: LiveOptions) {
     this.#o = o;
@@ -48,8 +54,8 @@ export class LiveOverview {
       this.#unlisten.push(
         await this.#o.database.listen(
           channel,
-          () => this.refresh(),
-          () => this.refresh(),
+          () => this.#wake(),
+          () => this.#wake(),
         ),
       );
     }
@@ -59,6 +65,7 @@ export class LiveOverview {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#wakeTimer);
     for (const s of this.#subscribers) s.end();
     this.#subscribers.clear();
     await Promise.all(this.#unlisten.map((u) => u()));
@@ -79,12 +86,26 @@ export class LiveOverview {
     };
   }
 
+  #wake(): void {
+    if (this.#wakeTimer || this.#subscribers.size === 0) return;
+    const wait = this.#lastStart + MIN_WAKE_GAP_MS - Date.now();
+    if (wait <= 0) {
+      this.refresh();
+      return;
+    }
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.refresh();
+    }, wait).unref();
+  }
+
   refresh(): void {
     if (this.#subscribers.size === 0) return;
     if (this.#running) {
       this.#again = true;
       return;
     }
+    this.#lastStart = Date.now();
     this.#running = this.#pushAll()
       .catch((err) => this.#o.logger.warn({ err }, 'console live snapshot failed'))
       .finally(() => {

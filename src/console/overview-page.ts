@@ -167,7 +167,7 @@ function overviewMain(window: NamedWindow, stats: DeliveryStats, snapshot: Overv
     (w) =>
       html`<li><a href="${CONSOLE_PATH}/overview?window=${w}"${w === window ? html` aria-current="page"` : ''}>${WINDOW_LABELS[w]}</a></li>`,
   )}</ul></nav>
-<p class="window">${stats.window.from.slice(0, 16).replace('T', ' ')} to ${stats.window.to.slice(0, 16).replace('T', ' ')} UTC, days and hours in ${stats.window.time_zone}. <span id="as-of" data-live>${rendered(snapshot, 'as-of')}</span> <span id="live-status" role="status">Live updates connecting…</span></p>
+<p class="window">${stats.window.from.slice(0, 16).replace('T', ' ')} to ${stats.window.to.slice(0, 16).replace('T', ' ')} UTC, days and hours in ${stats.window.time_zone}. <span id="as-of" data-live>${rendered(snapshot, 'as-of')}</span> <span id="live-status" role="status"></span></p>
 <div aria-live="polite">${s('rate-warnings')}</div>
 <section aria-labelledby="h-channels"><h2 id="h-channels">Per channel</h2>${s('channels')}</section>
 <section aria-labelledby="h-sms"><h2 id="h-sms">SMS segments and cost</h2>${s('sms-cost')}</section>

@@ -26,6 +26,8 @@ describe('operator console in Chromium', { skip: ENGINE === 'postgres' }, () => 
       PORT: '0',
       ADMIN_API_KEY: ADMIN_KEY,
       QUIET_HOURS_DEFAULT: 'off',
+      // No periodic snapshot within the test: the update it waits for must come from the NOTIFY hook.
+      CONSOLE_LIVE_INTERVAL_MS: '600000',
     });
     // A fresh embedded database starts in seconds idle, but a minute on a loaded 2-core machine.
     url = await listeningUrl(server, 180_000);

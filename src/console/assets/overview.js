@@ -73,6 +73,7 @@ function apply(snapshot) {
 
 drawChart(JSON.parse(chartEl.dataset.chart));
 
+setStatus('Live updates connecting…');
 const source = new EventSource(`/console/live?window=${encodeURIComponent(windowName)}`);
 source.addEventListener('open', () => setStatus('Live: updates as deliveries change.'));
 source.addEventListener('snapshot', (event) => apply(JSON.parse(event.data)));
