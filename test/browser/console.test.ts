@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { ENGINE } from '../helpers/test-db.ts';
 import { type CliProcess, listeningUrl, runCli, tempDataDir } from '../process/cli.ts';
-import { type Browser, launchChromium, seriousAxeViolations, watchPage } from './browser.ts';
+import { type Browser, launchChromium, screenshot, seriousAxeViolations, watchPage } from './browser.ts';
 
 const ADMIN_KEY = 'lcn_adm_browser_test_key_0123456789abcdef';
 
@@ -56,6 +56,7 @@ describe('operator console in Chromium', { skip: ENGINE === 'postgres' }, () => 
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('alert').getByText('That API key is not valid').waitFor();
       assert.deepEqual(await seriousAxeViolations(page), [], 'sign-in page with its error');
+      await screenshot(page, 'sign-in-refused-1280');
 
       await page.getByLabel('API key').fill(ADMIN_KEY);
       await page.getByRole('button', { name: 'Sign in' }).click();
@@ -96,6 +97,7 @@ describe('operator console in Chromium', { skip: ENGINE === 'postgres' }, () => 
         .filter({ hasText: /^1$/ })
         .waitFor({ timeout: 30_000 });
       assert.equal(await created.textContent(), '1');
+      await screenshot(page, 'overview-1280');
       assert.equal(
         await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded),
         true,
@@ -112,6 +114,7 @@ describe('operator console in Chromium', { skip: ENGINE === 'postgres' }, () => 
       const overflow = await page.evaluate<number>('document.documentElement.scrollWidth');
       assert.ok(overflow <= 375, `the page is ${overflow} px wide at 375 px`);
       assert.deepEqual(await seriousAxeViolations(page), [], 'overview at 375 px');
+      await screenshot(page, 'overview-375');
 
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('heading', { level: 1, name: 'Sign in to the console' }).waitFor();
