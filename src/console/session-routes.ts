@@ -116,6 +116,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
       if (!identity) return refuse('That API key is not valid: it is unknown or has been revoked.');
       if (!isConsoleRole(identity.role))
         return refuse(`A ${identity.role} key cannot sign in to the console: use an admin or viewer key.`);
+      // A new session id on every sign-in (none carried over), and the one this browser had is over.
+      await deps.sessions.end(request.cookies[SESSION_COOKIE]);
       const token = await deps.sessions.create(identity);
       void reply.setCookie(SESSION_COOKIE, token, {
         ...cookie,

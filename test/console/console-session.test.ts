@@ -159,6 +159,20 @@ describe(`console sign-in and sessions (${ENGINE})`, () => {
     assert.equal((await replay.request('GET', '/console/live')).status, 401);
   });
 
+  test('signing in again gives a new session id and ends the old one', async () => {
+    const c = client();
+    assert.equal((await c.signIn(ADMIN_KEY)).status, 303);
+    const first = c.cookies.get(SESSION_COOKIE)!;
+    const token = await c.csrfFrom('/console/overview');
+    assert.equal((await c.request('POST', '/console/sign-in', { _csrf: token, key: viewerKey })).status, 303);
+    const second = c.cookies.get(SESSION_COOKIE)!;
+    assert.notEqual(second, first);
+    assert.match((await c.request('GET', '/console/overview')).text, /\(viewer\)/);
+    const old = client();
+    old.cookies.set(SESSION_COOKIE, first);
+    assert.equal((await old.request('GET', '/console/overview')).status, 303);
+  });
+
   test('revoking the key ends its console sessions', async () => {
     const key = await createApiKey(t.database.db, 'short-lived viewer', 'viewer');
     const c = client();
