@@ -97,11 +97,15 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
           void reply.header('cache-control', 'no-store');
       });
       scope.setErrorHandler(consoleErrorHandler);
+      scope.setNotFoundHandler((_request, reply) =>
+        sendErrorPage(reply, 404, 'Not found', 'There is no such page in the console.'),
+      );
       registerSessionRoutes(scope, {
         db,
         sessions,
         secureCookies,
         signInAttemptsPerMinute: o.signInAttemptsPerMinute,
+        onSignedOut: () => live.refresh(),
       });
       registerOverviewPage(scope, overview, guard);
       registerLiveStream(scope, { live, sessions, guard });

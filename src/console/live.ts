@@ -44,6 +44,7 @@ export class LiveOverview {
   #again = false;
   #lastStart = 0;
   #wakeTimer: NodeJS.Timeout | undefined;
+  #trailingTimer: NodeJS.Timeout | undefined;
 
   constructor(o: LiveOptions) {
     this.#o = o;
@@ -66,6 +67,7 @@ export class LiveOverview {
     clearInterval(this.#timer);
     this.#timer = undefined;
     clearTimeout(this.#wakeTimer);
+    clearTimeout(this.#trailingTimer);
     for (const s of this.#subscribers) s.end();
     this.#subscribers.clear();
     await Promise.all(this.#unlisten.map((u) => u()));
@@ -86,8 +88,16 @@ export class LiveOverview {
     };
   }
 
+  /**
+   * A NOTIFY: refresh now (or once the gap since the last refresh is over), and once more a gap
+   * after the last NOTIFY. That trailing one shows what the worker records just after: a send's
+   * outcome is written after its inbox NOTIFY and has none of its own.
+   */
   #wake(): void {
-    if (this.#wakeTimer || this.#subscribers.size === 0) return;
+    if (this.#subscribers.size === 0) return;
+    clearTimeout(this.#trailingTimer);
+    this.#trailingTimer = setTimeout(() => this.refresh(), MIN_WAKE_GAP_MS).unref();
+    if (this.#wakeTimer) return;
     const wait = this.#lastStart + MIN_WAKE_GAP_MS - Date.now();
     if (wait <= 0) {
       this.refresh();

@@ -80,6 +80,8 @@ export interface SessionRouteDeps {
   sessions: ConsoleSessions;
   secureCookies: boolean;
   signInAttemptsPerMinute: number;
+  /** After a sign-out: the live streams re-check their sessions, so the signed-out one ends at once. */
+  onSignedOut(): void;
 }
 
 /** Sign-in, sign-out and the console's root. The CSRF check runs before anything else reads the form. */
@@ -132,6 +134,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
     { schema: { hide: true }, preValidation: app.csrfProtection },
     async (request, reply) => {
       await deps.sessions.end(request.cookies[SESSION_COOKIE]);
+      deps.onSignedOut();
       void reply.clearCookie(SESSION_COOKIE, cookie);
       return reply.redirect(`${CONSOLE_PATH}/sign-in`, 303);
     },

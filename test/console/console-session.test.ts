@@ -117,6 +117,9 @@ describe(`console sign-in and sessions (${ENGINE})`, () => {
       assert.equal(res.headers.get('location'), '/console/sign-in');
     }
     assert.equal((await c.request('GET', '/console/live')).status, 401);
+    const missing = await c.request('GET', '/console/no-such-page');
+    assert.equal(missing.status, 404);
+    assert.match(missing.text, /There is no such page in the console/);
     // A forged cookie is no session either.
     c.cookies.set(SESSION_COOKIE, 'forged');
     assert.equal((await c.request('GET', '/console/overview')).status, 303);
