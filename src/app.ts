@@ -11,6 +11,7 @@ import { type SmsSetup, setupSms } from './channels/sms/setup-sms.ts';
 import { SmsStatusSweep } from './channels/sms/status-sweep.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { registerConsole } from './console/console.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { startEmbeddedVacuum } from './db/embedded-vacuum.ts';
 import { runMigrations } from './db/migrate.ts';
@@ -244,6 +245,20 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       });
       registerStatsRoutes(http, { db: database.db, timeZone: config.STATS_TIME_ZONE });
       registerApiKeyRoutes(http, database.db);
+      await registerConsole(http, {
+        database,
+        clock,
+        logger,
+        publicUrl: config.PUBLIC_URL,
+        timeZone: config.STATS_TIME_ZONE,
+        sessionLimits: {
+          idleMs: config.CONSOLE_SESSION_IDLE_MINUTES * 60_000,
+          absoluteMs: config.CONSOLE_SESSION_MAX_HOURS * 3_600_000,
+        },
+        signInAttemptsPerMinute: config.CONSOLE_SIGN_IN_ATTEMPTS_PER_MINUTE,
+        warningPercent: config.CONSOLE_DELIVERY_RATE_WARNING_PERCENT,
+        liveIntervalMs: config.CONSOLE_LIVE_INTERVAL_MS,
+      });
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
           path: config.SMS_STATUS_CALLBACK_PATH,

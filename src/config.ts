@@ -156,6 +156,15 @@ const schema = z.object({
     .string()
     .default('UTC')
     .refine(isTimeZone, 'must be an IANA time zone such as Asia/Kolkata'),
+  // The operator console (docs/console.md): a session ends after this long unused, and at the latest
+  // this long after sign-in, whatever its use.
+  CONSOLE_SESSION_IDLE_MINUTES: z.coerce.number().int().positive().default(480),
+  CONSOLE_SESSION_MAX_HOURS: z.coerce.number().int().positive().default(24),
+  CONSOLE_SIGN_IN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** A channel's delivery rate under this (percent) is flagged on the overview. */
+  CONSOLE_DELIVERY_RATE_WARNING_PERCENT: z.coerce.number().min(0).max(100).default(90),
+  /** How often an open overview gets a fresh snapshot when nothing new was queued. */
+  CONSOLE_LIVE_INTERVAL_MS: z.coerce.number().int().min(250).default(5_000),
 });
 
 export type Config = z.infer<typeof schema>;

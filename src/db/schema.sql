@@ -16,6 +16,19 @@ CREATE TABLE api_keys (
 
 CREATE UNIQUE INDEX api_keys_key_hash_key ON public.api_keys USING btree (key_hash);
 
+CREATE TABLE console_sessions (
+  id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  token_hash text NOT NULL,
+  api_key_id bigint NOT NULL,
+  created_at timestamp with time zone NOT NULL,
+  last_seen_at timestamp with time zone NOT NULL,
+  CONSTRAINT console_sessions_api_key_id_api_keys_id_fk FOREIGN KEY (api_key_id) REFERENCES api_keys(id) ON DELETE CASCADE,
+  CONSTRAINT console_sessions_pkey PRIMARY KEY (id)
+);
+
+CREATE INDEX console_sessions_api_key_idx ON public.console_sessions USING btree (api_key_id);
+CREATE UNIQUE INDEX console_sessions_token_hash_key ON public.console_sessions USING btree (token_hash);
+
 CREATE TABLE deliveries (
   id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
   notification_id bigint NOT NULL,

@@ -350,3 +350,25 @@ export const pushSubscriptions = pgTable(
     index('push_subscriptions_user_idx').on(t.userId),
   ],
 );
+
+/**
+ * A signed-in operator console (src/console/session.ts). Only the SHA-256 of the cookie's random id
+ * is stored, so a copy of this table opens no session. The idle and absolute limits are judged on
+ * `last_seen_at` and `created_at` against the app's clock; revoking the key ends its sessions.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    id: id(),
+    tokenHash: text('token_hash').notNull(),
+    apiKeyId: bigint('api_key_id', { mode: 'number' })
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: 'cascade' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('console_sessions_token_hash_key').on(t.tokenHash),
+    index('console_sessions_api_key_idx').on(t.apiKeyId),
+  ],
+);

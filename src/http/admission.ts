@@ -20,8 +20,9 @@ export interface RequestAdmission {
  * under-pressure never fires and every request waits its turn (64 connections for 10 s: p99 5.5 s,
  * nothing refused). PostgreSQL bounds the same wait with its pool (a free slot within
  * DATABASE_CONNECT_TIMEOUT_MS, else 503). Here a request past `max` is refused at once with 503
- * SERVICE_OVERLOADED and Retry-After, before authentication touches the database. Liveness and
- * WebSocket upgrades (long-lived, not a database wait) are not counted; each pool has `max`.
+ * SERVICE_OVERLOADED and Retry-After, before authentication touches the database. Liveness,
+ * WebSocket upgrades and event streams (long-lived, not a database wait) are not counted; each
+ * pool has `max`.
  */
 export function limitRequestsInFlight(
   app: FastifyInstance,
@@ -29,8 +30,9 @@ export function limitRequestsInFlight(
 ): RequestAdmission {
   const inFlight: Record<AdmissionPool, number> = { api: 0, provider: 0 };
   app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.answerWhenOverloaded || request.headers.upgrade) return;
-    const pool = request.routeOptions.config.admissionPool ?? 'api';
+    const { config } = request.routeOptions;
+    if (config.answerWhenOverloaded || config.longLived || request.headers.upgrade) return;
+    const pool = config.admissionPool ?? 'api';
     if (inFlight[pool] >= o.max) {
       void reply.header('retry-after', o.retryAfterSeconds);
       throw new AppError(

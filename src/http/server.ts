@@ -15,6 +15,8 @@ declare module 'fastify' {
     answerWhenOverloaded?: boolean;
     /** The embedded engine's in-flight bound this route counts against (admission.ts); 'api' if unset. */
     admissionPool?: import('./admission.ts').AdmissionPool;
+    /** Held open for minutes (server-sent events): not a database wait, so not counted in flight. */
+    longLived?: boolean;
   }
   interface FastifyInstance {
     /** Set when requests in flight are bounded (the embedded engine, admission.ts). */

@@ -45,6 +45,7 @@ export async function runServeCommand(
   const engine = app.database.engine === 'pglite' ? `embedded PGlite in ${config.DATA_DIR}` : 'PostgreSQL';
   if (app.url) console.log(`LaundryConnect Notify listening on ${app.url} (${engine})`);
   if (app.url) console.log(`API docs: ${app.url}/docs`);
+  if (app.url) console.log(`Console: ${app.url}/console (sign in with an admin or viewer API key)`);
   if (roles.worker) console.log(`Delivery worker ${app.worker?.id} running`);
   if (app.generatedAdminKey) {
     console.log(`\nAdmin API key (shown once, store it now): ${app.generatedAdminKey}\n`);

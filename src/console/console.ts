@@ -1,0 +1,156 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyStatic from '@fastify/static';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.ts';
+import type { Database } from '../db/database.ts';
+import { errorHandler, toAppError } from '../http/error-handler.ts';
+import type { Logger } from '../logger.ts';
+import { html } from './html.ts';
+import { CONSOLE_PATH, layout } from './layout.ts';
+import { LiveOverview, registerLiveStream } from './live.ts';
+import { registerOverviewPage } from './overview-page.ts';
+import { ConsoleSessions, type SessionLimits } from './session.ts';
+import {
+  CSRF_COOKIE,
+  consoleCookie,
+  consoleGuard,
+  registerSessionRoutes,
+  signInPage,
+} from './session-routes.ts';
+
+export interface ConsoleOptions {
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  /** Cookies get Secure when the public URL is https. */
+  publicUrl: string | undefined;
+  timeZone: string;
+  sessionLimits: SessionLimits;
+  signInAttemptsPerMinute: number;
+  warningPercent: number;
+  liveIntervalMs: number;
+}
+
+/** Only what the pages load; nothing else of a package is reachable through the console. */
+const UPLOT_FILES = new Set(['uPlot.esm.js', 'uPlot.min.css']);
+
+/**
+ * Pages and scripts only from here: no inline script or style, no other origin, no framing. The
+ * chart library styles its elements through the DOM (allowed), never with inline markup.
+ */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/**
+ * The operator console under /console (docs/console.md): server-rendered pages, a session cookie
+ * got by signing in with an admin or viewer key, CSRF tokens on every form. Its own encapsulated
+ * plugin, so its cookie parsing, CSRF, static files and HTML error pages touch no API route.
+ */
+export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
+  const db = o.database.db;
+  const sessions = new ConsoleSessions(db, o.sessionLimits, o.clock);
+  const guard = consoleGuard(sessions);
+  const secureCookies = o.publicUrl?.startsWith('https:') ?? false;
+  const overview = { db, timeZone: o.timeZone, clock: o.clock, warningPercent: o.warningPercent };
+  const live = new LiveOverview({
+    database: o.database,
+    overview,
+    intervalMs: o.liveIntervalMs,
+    logger: o.logger,
+  });
+  await live.start();
+  app.addHook('preClose', () => live.stop());
+
+  await app.register(
+    async (scope) => {
+      await scope.register(fastifyCookie);
+      await scope.register(fastifyCsrf, { cookieKey: CSRF_COOKIE, cookieOpts: consoleCookie(secureCookies) });
+      await scope.register(fastifyStatic, {
+        root: fileURLToPath(new URL('assets/', import.meta.url)),
+        prefix: '/assets/',
+        decorateReply: false,
+      });
+      await scope.register(fastifyStatic, {
+        root: join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist'),
+        prefix: '/vendor/uplot/',
+        decorateReply: false,
+        allowedPath: (path) => UPLOT_FILES.has(path.replace(/^\//, '')),
+      });
+      scope.addHook('onSend', async (_request, reply) => {
+        void reply.header('content-security-policy', CSP);
+        void reply.header('x-frame-options', 'DENY');
+        void reply.header('x-content-type-options', 'nosniff');
+        void reply.header('referrer-policy', 'no-referrer');
+        if (String(reply.getHeader('content-type') ?? '').startsWith('text/html'))
+          void reply.header('cache-control', 'no-store');
+      });
+      scope.setErrorHandler(consoleErrorHandler);
+      scope.setNotFoundHandler((_request, reply) =>
+        sendErrorPage(reply, 404, 'Not found', 'There is no such page in the console.'),
+      );
+      registerSessionRoutes(scope, {
+        db,
+        sessions,
+        secureCookies,
+        signInAttemptsPerMinute: o.signInAttemptsPerMinute,
+        onSignedOut: () => live.refresh(),
+      });
+      registerOverviewPage(scope, overview, guard);
+      registerLiveStream(scope, { live, sessions, guard });
+    },
+    { prefix: CONSOLE_PATH },
+  );
+}
+
+/**
+ * Errors as pages a person can act on. A refused CSRF token is a 403 that says to reload; too many
+ * sign-ins is the sign-in form again with 429. A 5xx goes to the API's handler, which logs it.
+ */
+function consoleErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (err.code?.startsWith('FST_CSRF_')) {
+    void sendErrorPage(
+      reply,
+      403,
+      'Form refused',
+      'This form has expired or did not come from this console. Reload the page and try again.',
+    );
+    return;
+  }
+  const appError = toAppError(err);
+  if (appError.status >= 500) {
+    errorHandler(err, request, reply);
+    return;
+  }
+  if (appError.code === 'RATE_LIMITED' && request.url.startsWith(`${CONSOLE_PATH}/sign-in`)) {
+    void reply
+      .code(429)
+      .type('text/html; charset=utf-8')
+      .send(signInPage(reply.generateCsrf(), 'Too many sign-in attempts from this address; wait a minute.'));
+    return;
+  }
+  void sendErrorPage(reply, appError.status, 'Request refused', appError.message);
+}
+
+function sendErrorPage(reply: FastifyReply, status: number, title: string, message: string) {
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .send(
+      layout(
+        { title },
+        html`<h1>${title}</h1><p>${message}</p><p><a href="${CONSOLE_PATH}/">Back to the console</a></p>`,
+      ),
+    );
+}

@@ -1,0 +1,64 @@
+import { type Html, html } from './html.ts';
+import type { ConsoleOperator } from './session.ts';
+
+/** Where the console lives; every URL, cookie path and asset below it starts here. */
+export const CONSOLE_PATH = '/console';
+
+/** The console's pages, in menu order: a new page adds its entry here and its module beside this one. */
+const NAV = [{ id: 'overview', label: 'Overview', href: `${CONSOLE_PATH}/overview` }] as const;
+export type PageId = (typeof NAV)[number]['id'];
+
+export interface PageShell {
+  title: string;
+  /** Signed-in pages name the operator and carry the sign-out form (with its CSRF token). */
+  signedIn?: { operator: ConsoleOperator; csrfToken: string; current: PageId };
+  /** ES modules under /console/assets/ this page runs. */
+  scripts?: string[];
+  /** Stylesheets besides the console's own (e.g. a chart library's). */
+  styles?: string[];
+}
+
+/**
+ * The frame of every page: landmarks (banner, navigation, main, contentinfo), a skip link, the
+ * console's stylesheet. No inline script or style, so the Content-Security-Policy can forbid both.
+ */
+export function layout(shell: PageShell, main: Html): string {
+  const s = shell.signedIn;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${shell.title} · LaundryConnect Notify console</title>
+<link rel="icon" href="data:,">
+${(shell.styles ?? []).map((href) => html`<link rel="stylesheet" href="${href}">`)}
+<link rel="stylesheet" href="${CONSOLE_PATH}/assets/console.css">
+${(shell.scripts ?? []).map((src) => html`<script type="module" src="${CONSOLE_PATH}/assets/${src}"></script>`)}
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+  <p class="brand">LaundryConnect Notify <span>console</span></p>
+  ${
+    s &&
+    html`<nav aria-label="Console">
+    <ul>${NAV.map(
+      (n) =>
+        html`<li><a href="${n.href}"${n.id === s.current ? html` aria-current="page"` : ''}>${n.label}</a></li>`,
+    )}</ul>
+  </nav>
+  <form class="signout" method="post" action="${CONSOLE_PATH}/logout">
+    <span>Signed in as <strong>${s.operator.name}</strong> (${s.operator.role})</span>
+    <input type="hidden" name="_csrf" value="${s.csrfToken}">
+    <button type="submit">Sign out</button>
+  </form>`
+  }
+</header>
+<main id="main" tabindex="-1">
+${main}
+</main>
+<footer class="bottom"><p>Figures from the delivery stats (docs/stats.md); how to read them: docs/console.md.</p></footer>
+</body>
+</html>
+`.value;
+}

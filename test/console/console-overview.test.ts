@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { and, eq } from 'drizzle-orm';
+import { type RunningApp, startApp } from '../../src/app.ts';
+import { CHANNELS } from '../../src/channels/channel.ts';
+import { describeDeliveryError } from '../../src/channels/delivery-errors.ts';
+import { SESSION_COOKIE } from '../../src/console/session-routes.ts';
+import { deliveries, notifications } from '../../src/db/schema.ts';
+import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { deliveryStats } from '../../src/stats/delivery-stats.ts';
+import { resolveWindow } from '../../src/stats/stats-window.ts';
+import { testConfig } from '../helpers/fixtures.ts';
+import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
+import { ConsoleClient } from './console-client.ts';
+
+const ADMIN_KEY = 'lcn_test_console_overview_key';
+const context = getNotificationType('order_confirmed')!.sampleContext;
+
+/** The number a `data-stat` cell shows, as an integer. */
+function cell(page: string, key: string): number {
+  const m = new RegExp(`data-stat="${key.replaceAll('.', '\\.')}">([\\d,]+)<`).exec(page);
+  if (!m) throw new Error(`no cell ${key}`);
+  return Number(m[1]!.replaceAll(',', ''));
+}
+
+describe(`console overview and its live stream (${ENGINE})`, () => {
+  let t: TestDatabase;
+  let app: RunningApp;
+
+  before(async () => {
+    t = await createTestDatabase();
+    app = await startApp({
+      config: testConfig({
+        PORT: '0',
+        ADMIN_API_KEY: ADMIN_KEY,
+        CONSOLE_SIGN_IN_ATTEMPTS_PER_MINUTE: '1000',
+        CONSOLE_DELIVERY_RATE_WARNING_PERCENT: '90',
+        // No periodic snapshot within a test: what the stream test waits for must come from a hook.
+        CONSOLE_LIVE_INTERVAL_MS: '600000',
+      }),
+      // No worker: the test sets each delivery's outcome itself.
+      api: true,
+      worker: false,
+      database: t.database,
+    });
+  });
+  after(async () => {
+    await app?.close();
+    await t?.close();
+  });
+
+  const api = (method: string, path: string, body: unknown) =>
+    fetch(app.url + path, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  /** The new notification's row id (the API names it by its public notification_id). */
+  async function notify(userId: string): Promise<number> {
+    const res = await api('POST', '/api/v1/notifications', {
+      user_id: userId,
+      type: 'order_confirmed',
+      context,
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const { notification_id } = (await res.json()) as { notification_id: string };
+    const [row] = await t.database.db
+      .select({ id: notifications.id })
+      .from(notifications)
+      .where(eq(notifications.notificationId, notification_id));
+    return row!.id;
+  }
+
+  async function setInApp(notificationId: number, set: Partial<typeof deliveries.$inferInsert>) {
+    await t.database.db
+      .update(deliveries)
+      .set(set)
+      .where(and(eq(deliveries.notificationId, notificationId), eq(deliveries.channel, 'in_app')));
+  }
+
+  test('every figure on the overview is the stats module’s, failures carry their meaning, and a low rate is flagged', async () => {
+    assert.equal((await api('PUT', '/api/v1/users/u-overview', { email: 'o@example.com' })).status, 201);
+    const delivered = await notify('u-overview');
+    const failed = await notify('u-overview');
+    const unknown = await notify('u-overview');
+    await setInApp(delivered, { status: 'delivered', deliveredAt: new Date() });
+    await setInApp(failed, { status: 'failed', errorCode: 'TIMEOUT', failedAt: new Date() });
+    // A code nothing knows, with markup in it: shown as text, never as markup.
+    await setInApp(unknown, {
+      status: 'failed',
+      errorCode: '<img src=x onerror=alert(1)>',
+      failedAt: new Date(),
+    });
+
+    const c = new ConsoleClient(app.url!);
+    assert.equal((await c.signIn(ADMIN_KEY)).status, 303);
+    const page = (await c.request('GET', '/console/overview')).text;
+    const now = new Date();
+    const stats = await deliveryStats(
+      t.database.db,
+      resolveWindow({ window: 'today', timeZone: 'UTC', now }),
+      now,
+    );
+    for (const ch of CHANNELS)
+      for (const field of [
+        'total',
+        'handed_to_provider',
+        'sent',
+        'delivered',
+        'failed',
+        'pending',
+        'skipped',
+      ] as const)
+        assert.equal(cell(page, `${ch}.${field}`), stats.channels[ch][field], `${ch}.${field}`);
+    for (const q of stats.queue) assert.equal(cell(page, `queue.${q.channel}.due`), q.due);
+    assert.equal(stats.channels.in_app.delivered, 1);
+    assert.equal(stats.channels.in_app.failed, 2);
+
+    assert.match(page, /Delivery rate below 90 %/);
+    assert.match(page, /<strong>In-app<\/strong>: 33\.3 % delivered/);
+    const timeout = describeDeliveryError('in_app', 'TIMEOUT');
+    assert.ok(timeout.known);
+    assert.ok(
+      page.includes(timeout.meaning.replaceAll("'", '&#39;').replaceAll('"', '&quot;')),
+      'TIMEOUT meaning',
+    );
+    assert.ok(!page.includes('<img src=x'), 'a stored code is escaped');
+    assert.ok(page.includes('&lt;img src=x onerror=alert(1)&gt;'));
+    assert.match(page, /Not in the error catalogue/);
+  });
+
+  test('the live stream pushes a snapshot at once and another as soon as a notification is created; sign-out ends it at once', async () => {
+    const c = new ConsoleClient(app.url!);
+    assert.equal((await c.signIn(ADMIN_KEY)).status, 303);
+    const res = await fetch(`${app.url}/console/live?window=today`, {
+      headers: { cookie: `${SESSION_COOKIE}=${c.cookies.get(SESSION_COOKIE)}` },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    /** The next `snapshot` event's data, or null when the stream ended. */
+    const nextSnapshot = async (): Promise<{ sections: Record<string, string> } | null> => {
+      for (;;) {
+        const end = buffered.indexOf('\n\n');
+        if (end >= 0) {
+          const event = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(event);
+          if (/^event: snapshot$/m.test(event) && data) return JSON.parse(data[1]!);
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buffered += value;
+      }
+    };
+    try {
+      const first = await nextSnapshot();
+      assert.ok(first);
+      const before = cell(first.sections['channels']!, 'in_app.total');
+      assert.equal((await api('PUT', '/api/v1/users/u-live', { email: 'l@example.com' })).status, 201);
+      await notify('u-live');
+      let total = before;
+      while (total === before) {
+        const snapshot = await nextSnapshot();
+        assert.ok(snapshot, 'the stream stays open while signed in');
+        total = cell(snapshot.sections['channels']!, 'in_app.total');
+      }
+      assert.equal(total, before + 1);
+
+      const csrf = await c.csrfFrom('/console/overview');
+      assert.equal((await c.request('POST', '/console/logout', { _csrf: csrf })).status, 303);
+      // Sign-out ends the stream at once (snapshots already under way may still arrive first).
+      while ((await nextSnapshot()) !== null);
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  });
+});
