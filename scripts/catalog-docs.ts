@@ -8,8 +8,9 @@ import {
 } from '../src/channels/delivery-errors.ts';
 import { analyzeSms } from '../src/channels/sms/segments.ts';
 import { TWILIO_ERRORS } from '../src/channels/sms/twilio-errors.ts';
-import { EVENT_ROUTES, FIELD_KIND_DOCS } from '../src/events/event-map.ts';
+import { EVENT_ROUTES } from '../src/events/event-map.ts';
 import { NOTIFICATION_TYPES } from '../src/notifications/catalog.ts';
+import { FIELD_KIND_DOCS } from '../src/notifications/context-schema.ts';
 import { buildTemplateContext, renderTemplate } from '../src/templates/render.ts';
 import { TemplateStore } from '../src/templates/template-store.ts';
 import { replaceSection } from './doc-section.ts';

@@ -1,7 +1,5 @@
-import { z } from 'zod';
-import { text } from '../http/text.ts';
-import { requireNotificationType } from '../notifications/catalog.ts';
-import { buildTemplateContext } from '../templates/render.ts';
+import type { z } from 'zod';
+import { contextFields, contextSchema, type DataField } from '../notifications/context-schema.ts';
 
 /**
  * The one table from the marketplace's events to notification types, who receives them and what
@@ -10,56 +8,6 @@ import { buildTemplateContext } from '../templates/render.ts';
  * start-up, not on the first event.
  */
 export type Recipient = 'customer' | 'partner' | 'user';
-
-/**
- * The kinds of value a template prints. A blank, null, object or array would print as
- * "order #", "#[object Object]" or "#AB", so each is refused with a 400 naming the field.
- */
-const filled = () => text().refine((v) => v.trim() !== '', 'must not be blank');
-const KINDS = {
-  text: { schema: filled(), doc: 'a non-blank string' },
-  count: { schema: z.number().int().min(1), doc: 'a whole number ≥ 1' },
-  percent: { schema: z.number().gt(0).max(100), doc: 'a number above 0, at most 100' },
-  amount: {
-    schema: z.union([filled(), z.number().min(0)], {
-      error: 'must be a non-blank string or a number ≥ 0',
-    }),
-    doc: 'a number ≥ 0 or a non-blank string (as it should print, e.g. "12,840.00")',
-  },
-} as const;
-export type FieldKind = keyof typeof KINDS;
-export const FIELD_KIND_DOCS: Readonly<Record<FieldKind, string>> = Object.fromEntries(
-  Object.entries(KINDS).map(([kind, { doc }]) => [kind, doc]),
-) as Record<FieldKind, string>;
-
-/** The kind of every payload variable the templates use (the catalog's `variables`). */
-const FIELD_KINDS: Readonly<Record<string, FieldKind>> = {
-  'order.order_number': 'text',
-  'order.pickup_date': 'text',
-  'order.delivery_date': 'text',
-  'order.items_count': 'count',
-  'order.partner_name': 'text',
-  'order.pickup_area': 'text',
-  'payment.amount': 'amount',
-  'payment.transaction_id': 'text',
-  'refund.amount': 'amount',
-  'payout.amount': 'amount',
-  'payout.period': 'text',
-  'partner.business_name': 'text',
-  'promo.code': 'text',
-  'promo.discount': 'percent',
-  'promo.valid_until': 'text',
-};
-
-/** Variables the service fills in from the recipient's record (buildTemplateContext), never from `data`. */
-export const RECIPIENT_VARIABLES: ReadonlySet<string> = new Set(
-  leafPaths(buildTemplateContext({ firstName: '', lastName: '', email: '', locale: 'en' }, {})),
-);
-
-export interface DataField {
-  path: string;
-  kind: FieldKind;
-}
 
 export interface EventRoute {
   type: string;
@@ -71,14 +19,8 @@ export interface EventRoute {
 }
 
 function route(type: string, recipients: readonly Recipient[]): EventRoute {
-  const fields = requireNotificationType(type)
-    .variables.filter((path) => !RECIPIENT_VARIABLES.has(path))
-    .map((path) => {
-      const kind = FIELD_KINDS[path];
-      if (!kind) throw new Error(`Template variable ${path} (${type}) has no kind in FIELD_KINDS`);
-      return { path, kind };
-    });
-  return { type, recipients, fields, data: dataSchema(fields) };
+  const fields = contextFields(type);
+  return { type, recipients, fields, data: contextSchema(fields) };
 }
 
 const customer = (type: string) => route(type, ['customer']);
@@ -148,36 +90,4 @@ export function eventDataIssues(type: string, data: Record<string, unknown>): Da
   if (!route) return [];
   const result = route.data.safeParse(data);
   return result.success ? [] : result.error.issues.map((i) => ({ path: i.path, message: i.message }));
-}
-
-/** Nests dotted paths into objects: ['order.a', 'order.b'] → { order: { a, b } }. */
-function dataSchema(fields: readonly DataField[]): z.ZodType<Record<string, unknown>> {
-  interface Node {
-    [key: string]: Node | z.ZodType;
-  }
-  const tree: Node = {};
-  for (const { path, kind } of fields) {
-    const keys = path.split('.');
-    let node = tree;
-    for (const key of keys.slice(0, -1)) {
-      node[key] ??= {};
-      node = node[key] as Node;
-    }
-    node[keys.at(-1)!] = KINDS[kind].schema;
-  }
-  const build = (node: Node): z.ZodType<Record<string, unknown>> =>
-    z.looseObject(
-      Object.fromEntries(
-        Object.entries(node).map(([key, child]) => [key, child instanceof z.ZodType ? child : build(child)]),
-      ),
-    );
-  return build(tree);
-}
-
-function leafPaths(value: Record<string, unknown>, prefix = ''): string[] {
-  return Object.entries(value).flatMap(([key, child]) =>
-    child !== null && typeof child === 'object'
-      ? leafPaths(child as Record<string, unknown>, `${prefix}${key}.`)
-      : [`${prefix}${key}`],
-  );
 }

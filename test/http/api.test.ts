@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm';
 import { type RunningApp, startApp } from '../../src/app.ts';
 import { createApiKey, ensureAdminKey, hashApiKey } from '../../src/auth/api-keys.ts';
 import { INVALID_PHONE_MESSAGE } from '../../src/channels/sms/phone.ts';
-import { apiKeys } from '../../src/db/schema.ts';
+import { apiKeys, notifications, users } from '../../src/db/schema.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
@@ -278,6 +278,41 @@ describe(`HTTP API (${ENGINE})`, () => {
       assert.match(p.detail, /order\.\w+/);
       assert.match(String(p['variable']), /^order\.\w+$/);
       assert.ok(p.detail.includes(String(p['variable'])));
+    });
+
+    test('a blank or mistyped context value is a 400 naming the field, and nothing is created', async () => {
+      await upsertUser('u-blankctx');
+      const order = { order_number: 'LC-1', pickup_date: 'Sat 9-11' };
+      for (const [value, field] of [
+        ['', 'body.context.order.order_number'],
+        ['   ', 'body.context.order.order_number'],
+        [null, 'body.context.order.order_number'],
+        [{ x: 1 }, 'body.context.order.order_number'],
+      ] as const) {
+        const res = await call('POST', '/api/v1/notifications', {
+          body: {
+            user_id: 'u-blankctx',
+            type: 'order_confirmed',
+            context: { order: { ...order, order_number: value } },
+          },
+        });
+        const p = await expectProblem(res, 400, 'VALIDATION_FAILED');
+        assert.deepEqual(
+          (p['errors'] as Array<{ field: string }>).map((e) => e.field),
+          [field],
+          JSON.stringify(value),
+        );
+      }
+      const ok = await call('POST', '/api/v1/notifications', {
+        body: { user_id: 'u-blankctx', type: 'order_confirmed', context: { order } },
+      });
+      assert.equal(ok.status, 201, await ok.text());
+      const created = await t.database.db
+        .select({ id: notifications.id })
+        .from(notifications)
+        .innerJoin(users, eq(users.id, notifications.userId))
+        .where(eq(users.externalId, 'u-blankctx'));
+      assert.equal(created.length, 1, 'only the valid request created a notification');
     });
 
     test('an unknown route is a 404 problem', async () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import { contextValueIssues } from '../../notifications/context-schema.ts';
 import { type CreateNotificationDeps, createNotification } from '../../notifications/create-notification.ts';
 import { getNotificationView } from '../../notifications/notification-view.ts';
 import { requireApiKey } from '../auth.ts';
@@ -15,7 +16,14 @@ const createBody = z
     title: text().min(1).max(200).optional().describe('Overrides the rendered in-app title'),
     message: text().min(1).max(2000).optional().describe('Overrides the rendered in-app message'),
   })
-  .strict();
+  .strict()
+  // The values given are checked as an event's data is (a blank or mistyped one is a 400 naming
+  // the field, never an SMS saying "order #"); a missing one is the renderer's 422.
+  .superRefine((body, ctx) => {
+    for (const issue of contextValueIssues(body.type, body.context)) {
+      ctx.addIssue({ code: 'custom', path: ['context', ...issue.path], message: issue.message });
+    }
+  });
 
 export const idempotencyHeaders = z.object({
   'idempotency-key': text()
