@@ -45,10 +45,13 @@ CREATE TABLE deliveries (
   CONSTRAINT deliveries_pkey PRIMARY KEY (id)
 );
 
+CREATE INDEX deliveries_created_idx ON public.deliveries USING btree (created_at);
 CREATE INDEX deliveries_due_idx ON public.deliveries USING btree (channel, next_attempt_at) WHERE (status = 'queued'::text);
+CREATE INDEX deliveries_error_code_idx ON public.deliveries USING btree (error_code) WHERE (error_code IS NOT NULL);
 CREATE INDEX deliveries_lease_idx ON public.deliveries USING btree (lease_expires_at) WHERE (status = 'sending'::text);
 CREATE UNIQUE INDEX deliveries_notification_channel_key ON public.deliveries USING btree (notification_id, channel);
 CREATE INDEX deliveries_provider_message_idx ON public.deliveries USING btree (provider_message_id) WHERE (provider_message_id IS NOT NULL);
+CREATE INDEX deliveries_status_channel_idx ON public.deliveries USING btree (status, channel, notification_id);
 
 CREATE TABLE delivery_status_history (
   id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
@@ -176,7 +179,9 @@ CREATE TABLE notifications (
   CONSTRAINT notifications_pkey PRIMARY KEY (id)
 );
 
+CREATE INDEX notifications_created_idx ON public.notifications USING btree (created_at, id);
 CREATE UNIQUE INDEX notifications_notification_id_key ON public.notifications USING btree (notification_id);
+CREATE INDEX notifications_type_created_idx ON public.notifications USING btree (type, created_at, id);
 CREATE INDEX notifications_user_created_idx ON public.notifications USING btree (user_id, created_at);
 
 CREATE TABLE preference_changes (

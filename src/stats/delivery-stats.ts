@@ -9,10 +9,11 @@
  * whatever happened to them after. (The budget monitor sums cost by `sent_at` in UTC days instead:
  * it caps spend as it happens; the two differ only for a retry sent after midnight.)
  *
- * Indexes these queries want at volume: `deliveries (created_at)` for the window (not present yet:
- * without it the window is a sequential scan), `notifications (created_at)` for the per-type
- * figures, and the existing partial indexes on queued (`deliveries_due_idx`) and sending
- * (`deliveries_lease_idx`) deliveries for the queue.
+ * Indexes (migration 0014, docs/performance.md): `deliveries (created_at)` for the window,
+ * `notifications (type, created_at, id)` for the per-type figures, and the partial indexes on
+ * queued (`deliveries_due_idx`) and sending (`deliveries_lease_idx`) deliveries for the queue. At
+ * 1,000,000 notifications they are not enough for a 7- or 30-day window within 300 ms: every row
+ * of the window is still read (docs/performance.md says what would be).
  */
 import { sql } from 'drizzle-orm';
 import { CHANNELS, type ChannelName } from '../channels/channel.ts';
@@ -352,8 +353,13 @@ export async function queueDepth(q: Queryable, now: Date): Promise<QueueDepth[]>
                count(*) filter (where status = 'sending')::int as sending,
                (extract(epoch from min(due_at) filter (where status = 'queued' and due_at <= ${at}::timestamptz))
                  * 1000)::float8 as oldest_due_ms
+        -- Two arms, each exactly a partial index's predicate, so each reads that small index;
+        -- "status in ('queued', 'sending')" matches neither and scans the whole table.
         from (select channel, status, coalesce(next_attempt_at, created_at) as due_at from deliveries
-              where status in ('queued', 'sending')) d
+              where status = 'queued'
+              union all
+              select channel, status, coalesce(next_attempt_at, created_at) as due_at from deliveries
+              where status = 'sending') d
         group by channel`,
   );
   const byChannel = new Map(rows.map((r) => [r.channel, r]));
