@@ -159,14 +159,19 @@ const client = new pg.Client({ connectionString: url });
 await client.connect();
 try {
   // A database with tables but no migrations table is someone else's: migrating would write into it.
+  // The maintenance database is everyone's, empty or not.
   const [foreign] = (
-    await client.query<{ tables: number; ours: boolean }>(
-      `select count(*)::int as tables, to_regclass('drizzle.__drizzle_migrations') is not null as ours
+    await client.query<{ name: string; tables: number; ours: boolean }>(
+      `select current_database() as name, count(*)::int as tables,
+              to_regclass('drizzle.__drizzle_migrations') is not null as ours
        from pg_tables where schemaname = 'public'`,
     )
   ).rows;
-  if (foreign && foreign.tables > 0 && !foreign.ours && !values.force) {
-    refuse(`the database has ${foreign.tables} tables and none of this service's migrations`);
+  if (foreign && !values.force) {
+    if (foreign.name === 'postgres') refuse('"postgres" is the server\'s maintenance database');
+    if (foreign.tables > 0 && !foreign.ours) {
+      refuse(`the database has ${foreign.tables} tables and none of this service's migrations`);
+    }
   }
   // The way `laundryconnect-notify migrate` does it (src/cli/commands/migrate.ts).
   const database = await openDatabase({

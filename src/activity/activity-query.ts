@@ -14,11 +14,13 @@
  * has all the delivery filters given (channel=sms&status=failed is "an SMS that failed", not "some
  * delivery failed and there is an SMS").
  *
- * Indexes it relies on at volume (migration 0014, docs/performance.md): notifications
- * (created_at, id) for the unfiltered page and time ranges, (user_id, created_at, id) per user,
- * (type, created_at, id) per type, the unique public id; deliveries by notification for the
- * summaries and the delivery filters, and the partial indexes on failed and on error codes for
- * rare delivery filters.
+ * Indexes it relies on at volume (migration 0014; figures in docs/performance.md): notifications
+ * (created_at, id) for the unfiltered pages and time ranges, (user_id, created_at) per user,
+ * (type, created_at, id) per type, the unique public id; deliveries (notification_id, channel) for
+ * the summaries and a common delivery filter, checked newest notification first; for a rare one
+ * (an error code, a SID, a channel × status pair that seldom happens) the planner starts from the
+ * deliveries instead: the partial indexes on error_code and on the SID, and (status, channel,
+ * notification_id) with the channel × status statistics that tell it which pairs are rare.
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
