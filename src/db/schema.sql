@@ -240,6 +240,48 @@ CREATE TABLE sms_send_rate (
   CONSTRAINT sms_send_rate_pkey PRIMARY KEY (sender)
 );
 
+CREATE TABLE stats_delivery_slots (
+  slot timestamp with time zone NOT NULL,
+  channel text NOT NULL,
+  status text NOT NULL,
+  skip_reason text,
+  error_code text,
+  handed boolean NOT NULL,
+  n integer NOT NULL,
+  segments bigint NOT NULL,
+  estimated numeric,
+  reported numeric,
+  priced integer NOT NULL,
+  currency text
+);
+
+CREATE INDEX stats_delivery_slots_slot_idx ON public.stats_delivery_slots USING btree (slot);
+
+CREATE TABLE stats_dirty_slots (
+  slot timestamp with time zone NOT NULL
+);
+
+CREATE INDEX stats_dirty_slots_slot_idx ON public.stats_dirty_slots USING btree (slot);
+
+CREATE TABLE stats_seal (
+  id integer NOT NULL DEFAULT 1,
+  sealed_to timestamp with time zone,
+  CONSTRAINT stats_seal_id_check CHECK ((id = 1)),
+  CONSTRAINT stats_seal_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE stats_type_slots (
+  slot timestamp with time zone NOT NULL,
+  type text NOT NULL,
+  notifications integer NOT NULL,
+  delivered integer NOT NULL,
+  failed integer NOT NULL,
+  skipped integer NOT NULL,
+  pending integer NOT NULL
+);
+
+CREATE INDEX stats_type_slots_slot_idx ON public.stats_type_slots USING btree (slot);
+
 CREATE TABLE users (
   id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
   external_id text NOT NULL,
@@ -496,4 +538,28 @@ begin
      from notification_settings s where s.user_id = u.id),
     exists (select 1 from push_subscriptions ps where ps.user_id = u.id)
   from users u where u.external_id = p_external_id;
+end $function$;
+
+CREATE OR REPLACE FUNCTION public.lc_stats_mark_dirty()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if TG_OP <> 'INSERT' then
+    insert into stats_dirty_slots values (date_bin('15 minutes', OLD.created_at, timestamptz '2000-01-01 00:00:00+00'));
+    if TG_TABLE_NAME = 'deliveries' then
+      insert into stats_dirty_slots
+      select date_bin('15 minutes', n.created_at, timestamptz '2000-01-01 00:00:00+00') from notifications n
+      where n.id = OLD.notification_id;
+    end if;
+  end if;
+  if TG_OP <> 'DELETE' then
+    insert into stats_dirty_slots values (date_bin('15 minutes', NEW.created_at, timestamptz '2000-01-01 00:00:00+00'));
+    if TG_TABLE_NAME = 'deliveries' then
+      insert into stats_dirty_slots
+      select date_bin('15 minutes', n.created_at, timestamptz '2000-01-01 00:00:00+00') from notifications n
+      where n.id = NEW.notification_id;
+    end if;
+  end if;
+  return null;
 end $function$;
