@@ -19,8 +19,8 @@ const SLOT = sql`interval '15 minutes'`;
 const ORIGIN = sql`timestamptz '2000-01-01 00:00:00+00'`;
 /** Slots are sealed once they end this long ago; the triggers mark changes to rows over an hour old. */
 const SEAL_AFTER = sql`interval '2 hours'`;
-/** One seal statement covers at most this many slots (a day), to stay well inside statement_timeout. */
-const SLOTS_PER_STATEMENT = 96;
+/** One seal statement covers at most this many slots (six hours), to stay well inside statement_timeout. */
+const SLOTS_PER_STATEMENT = 24;
 
 /**
  * The part of a window read from the rollup: whole sealed slots in [from, to), less the dirty
@@ -99,7 +99,7 @@ const SEAL_LOCK = 1_500_150_014;
 
 /**
  * Seals every slot that ended over two hours ago (by the database's clock, the triggers' clock)
- * and recomputes the dirty ones, a day of slots per transaction. Returns how many ran. Several
+ * and recomputes the dirty ones, six hours of slots per transaction. Returns how many ran. Several
  * processes may call it: each transaction first waits for the others' advisory lock, so its
  * statement's snapshot sees what they sealed (two sealers on one snapshot would both add a slot).
  */
