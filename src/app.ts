@@ -43,6 +43,7 @@ import { smsOptInConfirmation } from './preferences/sms-opt-in.ts';
 import { InboxHub } from './realtime/inbox-hub.ts';
 import { registerInboxSocket } from './realtime/inbox-socket.ts';
 import { serveLocalStats } from './stats/local-stats.ts';
+import { startStatsSealer } from './stats/stats-rollup.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { VERSION } from './version.ts';
 import { registerSmsInbound } from './webhooks/sms-inbound.ts';
@@ -330,6 +331,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       closers.push(() => w.stop());
       if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
       closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger, clock));
+      closers.push(startStatsSealer(database.db, logger));
     }
 
     return {

@@ -126,6 +126,9 @@ export const notifications = pgTable(
   (t) => [
     uniqueIndex('notifications_notification_id_key').on(t.notificationId),
     index('notifications_user_created_idx').on(t.userId, t.createdAt),
+    // The activity list's newest-first pages, overall and per type (migration 0014).
+    index('notifications_created_idx').on(t.createdAt, t.id),
+    index('notifications_type_created_idx').on(t.type, t.createdAt, t.id),
   ],
 );
 
@@ -175,6 +178,9 @@ export const deliveries = pgTable(
     index('deliveries_provider_message_idx')
       .on(t.providerMessageId)
       .where(sql`${t.providerMessageId} is not null`),
+    // The stats window, and the activity list's error-code filter (migration 0014).
+    index('deliveries_created_idx').on(t.createdAt),
+    index('deliveries_error_code_idx').on(t.errorCode).where(sql`${t.errorCode} is not null`),
     check(
       'deliveries_status_check',
       sql`${t.status} in ('skipped', 'queued', 'sending', 'sent', 'delivered', 'failed')`,

@@ -9,15 +9,16 @@
  * whatever happened to them after. (The budget monitor sums cost by `sent_at` in UTC days instead:
  * it caps spend as it happens; the two differ only for a retry sent after midnight.)
  *
- * Indexes these queries want at volume: `deliveries (created_at)` for the window (not present yet:
- * without it the window is a sequential scan), `notifications (created_at)` for the per-type
- * figures, and the existing partial indexes on queued (`deliveries_due_idx`) and sending
- * (`deliveries_lease_idx`) deliveries for the queue.
+ * At volume (migration 0014, docs/performance.md): the sealed 15-minute slots of a window come
+ * from the rollup (stats-rollup.ts), the rest from the rows through `deliveries (created_at)` and
+ * `notifications (created_at, id)`; the queue reads the partial indexes on queued
+ * (`deliveries_due_idx`) and sending (`deliveries_lease_idx`) deliveries.
  */
 import { sql } from 'drizzle-orm';
 import { CHANNELS, type ChannelName } from '../channels/channel.ts';
 import { describeDeliveryError } from '../channels/delivery-errors.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
+import { type Cover, covered, rollupCover, uncovered } from './stats-rollup.ts';
 import type { StatsWindow } from './stats-window.ts';
 
 /**
@@ -113,11 +114,12 @@ export interface DeliveryStats {
 
 /** Every figure for one window; `now` is the clock (queue ages), never read from the wall. */
 export async function deliveryStats(q: Queryable, w: StatsWindow, now: Date): Promise<DeliveryStats> {
+  const cover = await rollupCover(q, w);
   const [channels, buckets, failures, types, queue] = await Promise.all([
-    channelCounts(q, w),
-    bucketStats(q, w),
-    failureCodes(q, w),
-    typeCounts(q, w),
+    channelCounts(q, w, cover),
+    bucketStats(q, w, cover),
+    failureCodes(q, w, cover),
+    typeCounts(q, w, cover),
     queueDepth(q, now),
   ]);
   return {
@@ -137,12 +139,13 @@ export async function deliveryStats(q: Queryable, w: StatsWindow, now: Date): Pr
   };
 }
 
-const inWindow = (w: StatsWindow, column = sql`d.created_at`) =>
-  sql`${column} >= ${w.from.toISOString()}::timestamptz and ${column} < ${w.to.toISOString()}::timestamptz`;
+// Each figure sums two disjoint parts of the window: the sealed slots' rollup rows (`covered`) and
+// the rows no clean sealed slot holds (`uncovered`); with nothing sealed, all of it is rows.
 
 export async function channelCounts(
   q: Queryable,
   w: StatsWindow,
+  cover?: Cover,
 ): Promise<Record<ChannelName, ChannelCounts>> {
   const rows = await queryRows<{
     channel: ChannelName;
@@ -152,9 +155,12 @@ export async function channelCounts(
     n: number;
   }>(
     q,
-    sql`select d.channel, d.status, d.skip_reason, d.sent_at is not null as handed, count(*)::int as n
-        from deliveries d where ${inWindow(w)}
-        group by 1, 2, 3, 4`,
+    sql`select channel, status, skip_reason, handed, sum(n)::int as n from (
+          select d.channel, d.status, d.skip_reason, d.sent_at is not null as handed, count(*) as n
+          from ${uncovered('deliveries', w, cover)} d group by 1, 2, 3, 4
+          union all
+          select r.channel, r.status, r.skip_reason, r.handed, r.n from ${covered('stats_delivery_slots', cover)} r
+        ) x group by 1, 2, 3, 4`,
   );
   const out = Object.fromEntries(CHANNELS.map((c) => [c, emptyCounts(c)])) as Record<
     ChannelName,
@@ -198,7 +204,7 @@ function deliveryRate(c: ChannelCounts): number | null {
   return ended === 0 ? null : Math.round((good / ended) * 10_000) / 10_000;
 }
 
-export async function bucketStats(q: Queryable, w: StatsWindow): Promise<StatsBucket[]> {
+export async function bucketStats(q: Queryable, w: StatsWindow, cover?: Cover): Promise<StatsBucket[]> {
   const g = w.granularity;
   const tz = w.timeZone;
   const step = `1 ${g}`;
@@ -224,21 +230,36 @@ export async function bucketStats(q: Queryable, w: StatsWindow): Promise<StatsBu
             date_trunc(${g}, ${w.from.toISOString()}::timestamptz at time zone ${tz}),
             (${w.to.toISOString()}::timestamptz at time zone ${tz}) - interval '1 microsecond',
             ${step}::interval) as wall
-        ), agg as (
+        ), parts as (
           select date_trunc(${g}, d.created_at at time zone ${tz}) as wall, d.channel,
-                 count(*)::int as total,
-                 count(*) filter (where d.sent_at is not null)::int as handed,
-                 count(*) filter (where d.status = 'delivered')::int as delivered,
-                 count(*) filter (where d.status = 'failed')::int as failed,
-                 coalesce(sum((d.details ->> 'segments')::int) filter (where d.sent_at is not null), 0)::int as segments,
-                 coalesce(sum(d.cost_amount), 0)::float8 as estimated,
-                 -- Twilio reports price as a negative string ("-0.00750"); anything else is ignored.
+                 count(*) as total,
+                 count(*) filter (where d.sent_at is not null) as handed,
+                 count(*) filter (where d.status = 'delivered') as delivered,
+                 count(*) filter (where d.status = 'failed') as failed,
+                 coalesce(sum((d.details ->> 'segments')::int) filter (where d.sent_at is not null), 0) as segments,
+                 sum(d.cost_amount) as estimated,
+                 -- Twilio reports price as a negative string ("-0.00750"); anything else is ignored
+                 -- (the rollup applies the same rule: stats-rollup.ts).
                  sum(abs((d.details ->> 'price')::numeric))
-                   filter (where d.details ->> 'price' ~ '^-?[0-9]+(\\.[0-9]+)?$')::float8 as reported,
-                 count(*) filter (where d.details ->> 'price' ~ '^-?[0-9]+(\\.[0-9]+)?$')::int as priced,
+                   filter (where d.details ->> 'price' ~ '^-?[0-9]+(\\.[0-9]+)?$') as reported,
+                 count(*) filter (where d.details ->> 'price' ~ '^-?[0-9]+(\\.[0-9]+)?$') as priced,
                  max(d.cost_currency) as currency
-          from deliveries d where ${inWindow(w)}
+          from ${uncovered('deliveries', w, cover)} d
           group by 1, 2
+          union all
+          -- A 15-minute UTC slot lies inside one local hour and day of every current zone.
+          select date_trunc(${g}, r.slot at time zone ${tz}), r.channel, r.n,
+                 case when r.handed then r.n else 0 end,
+                 case when r.status = 'delivered' then r.n else 0 end,
+                 case when r.status = 'failed' then r.n else 0 end,
+                 r.segments, r.estimated, r.reported, r.priced, r.currency
+          from ${covered('stats_delivery_slots', cover)} r
+        ), agg as (
+          select wall, channel, sum(total)::int as total, sum(handed)::int as handed,
+                 sum(delivered)::int as delivered, sum(failed)::int as failed, sum(segments)::int as segments,
+                 coalesce(sum(estimated), 0)::float8 as estimated, sum(reported)::float8 as reported,
+                 sum(priced)::int as priced, max(currency) as currency
+          from parts group by 1, 2
         )
         select to_char(b.wall, 'YYYY-MM-DD"T"HH24:MI') as wall,
                to_char((b.wall at time zone ${tz}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as start,
@@ -300,12 +321,15 @@ function roundMoney(n: number): number {
   return Math.round(n * 1e5) / 1e5;
 }
 
-export async function failureCodes(q: Queryable, w: StatsWindow): Promise<FailureCode[]> {
+export async function failureCodes(q: Queryable, w: StatsWindow, cover?: Cover): Promise<FailureCode[]> {
   const rows = await queryRows<{ channel: ChannelName; code: string | null; n: number }>(
     q,
-    sql`select d.channel, d.error_code as code, count(*)::int as n
-        from deliveries d where ${inWindow(w)} and d.status = 'failed'
-        group by 1, 2 order by n desc, 1, 2`,
+    sql`select channel, code, sum(n)::int as n from (
+          select d.channel, d.error_code as code, count(*) as n
+          from ${uncovered('deliveries', w, cover)} d where d.status = 'failed' group by 1, 2
+          union all
+          select r.channel, r.error_code, r.n from ${covered('stats_delivery_slots', cover)} r where r.status = 'failed'
+        ) x group by 1, 2 order by n desc, 1, 2`,
   );
   return rows.map((r) => {
     const info = r.code === null ? undefined : describeDeliveryError(r.channel, r.code);
@@ -321,17 +345,25 @@ export async function failureCodes(q: Queryable, w: StatsWindow): Promise<Failur
   });
 }
 
-export async function typeCounts(q: Queryable, w: StatsWindow): Promise<TypeCounts[]> {
+export async function typeCounts(q: Queryable, w: StatsWindow, cover?: Cover): Promise<TypeCounts[]> {
   return queryRows<TypeCounts>(
     q,
-    sql`select n.type, count(distinct n.id)::int as notifications,
-               count(d.id) filter (where d.status = 'delivered')::int as delivered,
-               count(d.id) filter (where d.status = 'failed')::int as failed,
-               count(d.id) filter (where d.status = 'skipped')::int as skipped,
-               count(d.id) filter (where d.status in ('queued', 'sending'))::int as pending
-        from notifications n left join deliveries d on d.notification_id = n.id
-        where ${inWindow(w, sql`n.created_at`)}
-        group by n.type order by notifications desc, n.type`,
+    // The two parts hold disjoint sets of notifications, so their distinct counts add up.
+    sql`select type, sum(notifications)::int as notifications, sum(delivered)::int as delivered,
+               sum(failed)::int as failed, sum(skipped)::int as skipped, sum(pending)::int as pending
+        from (
+          select n.type, count(distinct n.id) as notifications,
+                 count(d.id) filter (where d.status = 'delivered') as delivered,
+                 count(d.id) filter (where d.status = 'failed') as failed,
+                 count(d.id) filter (where d.status = 'skipped') as skipped,
+                 count(d.id) filter (where d.status in ('queued', 'sending')) as pending
+          from ${uncovered('notifications', w, cover)} n left join deliveries d on d.notification_id = n.id
+          group by n.type
+          union all
+          select r.type, r.notifications, r.delivered, r.failed, r.skipped, r.pending
+          from ${covered('stats_type_slots', cover)} r
+        ) x
+        group by type order by notifications desc, type`,
   );
 }
 
@@ -352,8 +384,13 @@ export async function queueDepth(q: Queryable, now: Date): Promise<QueueDepth[]>
                count(*) filter (where status = 'sending')::int as sending,
                (extract(epoch from min(due_at) filter (where status = 'queued' and due_at <= ${at}::timestamptz))
                  * 1000)::float8 as oldest_due_ms
+        -- Two arms, each exactly a partial index's predicate, so each reads that small index;
+        -- "status in ('queued', 'sending')" matches neither and scans the whole table.
         from (select channel, status, coalesce(next_attempt_at, created_at) as due_at from deliveries
-              where status in ('queued', 'sending')) d
+              where status = 'queued'
+              union all
+              select channel, status, coalesce(next_attempt_at, created_at) as due_at from deliveries
+              where status = 'sending') d
         group by channel`,
   );
   const byChannel = new Map(rows.map((r) => [r.channel, r]));

@@ -1,0 +1,198 @@
+/**
+ * The stats rollup (migration 0014, docs/stats.md#the-rollup): the figures of each 15-minute UTC
+ * slot, computed once the slot is over two hours old ("sealed"), so a 30-day window reads ~3,000
+ * slots' rows instead of millions of deliveries. A slot whose rows change after sealing (a late
+ * status report, a retry, a deleted user) is marked dirty by a trigger and read from the rows
+ * until the next seal recomputes it, so the figures are always those of the rows.
+ *
+ * Reading (delivery-stats.ts): a window's whole sealed slots come from the rollup, and the rest —
+ * its ragged edges, the hours not sealed yet, dirty slots — from the rows.
+ */
+import { type SQL, sql } from 'drizzle-orm';
+import { type Db, type Queryable, queryRows } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import type { StatsWindow } from './stats-window.ts';
+
+const SLOT_MS = 15 * 60_000;
+const SLOT = sql`interval '15 minutes'`;
+/** date_bin's origin: any instant on a UTC quarter hour. */
+const ORIGIN = sql`timestamptz '2000-01-01 00:00:00+00'`;
+/** Slots are sealed once they end this long ago; the triggers mark changes to rows over an hour old. */
+const SEAL_AFTER = sql`interval '2 hours'`;
+/** One seal statement covers at most this many slots (six hours), to stay well inside statement_timeout. */
+const SLOTS_PER_STATEMENT = 24;
+
+/**
+ * The part of a window read from the rollup: whole sealed slots in [from, to), less the dirty
+ * ones (as merged ranges), which are read from the rows. Read in a statement of its own, so it is
+ * the rollup's state as of that moment (a slot dirtied a moment later still shows the figures it
+ * had when this was read; the next read sees the change).
+ */
+export interface Cover {
+  from: string;
+  to: string;
+  dirty: Array<{ from: string; to: string }>;
+}
+
+/** Past this many dirty ranges, read the window from the rows until the next seal. */
+const MAX_DIRTY_RANGES = 50;
+
+export async function rollupCover(q: Queryable, w: StatsWindow): Promise<Cover | undefined> {
+  const [row] = await queryRows<{ sealed_ms: number | null }>(
+    q,
+    sql`select (extract(epoch from sealed_to) * 1000)::float8 as sealed_ms from stats_seal`,
+  );
+  if (row?.sealed_ms == null) return undefined;
+  const from = Math.ceil(w.from.getTime() / SLOT_MS) * SLOT_MS;
+  const to = Math.min(Math.floor(w.to.getTime() / SLOT_MS) * SLOT_MS, row.sealed_ms);
+  if (to <= from) return undefined;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const slots = await queryRows<{ ms: number }>(
+    q,
+    sql`select distinct (extract(epoch from slot) * 1000)::float8 as ms from stats_dirty_slots
+        where slot >= ${iso(from)}::timestamptz and slot < ${iso(to)}::timestamptz order by 1`,
+  );
+  const dirty: Array<{ from: number; to: number }> = [];
+  for (const { ms } of slots) {
+    const last = dirty.at(-1);
+    if (last && last.to === ms) last.to = ms + SLOT_MS;
+    else dirty.push({ from: ms, to: ms + SLOT_MS });
+  }
+  if (dirty.length > MAX_DIRTY_RANGES) return undefined;
+  return {
+    from: iso(from),
+    to: iso(to),
+    dirty: dirty.map((r) => ({ from: iso(r.from), to: iso(r.to) })),
+  };
+}
+
+/**
+ * The rows of `table` (deliveries or notifications) in the window that the cover does not hold,
+ * as a subquery: each part a range with literal bounds, which its created_at index reads and the
+ * planner estimates from its statistics.
+ */
+export function uncovered(table: 'deliveries' | 'notifications', w: StatsWindow, c: Cover | undefined): SQL {
+  const t = sql.raw(table);
+  const ranges = c
+    ? [{ from: w.from.toISOString(), to: c.from }, ...c.dirty, { from: c.to, to: w.to.toISOString() }]
+    : [{ from: w.from.toISOString(), to: w.to.toISOString() }];
+  const parts = ranges.map(
+    (r) =>
+      sql`select t.* from ${t} t where t.created_at >= ${r.from}::timestamptz and t.created_at < ${r.to}::timestamptz`,
+  );
+  return sql`(${sql.join(parts, sql` union all `)})`;
+}
+
+/** The rollup rows of the cover's clean slots (none without a cover). */
+export function covered(table: 'stats_delivery_slots' | 'stats_type_slots', c: Cover | undefined): SQL {
+  const t = sql.raw(table);
+  if (!c) return sql`(select r.* from ${t} r where false)`;
+  const clean = c.dirty.map(
+    (r) => sql` and not (r.slot >= ${r.from}::timestamptz and r.slot < ${r.to}::timestamptz)`,
+  );
+  return sql`(select r.* from ${t} r
+              where r.slot >= ${c.from}::timestamptz and r.slot < ${c.to}::timestamptz${sql.join(clean, sql``)})`;
+}
+
+/** Any fixed key: one sealer at a time across processes. */
+const SEAL_LOCK = 1_500_150_014;
+
+/**
+ * Seals every slot that ended over two hours ago (by the database's clock, the triggers' clock)
+ * and recomputes the dirty ones, six hours of slots per transaction. Returns how many ran. Several
+ * processes may call it: each transaction first waits for the others' advisory lock, so its
+ * statement's snapshot sees what they sealed (two sealers on one snapshot would both add a slot).
+ */
+export async function sealStats(db: Db): Promise<number> {
+  let transactions = 0;
+  for (;;) {
+    const more = await db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK})`);
+      const [row] = await queryRows<{ more: boolean }>(tx, sealStatement());
+      return row?.more === true;
+    });
+    transactions += 1;
+    if (!more) return transactions;
+  }
+}
+
+/** Seals now and then every `intervalMs` (a worker's chore); returns the stop function. */
+export function startStatsSealer(
+  db: Db,
+  logger: Pick<Logger, 'warn'>,
+  intervalMs = 300_000,
+): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  const seal = () => {
+    running = sealStats(db).catch((err: Error) =>
+      logger.warn({ err }, 'stats rollup seal failed; will retry'),
+    );
+  };
+  seal();
+  const timer = setInterval(seal, intervalMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+/**
+ * One statement: the next day of unsealed slots [a, b) and every dirty slot before b. All of it in
+ * one snapshot, so the marks it deletes are exactly those whose changes the rows it reads include;
+ * a change committed meanwhile leaves its own mark behind.
+ */
+function sealStatement(): SQL {
+  return sql`
+    with bounds as (
+      select coalesce(s.sealed_to,
+                      date_bin(${SLOT}, least((select min(created_at) from deliveries),
+                                              (select min(created_at) from notifications)), ${ORIGIN}),
+                      e.sealable) as a,
+             e.sealable
+      from stats_seal s, (select date_bin(${SLOT}, now() - ${SEAL_AFTER}, ${ORIGIN}) as sealable) e
+    ), span as (
+      select a, least(a + ${SLOTS_PER_STATEMENT} * ${SLOT}, greatest(a, sealable)) as b, sealable from bounds
+    ), cleared as (
+      delete from stats_dirty_slots x using span where x.slot < span.b returning x.slot
+    ), redo as (
+      select distinct c.slot from cleared c, span where c.slot < span.a
+    ), gone_d as (
+      delete from stats_delivery_slots r using span
+      where (r.slot >= span.a and r.slot < span.b) or r.slot in (select slot from redo)
+    ), gone_t as (
+      delete from stats_type_slots r using span
+      where (r.slot >= span.a and r.slot < span.b) or r.slot in (select slot from redo)
+    ), ds as (
+      select d.* from deliveries d, span where d.created_at >= span.a and d.created_at < span.b
+      union all
+      select d.* from redo x join deliveries d on d.created_at >= x.slot and d.created_at < x.slot + ${SLOT}
+    ), new_d as (
+      insert into stats_delivery_slots
+        (slot, channel, status, skip_reason, error_code, handed, n, segments, estimated, reported, priced, currency)
+      select date_bin(${SLOT}, d.created_at, ${ORIGIN}), d.channel, d.status, d.skip_reason, d.error_code,
+             d.sent_at is not null, count(*)::int,
+             coalesce(sum((d.details ->> 'segments')::int) filter (where d.sent_at is not null), 0),
+             sum(d.cost_amount),
+             sum(abs((d.details ->> 'price')::numeric)) filter (where d.details ->> 'price' ~ '^-?[0-9]+(\\.[0-9]+)?$'),
+             count(*) filter (where d.details ->> 'price' ~ '^-?[0-9]+(\\.[0-9]+)?$')::int,
+             max(d.cost_currency)
+      from ds d group by 1, 2, 3, 4, 5, 6
+    ), ns as (
+      select n.* from notifications n, span where n.created_at >= span.a and n.created_at < span.b
+      union all
+      select n.* from redo x join notifications n on n.created_at >= x.slot and n.created_at < x.slot + ${SLOT}
+    ), new_t as (
+      insert into stats_type_slots (slot, type, notifications, delivered, failed, skipped, pending)
+      select date_bin(${SLOT}, n.created_at, ${ORIGIN}), n.type, count(distinct n.id)::int,
+             count(d.id) filter (where d.status = 'delivered')::int,
+             count(d.id) filter (where d.status = 'failed')::int,
+             count(d.id) filter (where d.status = 'skipped')::int,
+             count(d.id) filter (where d.status in ('queued', 'sending'))::int
+      from ns n left join deliveries d on d.notification_id = n.id
+      group by 1, 2
+    ), sealed as (
+      update stats_seal s set sealed_to = span.b from span
+    )
+    select span.b < span.sealable as more from span`;
+}
