@@ -168,9 +168,9 @@ export async function activityPage(
   }>(
     q,
     sql`select p.id::text as id,
-               to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
+               to_char(p.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
                p.notification_id, u.external_id as user_id, p.type, p.category, p.priority, p.title,
-               to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
+               to_char(p.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
                p.read_at is not null as is_read,
                (select coalesce(json_agg(json_build_object(
                          'channel', d.channel, 'status', d.status, 'skip_reason', d.skip_reason,
