@@ -100,8 +100,12 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<boolean> {
       // already gone
     }
   };
-  // Ctrl-C on the suite stops the file's services too (they are not in the terminal's group).
-  process.once('SIGINT', killGroup);
+  // Ctrl-C stops the suite, and the file's services with it (they are not in the terminal's group).
+  const interrupt = () => {
+    killGroup();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupt);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       console.error(`\nFAILED: ${file} still running after ${FILE_TIMEOUT_MS / 60_000} min: killed`);
@@ -109,7 +113,7 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<boolean> {
     }, FILE_TIMEOUT_MS);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      process.off('SIGINT', killGroup);
+      process.off('SIGINT', interrupt);
       // Whatever the file left behind (a service a failed scenario did not stop) goes with it.
       killGroup();
       resolve(code === 0);
