@@ -153,19 +153,8 @@ export async function activityPage(
       sql`exists (select 1 from deliveries d where d.notification_id = n.id and ${sql.join(onDelivery, sql` and `)})`,
     );
   }
-  const rows = await queryRows<{
-    id: string;
-    at: string;
-    notification_id: string;
-    user_id: string;
-    type: string;
-    category: string;
-    priority: string;
-    title: string;
-    created_at: string;
-    is_read: boolean;
-    deliveries: ActivityDelivery[];
-  }>(
+  // The item, plus the cursor's parts (the row id, the creation time to the microsecond).
+  const rows = await queryRows<ActivityItem & { id: string; at: string }>(
     q,
     sql`select p.id::text as id,
                to_char(p.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,

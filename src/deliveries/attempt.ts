@@ -24,6 +24,11 @@ function failureMessage(err: unknown, signal: AbortSignal): string {
   return signal.aborted ? String((signal.reason as Error)?.message ?? signal.reason) : (err as Error).message;
 }
 
+/** What a failed attempt's log line carries: the abort's reason when it was cut off, else the error. */
+function failureLog(channel: Channel, job: DeliveryJob, err: unknown, signal: AbortSignal) {
+  return { deliveryId: job.deliveryId, channel: channel.name, err: signal.aborted ? signal.reason : err };
+}
+
 async function send(
   channel: Channel,
   job: DeliveryJob,
@@ -33,10 +38,7 @@ async function send(
   try {
     return await channel.send(job, signal);
   } catch (err) {
-    logger.error(
-      { deliveryId: job.deliveryId, channel: channel.name, err: signal.aborted ? signal.reason : err },
-      'channel threw',
-    );
+    logger.error(failureLog(channel, job, err, signal), 'channel threw');
     // Cut off mid-request, the send may have gone out: the next attempt checks first.
     return {
       kind: 'retryable',
@@ -69,10 +71,7 @@ async function lookup(
       }
     );
   } catch (err) {
-    logger.warn(
-      { deliveryId: job.deliveryId, channel: channel.name, err: signal.aborted ? signal.reason : err },
-      'provider lookup failed; outcome still unknown',
-    );
+    logger.warn(failureLog(channel, job, err, signal), 'provider lookup failed; outcome still unknown');
     return {
       kind: 'retryable',
       code: 'LOOKUP_FAILED',

@@ -2,24 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ERRORS, type ErrorCode, errorAnchor } from '../../src/errors.ts';
 import { registerErrorRoutes } from '../../src/http/routes/errors.ts';
-import { createHttpServer } from '../../src/http/server.ts';
-import { silentLogger } from '../helpers/test-db.ts';
+import { bareHttpServer } from '../helpers/http-server.ts';
 
 test("a problem's type link resolves to the service's own error page, at that code's row", async () => {
-  const app = await createHttpServer({
-    logger: silentLogger,
-    bodyLimit: 1024,
-    rateLimitPerMinute: 1000,
-    trustProxy: false,
-    overload: {
-      maxEventLoopDelayMs: 0,
-      maxHeapUsedBytes: 0,
-      maxRssBytes: 0,
-      retryAfterSeconds: 1,
-      maxInFlight: 0,
-    },
-    version: 'test',
-  });
+  const app = await bareHttpServer();
   registerErrorRoutes(app);
   try {
     const problem = (await app.inject({ method: 'GET', url: '/no-such-route' })).json<{ type: string }>();

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
-import { createHttpServer } from '../../src/http/server.ts';
-import { silentLogger } from '../helpers/test-db.ts';
+import { bareHttpServer } from '../helpers/http-server.ts';
 
 test('a keep-alive connection busy when close() begins is closed with its reply, not held for the keep-alive timeout', async () => {
-  const app = await createHttpServer({
-    logger: silentLogger,
-    bodyLimit: 1024,
-    rateLimitPerMinute: 1000,
-    trustProxy: false,
-    overload: {
-      maxEventLoopDelayMs: 0,
-      maxHeapUsedBytes: 0,
-      maxRssBytes: 0,
-      retryAfterSeconds: 1,
-      maxInFlight: 0,
-    },
-    version: 'test',
-  });
+  const app = await bareHttpServer();
   let arrived!: () => void;
   const inFlight = new Promise<void>((r) => {
     arrived = r;
