@@ -89,6 +89,18 @@ async function withLinkedService(
   }
 }
 
+const alive = (p: CliProcess) => p.child.exitCode === null && p.child.signalCode === null;
+
+/** Every SMS delivery settled, or a process died (nothing would settle then: assertAlive reports it with its stderr). */
+async function untilSettledOrDead(store: Awaited<ReturnType<typeof createStore>>, procs: CliProcess[]) {
+  await until(
+    async () => !procs.every(alive) || (await unsettled(store)) === 0,
+    180_000,
+    'every SMS delivery settled',
+    1000,
+  );
+}
+
 function assertAlive(p: CliProcess, name: string) {
   assert.equal(p.child.exitCode, null, `the ${name} process stayed up\n${p.stderr().slice(-4000)}`);
   assert.equal(p.child.signalCode, null, `the ${name} process stayed up\n${p.stderr().slice(-4000)}`);
@@ -108,7 +120,7 @@ describe('PostgreSQL behind a link the test controls', () => {
       }
       const stats = await submitted.done;
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; resets: ${resets}`);
-      await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
+      await untilSettledOrDead(store, [api, worker]);
       const m = await measure(store, sandbox, COUNT);
       t.diagnostic(JSON.stringify(m));
       writeFigures(
@@ -160,7 +172,7 @@ describe('PostgreSQL behind a link the test controls', () => {
       const readyAfterMs = Date.now() - recoveredFrom;
       const stats = await submitted.done;
       t.diagnostic(`submitted: ${JSON.stringify(stats)}; probes: ${JSON.stringify(probes)}`);
-      await until(async () => (await unsettled(store)) === 0, 180_000, 'every SMS delivery settled', 1000);
+      await untilSettledOrDead(store, [api, worker]);
       const m = await measure(store, sandbox, COUNT);
       t.diagnostic(JSON.stringify(m));
       const failedProbes = probes.filter((p) => p.status === 503);

@@ -143,6 +143,8 @@ const schema = z.object({
 
   // PostgreSQL bounds (src/db/database.ts PgTimeouts): a stalled server must not wedge the service.
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  // serve/api/worker: how long start-up keeps trying while the database cannot be reached (0 = fail at once).
+  DATABASE_STARTUP_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   READYZ_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),

@@ -5,13 +5,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * dropped and new ones are refused, as during a database restart, until it is restored. It can also
  * stall: connections stay open (and new ones are accepted) but nothing is forwarded, as with a hung
  * server, until it resumes and forwards what it held. Or reset: every open connection gets a TCP RST
- * (ECONNRESET on both ends) while new ones are still accepted, as when a middlebox drops its state.
+ * (ECONNRESET on both ends) while new ones are still accepted, as when a middlebox drops its state;
+ * or refuse: every connection, open or new, is reset until it accepts again.
  */
 export class CuttableLink {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
   #stalled = false;
+  #refusing = false;
   readonly #held: Array<() => void> = [];
   port = 0;
 
@@ -24,6 +26,11 @@ export class CuttableLink {
       // A connection accepted just before a cut would keep server.close() waiting for ever.
       if (this.#server !== server) {
         client.destroy();
+        return;
+      }
+      if (this.#refusing) {
+        client.on('error', () => {});
+        client.resetAndDestroy();
         return;
       }
       const upstream = connect(this.#target);
@@ -60,6 +67,19 @@ export class CuttableLink {
 
   reset(): void {
     for (const s of this.#sockets) s.resetAndDestroy();
+  }
+
+  /**
+   * Reset every connection, open or new, until `accept`: as a database that is not up yet, while the
+   * port stays ours (closing it would free a port another process could take as a source port).
+   */
+  refuse(): void {
+    this.#refusing = true;
+    this.reset();
+  }
+
+  accept(): void {
+    this.#refusing = false;
   }
 
   async cut(): Promise<void> {

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from '../../app.ts';
 import { DataDirLockedError } from '../../db/data-dir-lock.ts';
+import { isDatabaseUnavailable } from '../../db/unavailable.ts';
 import { configOrExit, parseCommand } from '../command.ts';
 
 const HELP = `Usage: laundryconnect-notify serve|api|worker [--help]
@@ -32,15 +34,22 @@ export async function runServeCommand(
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  let app: Awaited<ReturnType<typeof startApp>>;
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
   try {
-    app = await startApp({ config, ...roles });
+    app = await startWhenDatabaseAnswers(() => startApp({ config, ...roles }), {
+      timeoutMs: config.DATABASE_STARTUP_TIMEOUT_MS,
+      stopSignal,
+    });
   } catch (err) {
     if (err instanceof DataDirLockedError) {
       console.error(err.message);
       return 1;
     }
     throw err;
+  }
+  if (!app) {
+    console.log('Stopped before the database answered');
+    return 0;
   }
   const engine = app.database.engine === 'pglite' ? `embedded PGlite in ${config.DATA_DIR}` : 'PostgreSQL';
   if (app.url) console.log(`LaundryConnect Notify listening on ${app.url} (${engine})`);
@@ -55,4 +64,40 @@ export async function runServeCommand(
   await app.close();
   console.log('Stopped cleanly');
   return 0;
+}
+
+/**
+ * Start, and start again while the database cannot be reached (not yet up, restarting, a connection
+ * reset mid-start-up), for at most `timeoutMs`: a process started beside its database, or during a
+ * failover, waits for it instead of crashing. Start-up is safe to repeat: migrations run in one
+ * transaction, and a failed start closes what it opened. Any other error, or the time running out,
+ * fails at once. Resolves undefined when a stop signal arrives while waiting.
+ */
+async function startWhenDatabaseAnswers<T>(
+  start: () => Promise<T>,
+  opts: { timeoutMs: number; stopSignal: Promise<string> },
+): Promise<T | undefined> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const stop = new AbortController();
+  void opts.stopSignal.then(() => stop.abort());
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + delayMs > deadline) throw err;
+      console.error(
+        `The database cannot be reached yet (${rootCause(err)}); starting again in ${delayMs} ms`,
+      );
+    }
+    // A ref'd timer: it is what keeps the process alive while it waits.
+    await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => {});
+    if (stop.signal.aborted) return undefined;
+  }
+}
+
+/** The driver's own words (ECONNREFUSED, "Connection terminated…"), not Drizzle's wrapper that repeats the query. */
+function rootCause(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message || (e as { code?: string }).code || e.name : String(e);
 }
