@@ -9,6 +9,7 @@ import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { errorHandler, toAppError } from '../http/error-handler.ts';
 import type { Logger } from '../logger.ts';
+import { registerAuditPage } from './audit-page.ts';
 import { html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import { LiveOverview, registerLiveStream } from './live.ts';
@@ -108,6 +109,7 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
         onSignedOut: () => live.refresh(),
       });
       registerOverviewPage(scope, overview, guard);
+      registerAuditPage(scope, db, guard);
       registerLiveStream(scope, { live, sessions, guard });
     },
     { prefix: CONSOLE_PATH },

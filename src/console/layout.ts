@@ -5,7 +5,10 @@ import type { ConsoleOperator } from './session.ts';
 export const CONSOLE_PATH = '/console';
 
 /** The console's pages, in menu order: a new page adds its entry here and its module beside this one. */
-const NAV = [{ id: 'overview', label: 'Overview', href: `${CONSOLE_PATH}/overview` }] as const;
+const NAV = [
+  { id: 'overview', label: 'Overview', href: `${CONSOLE_PATH}/overview` },
+  { id: 'audit', label: 'Audit log', href: `${CONSOLE_PATH}/audit` },
+] as const;
 export type PageId = (typeof NAV)[number]['id'];
 
 export interface PageShell {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findApiKey } from '../auth/api-keys.ts';
 import type { Queryable } from '../db/database.ts';
+import { AppError } from '../errors.ts';
 import { type Html, html } from './html.ts';
 import { CONSOLE_PATH, layout, type PageId, type PageShell } from './layout.ts';
 import { type ConsoleOperator, type ConsoleSessions, isConsoleRole } from './session.ts';
@@ -25,6 +26,11 @@ export function consoleCookie(secure: boolean): CookieSerializeOptions {
 export interface ConsoleGuard {
   /** A page: the operator signed in, or a 303 to the sign-in page. */
   page(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /**
+   * A change (a form post; its route also runs `csrfProtection` in preValidation): an admin signed
+   * in, or a 303 to sign-in, or a 403 page for a viewer, who may look but not change.
+   */
+  change(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** A stream or data URL a script calls: the operator signed in, or a bare 401. */
   data(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** What the layout shows of a signed-in page (the operator, the sign-out form's CSRF token). */
@@ -39,6 +45,12 @@ export function consoleGuard(sessions: ConsoleSessions): ConsoleGuard {
   return {
     async page(request, reply) {
       if (!(await identify(request))) await reply.redirect(`${CONSOLE_PATH}/sign-in`, 303);
+    },
+    async change(request, reply) {
+      const operator = await identify(request);
+      if (!operator) await reply.redirect(`${CONSOLE_PATH}/sign-in`, 303);
+      else if (operator.role !== 'admin')
+        throw new AppError('FORBIDDEN', 'A viewer key may look but not change: sign in with an admin key.');
     },
     async data(request, reply) {
       if (!(await identify(request)))

@@ -16,6 +16,23 @@ CREATE TABLE api_keys (
 
 CREATE UNIQUE INDEX api_keys_key_hash_key ON public.api_keys USING btree (key_hash);
 
+CREATE TABLE console_audit (
+  id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  at timestamp with time zone NOT NULL,
+  api_key_id bigint,
+  actor text NOT NULL,
+  action text NOT NULL,
+  target_type text NOT NULL,
+  target_id text NOT NULL,
+  before jsonb,
+  after jsonb,
+  CONSTRAINT console_audit_api_key_id_api_keys_id_fk FOREIGN KEY (api_key_id) REFERENCES api_keys(id) ON DELETE SET NULL,
+  CONSTRAINT console_audit_pkey PRIMARY KEY (id)
+);
+
+CREATE INDEX console_audit_at_idx ON public.console_audit USING btree (at);
+CREATE INDEX console_audit_target_idx ON public.console_audit USING btree (target_type, target_id);
+
 CREATE TABLE console_sessions (
   id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
   token_hash text NOT NULL,

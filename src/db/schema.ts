@@ -378,3 +378,26 @@ export const consoleSessions = pgTable(
     index('console_sessions_api_key_idx').on(t.apiKeyId),
   ],
 );
+
+/**
+ * Every change made from the operator console (issue 15): who (the key, and its name then, as a
+ * key can be renamed or deleted), what, when, and the target's state before and after.
+ */
+export const consoleAudit = pgTable(
+  'console_audit',
+  {
+    id: id(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    apiKeyId: bigint('api_key_id', { mode: 'number' }).references(() => apiKeys.id, { onDelete: 'set null' }),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+  },
+  (t) => [
+    index('console_audit_at_idx').on(t.at),
+    index('console_audit_target_idx').on(t.targetType, t.targetId),
+  ],
+);
