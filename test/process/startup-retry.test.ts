@@ -8,21 +8,20 @@ import { type CliProcess, PROCESS_MS, runCli } from './cli.ts';
 // Separate processes reaching a database over TCP are the PostgreSQL deployment.
 const skip = ENGINE === 'pglite';
 
-/** The database's URL with its port replaced by the link's. */
-function viaLink(url: string, link: CuttableLink): string {
-  const u = new URL(url);
-  u.port = String(link.port);
-  return u.toString();
+/** A link to the test database that resets every connection (as a database not yet up), and the URL through it. */
+async function refusingLink(databaseUrl: string): Promise<{ link: CuttableLink; url: string }> {
+  const target = new URL(databaseUrl);
+  const link = new CuttableLink({ host: target.hostname, port: Number(target.port || 5432) });
+  await link.open();
+  link.refuse();
+  target.port = String(link.port);
+  return { link, url: target.toString() };
 }
 
 describe('start-up while the database cannot be reached', { skip }, () => {
   test('a worker started before its database waits, then starts once the database answers', async () => {
     const t = await createTestDatabase();
-    const target = new URL(t.url!);
-    const link = new CuttableLink({ host: target.hostname, port: Number(target.port || 5432) });
-    await link.open();
-    const url = viaLink(t.url!, link);
-    link.refuse(); // as a database not yet started
+    const { link, url } = await refusingLink(t.url!);
     let p: CliProcess | undefined;
     try {
       p = runCli(['worker'], {
@@ -49,11 +48,7 @@ describe('start-up while the database cannot be reached', { skip }, () => {
 
   test('with DATABASE_STARTUP_TIMEOUT_MS=0 an unreachable database fails start-up at once, with the reason', async () => {
     const t = await createTestDatabase();
-    const target = new URL(t.url!);
-    const link = new CuttableLink({ host: target.hostname, port: Number(target.port || 5432) });
-    await link.open();
-    const url = viaLink(t.url!, link);
-    link.refuse();
+    const { link, url } = await refusingLink(t.url!);
     let p: CliProcess | undefined;
     try {
       p = runCli(['worker'], { DATABASE_URL: url, DATABASE_STARTUP_TIMEOUT_MS: '0' });

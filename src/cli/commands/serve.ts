@@ -95,9 +95,12 @@ async function startWhenDatabaseAnswers<T>(
   }
 }
 
-/** The driver's own words (ECONNREFUSED, "Connection terminated…"), not Drizzle's wrapper that repeats the query. */
+/**
+ * The driver's own words (ECONNREFUSED, "Connection terminated…"), not Drizzle's wrapper that
+ * repeats the query. Bounded, as a cause chain can loop.
+ */
 function rootCause(err: unknown): string {
   let e = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  for (let depth = 0; e instanceof Error && e.cause instanceof Error && depth < 4; depth++) e = e.cause;
   return e instanceof Error ? e.message || (e as { code?: string }).code || e.name : String(e);
 }
