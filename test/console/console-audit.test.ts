@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RunningApp, startApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/app.ts';
 import { createApiKey, findApiKey } from '../../src/auth/api-keys.ts';
 import { listAudit, recordAudit } from '../../src/console/audit-log.ts';
 import { changedFields } from '../../src/console/audit-page.ts';
-import { testConfig } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 import { ConsoleClient } from './console-client.ts';
+import { startConsoleApp } from './console-test-app.ts';
 
 const ADMIN_KEY = 'lcn_test_console_audit_key';
 
@@ -16,16 +16,7 @@ describe(`console audit log (${ENGINE})`, () => {
 
   before(async () => {
     t = await createTestDatabase();
-    app = await startApp({
-      config: testConfig({
-        PORT: '0',
-        ADMIN_API_KEY: ADMIN_KEY,
-        CONSOLE_SIGN_IN_ATTEMPTS_PER_MINUTE: '1000',
-      }),
-      api: true,
-      worker: false,
-      database: t.database,
-    });
+    app = await startConsoleApp(t, { adminKey: ADMIN_KEY });
   });
   after(async () => {
     await app?.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
-import { type RunningApp, startApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/app.ts';
 import { CHANNELS } from '../../src/channels/channel.ts';
 import { describeDeliveryError } from '../../src/channels/delivery-errors.ts';
 import { SESSION_COOKIE } from '../../src/console/session-routes.ts';
@@ -9,9 +9,9 @@ import { deliveries, notifications } from '../../src/db/schema.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { deliveryStats } from '../../src/stats/delivery-stats.ts';
 import { resolveWindow } from '../../src/stats/stats-window.ts';
-import { testConfig } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 import { ConsoleClient } from './console-client.ts';
+import { startConsoleApp } from './console-test-app.ts';
 
 const ADMIN_KEY = 'lcn_test_console_overview_key';
 const context = getNotificationType('order_confirmed')!.sampleContext;
@@ -29,19 +29,14 @@ describe(`console overview and its live stream (${ENGINE})`, () => {
 
   before(async () => {
     t = await createTestDatabase();
-    app = await startApp({
-      config: testConfig({
-        PORT: '0',
-        ADMIN_API_KEY: ADMIN_KEY,
-        CONSOLE_SIGN_IN_ATTEMPTS_PER_MINUTE: '1000',
+    // No worker: the test sets each delivery's outcome itself.
+    app = await startConsoleApp(t, {
+      adminKey: ADMIN_KEY,
+      env: {
         CONSOLE_DELIVERY_RATE_WARNING_PERCENT: '90',
         // No periodic snapshot within a test: what the stream test waits for must come from a hook.
         CONSOLE_LIVE_INTERVAL_MS: '600000',
-      }),
-      // No worker: the test sets each delivery's outcome itself.
-      api: true,
-      worker: false,
-      database: t.database,
+      },
     });
   });
   after(async () => {

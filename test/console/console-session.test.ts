@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { type RunningApp, startApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/app.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { TestClock } from '../../src/clock.ts';
 import { SESSION_COOKIE } from '../../src/console/session-routes.ts';
 import { apiKeys, consoleSessions } from '../../src/db/schema.ts';
-import { testConfig } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 import { ConsoleClient } from './console-client.ts';
+import { startConsoleApp } from './console-test-app.ts';
 
 const ADMIN_KEY = 'lcn_test_console_admin_key';
 
@@ -26,16 +26,7 @@ describe(`console sign-in and sessions (${ENGINE})`, () => {
 
   before(async () => {
     t = await createTestDatabase();
-    app = await startApp({
-      config: testConfig({
-        PORT: '0',
-        ADMIN_API_KEY: ADMIN_KEY,
-        CONSOLE_SIGN_IN_ATTEMPTS_PER_MINUTE: '1000',
-      }),
-      api: true,
-      worker: false,
-      database: t.database,
-    });
+    app = await startConsoleApp(t, { adminKey: ADMIN_KEY });
     viewerKey = await createApiKey(t.database.db, 'console viewer', 'viewer');
     serviceKey = await createApiKey(t.database.db, 'console backend', 'service');
   });
@@ -198,18 +189,14 @@ describe(`console sessions expire, on the app's clock (${ENGINE})`, () => {
 
   before(async () => {
     t = await createTestDatabase();
-    app = await startApp({
-      config: testConfig({
-        PORT: '0',
-        ADMIN_API_KEY: ADMIN_KEY,
+    app = await startConsoleApp(t, {
+      adminKey: ADMIN_KEY,
+      env: {
         PUBLIC_URL: 'https://notify.example.com',
         CONSOLE_SESSION_IDLE_MINUTES: '30',
         CONSOLE_SESSION_MAX_HOURS: '2',
         CONSOLE_SIGN_IN_ATTEMPTS_PER_MINUTE: '4',
-      }),
-      api: true,
-      worker: false,
-      database: t.database,
+      },
       clock,
     });
   });
