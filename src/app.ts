@@ -26,7 +26,7 @@ import { registerEventRoutes } from './http/routes/events.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
 import { registerInboxRoutes } from './http/routes/inbox.ts';
 import { registerNotificationRoutes } from './http/routes/notifications.ts';
-import { registerPreferenceRoutes } from './http/routes/preferences.ts';
+import { type PreferenceRouteDeps, registerPreferenceRoutes } from './http/routes/preferences.ts';
 import { registerPushRoutes } from './http/routes/push.ts';
 import { registerStatsRoutes } from './http/routes/stats.ts';
 import { registerTemplateRoutes } from './http/routes/templates.ts';
@@ -218,13 +218,14 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
       const onSmsOptIn = smsOptInConfirmation(notificationDeps);
-      registerPreferenceRoutes(http, {
+      const preferenceDeps: PreferenceRouteDeps = {
         db: database.db,
         tokens: userTokens,
         defaultQuietHours: notificationDeps.policy!.defaultQuietHours,
         budget,
         onSmsOptIn,
-      });
+      };
+      registerPreferenceRoutes(http, preferenceDeps);
       registerInboxRoutes(http, database.db, userTokens);
       inboxHub = new InboxHub(database, logger);
       await inboxHub.start();
@@ -259,6 +260,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         signInAttemptsPerMinute: config.CONSOLE_SIGN_IN_ATTEMPTS_PER_MINUTE,
         warningPercent: config.CONSOLE_DELIVERY_RATE_WARNING_PERCENT,
         liveIntervalMs: config.CONSOLE_LIVE_INTERVAL_MS,
+        config,
+        templates,
+        notifications: notificationDeps,
+        preferences: preferenceDeps,
+        sms,
+        userTokens,
       });
       if (sms.authToken) {
         registerSmsStatusCallback(http, {

@@ -5,10 +5,16 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { UserTokens } from '../auth/user-tokens.ts';
+import type { SmsSetup } from '../channels/sms/setup-sms.ts';
 import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { errorHandler, toAppError } from '../http/error-handler.ts';
+import type { PreferenceRouteDeps } from '../http/routes/preferences.ts';
 import type { Logger } from '../logger.ts';
+import type { CreateNotificationDeps } from '../notifications/create-notification.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
 import { registerAuditPage } from './audit-page.ts';
 import { html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
@@ -34,6 +40,14 @@ export interface ConsoleOptions {
   signInAttemptsPerMinute: number;
   warningPercent: number;
   liveIntervalMs: number;
+  /** What the pages read and change, the same parts the API routes use (one way to do each thing). */
+  config: Config;
+  templates: TemplateStore;
+  notifications: CreateNotificationDeps;
+  preferences: PreferenceRouteDeps;
+  /** The SMS backend; its in-process sandbox, when there is one, backs the sandbox phone page. */
+  sms: SmsSetup;
+  userTokens: UserTokens;
 }
 
 /** Only what the pages load; nothing else of a package is reachable through the console. */
