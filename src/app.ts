@@ -59,6 +59,12 @@ export interface AppOptions {
   database?: Database;
   /** The clock of every time-dependent rule (tests step a TestClock); the system clock by default. */
   clock?: Clock;
+  /**
+   * Told the admin key this start generated as soon as it is stored: a later start-up step can
+   * still fail (and `serve` start again, which then finds a key and generates none), so waiting
+   * for the whole start would lose the only copy of it.
+   */
+  onAdminKeyGenerated?: (key: string) => void;
 }
 
 export interface RunningApp {
@@ -75,8 +81,6 @@ export interface RunningApp {
   url: string | undefined;
   sms: SmsSetup;
   email: EmailSetup;
-  /** Set only when this start generated the admin key (printed once by the CLI). */
-  generatedAdminKey: string | undefined;
   close(): Promise<void>;
 }
 
@@ -131,6 +135,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       }
     }
     const generatedAdminKey = await ensureAdminKey(database.db, config.ADMIN_API_KEY);
+    if (generatedAdminKey) opts.onAdminKeyGenerated?.(generatedAdminKey);
     const userTokens = await UserTokens.create(database.db, config.USER_TOKEN_SECRET, {
       maxTtlSeconds: config.USER_TOKEN_MAX_TTL_SECONDS,
     });
@@ -351,7 +356,6 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       worker,
       inboxHub,
       url,
-      generatedAdminKey,
       sms,
       email,
       close,

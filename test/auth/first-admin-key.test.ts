@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
+import { startApp } from '../../src/app.ts';
 import { ensureAdminKey, findApiKey } from '../../src/auth/api-keys.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { apiKeys } from '../../src/db/schema.ts';
+import { testConfig } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, silentLogger } from '../helpers/test-db.ts';
 
 test(`processes starting together on an empty database generate one admin key between them (${ENGINE})`, async () => {
@@ -34,6 +38,32 @@ test(`a key from ADMIN_API_KEY is registered but never returned for printing (${
     assert.equal((await findApiKey(t.database.db, fromEnv))?.role, 'admin', 'the key works');
     assert.equal(await ensureAdminKey(t.database.db, fromEnv), undefined, 'nor does a later start');
   } finally {
+    await t.close();
+  }
+});
+
+test(`a generated key is handed over as soon as it is stored, even when the start then fails (${ENGINE})`, async () => {
+  const t = await createTestDatabase();
+  // The port is taken: the start fails at listen, long after the key was committed.
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  const told: string[] = [];
+  try {
+    await assert.rejects(
+      startApp({
+        config: testConfig({ PORT: String(port), HOST: '127.0.0.1' }),
+        api: true,
+        worker: false,
+        database: t.database,
+        onAdminKeyGenerated: (key) => told.push(key),
+      }),
+      /EADDRINUSE/,
+    );
+    assert.equal(told.length, 1, 'the key was told once');
+    assert.equal((await findApiKey(t.database.db, told[0]!))?.role, 'admin', 'and it works');
+  } finally {
+    taken.close();
     await t.close();
   }
 });

@@ -36,10 +36,18 @@ export async function runServeCommand(
   });
   let app: Awaited<ReturnType<typeof startApp>> | undefined;
   try {
-    app = await startWhenDatabaseAnswers(() => startApp({ config, ...roles }), {
-      timeoutMs: config.DATABASE_STARTUP_TIMEOUT_MS,
-      stopSignal,
-    });
+    app = await startWhenDatabaseAnswers(
+      () =>
+        startApp({
+          config,
+          ...roles,
+          onAdminKeyGenerated: (key) => console.log(`\nAdmin API key (shown once, store it now): ${key}\n`),
+        }),
+      {
+        timeoutMs: config.DATABASE_STARTUP_TIMEOUT_MS,
+        stopSignal,
+      },
+    );
   } catch (err) {
     if (err instanceof DataDirLockedError) {
       console.error(err.message);
@@ -56,9 +64,6 @@ export async function runServeCommand(
   if (app.url) console.log(`API docs: ${app.url}/docs`);
   if (app.url) console.log(`Console: ${app.url}/console (sign in with an admin or viewer API key)`);
   if (roles.worker) console.log(`Delivery worker ${app.worker?.id} running`);
-  if (app.generatedAdminKey) {
-    console.log(`\nAdmin API key (shown once, store it now): ${app.generatedAdminKey}\n`);
-  }
   const signal = await stopSignal;
   console.log(`${signal} received: finishing in-flight deliveries, then stopping`);
   await app.close();
