@@ -67,6 +67,12 @@ const schema = z.object({
     .int()
     .positive()
     .default(64 * 1024),
+  // A batch carries up to 1,000 items: its own, larger limit (the other routes keep theirs).
+  BATCH_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   TRUST_PROXY: trustProxy.default(false),
   // Load shedding (docs/reliability.md); 0 turns a limit off.

@@ -1,9 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
-import type { Db } from '../db/database.ts';
+import type { Db, Queryable } from '../db/database.ts';
 import { idempotencyKeys } from '../db/schema.ts';
-import { type IdempotencyClaim, insertNotification } from '../deliveries/enqueue.ts';
+import {
+  type IdempotencyClaim,
+  insertNotification,
+  type NewDelivery,
+  type NewNotification,
+} from '../deliveries/enqueue.ts';
 import type { RetryPolicy } from '../deliveries/retry-policy.ts';
 import { AppError } from '../errors.ts';
 import { type DeliveryPolicyConfig, loadDeliveryPolicy } from '../preferences/delivery-policy.ts';
@@ -47,6 +52,21 @@ export interface CreateNotificationResult {
 }
 
 /**
+ * What a notification will be, decided but not yet stored: a replayed key's first notification, or
+ * the rows to write. The single create and the batch (create-notification-batch.ts) both decide
+ * through `prepareNotification` and store through `storeNotification`, so they cannot differ.
+ */
+export type PreparedNotification =
+  | { kind: 'replay'; notificationId: string }
+  | {
+      kind: 'new';
+      notification: NewNotification;
+      deliveries: NewDelivery[];
+      idempotency: IdempotencyClaim | undefined;
+      externalUserId: string;
+    };
+
+/**
  * The one way a notification comes to exist. A replayed Idempotency-Key returns the first
  * notification at once; otherwise: read the recipient, render, decide each channel (queued, or
  * skipped with the reason), then ONE atomic call stores the key, the notification, its deliveries
@@ -58,6 +78,14 @@ export async function createNotification(
   deps: CreateNotificationDeps,
   input: CreateNotificationInput,
 ): Promise<CreateNotificationResult> {
+  return storeNotification(deps.db, await prepareNotification(deps, input));
+}
+
+/** Everything before the write: the replay check, the recipient, the rendering, each channel's decision. */
+export async function prepareNotification(
+  deps: CreateNotificationDeps,
+  input: CreateNotificationInput,
+): Promise<PreparedNotification> {
   const def = requireNotificationType(input.type);
   const idempotency = input.idempotencyKey
     ? {
@@ -68,7 +96,7 @@ export async function createNotification(
     : undefined;
   if (idempotency) {
     const replay = await findReplay(deps.db, idempotency);
-    if (replay) return { created: false, notificationId: replay };
+    if (replay) return { kind: 'replay', notificationId: replay };
   }
   const recipient = await loadRecipient(deps.db, input.userId, deps.policy?.defaultQuietHours ?? null);
   if (!recipient) throw new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
@@ -108,11 +136,10 @@ export async function createNotification(
     hasPushSubscription: recipient.hasPushSubscription,
   });
 
-  const notificationId = `ntf_${randomBytes(12).toString('base64url')}`;
-  const stored = await insertNotification(
-    deps.db,
-    {
-      notificationId,
+  return {
+    kind: 'new',
+    notification: {
+      notificationId: `ntf_${randomBytes(12).toString('base64url')}`,
       userId: user.id,
       type: def.name,
       category: def.category,
@@ -121,7 +148,7 @@ export async function createNotification(
       message,
       context: input.context,
     },
-    decisions.map((d) => ({
+    deliveries: decisions.map((d) => ({
       channel: d.channel,
       status: d.status,
       maxAttempts: deps.retryPolicies[d.channel].maxAttempts,
@@ -130,12 +157,31 @@ export async function createNotification(
       errorMessage: d.status === 'skipped' ? d.message : null,
     })),
     idempotency,
-  );
+    externalUserId: user.externalId,
+  };
+}
+
+/**
+ * The write: one atomic call (or, in a batch, one call inside the batch's transaction). A key
+ * taken meanwhile by a request that committed first is that request's notification, or a conflict.
+ */
+export async function storeNotification(
+  q: Queryable,
+  prepared: PreparedNotification,
+): Promise<CreateNotificationResult> {
+  if (prepared.kind === 'replay') return { created: false, notificationId: prepared.notificationId };
+  const { notification, idempotency } = prepared;
+  const stored = await insertNotification(q, notification, prepared.deliveries, idempotency);
   if (stored.kind === 'existing') {
     return { created: false, notificationId: checkReplay(idempotency!, stored) };
   }
-  const view = toNotificationView(stored.notification, user.externalId, stored.deliveries, stored.history);
-  return { created: true, notificationId, view };
+  const view = toNotificationView(
+    stored.notification,
+    prepared.externalUserId,
+    stored.deliveries,
+    stored.history,
+  );
+  return { created: true, notificationId: notification.notificationId, view };
 }
 
 /** The notification an earlier request with this key created, if the key is taken. */

@@ -8,22 +8,29 @@ import { getNotificationView } from '../../notifications/notification-view.ts';
 import { requireApiKey } from '../auth.ts';
 import { jsonObject, text } from '../text.ts';
 
-const createBody = z
-  .object({
-    user_id: text().min(1).max(128).describe("The marketplace's user id (see PUT /api/v1/users/{userId})"),
-    type: text().min(1).max(64).describe('A notification type from the catalog, e.g. order_confirmed'),
-    context: jsonObject().default({}).describe('Template variables, e.g. {"order": {...}}'),
-    title: text().min(1).max(200).optional().describe('Overrides the rendered in-app title'),
-    message: text().min(1).max(2000).optional().describe('Overrides the rendered in-app message'),
-  })
-  .strict()
-  // The values given are checked as an event's data is (a blank or mistyped one is a 400 naming
-  // the field, never an SMS saying "order #"); a missing one is the renderer's 422.
-  .superRefine((body, ctx) => {
-    for (const issue of contextValueIssues(body.type, body.context)) {
-      ctx.addIssue({ code: 'custom', path: ['context', ...issue.path], message: issue.message });
-    }
-  });
+/** The fields of one notification to create, in a single create and in a batch item alike. */
+export const createFields = {
+  user_id: text().min(1).max(128).describe("The marketplace's user id (see PUT /api/v1/users/{userId})"),
+  type: text().min(1).max(64).describe('A notification type from the catalog, e.g. order_confirmed'),
+  context: jsonObject().default({}).describe('Template variables, e.g. {"order": {...}}'),
+  title: text().min(1).max(200).optional().describe('Overrides the rendered in-app title'),
+  message: text().min(1).max(2000).optional().describe('Overrides the rendered in-app message'),
+};
+
+/**
+ * The values given are checked as an event's data is (a blank or mistyped one is a 400 naming
+ * the field, never an SMS saying "order #"); a missing one is the renderer's 422.
+ */
+export function checkContextValues(
+  body: { type: string; context: Record<string, unknown> },
+  ctx: z.RefinementCtx,
+) {
+  for (const issue of contextValueIssues(body.type, body.context)) {
+    ctx.addIssue({ code: 'custom', path: ['context', ...issue.path], message: issue.message });
+  }
+}
+
+const createBody = z.object(createFields).strict().superRefine(checkContextValues);
 
 export const idempotencyHeaders = z.object({
   'idempotency-key': text()

@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
+import {
+  BATCH_MAX_ITEMS,
+  type BatchItem,
+  createNotificationBatch,
+} from '../../notifications/create-notification-batch.ts';
+import { requireApiKey } from '../auth.ts';
+import { text } from '../text.ts';
+import { checkContextValues, createFields } from './notifications.ts';
+
+/** One item: a single create's body, with its own idempotency key in place of the header. */
+const batchItem = z
+  .object({
+    ...createFields,
+    idempotency_key: text()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("This item's Idempotency-Key: a retried batch returns the first notification for it"),
+  })
+  .strict()
+  .superRefine(checkContextValues);
+
+// Items are checked one by one (below), so one bad item is its own 400 and the rest are created.
+const batchBody = z
+  .object({
+    notifications: z
+      .array(z.unknown())
+      .min(1)
+      .max(BATCH_MAX_ITEMS)
+      .describe(`Up to ${BATCH_MAX_ITEMS} notifications, each as the body of POST /api/v1/notifications`),
+  })
+  .strict();
+
+/** An item's schema errors as the single create reports them, with the item's place in the field path. */
+function invalidItem(index: number, error: z.ZodError): AppError {
+  const errors = error.issues.flatMap((issue) => {
+    const at = ['notifications', String(index), ...issue.path.map(String)];
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    return keys.map((key) => ({
+      field: [...at, ...(key === undefined ? [] : [key])].join('.'),
+      message: key === undefined ? issue.message : 'is not a known field',
+    }));
+  });
+  return new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+    errors,
+  });
+}
+
+function toBatchItem(raw: unknown, index: number, idempotencyScope: string): BatchItem {
+  const parsed = batchItem.safeParse(raw);
+  if (!parsed.success) return { invalid: invalidItem(index, parsed.error) };
+  const b = parsed.data;
+  return {
+    input: {
+      userId: b.user_id,
+      type: b.type,
+      context: b.context,
+      title: b.title,
+      message: b.message,
+      idempotencyKey: b.idempotency_key,
+      idempotencyScope,
+    },
+  };
+}
+
+/** The bulk path (docs/batches.md): many notifications, one commit, one result per item. */
+export function registerNotificationBatchRoute(
+  app: FastifyInstance,
+  deps: CreateNotificationDeps,
+  bodyLimit: number,
+): void {
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/api/v1/notifications/batch',
+    {
+      bodyLimit,
+      schema: {
+        tags: ['notifications'],
+        summary: `Create up to ${BATCH_MAX_ITEMS} notifications at once; each item gets its own result`,
+        body: batchBody,
+      },
+      onRequest: requireApiKey(deps.db),
+    },
+    async (request) => {
+      // The single create's scope: a key used there is the same key here.
+      const scope = `key:${request.apiKey!.id}`;
+      const items = request.body.notifications.map((raw, i) => toBatchItem(raw, i, scope));
+      const results = await createNotificationBatch(deps, items);
+      return {
+        created: results.filter((r) => r.status === 201).length,
+        replayed: results.filter((r) => r.status === 200).length,
+        failed: results.filter((r) => r.status >= 400).length,
+        results,
+      };
+    },
+  );
+}
