@@ -37,7 +37,8 @@ export interface ConsoleGuard {
   shell(request: FastifyRequest, reply: FastifyReply, current: PageId): PageShell['signedIn'];
 }
 
-export function consoleGuard(sessions: ConsoleSessions): ConsoleGuard {
+/** `enabled`: the optional pages this set-up has (the layout's menu shows only those). */
+export function consoleGuard(sessions: ConsoleSessions, enabled: ReadonlySet<PageId>): ConsoleGuard {
   const identify = async (request: FastifyRequest) => {
     request.consoleOperator = await sessions.find(request.cookies[SESSION_COOKIE]);
     return request.consoleOperator;
@@ -59,7 +60,7 @@ export function consoleGuard(sessions: ConsoleSessions): ConsoleGuard {
     shell(request, reply, current) {
       const operator = request.consoleOperator;
       if (!operator) throw new Error('shell() needs the guard to have run');
-      return { operator, csrfToken: reply.generateCsrf(), current };
+      return { operator, csrfToken: reply.generateCsrf(), current, enabled };
     },
   };
 }
