@@ -115,7 +115,7 @@ ${numberTable(summarizeNumbers(sandbox.messages()))}`,
         html`<h1>Sandbox phone: ${number}</h1>
 <p><a href="${CONSOLE_PATH}/sandbox">All numbers</a> · texts from the service's number ${serviceNumber()} · <span id="live-status" role="status"></span></p>
 <div class="phone">
-<ol id="thread" class="thread" role="log" aria-label="Messages with ${number}" data-source="${href}/thread" data-version="${thread.version}">${new Html(thread.markup)}</ol>
+<div role="log" aria-label="Messages with ${number}"><ol id="thread" class="thread" data-source="${href}/thread" data-version="${thread.version}">${new Html(thread.markup)}</ol></div>
 <form method="post" action="${href}/inbound" class="keywords" aria-label="Reply with a keyword">
 <input type="hidden" name="_csrf" value="${csrf}">
 ${['STOP', 'START', 'HELP', 'YES'].map((k) => html`<button type="submit" name="body" value="${k}">${k}</button>`)}
