@@ -69,15 +69,19 @@ function describe(rule: FaultRule): Html {
 const option = (value: string | number, label: string, current: unknown) =>
   html`<option value="${value}"${current === value ? html` selected` : ''}>${label}</option>`;
 
-export function faultSection(action: string, csrfToken: string, rule: FaultRule | null): Html {
-  const r = rule ?? {};
+/** The number's faults now, and (for an admin, who has a CSRF token) the form that changes them. */
+export function faultSection(action: string, csrfToken: string | undefined, rule: FaultRule | null): Html {
   return html`<section aria-labelledby="h-faults" class="faults"><h2 id="h-faults">Faults for this number</h2>
 ${
   rule === null || Object.keys(rule).length === 0
     ? html`<p id="fault-state">No fault is set for this number: its texts go through normally (unless the sandbox runs with run-wide faults).</p>`
     : html`<div id="fault-state"><p>Set now:</p>${describe(rule)}</div>`
 }
-<form method="post" action="${action}" class="fault-form">
+${csrfToken && faultForm(action, csrfToken, rule ?? {})}</section>`;
+}
+
+function faultForm(action: string, csrfToken: string, r: FaultRule): Html {
+  return html`<form method="post" action="${action}" class="fault-form">
 <input type="hidden" name="_csrf" value="${csrfToken}">
 <p><label for="latencyMs">Delay the create response (ms)</label>
 <input id="latencyMs" name="latencyMs" type="number" min="0" max="600000" step="1" value="${r.latencyMs ?? ''}"></p>
@@ -89,7 +93,7 @@ ${RATES.map(
 <p><label for="createError">Refuse at create with</label>
 <select id="createError" name="createError">${option('', 'no error', r.createError ?? '')}${CREATE_ERRORS.map(([c, l]) => option(c, `${c}: ${l}`, r.createError))}</select></p>
 <p><label for="finalStatus">End the status walk at</label>
-<select id="finalStatus" name="finalStatus">${option('', 'delivered (normal)', r.finalStatus ?? '')}${FINAL_STATUSES.map((s) => option(s, s, r.finalStatus))}</select></p>
+<select id="finalStatus" name="finalStatus">${option('', 'as run-wide (normally delivered)', r.finalStatus ?? '')}${FINAL_STATUSES.map((s) => option(s, s, r.finalStatus))}</select></p>
 <p><label for="errorCode">With the error code</label>
 <select id="errorCode" name="errorCode">${option('', 'the sandbox default', r.errorCode ?? '')}${ERROR_CODES.map(([c, l]) => option(c, `${c}: ${l}`, r.errorCode))}</select></p>
 ${FLAGS.map(
@@ -98,5 +102,5 @@ ${FLAGS.map(
 )}
 <p class="buttons"><button type="submit">Set faults</button>
 <button type="submit" formaction="${action}/clear" formnovalidate>Clear faults</button></p>
-</form></section>`;
+</form>`;
 }

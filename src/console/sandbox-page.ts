@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SmsSetup } from '../channels/sms/setup-sms.ts';
+import { SANDBOX_FROM_NUMBER, type SmsSetup } from '../channels/sms/setup-sms.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
@@ -67,7 +67,7 @@ export function registerSandboxPage(app: FastifyInstance, deps: SandboxPageDeps,
     answers.set(sid, answer);
     if (answers.size > MAX_ANSWERS) answers.delete(answers.keys().next().value as string);
   };
-  const serviceNumber = () => deps.sms.from ?? '';
+  const serviceNumber = () => deps.sms.from ?? SANDBOX_FROM_NUMBER;
   const page = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -105,7 +105,8 @@ ${numberTable(summarizeNumbers(sandbox.messages()))}`,
     { schema: { hide: true, params: numberParams }, preHandler: guard.page },
     async (request, reply) => {
       const { number } = request.params;
-      const csrf = reply.generateCsrf();
+      // Forms only for admins: a viewer's post would be refused anyway.
+      const csrf = request.consoleOperator?.role === 'admin' ? reply.generateCsrf() : undefined;
       const thread = renderThread(number, sandbox.messages(), answers);
       const href = threadHref(number);
       return page(
@@ -116,16 +117,7 @@ ${numberTable(summarizeNumbers(sandbox.messages()))}`,
 <p><a href="${CONSOLE_PATH}/sandbox">All numbers</a> · texts from the service's number ${serviceNumber()} · <span id="live-status" role="status"></span></p>
 <div class="phone">
 <div role="log" aria-label="Messages with ${number}"><ol id="thread" class="thread" data-source="${href}/thread" data-version="${thread.version}">${new Html(thread.markup)}</ol></div>
-<form method="post" action="${href}/inbound" class="keywords" aria-label="Reply with a keyword">
-<input type="hidden" name="_csrf" value="${csrf}">
-${['STOP', 'START', 'HELP', 'YES'].map((k) => html`<button type="submit" name="body" value="${k}">${k}</button>`)}
-</form>
-<form method="post" action="${href}/inbound" class="reply">
-<input type="hidden" name="_csrf" value="${csrf}">
-<label for="reply-body">Text from this phone</label>
-<input id="reply-body" name="body" type="text" required maxlength="1600" autocomplete="off">
-<button type="submit">Send</button>
-</form>
+${csrf ? replyForms(href, csrf) : html`<p class="note">A viewer key may look; texting back and setting faults need an admin key.</p>`}
 </div>
 ${faultSection(`${href}/faults`, csrf, ruleOf(sandbox.faults(), number))}`,
         ['sandbox.js'],
@@ -205,6 +197,19 @@ ${faultSection(`${href}/faults`, csrf, ruleOf(sandbox.faults(), number))}`,
       return reply.redirect(threadHref(request.params.number), 303);
     },
   );
+}
+
+function replyForms(href: string, csrf: string): Html {
+  return html`<form method="post" action="${href}/inbound" class="keywords" aria-label="Reply with a keyword">
+<input type="hidden" name="_csrf" value="${csrf}">
+${['STOP', 'START', 'HELP', 'YES'].map((k) => html`<button type="submit" name="body" value="${k}">${k}</button>`)}
+</form>
+<form method="post" action="${href}/inbound" class="reply">
+<input type="hidden" name="_csrf" value="${csrf}">
+<label for="reply-body">Text from this phone</label>
+<input id="reply-body" name="body" type="text" required maxlength="1600" autocomplete="off">
+<button type="submit">Send</button>
+</form>`;
 }
 
 /**

@@ -57,7 +57,11 @@ describe(`console sandbox phone (${ENGINE})`, () => {
 
     const list = await admin.request('GET', '/console/sandbox');
     assert.equal(list.status, 200);
-    assert.match(list.text, /<a href="\/console\/sandbox" aria-current="page">Sandbox phone<\/a>/, 'the NAV entry');
+    assert.match(
+      list.text,
+      /<a href="\/console\/sandbox" aria-current="page">Sandbox phone<\/a>/,
+      'the NAV entry',
+    );
     assert.ok(list.text.includes(`<a href="${path(phone)}">${phone}</a>`), 'the number, in full');
 
     const page = await admin.request('GET', path(phone));
@@ -153,7 +157,10 @@ describe(`console sandbox phone (${ENGINE})`, () => {
     const phone = '+919876500004';
     const viewer = new ConsoleClient(app.url!);
     assert.equal((await viewer.signIn(await createApiKey(db(), 'sandbox viewer', 'viewer'))).status, 303);
-    assert.equal((await viewer.request('GET', path(phone))).status, 200);
+    const seen = await viewer.request('GET', path(phone));
+    assert.equal(seen.status, 200);
+    assert.ok(!seen.text.includes('/inbound"') && !seen.text.includes('class="fault-form"'), 'no forms');
+    assert.match(seen.text, /need an admin key/);
     assert.equal((await post(viewer, phone, '/inbound', { body: 'STOP' })).status, 403);
     assert.equal((await post(viewer, phone, '/faults', { rate5xx: '1' })).status, 403);
     const noCsrf = await admin.request('POST', path(phone, '/faults'), { rate5xx: '1' });
