@@ -47,7 +47,7 @@ import { serveLocalStats } from './stats/local-stats.ts';
 import { startStatsSealer } from './stats/stats-rollup.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { VERSION } from './version.ts';
-import { registerSmsInbound } from './webhooks/sms-inbound.ts';
+import { registerSmsInbound, SMS_INBOUND_PATH } from './webhooks/sms-inbound.ts';
 import { registerSmsStatusCallback } from './webhooks/sms-status-callback.ts';
 
 export interface AppOptions {
@@ -273,6 +273,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         preferences: preferenceDeps,
         sms,
         userTokens,
+        inboundWebhookUrl: () => (publicUrl ?? '') + SMS_INBOUND_PATH,
       });
       if (sms.authToken) {
         registerSmsStatusCallback(http, {

@@ -20,6 +20,7 @@ import { html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import { LiveOverview, registerLiveStream } from './live.ts';
 import { registerOverviewPage } from './overview-page.ts';
+import { registerSandboxPage } from './sandbox-page.ts';
 import { ConsoleSessions, type SessionLimits } from './session.ts';
 import {
   CSRF_COOKIE,
@@ -48,6 +49,8 @@ export interface ConsoleOptions {
   /** The SMS backend; its in-process sandbox, when there is one, backs the sandbox phone page. */
   sms: SmsSetup;
   userTokens: UserTokens;
+  /** The service's inbound SMS webhook URL (the sandbox phone's replies go there, signed). */
+  inboundWebhookUrl: () => string;
 }
 
 /** Only what the pages load; nothing else of a package is reachable through the console. */
@@ -76,7 +79,7 @@ const CSP = [
 export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
   const db = o.database.db;
   const sessions = new ConsoleSessions(db, o.sessionLimits, o.clock);
-  const guard = consoleGuard(sessions);
+  const guard = consoleGuard(sessions, new Set(o.sms.sandbox ? (['sandbox'] as const) : []));
   const secureCookies = o.publicUrl?.startsWith('https:') ?? false;
   const overview = { db, timeZone: o.timeZone, clock: o.clock, warningPercent: o.warningPercent };
   const live = new LiveOverview({
@@ -124,6 +127,11 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
       });
       registerOverviewPage(scope, overview, guard);
       registerAuditPage(scope, db, guard);
+      registerSandboxPage(
+        scope,
+        { db, clock: o.clock, sms: o.sms, inboundWebhookUrl: o.inboundWebhookUrl },
+        guard,
+      );
       registerLiveStream(scope, { live, sessions, guard });
     },
     { prefix: CONSOLE_PATH },

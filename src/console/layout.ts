@@ -4,17 +4,29 @@ import type { ConsoleOperator } from './session.ts';
 /** Where the console lives; every URL, cookie path and asset below it starts here. */
 export const CONSOLE_PATH = '/console';
 
-/** The console's pages, in menu order: a new page adds its entry here and its module beside this one. */
+/**
+ * The console's pages, in menu order: a new page adds its entry here and its module beside this one.
+ * An `optional` page exists only in some set-ups (the console options say which are on).
+ */
 const NAV = [
   { id: 'overview', label: 'Overview', href: `${CONSOLE_PATH}/overview` },
   { id: 'audit', label: 'Audit log', href: `${CONSOLE_PATH}/audit` },
+  { id: 'sandbox', label: 'Sandbox phone', href: `${CONSOLE_PATH}/sandbox`, optional: true },
 ] as const;
 export type PageId = (typeof NAV)[number]['id'];
+
+const shownIn = (enabled: ReadonlySet<PageId>) => NAV.filter((n) => !('optional' in n) || enabled.has(n.id));
 
 export interface PageShell {
   title: string;
   /** Signed-in pages name the operator and carry the sign-out form (with its CSRF token). */
-  signedIn?: { operator: ConsoleOperator; csrfToken: string; current: PageId };
+  signedIn?: {
+    operator: ConsoleOperator;
+    csrfToken: string;
+    current: PageId;
+    /** The optional pages this set-up has: only those are in the menu. */
+    enabled: ReadonlySet<PageId>;
+  };
   /** ES modules under /console/assets/ this page runs. */
   scripts?: string[];
   /** Stylesheets besides the console's own (e.g. a chart library's). */
@@ -45,7 +57,7 @@ ${(shell.scripts ?? []).map((src) => html`<script type="module" src="${CONSOLE_P
   ${
     s &&
     html`<nav aria-label="Console">
-    <ul>${NAV.map(
+    <ul>${shownIn(s.enabled).map(
       (n) =>
         html`<li><a href="${n.href}"${n.id === s.current ? html` aria-current="page"` : ''}>${n.label}</a></li>`,
     )}</ul>

@@ -31,15 +31,19 @@ export interface ConsoleGuard {
    * in, or a 303 to sign-in, or a 403 page for a viewer, who may look but not change.
    */
   change(request: FastifyRequest, reply: FastifyReply): Promise<void>;
-  /** A stream or data URL a script calls: the operator signed in, or a bare 401. */
+  /**
+   * A stream or data URL a script calls: the operator signed in, or a bare 401. A script's calls
+   * are not use: a page left open does not keep its session from going idle.
+   */
   data(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** What the layout shows of a signed-in page (the operator, the sign-out form's CSRF token). */
   shell(request: FastifyRequest, reply: FastifyReply, current: PageId): PageShell['signedIn'];
 }
 
-export function consoleGuard(sessions: ConsoleSessions): ConsoleGuard {
-  const identify = async (request: FastifyRequest) => {
-    request.consoleOperator = await sessions.find(request.cookies[SESSION_COOKIE]);
+/** `enabled`: the optional pages this set-up has (the layout's menu shows only those). */
+export function consoleGuard(sessions: ConsoleSessions, enabled: ReadonlySet<PageId>): ConsoleGuard {
+  const identify = async (request: FastifyRequest, touch = true) => {
+    request.consoleOperator = await sessions.find(request.cookies[SESSION_COOKIE], { touch });
     return request.consoleOperator;
   };
   return {
@@ -53,13 +57,13 @@ export function consoleGuard(sessions: ConsoleSessions): ConsoleGuard {
         throw new AppError('FORBIDDEN', 'A viewer key may look but not change: sign in with an admin key.');
     },
     async data(request, reply) {
-      if (!(await identify(request)))
+      if (!(await identify(request, false)))
         await reply.code(401).type('text/plain; charset=utf-8').send('Sign in to the console first');
     },
     shell(request, reply, current) {
       const operator = request.consoleOperator;
       if (!operator) throw new Error('shell() needs the guard to have run');
-      return { operator, csrfToken: reply.generateCsrf(), current };
+      return { operator, csrfToken: reply.generateCsrf(), current, enabled };
     },
   };
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 const rate = z.number().min(0).max(1);
 
-const faultRuleSchema = z.strictObject({
+export const faultRuleSchema = z.strictObject({
   /** Delay before the create response (the message is already created). */
   latencyMs: z.number().int().min(0).max(600_000).optional(),
   /** 429 / 20429. Drawn from one roll with rate5xx and rateHang, so the rates add up. */
