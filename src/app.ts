@@ -35,6 +35,7 @@ import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
 import { InboxPublisher } from './inbox/inbox-events.ts';
 import { createLogger, type Logger, logDestination } from './logger.ts';
+import { registerMe } from './me/me.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
 import { optOutOfSms } from './notifications/sms-opt-out.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
@@ -266,6 +267,15 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         preferences: preferenceDeps,
         sms,
         userTokens,
+      });
+      await registerMe(http, {
+        db: database.db,
+        clock,
+        userTokens,
+        sessionTtlSeconds: config.USER_TOKEN_TTL_SECONDS,
+        publicUrl: config.PUBLIC_URL,
+        linkBaseUrl: () => publicUrl ?? '',
+        preferences: preferenceDeps,
       });
       if (sms.authToken) {
         registerSmsStatusCallback(http, {
