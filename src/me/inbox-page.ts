@@ -8,7 +8,7 @@ import { users } from '../db/schema.ts';
 import { text } from '../http/text.ts';
 import { findInboxUser, type InboxItem, listInbox, markAllRead, markRead } from '../inbox/inbox-store.ts';
 import { meLayout } from './layout.ts';
-import { ME_PATH, meUser } from './session.ts';
+import { ME_PATH, type MeGuard, meUser } from './session.ts';
 import type { PageShellOf } from './shell.ts';
 
 /** Newest first, this many a page; "Older" continues from the last one shown. */
@@ -68,6 +68,7 @@ export interface InboxPageDeps {
   db: Db;
   tokens: UserTokens;
   shell: PageShellOf;
+  guard: MeGuard;
 }
 
 /**
@@ -77,27 +78,31 @@ export interface InboxPageDeps {
 export function registerInboxPage(scope: FastifyInstance, deps: InboxPageDeps): void {
   const { db } = deps;
 
-  scope.get('/inbox', { schema: { hide: true, querystring: cursorQuery } }, async (request, reply) => {
-    const userId = meUser(request);
-    const user = await findInboxUser(db, userId);
-    const { cursor } = request.query as z.infer<typeof cursorQuery>;
-    const page = await listInbox(db, user, { cursor, limit: PAGE_SIZE, unreadOnly: false });
-    const [row] = await db.select({ timeZone: users.timeZone }).from(users).where(eq(users.id, user.id));
-    const shell = await deps.shell(reply, userId, 'inbox');
-    const main = inboxMain(page, {
-      csrfToken: shell.csrfToken,
-      timeZone: row!.timeZone,
-      unread: shell.unread,
-      first: cursor === undefined,
-    });
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(meLayout({ title: 'Inbox', signedIn: shell, scripts: ['inbox.js'] }, main));
-  });
+  scope.get(
+    '/inbox',
+    { schema: { hide: true, querystring: cursorQuery }, onRequest: deps.guard.page },
+    async (request, reply) => {
+      const userId = meUser(request);
+      const user = await findInboxUser(db, userId);
+      const { cursor } = request.query as z.infer<typeof cursorQuery>;
+      const page = await listInbox(db, user, { cursor, limit: PAGE_SIZE, unreadOnly: false });
+      const [row] = await db.select({ timeZone: users.timeZone }).from(users).where(eq(users.id, user.id));
+      const shell = await deps.shell(reply, userId, 'inbox');
+      const main = inboxMain(page, {
+        csrfToken: shell.csrfToken,
+        timeZone: row!.timeZone,
+        unread: shell.unread,
+        first: cursor === undefined,
+      });
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(meLayout({ title: 'Inbox', signedIn: shell, scripts: ['inbox.js'] }, main));
+    },
+  );
 
   scope.post(
     '/inbox/:id/read',
-    { schema: { hide: true, params: idParams }, preValidation: scope.csrfProtection },
+    { schema: { hide: true, params: idParams }, preValidation: deps.guard.change },
     async (request, reply) => {
       const { id } = request.params as z.infer<typeof idParams>;
       await markRead(db, await findInboxUser(db, meUser(request)), id);
@@ -107,15 +112,19 @@ export function registerInboxPage(scope: FastifyInstance, deps: InboxPageDeps): 
 
   scope.post(
     '/inbox/read-all',
-    { schema: { hide: true }, preValidation: scope.csrfProtection },
+    { schema: { hide: true }, preValidation: deps.guard.change },
     async (request, reply) => {
       await markAllRead(db, await findInboxUser(db, meUser(request)));
       return reply.redirect(`${ME_PATH}/inbox`, 303);
     },
   );
 
-  scope.get('/socket-token', { schema: { hide: true } }, async (request, reply) => {
-    const { token, expiresAt } = await deps.tokens.issue(meUser(request), SOCKET_TOKEN_TTL_SECONDS);
-    return reply.header('cache-control', 'no-store').send({ token, expires_at: expiresAt.toISOString() });
-  });
+  scope.get(
+    '/socket-token',
+    { schema: { hide: true }, onRequest: deps.guard.page },
+    async (request, reply) => {
+      const { token, expiresAt } = await deps.tokens.issue(meUser(request), SOCKET_TOKEN_TTL_SECONDS);
+      return reply.header('cache-control', 'no-store').send({ token, expires_at: expiresAt.toISOString() });
+    },
+  );
 }

@@ -16,7 +16,7 @@ const linkBody = z
   .optional();
 
 /** The URL that opens `page` for `userId` (a link the backend or the digest puts in a message). */
-export async function meLink(
+async function meLink(
   links: LinkTokens,
   baseUrl: string,
   userId: string,

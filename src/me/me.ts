@@ -43,7 +43,7 @@ const openQuery = z.object({ token: z.string().max(4096).optional() });
  * session, and the API's routes see none of its cookie parsing. The API route that makes the links
  * is registered beside the API's own.
  */
-export async function registerMe(app: FastifyInstance, o: MeOptions): Promise<LinkTokens> {
+export async function registerMe(app: FastifyInstance, o: MeOptions): Promise<void> {
   const links = await LinkTokens.create(o.db, () => o.clock.now());
   registerLinkRoute(app, { db: o.db, links, baseUrl: o.linkBaseUrl });
   const secureCookies = o.publicUrl?.startsWith('https:') ?? false;
@@ -90,15 +90,12 @@ export async function registerMe(app: FastifyInstance, o: MeOptions): Promise<Li
         },
       );
 
-      await scope.register(async (signedIn) => {
-        signedIn.addHook('onRequest', meGuard(o.userTokens));
-        registerPreferencesPage(signedIn, { db: o.db, preferences: o.preferences, shell });
-        registerInboxPage(signedIn, { db: o.db, tokens: o.userTokens, shell });
-      });
+      const guard = meGuard(scope, o.userTokens);
+      registerPreferencesPage(scope, { db: o.db, preferences: o.preferences, shell, guard });
+      registerInboxPage(scope, { db: o.db, tokens: o.userTokens, shell, guard });
     },
     { prefix: ME_PATH },
   );
-  return links;
 }
 
 /** Errors as pages a person can act on; a 5xx goes to the API's handler, which logs it. */

@@ -9,7 +9,7 @@ import { FLAG_FIELDS, type PreferenceView } from '../preferences/preference-fiel
 import { getPreferences, updatePreferences } from '../preferences/preferences-service.ts';
 import { LOCALES } from '../templates/template-files.ts';
 import { meLayout } from './layout.ts';
-import { ME_PATH, meUser } from './session.ts';
+import { ME_PATH, type MeGuard, meUser } from './session.ts';
 import type { PageShellOf } from './shell.ts';
 import { getLocale, parseLocale, setLocale } from './user-locale.ts';
 
@@ -137,6 +137,7 @@ export interface PreferencesPageDeps {
   db: Db;
   preferences: PreferenceRouteDeps;
   shell: PageShellOf;
+  guard: MeGuard;
 }
 
 /**
@@ -154,16 +155,20 @@ export function registerPreferencesPage(scope: FastifyInstance, deps: Preference
       .send(meLayout({ title: 'Preferences', signedIn: shell }, preferencesMain(state, shell.csrfToken)));
   };
 
-  scope.get('/preferences', { schema: { hide: true } }, async (request, reply) => {
-    const userId = meUser(request);
-    const view = await getPreferences(p.db, userId, p.defaultQuietHours);
-    const saved = (request.query as Record<string, unknown>)['saved'] === '1';
-    return send(reply, userId, 200, { view, locale: await getLocale(deps.db, userId), saved });
-  });
+  scope.get(
+    '/preferences',
+    { schema: { hide: true }, onRequest: deps.guard.page },
+    async (request, reply) => {
+      const userId = meUser(request);
+      const view = await getPreferences(p.db, userId, p.defaultQuietHours);
+      const saved = (request.query as Record<string, unknown>)['saved'] === '1';
+      return send(reply, userId, 200, { view, locale: await getLocale(deps.db, userId), saved });
+    },
+  );
 
   scope.post(
     '/preferences',
-    { schema: { hide: true }, preValidation: scope.csrfProtection },
+    { schema: { hide: true }, preValidation: deps.guard.change },
     async (request, reply) => {
       const userId = meUser(request);
       const form = (request.body ?? {}) as Record<string, unknown>;

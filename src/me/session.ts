@@ -1,5 +1,5 @@
 import type { CookieSerializeOptions } from '@fastify/cookie';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import type { UserTokens } from '../auth/user-tokens.ts';
 import { AppError } from '../errors.ts';
 
@@ -42,9 +42,18 @@ export async function startSession(
   void reply.setCookie(SESSION_COOKIE, token, { ...meCookie(o.secureCookies), maxAge: o.ttlSeconds });
 }
 
-/** onRequest of every page behind the session: the user it names, or a 401 page saying what to do. */
-export function meGuard(tokens: UserTokens) {
-  return async (request: FastifyRequest): Promise<void> => {
+export interface MeGuard {
+  /** onRequest of a page or a script's data URL: the session's user, or a 401 page saying what to do. */
+  page(request: FastifyRequest): Promise<void>;
+  /**
+   * preValidation of a form post: its CSRF token first, so a post that did not come from one of
+   * these pages is a 403 whatever else it carries (as the console's), then the session.
+   */
+  change: preValidationHookHandler[];
+}
+
+export function meGuard(scope: FastifyInstance, tokens: UserTokens): MeGuard {
+  const page = async (request: FastifyRequest): Promise<void> => {
     const token = request.cookies[SESSION_COOKIE];
     if (!token) throw new AppError('UNAUTHORIZED', SESSION_ENDED);
     try {
@@ -53,6 +62,7 @@ export function meGuard(tokens: UserTokens) {
       throw new AppError('UNAUTHORIZED', SESSION_ENDED);
     }
   };
+  return { page, change: [scope.csrfProtection, page] };
 }
 
 /** The signed-in user of a guarded route. */
