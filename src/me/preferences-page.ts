@@ -4,14 +4,14 @@ import { type Html, html } from '../console/html.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import type { PreferenceRouteDeps } from '../http/routes/preferences.ts';
-import { CATEGORIES, type Category } from '../notifications/catalog.ts';
+import { CATEGORIES, type Category, NOTIFICATION_TYPES } from '../notifications/catalog.ts';
 import { FLAG_FIELDS, type PreferenceView } from '../preferences/preference-fields.ts';
 import { getPreferences, updatePreferences } from '../preferences/preferences-service.ts';
 import { LOCALES } from '../templates/template-files.ts';
 import { meLayout } from './layout.ts';
 import { ME_PATH, type MeGuard, meUser } from './session.ts';
 import type { PageShellOf } from './shell.ts';
-import { getLocale, parseLocale, setLocale } from './user-locale.ts';
+import { getProfile, type Profile, parseLocale, setLocale } from './user-profile.ts';
 
 const CATEGORY_LABELS: Readonly<Record<Category, string>> = {
   order_updates: 'Order updates',
@@ -37,9 +37,21 @@ const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone');
 
 type FieldErrors = Record<string, string>;
 
+/**
+ * The boxes worth showing a user: a category × channel some notification type for their role is
+ * sent on (the catalog decides: no promotion goes by SMS, a customer gets no partner payouts). The
+ * others are left as they are, so the page never turns off what it does not show.
+ */
+function offeredFlags(role: string): Set<string> {
+  const types = NOTIFICATION_TYPES.filter(
+    (t) => role === 'admin' || t.recipient === 'any' || t.recipient === role,
+  );
+  return new Set(types.flatMap((t) => t.channels.map((channel) => `${t.category}_${channel}`)));
+}
+
 interface PageState {
   view: PreferenceView;
-  locale: string;
+  profile: Profile;
   /** After a save: what the user sent, shown again with the errors beside their fields. */
   errors?: FieldErrors;
   saved?: boolean;
@@ -50,15 +62,19 @@ const fieldError = (errors: FieldErrors | undefined, field: string) =>
 const invalidAttrs = (errors: FieldErrors | undefined, field: string) =>
   errors?.[field] ? html` aria-invalid="true" aria-describedby="${field}-error"` : '';
 
-function flagTable(view: PreferenceView): Html {
+function flagTable(view: PreferenceView, offered: Set<string>): Html {
+  const categories = CATEGORIES.filter((c) => CHANNELS.some((channel) => offered.has(`${c}_${channel}`)));
   return html`<div class="table-wrap"><table class="flags">
 <caption>Tick how you want to hear about each kind of notification.</caption>
 <thead><tr><th scope="col">Notifications</th>${CHANNELS.map((c) => html`<th scope="col">${CHANNEL_LABELS[c]}</th>`)}</tr></thead>
-<tbody>${CATEGORIES.map(
+<tbody>${categories.map(
     (category) =>
       html`<tr><th scope="row">${CATEGORY_LABELS[category]}</th>${CHANNELS.map((channel) => {
         const name = `${category}_${channel}`;
-        return html`<td><label class="flag"><input type="checkbox" name="${name}" value="on"${view[name] ? html` checked` : ''}><span class="visually-hidden">${CATEGORY_LABELS[category]} by ${CHANNEL_LABELS[channel]}</span></label></td>`;
+        const label = `${CATEGORY_LABELS[category]} by ${CHANNEL_LABELS[channel]}`;
+        if (!offered.has(name))
+          return html`<td class="na"><span aria-hidden="true">—</span><span class="visually-hidden">${label}: not sent</span></td>`;
+        return html`<td><label class="flag"><input type="checkbox" name="${name}" value="on"${view[name] ? html` checked` : ''}><span class="visually-hidden">${label}</span></label></td>`;
       })}</tr>`,
   )}</tbody>
 </table></div>`;
@@ -75,7 +91,7 @@ ${errors && html`<div class="error" role="alert"><p>Nothing was saved: correct t
 <form method="post" action="${ME_PATH}/preferences" class="preferences" novalidate>
 <input type="hidden" name="_csrf" value="${csrfToken}">
 <fieldset><legend>Channels</legend>
-${flagTable(view)}
+${flagTable(view, offeredFlags(state.profile.role))}
 ${fieldError(errors, 'flags')}
 </fieldset>
 <section class="sms-consent" aria-labelledby="sms-consent-title">
@@ -83,6 +99,10 @@ ${fieldError(errors, 'flags')}
 <p>Ticking an SMS box is your consent to receive text messages from LaundryConnect about that kind of
 notification at your phone number on file. When you first turn SMS on we send one text to confirm it.
 Message and data rates from your mobile operator may apply; we never charge for them.</p>
+${
+  !state.profile.hasPhone &&
+  html`<p><strong>We have no mobile number for you</strong>, so no SMS can reach you until one is added to your LaundryConnect account.</p>`
+}
 <p>To stop every SMS at any time, reply <strong>STOP</strong> to any of our texts (this page then
 shows SMS off); reply <strong>START</strong> to turn them back on, or <strong>HELP</strong> for help.</p>
 </section>
@@ -101,7 +121,7 @@ ${fieldError(errors, 'quiet_hours_end')}</div>
 <div class="field"><label for="locale">Language of your messages</label>
 <select id="locale" name="locale"${invalidAttrs(errors, 'locale')}>${LOCALES.map(
     (l) =>
-      html`<option value="${l}"${state.locale.split('-')[0] === l ? html` selected` : ''}>${LOCALE_LABELS[l]}</option>`,
+      html`<option value="${l}"${state.profile.locale.split('-')[0] === l ? html` selected` : ''}>${LOCALE_LABELS[l]}</option>`,
   )}</select>
 ${fieldError(errors, 'locale')}</div>
 <div class="field"><label for="time_zone">Time zone</label>
@@ -114,10 +134,13 @@ ${fieldError(errors, 'time_zone')}</div>
 </form>`;
 }
 
-/** The form as the PATCH body the preferences API takes: an unticked box is not sent, so it is off. */
-function patchFromForm(form: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The form as the PATCH body the preferences API takes: a box shown but not sent was unticked, so
+ * it is off; a box not shown is not in the patch.
+ */
+function patchFromForm(form: Record<string, unknown>, offered: Set<string>): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
-  for (const name of FLAG_FIELDS.keys()) patch[name] = form[name] === 'on';
+  for (const name of FLAG_FIELDS.keys()) if (offered.has(name)) patch[name] = form[name] === 'on';
   for (const field of ['quiet_hours_start', 'quiet_hours_end'] as const) {
     const value = typeof form[field] === 'string' ? form[field].trim() : '';
     patch[field] = value === '' ? null : value;
@@ -162,7 +185,7 @@ export function registerPreferencesPage(scope: FastifyInstance, deps: Preference
       const userId = meUser(request);
       const view = await getPreferences(p.db, userId, p.defaultQuietHours);
       const saved = (request.query as Record<string, unknown>)['saved'] === '1';
-      return send(reply, userId, 200, { view, locale: await getLocale(deps.db, userId), saved });
+      return send(reply, userId, 200, { view, profile: await getProfile(deps.db, userId), saved });
     },
   );
 
@@ -172,7 +195,8 @@ export function registerPreferencesPage(scope: FastifyInstance, deps: Preference
     async (request, reply) => {
       const userId = meUser(request);
       const form = (request.body ?? {}) as Record<string, unknown>;
-      const patch = patchFromForm(form);
+      const profile = await getProfile(deps.db, userId);
+      const patch = patchFromForm(form, offeredFlags(profile.role));
       try {
         // Checked first, so a bad language refuses the whole form before anything is written.
         const locale = parseLocale(form['locale']);
@@ -184,8 +208,8 @@ export function registerPreferencesPage(scope: FastifyInstance, deps: Preference
         const view: PreferenceView = { ...(await getPreferences(p.db, userId, p.defaultQuietHours)) };
         for (const [k, v] of Object.entries(patch))
           if (v !== undefined) view[k] = v as string | boolean | null;
-        const locale = typeof form['locale'] === 'string' ? form['locale'] : await getLocale(deps.db, userId);
-        return send(reply, userId, 400, { view, locale, errors: errorsOf(err) });
+        if (typeof form['locale'] === 'string') profile.locale = form['locale'];
+        return send(reply, userId, 400, { view, profile, errors: errorsOf(err) });
       }
       // Post/redirect/get: a reload shows the saved state and posts nothing twice.
       return reply.redirect(`${ME_PATH}/preferences?saved=1`, 303);

@@ -176,6 +176,40 @@ describe(`end-user pages (${ENGINE})`, () => {
     assert.match(page.text, /<option selected>Europe\/London<\/option>/);
   });
 
+  test("the boxes are the user's: only what the catalog sends their role, and saving leaves the rest alone", async () => {
+    await makeUser('me-offered');
+    // Set over the API, not shown on the page (no promotion is sent by SMS): saving must keep it.
+    const patched = await api('PATCH', '/api/notifications/preferences/?user_id=me-offered', {
+      promotions_sms: true,
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    const { client } = await openAs('me-offered');
+    const page = await client.request('GET', '/me/preferences');
+    assert.doesNotMatch(page.text, /name="promotions_sms"/);
+    assert.match(page.text, /Offers and news by SMS: not sent/);
+    assert.doesNotMatch(page.text, /Partner business/, 'a customer gets no partner notifications');
+    assert.match(page.text, /We have no mobile number for you/);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const saved = await client.request('POST', '/me/preferences', {
+      _csrf: csrf,
+      locale: 'en',
+      time_zone: 'Asia/Kolkata',
+    });
+    assert.equal(saved.status, 303, saved.text);
+    const view = (await api('GET', '/api/notifications/preferences/?user_id=me-offered')).body;
+    assert.equal(view.promotions_sms, true, 'not shown, so not changed');
+    assert.equal(view.order_updates_email, false, 'shown and left unticked: off');
+    assert.equal(view.partner_email, true, 'not shown to a customer, so not changed');
+
+    const partner = await api('PUT', '/api/v1/users/me-partner', { role: 'partner', phone: '+919876543210' });
+    assert.equal(partner.status, 201, JSON.stringify(partner.body));
+    const asPartner = (await openAs('me-partner')).client;
+    const partnerPage = await asPartner.request('GET', '/me/preferences');
+    assert.match(partnerPage.text, /name="partner_sms"/);
+    assert.doesNotMatch(partnerPage.text, /Order updates/, 'order updates go to customers');
+    assert.doesNotMatch(partnerPage.text, /We have no mobile number/);
+  });
+
   test('a bad field is refused beside that field and nothing is saved', async () => {
     await makeUser('me-bad');
     const { client } = await openAs('me-bad');

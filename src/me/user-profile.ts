@@ -4,14 +4,23 @@ import { users } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { LOCALES } from '../templates/template-files.ts';
 
-/**
- * The language a user's messages are written in: `users.locale`, the field the users API
- * (PUT /api/v1/users/{id}) sets. The page offers the languages the templates have.
- */
-export async function getLocale(db: Db, userId: string): Promise<string> {
-  const [row] = await db.select({ locale: users.locale }).from(users).where(eq(users.externalId, userId));
+export interface Profile {
+  /** The language the user's messages are written in: `users.locale`, as PUT /api/v1/users/{id} sets it. */
+  locale: string;
+  /** customer, partner or admin: which notifications the user can get at all. */
+  role: string;
+  /** Without a phone number no SMS can reach the user, whatever the boxes say. */
+  hasPhone: boolean;
+}
+
+/** What the preference centre shows of the user beside their preferences. */
+export async function getProfile(db: Db, userId: string): Promise<Profile> {
+  const [row] = await db
+    .select({ locale: users.locale, role: users.role, phone: users.phone })
+    .from(users)
+    .where(eq(users.externalId, userId));
   if (!row) throw new AppError('USER_NOT_FOUND', `No user with id "${userId}"`);
-  return row.locale;
+  return { locale: row.locale, role: row.role, hasPhone: Boolean(row.phone) };
 }
 
 /** A language from the form, or the field error the page shows beside the select. */
@@ -26,7 +35,7 @@ export function parseLocale(value: unknown): string {
  * when the user saves the page with its language (hi) unchanged.
  */
 export async function setLocale(db: Db, userId: string, language: string): Promise<void> {
-  const current = await getLocale(db, userId);
-  if (current.split('-')[0] === language) return;
+  const { locale } = await getProfile(db, userId);
+  if (locale.split('-')[0] === language) return;
   await db.update(users).set({ locale: language, updatedAt: sql`now()` }).where(eq(users.externalId, userId));
 }
