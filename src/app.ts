@@ -36,6 +36,7 @@ import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
 import { InboxPublisher } from './inbox/inbox-events.ts';
 import { createLogger, type Logger, logDestination } from './logger.ts';
+import { registerMe } from './me/me.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
 import { optOutOfSms } from './notifications/sms-opt-out.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
@@ -274,6 +275,15 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         sms,
         userTokens,
         inboundWebhookUrl: () => (publicUrl ?? '') + SMS_INBOUND_PATH,
+      });
+      await registerMe(http, {
+        db: database.db,
+        clock,
+        userTokens,
+        sessionTtlSeconds: config.USER_TOKEN_TTL_SECONDS,
+        publicUrl: config.PUBLIC_URL,
+        linkBaseUrl: () => publicUrl ?? '',
+        preferences: preferenceDeps,
       });
       if (sms.authToken) {
         registerSmsStatusCallback(http, {

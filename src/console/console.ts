@@ -11,6 +11,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { errorHandler, toAppError } from '../http/error-handler.ts';
+import { addPageHeaders } from '../http/page-headers.ts';
 import type { PreferenceRouteDeps } from '../http/routes/preferences.ts';
 import type { Logger } from '../logger.ts';
 import type { CreateNotificationDeps } from '../notifications/create-notification.ts';
@@ -57,21 +58,6 @@ export interface ConsoleOptions {
 const UPLOT_FILES = new Set(['uPlot.esm.js', 'uPlot.min.css']);
 
 /**
- * Pages and scripts only from here: no inline script or style, no other origin, no framing. The
- * chart library styles its elements through the DOM (allowed), never with inline markup.
- */
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
-
-/**
  * The operator console under /console (docs/console.md): server-rendered pages, a session cookie
  * got by signing in with an admin or viewer key, CSRF tokens on every form. Its own encapsulated
  * plugin, so its cookie parsing, CSRF, static files and HTML error pages touch no API route.
@@ -106,14 +92,7 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
         decorateReply: false,
         allowedPath: (path) => UPLOT_FILES.has(path.replace(/^\//, '')),
       });
-      scope.addHook('onSend', async (_request, reply) => {
-        void reply.header('content-security-policy', CSP);
-        void reply.header('x-frame-options', 'DENY');
-        void reply.header('x-content-type-options', 'nosniff');
-        void reply.header('referrer-policy', 'no-referrer');
-        if (String(reply.getHeader('content-type') ?? '').startsWith('text/html'))
-          void reply.header('cache-control', 'no-store');
-      });
+      addPageHeaders(scope);
       scope.setErrorHandler(consoleErrorHandler);
       scope.setNotFoundHandler((_request, reply) =>
         sendErrorPage(reply, 404, 'Not found', 'There is no such page in the console.'),
