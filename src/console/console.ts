@@ -28,6 +28,7 @@ import {
   registerSessionRoutes,
   signInPage,
 } from './session-routes.ts';
+import { registerTemplatePages } from './templates-page.ts';
 
 export interface ConsoleOptions {
   database: Database;
@@ -124,6 +125,7 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
       });
       registerOverviewPage(scope, overview, guard);
       registerAuditPage(scope, db, guard);
+      registerTemplatePages(scope, { db, templates: o.templates, sms: o.sms, clock: o.clock }, guard);
       registerLiveStream(scope, { live, sessions, guard });
     },
     { prefix: CONSOLE_PATH },

@@ -22,6 +22,9 @@ export interface PreviewInput {
   locale: string;
   field?: TemplateField | undefined;
   source?: string | undefined;
+  /** With an unsaved SMS source: the DLT fields it would be saved with (undefined keeps the saved ones). */
+  dltTemplateId?: string | null | undefined;
+  dltText?: string | null | undefined;
   context?: Record<string, unknown> | undefined;
 }
 
