@@ -134,7 +134,7 @@ ${
       ? html`<span class="note">active</span>`
       : html`<form method="post" action="${templatePath(key)}/revert">
 <input type="hidden" name="_csrf" value="${csrfToken}"><input type="hidden" name="version" value="${v.version}">
-<button type="submit" aria-label="Revert to version ${v.version}">Revert to v${v.version}</button></form>`
+<button type="submit">Revert to v${v.version}</button></form>`
   }</td>`
 }
 </tr>`,
