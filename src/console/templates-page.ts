@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { CHANNELS } from '../channels/channel.ts';
 import type { SmsSetup } from '../channels/sms/setup-sms.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { text } from '../http/text.ts';
-import { requireNotificationType } from '../notifications/catalog.ts';
+import { NOTIFICATION_TYPE_NAMES, requireNotificationType } from '../notifications/catalog.ts';
 import { type FieldEdit, saveTemplateEdit } from '../templates/template-edit.ts';
 import { LOCALES, TEMPLATE_FIELDS } from '../templates/template-files.ts';
 import { previewTemplate } from '../templates/template-preview.ts';
@@ -31,6 +32,16 @@ const keyParams = z
   .object({ type: z.string().min(1).max(64), locale: z.enum(LOCALES), field: z.enum(TEMPLATE_FIELDS) })
   .strict();
 type Key = z.infer<typeof keyParams>;
+
+const orEmpty = <T extends z.ZodType>(schema: T) => z.union([z.literal(''), schema]).optional();
+const listQuery = z
+  .object({
+    type: orEmpty(z.enum(NOTIFICATION_TYPE_NAMES as [string, ...string[]])),
+    channel: orEmpty(z.enum(CHANNELS)),
+    locale: orEmpty(z.enum(LOCALES)),
+    lint: orEmpty(z.enum(['ok', 'warnings', 'errors'])),
+  })
+  .strict();
 
 const editorQuery = z
   .object({
@@ -143,8 +154,15 @@ export function registerTemplatePages(
     return sendHtml(reply, status, `Template ${targetId(key)}`, editorMain(view), request);
   };
 
-  r.get('/templates', { schema: { hide: true }, preHandler: guard.page }, async (request, reply) =>
-    sendHtml(reply, 200, 'Templates', templateListMain(templateRows(deps.templates)), request),
+  r.get(
+    '/templates',
+    { schema: { hide: true, querystring: listQuery }, preHandler: guard.page },
+    async (request, reply) => {
+      // An empty select ("All") arrives as an empty parameter: no filter.
+      const q = Object.fromEntries(Object.entries(request.query).filter(([, v]) => v !== ''));
+      const main = templateListMain(templateRows(deps.templates), q);
+      return sendHtml(reply, 200, 'Templates', main, request);
+    },
   );
 
   // A POST (the text can be 5,000 characters) that changes nothing, yet carries the CSRF header like

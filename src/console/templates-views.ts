@@ -2,8 +2,9 @@
  * The markup of the template pages. The preview panel is rendered here both for the page and for
  * each live-preview answer, so what the script swaps in is what the page started with.
  */
-
-import type { TemplateField } from '../templates/template-files.ts';
+import { CHANNELS, type ChannelName } from '../channels/channel.ts';
+import { NOTIFICATION_TYPE_NAMES } from '../notifications/catalog.ts';
+import { LOCALES, type TemplateField } from '../templates/template-files.ts';
 import type { TemplatePreview } from '../templates/template-preview.ts';
 import { CHANNEL_LABELS, formatMoney } from './format.ts';
 import { type Html, html } from './html.ts';
@@ -27,13 +28,59 @@ function lintCell(r: TemplateRow): Html {
   return html`<span class="lint lint-ok" data-lint="ok">ok</span>`;
 }
 
-export function templateListMain(rows: TemplateRow[]): Html {
-  const errors = rows.filter((r) => r.errors.length > 0).length;
-  const warned = rows.filter((r) => r.errors.length === 0 && r.warnings.length > 0).length;
+export type LintStatus = 'ok' | 'warnings' | 'errors';
+
+export function lintStatus(r: TemplateRow): LintStatus {
+  return r.errors.length > 0 ? 'errors' : r.warnings.length > 0 ? 'warnings' : 'ok';
+}
+
+export interface ListFilter {
+  type?: string | undefined;
+  channel?: ChannelName | undefined;
+  locale?: string | undefined;
+  lint?: LintStatus | undefined;
+}
+
+function select(
+  name: string,
+  label: string,
+  options: readonly string[],
+  current: string | undefined,
+  show = (o: string) => o,
+) {
+  return html`<div><label for="filter-${name}">${label}</label>
+<select id="filter-${name}" name="${name}"><option value="">All</option>${options.map(
+    (o) => html`<option value="${o}"${o === current ? html` selected` : ''}>${show(o)}</option>`,
+  )}</select></div>`;
+}
+
+/** A plain GET form: the list is a few hundred rows, narrowed on the server, no script needed. */
+function filterForm(f: ListFilter): Html {
+  return html`<form method="get" action="${CONSOLE_PATH}/templates" class="template-filter" aria-label="Filter templates">
+${select('type', 'Type', NOTIFICATION_TYPE_NAMES, f.type)}
+${select('channel', 'Channel', CHANNELS, f.channel, (c) => CHANNEL_LABELS[c as ChannelName])}
+${select('locale', 'Locale', LOCALES, f.locale)}
+${select('lint', 'Lint', ['ok', 'warnings', 'errors'], f.lint)}
+<button type="submit">Filter</button>
+</form>`;
+}
+
+export function templateListMain(all: TemplateRow[], f: ListFilter): Html {
+  const errors = all.filter((r) => lintStatus(r) === 'errors').length;
+  const warned = all.filter((r) => lintStatus(r) === 'warnings').length;
+  const rows = all.filter(
+    (r) =>
+      (!f.type || r.type === f.type) &&
+      (!f.channel || r.channel === f.channel) &&
+      (!f.locale || r.locale === f.locale) &&
+      (!f.lint || lintStatus(r) === f.lint),
+  );
   return html`<h1>Templates</h1>
 <p>Every template by notification type, channel, locale and field, with its active version and what
-the lint says when it is rendered with the type's sample context. ${errors} with errors, ${warned} with
-warnings only. Open one to edit it, preview it as you type, see its history or send a test.</p>
+the lint says when it is rendered with the type's sample context: ${errors} with errors, ${warned} with
+warnings only, of ${all.length}. Open one to edit it, preview it as you type, see its history or send a test.</p>
+${filterForm(f)}
+<p id="template-count">${rows.length === all.length ? `All ${all.length} templates.` : `${rows.length} of ${all.length} templates match.`}</p>
 <div class="scroll" role="region" aria-label="Templates" tabindex="0"><table id="template-list">
 <thead><tr><th scope="col">Type</th><th scope="col">Channel</th><th scope="col">Locale</th><th scope="col">Field</th><th scope="col">Active version</th><th scope="col">Lint</th></tr></thead>
 <tbody>${rows.map(

@@ -86,6 +86,15 @@ describe(`console templates (${ENGINE})`, () => {
     )?.[0];
     assert.match(row ?? '', /data-lint="warnings">\d+ warnings?</);
     assert.match(res.text, /shipped file/);
+    // Narrowed on the server by a plain GET form; "All" is an empty parameter.
+    const one = await admin.request('GET', '/console/templates?type=order_ready&channel=sms&locale=&lint=');
+    assert.equal(one.status, 200);
+    assert.equal(
+      [...one.text.matchAll(/<a href="\/console\/templates\/order_ready\/(en|hi|ta)\/sms">/g)].length,
+      3,
+    );
+    assert.match(one.text, /3 of \d+ templates match/);
+    assert.equal((await admin.request('GET', '/console/templates?channel=fax')).status, 400);
   });
 
   test('the live preview is the server counting: 160 GSM-7 chars are 1 segment, 161 are 2, ₹ forces UCS-2', async () => {
