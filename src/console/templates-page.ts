@@ -111,16 +111,12 @@ export function registerTemplatePages(
     title: string,
     main: Html,
     request: FastifyRequest,
+    scripts: string[] = [],
   ) =>
     reply
       .code(status)
       .type('text/html; charset=utf-8')
-      .send(
-        layout(
-          { title, signedIn: guard.shell(request, reply, 'templates'), scripts: ['templates.js'] },
-          main,
-        ),
-      );
+      .send(layout({ title, signedIn: guard.shell(request, reply, 'templates'), scripts }, main));
 
   const editor = async (
     request: FastifyRequest,
@@ -151,7 +147,7 @@ export function registerTemplatePages(
       refused: extra.refused,
       testSend: canChange && sandboxTests && key.field === 'sms',
     };
-    return sendHtml(reply, status, `Template ${targetId(key)}`, editorMain(view), request);
+    return sendHtml(reply, status, `Template ${targetId(key)}`, editorMain(view), request, ['templates.js']);
   };
 
   r.get(

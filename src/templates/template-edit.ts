@@ -78,7 +78,8 @@ export function checkTemplateSet(set: TemplateSet): TemplateCheck {
 }
 
 export interface SavedTemplate {
-  version: number;
+  /** The active version after the save. */
+  version: number | null;
   /** False when the text equals the active version: no version was made. */
   changed: boolean;
   lint: LintRow[];
@@ -106,21 +107,19 @@ export async function saveTemplateEdit(
   const set = withEdit(currentSet(templates, edit.type, edit.locale), edit);
   const check = checkTemplateSet(set);
   if (check.errors[0]) throw check.errors[0].error;
-  let version: number | undefined;
   const summary = await loadTemplatesIntoDb(db, [set], {
     createdBy: opts.createdBy,
     inTransaction: async (tx, counts) => {
-      if (counts.created + counts.updated === 0) return;
-      version = await activeVersion(tx, edit);
-      if (version !== undefined) await opts.onSaved?.(tx, { version, before });
+      if (counts.created + counts.updated === 0 || !opts.onSaved) return;
+      const version = await activeVersion(tx, edit);
+      if (version !== undefined) await opts.onSaved(tx, { version, before });
     },
   }).catch((err: unknown) => {
     throw err instanceof TemplateLoadError ? err.toAppError() : err;
   });
   await templates.reload(db);
-  const saved = templates.get(edit.type, edit.field, edit.locale)!;
   return {
-    version: version ?? saved.version ?? 0,
+    version: templates.get(edit.type, edit.field, edit.locale)!.version,
     changed: summary.created + summary.updated > 0,
     lint: summary.lint,
     before,

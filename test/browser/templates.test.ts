@@ -64,6 +64,8 @@ describe('template editor in Chromium', { skip: ENGINE === 'postgres' }, () => {
       const forcing = page.locator('#sms-forcing[data-char="₹"]');
       await forcing.waitFor();
       assert.match((await forcing.textContent()) ?? '', /forced by “₹” \(U\+20B9\)/);
+      await page.locator('#rendered-text').filter({ hasText: /y ₹$/ }).waitFor();
+      await page.locator('#preview-status[data-pending="0"]').waitFor();
       assert.deepEqual(await seriousAxeViolations(page), [], 'editor with a preview');
       await screenshot(page, 'templates-editor-1280');
 
@@ -74,6 +76,9 @@ describe('template editor in Chromium', { skip: ENGINE === 'postgres' }, () => {
         .waitFor();
       await source.press('Control+End');
       await source.pressSequentially('\nSee you soon!');
+      // Saved only once the preview has answered, so no preview request is cut off by the navigation.
+      await page.locator('#rendered-text').filter({ hasText: 'See you soon!' }).waitFor();
+      await page.locator('#preview-status[data-pending="0"]').waitFor();
       await page.getByRole('button', { name: 'Save as a new version' }).click();
       await page
         .getByRole('status')

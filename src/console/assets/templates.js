@@ -15,6 +15,9 @@ if (panel && form) {
   let timer;
   // Answers can arrive out of order; only the newest request's answer is shown.
   let latest = 0;
+  // Requests still open, on the status element: a test (or a person) can tell when all have answered.
+  let pending = 0;
+  status.dataset.pending = '0';
 
   const setStatus = (state, message) => {
     status.dataset.state = state;
@@ -36,6 +39,7 @@ if (panel && form) {
     if (dltId) body.dlt_template_id = dltId.value;
     if (dltText) body.dlt_text = dltText.value;
     setStatus('loading', 'Updating…');
+    status.dataset.pending = String(++pending);
     try {
       const res = await fetch(panel.dataset.url, {
         method: 'POST',
@@ -58,6 +62,8 @@ if (panel && form) {
       setStatus('ready', 'Updated as you type.');
     } catch {
       if (id === latest) setStatus('error', 'The preview could not reach the server.');
+    } finally {
+      status.dataset.pending = String(--pending);
     }
   }
 
@@ -66,4 +72,6 @@ if (panel && form) {
     timer = setTimeout(refresh, DEBOUNCE_MS);
   };
   for (const el of [source, dltId, dltText]) el?.addEventListener('input', schedule);
+  // A save navigates away: a preview still waiting to be sent would only be cut off.
+  form.addEventListener('submit', () => clearTimeout(timer));
 }
