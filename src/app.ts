@@ -247,7 +247,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         allowHttpEndpoints: config.PUSH_ALLOW_HTTP_ENDPOINTS,
       });
       registerEventRoutes(http, notificationDeps);
-      registerTemplateRoutes(http, { db: database.db, templates });
+      registerTemplateRoutes(http, { db: database.db, templates, prices: sms.prices });
       registerUnsubscribeRoutes(http, {
         db: database.db,
         tokens: unsubscribeTokens,

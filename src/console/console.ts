@@ -30,6 +30,7 @@ import {
   registerSessionRoutes,
   signInPage,
 } from './session-routes.ts';
+import { registerTemplatePages } from './templates-page.ts';
 
 export interface ConsoleOptions {
   database: Database;
@@ -111,6 +112,7 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
         { db, clock: o.clock, sms: o.sms, inboundWebhookUrl: o.inboundWebhookUrl },
         guard,
       );
+      registerTemplatePages(scope, { db, templates: o.templates, sms: o.sms, clock: o.clock }, guard);
       registerLiveStream(scope, { live, sessions, guard });
     },
     { prefix: CONSOLE_PATH },

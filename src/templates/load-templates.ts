@@ -26,6 +26,8 @@ export interface LoadOptions {
   createdBy: string;
   /** Called as rows are checked and written, for a progress bar. */
   onProgress?: (done: number, total: number) => void;
+  /** Runs in the load's transaction after its writes (the console's audit entry), so both or neither. */
+  inTransaction?: (tx: Queryable, summary: Omit<LoadSummary, 'lint'>) => Promise<void>;
 }
 
 /** A template that cannot be loaded; names the type, locale and field. Nothing was written. */
@@ -34,9 +36,12 @@ export class TemplateLoadError extends Error {
   /** The API error it becomes: TEMPLATE_INVALID, or TEMPLATE_LIMIT_EXCEEDED naming `details.limit`. */
   readonly code: 'TEMPLATE_INVALID' | 'TEMPLATE_LIMIT_EXCEEDED';
   readonly details: Record<string, unknown> | undefined;
+  /** The field that failed, when one did (an unknown type fails the whole set). */
+  readonly field: TemplateField | undefined;
 
-  constructor(message: string, cause?: AppError) {
+  constructor(message: string, cause?: AppError, field?: TemplateField) {
     super(message);
+    this.field = field;
     this.code = cause?.code === 'TEMPLATE_LIMIT_EXCEEDED' ? cause.code : 'TEMPLATE_INVALID';
     this.details = cause?.details;
   }
@@ -82,6 +87,7 @@ export function checkTemplateSets(sets: readonly TemplateSet[]): LintRow[] {
         throw new TemplateLoadError(
           `Template ${set.type}/${set.locale} field ${field} does not parse: ${(err as Error).message}`,
           err instanceof AppError ? err : undefined,
+          field,
         );
       }
       refuseOverLimit(set, field, context);
@@ -106,6 +112,7 @@ function refuseOverLimit(set: TemplateSet, field: TemplateField, context: Record
       throw new TemplateLoadError(
         `Template ${set.type}/${set.locale} field ${field} exceeds the ${limit} limit (${max}) with the sample context (TEMPLATE_LIMIT_EXCEEDED)`,
         err,
+        field,
       );
     }
   }
@@ -151,7 +158,9 @@ export async function loadTemplatesIntoDb(
       done += chunk.length;
       opts.onProgress?.(done, total);
     }
-    return { created, updated: deactivate.length, unchanged, lint };
+    const counts = { created, updated: deactivate.length, unchanged };
+    await opts.inTransaction?.(tx, counts);
+    return { ...counts, lint };
   });
 }
 

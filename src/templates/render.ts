@@ -188,3 +188,11 @@ export function buildTemplateContext(
     user: { first_name: firstName, last_name: lastName, email: user.email ?? '', locale: user.locale },
   };
 }
+
+/**
+ * The context paths a template reads from outside itself ('order.order_number'; loop and assigned
+ * names excluded), found by LiquidJS's static analysis: what the editor checks against a sample.
+ */
+export function templateVariables(source: string): string[] {
+  return plainEngine.globalFullVariablesSync(parseCached(PLAIN, source));
+}

@@ -39,10 +39,18 @@ export function estimateSmsCost(
   segments: number,
   table: PriceTable = DEFAULT_SMS_PRICES,
 ): SmsCostEstimate {
+  return estimateCostInCountry(parsePhoneNumberFromString(e164)?.country, segments, table);
+}
+
+/** The same estimate where there is no recipient yet (the template editor prices the market's country). */
+export function estimateCostInCountry(
+  country: string | undefined,
+  segments: number,
+  table: PriceTable = DEFAULT_SMS_PRICES,
+): SmsCostEstimate {
   if (!Number.isInteger(segments) || segments < 0) {
     throw new RangeError(`segments must be a non-negative integer, got ${segments}`);
   }
-  const country = parsePhoneNumberFromString(e164)?.country;
   const price = (country ? table[country] : undefined) ?? table.default ?? DEFAULT_SMS_PRICES.default!;
   // Rounded to micro-units so sums of estimates do not collect floating-point noise.
   const amount = Math.round(segments * price.perSegment * 1e6) / 1e6;

@@ -2,7 +2,7 @@ import { type Config, smsBackend } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
 import { startTwilioSandbox, type TwilioSandbox } from '../../sandbox/server.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
-import { DEFAULT_SMS_PRICES, parsePriceTable } from './cost.ts';
+import { DEFAULT_SMS_PRICES, type PriceTable, parsePriceTable } from './cost.ts';
 import { SmsChannel } from './sms-channel.ts';
 import { SmsService } from './sms-service.ts';
 import { createTwilioClient } from './twilio-http-client.ts';
@@ -21,6 +21,8 @@ export interface SmsSetup {
   /** The token that signs status callbacks (Twilio's, or the sandbox's). */
   authToken: string | undefined;
   from: string | undefined;
+  /** The per-segment prices the channel's estimates use (config's table or the defaults). */
+  prices: PriceTable;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsS
     accountSid,
     authToken,
     from,
+    prices,
     close: async () => sandbox?.close(),
   };
 }

@@ -2,20 +2,14 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { analyzeSms } from '../../channels/sms/segments.ts';
+import type { PriceTable } from '../../channels/sms/cost.ts';
 import type { Db } from '../../db/database.ts';
 import { notificationTemplates } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
 import { requireNotificationType } from '../../notifications/catalog.ts';
-import { lintSmsTemplate } from '../../templates/lint.ts';
-import { checkTemplateSets, loadTemplatesIntoDb, TemplateLoadError } from '../../templates/load-templates.ts';
-import { buildTemplateContext, renderTemplate } from '../../templates/render.ts';
-import {
-  LOCALES,
-  TEMPLATE_FIELDS,
-  type TemplateField,
-  type TemplateSet,
-} from '../../templates/template-files.ts';
+import { saveTemplateEdit } from '../../templates/template-edit.ts';
+import { LOCALES, TEMPLATE_FIELDS } from '../../templates/template-files.ts';
+import { previewTemplate } from '../../templates/template-preview.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import { requireApiKey } from '../auth.ts';
 import { jsonObject, text } from '../text.ts';
@@ -51,7 +45,7 @@ const previewBody = z
  */
 export function registerTemplateRoutes(
   app: FastifyInstance,
-  deps: { db: Db; templates: TemplateStore },
+  deps: { db: Db; templates: TemplateStore; prices?: PriceTable },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const admin = requireApiKey(deps.db, ['admin']);
@@ -109,29 +103,20 @@ export function registerTemplateRoutes(
     async (request) => {
       const { type, locale, field } = request.params;
       requireNotificationType(type);
-      const set = currentSet(deps.templates, type, locale);
-      set.fields[field] = request.body.source;
-      if (field === 'sms') {
-        if (request.body.dlt_template_id !== undefined)
-          set.dltTemplateId = request.body.dlt_template_id ?? undefined;
-        if (request.body.dlt_text !== undefined) set.dltText = request.body.dlt_text ?? undefined;
-      }
-      refuseDltMismatch(set);
-      const summary = await loadTemplatesIntoDb(deps.db, [set], {
-        createdBy: `api-key:${request.apiKey!.id}`,
-      }).catch((err: unknown) => {
-        throw err instanceof TemplateLoadError ? err.toAppError() : err;
-      });
-      await deps.templates.reload(deps.db);
-      const saved = deps.templates.get(type, field, locale)!;
-      return {
-        type,
-        locale,
-        field,
-        version: saved.version,
-        changed: summary.created + summary.updated > 0,
-        lint: summary.lint,
-      };
+      const saved = await saveTemplateEdit(
+        deps.db,
+        deps.templates,
+        {
+          type,
+          locale,
+          field,
+          source: request.body.source,
+          dltTemplateId: request.body.dlt_template_id,
+          dltText: request.body.dlt_text,
+        },
+        { createdBy: `api-key:${request.apiKey!.id}` },
+      );
+      return { type, locale, field, version: saved.version, changed: saved.changed, lint: saved.lint };
     },
   );
 
@@ -145,63 +130,6 @@ export function registerTemplateRoutes(
       },
       onRequest: admin,
     },
-    async (request) => {
-      const b = request.body;
-      const def = requireNotificationType(b.type);
-      const context = buildTemplateContext(
-        { firstName: null, lastName: null, email: null, locale: b.locale },
-        b.context ?? def.sampleContext,
-      );
-      const set = currentSet(deps.templates, b.type, b.locale);
-      if (b.field && b.source) set.fields[b.field] = b.source;
-      const rendered: Partial<Record<TemplateField, string>> = {};
-      const errors: Partial<Record<TemplateField, { code: string; detail: string }>> = {};
-      for (const f of TEMPLATE_FIELDS) {
-        try {
-          rendered[f] = renderTemplate(set.fields[f], context, { escapeHtml: f === 'email_html' });
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          errors[f] = { code: err.code, detail: err.message };
-        }
-      }
-      const sms = rendered.sms ? analyzeSms(rendered.sms) : undefined;
-      const lint = lintSmsTemplate(
-        { source: set.fields.sms, sampleContext: context, ...(set.dltText ? { dltText: set.dltText } : {}) },
-        renderTemplate,
-      );
-      return { type: b.type, locale: b.locale, rendered, errors, sms, lint };
-    },
+    async (request) => previewTemplate(deps.templates, request.body, deps.prices),
   );
-}
-
-/** The active source of every field of a type in a locale (each falling back to English). */
-function currentSet(templates: TemplateStore, type: string, locale: string): TemplateSet {
-  const fields = {} as Record<TemplateField, string>;
-  for (const f of TEMPLATE_FIELDS) {
-    const t = templates.get(type, f, locale);
-    if (!t) throw new AppError('TEMPLATE_NOT_FOUND', `No ${f} template for ${type}`);
-    fields[f] = t.source;
-  }
-  const sms = templates.get(type, 'sms', locale)!;
-  return { type, locale, fields, dltTemplateId: sms.dltTemplateId, dltText: sms.dltText };
-}
-
-/**
- * An SMS text that no longer matches its registered DLT template would fail every send (carriers
- * reject it), so such an edit is refused until the DLT fields are updated with it.
- */
-function refuseDltMismatch(set: TemplateSet): void {
-  let rows: ReturnType<typeof checkTemplateSets>;
-  try {
-    rows = checkTemplateSets([set]);
-  } catch (err) {
-    throw err instanceof TemplateLoadError ? err.toAppError() : err;
-  }
-  const mismatch = rows.flatMap((r) => r.report.warnings).find((w) => w.code === 'DLT_MISMATCH');
-  if (mismatch) {
-    throw new AppError(
-      'SMS_DLT_MISMATCH',
-      `${mismatch.message}. Send dlt_text (and dlt_template_id) registered for the new text, or keep the text.`,
-    );
-  }
 }

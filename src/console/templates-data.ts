@@ -1,0 +1,104 @@
+/**
+ * What the console's template pages read: every editable field with its active version and lint
+ * status, and one field's saved versions. The lint is the save's own check (template-edit.ts) and the
+ * preview's render with the sample context, so the list says what a save or a send would say.
+ */
+import { and, desc, eq } from 'drizzle-orm';
+import type { ChannelName } from '../channels/channel.ts';
+import type { Queryable } from '../db/database.ts';
+import { notificationTemplates } from '../db/schema.ts';
+import { NOTIFICATION_TYPES } from '../notifications/catalog.ts';
+import { LOCALES, TEMPLATE_FIELDS, type TemplateField } from '../templates/template-files.ts';
+import { previewTemplate } from '../templates/template-preview.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
+
+/** The channel a field is sent on: `email_subject` → email. */
+export function fieldChannel(field: TemplateField): ChannelName {
+  if (field === 'sms') return 'sms';
+  if (field.startsWith('email_')) return 'email';
+  if (field.startsWith('in_app_')) return 'in_app';
+  return 'push';
+}
+
+export interface TemplateRow {
+  type: string;
+  channel: ChannelName;
+  locale: string;
+  field: TemplateField;
+  /** null: the file shipped in templates/, never saved in the database. */
+  version: number | null;
+  /** The locale the text is in: English when the locale has no translation of it. */
+  sourceLocale: string;
+  errors: string[];
+  warnings: string[];
+}
+
+/** Every field of every type's channels in every locale, in catalog order. */
+export function templateRows(templates: TemplateStore): TemplateRow[] {
+  const rows: TemplateRow[] = [];
+  for (const def of NOTIFICATION_TYPES) {
+    for (const locale of LOCALES) {
+      const preview = previewTemplate(templates, { type: def.name, locale });
+      for (const field of TEMPLATE_FIELDS) {
+        const channel = fieldChannel(field);
+        if (!def.channels.includes(channel)) continue;
+        const active = templates.get(def.name, field, locale)!;
+        const renderError = preview.errors[field];
+        rows.push({
+          type: def.name,
+          channel,
+          locale,
+          field,
+          version: active.version,
+          sourceLocale: active.locale,
+          errors: preview.check.errors
+            .filter((e) => e.field === null || e.field === field)
+            .map((e) => e.message),
+          warnings:
+            field === 'sms'
+              ? preview.check.warnings.map((w) => w.message)
+              : renderError
+                ? [`Rendering with the sample context failed: ${renderError.detail}`]
+                : [],
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+export interface TemplateVersion {
+  version: number;
+  active: boolean;
+  source: string;
+  dltTemplateId: string | null;
+  dltText: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+/** One field's saved versions, newest first. */
+export async function templateVersions(
+  q: Queryable,
+  key: { type: string; locale: string; field: TemplateField },
+): Promise<TemplateVersion[]> {
+  return q
+    .select({
+      version: notificationTemplates.version,
+      active: notificationTemplates.active,
+      source: notificationTemplates.source,
+      dltTemplateId: notificationTemplates.dltTemplateId,
+      dltText: notificationTemplates.dltText,
+      createdBy: notificationTemplates.createdBy,
+      createdAt: notificationTemplates.createdAt,
+    })
+    .from(notificationTemplates)
+    .where(
+      and(
+        eq(notificationTemplates.type, key.type),
+        eq(notificationTemplates.locale, key.locale),
+        eq(notificationTemplates.field, key.field),
+      ),
+    )
+    .orderBy(desc(notificationTemplates.version));
+}
