@@ -28,6 +28,7 @@ import {
   registerSessionRoutes,
   signInPage,
 } from './session-routes.ts';
+import { registerUsersPages } from './users-page.ts';
 
 export interface ConsoleOptions {
   database: Database;
@@ -124,6 +125,7 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
       });
       registerOverviewPage(scope, overview, guard);
       registerAuditPage(scope, db, guard);
+      registerUsersPages(scope, { db, clock: o.clock, preferences: o.preferences, config: o.config }, guard);
       registerLiveStream(scope, { live, sessions, guard });
     },
     { prefix: CONSOLE_PATH },
