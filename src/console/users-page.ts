@@ -89,7 +89,7 @@ function searchMain(query: string | undefined, found: { users: UserRow[]; more: 
 <label for="q">User id, email or phone</label>
 <input id="q" name="q" type="search" value="${query ?? ''}" required maxlength="254" spellcheck="false" aria-describedby="q-help">
 <button type="submit">Find</button>
-<p id="q-help" class="note">Exact matches: the marketplace's user id, the whole email address as stored, or the
+<p id="q-help" class="note search-help">Exact matches: the marketplace's user id, the whole email address as stored, or the
 phone in E.164 (<code>+919876543210</code>; spaces and dashes are ignored).</p>
 </form>
 ${
