@@ -11,6 +11,7 @@ import {
   notifications,
   preferenceChanges,
 } from '../../src/db/schema.ts';
+import { optOutOfSms } from '../../src/notifications/sms-opt-out.ts';
 import { insertUser } from '../helpers/fixtures.ts';
 import { notify, smsUser } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
@@ -263,6 +264,15 @@ describe(`console users pages (${ENGINE})`, () => {
       await t.database.db.select().from(preferenceChanges).where(eq(preferenceChanges.userId, user.id)),
       [],
     );
+  });
+
+  test('a STOP reply shows as opted out, with the STOP in the SMS history', async () => {
+    const user = await smsUser(t.database.db, 'u-stop', '+919800000002');
+    await optOutOfSms(t.database.db, user.id, 'stop_keyword', 'STOP');
+    const page = await admin.request('GET', '/console/users/u-stop');
+    assert.match(page.text, /<strong>Opted out<\/strong>: SMS off in every category/);
+    assert.doesNotMatch(page.text, /aria-label="[^"]+: SMS" checked/);
+    assert.equal([...page.text.matchAll(/<td>on → off<\/td>\s*<td>STOP reply: STOP<\/td>/g)].length, 5);
   });
 
   test('changedPreferences keeps only the fields that differ', () => {
