@@ -4,10 +4,10 @@
  * service and the cap counts from the same query notification creation uses, so the pages show
  * what the service acts on.
  */
-import { and, asc, desc, eq, gt, inArray, or } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, or } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
-import { deliveries, notifications, preferenceChanges, users } from '../db/schema.ts';
-import { countSmsSince } from '../deliveries/read-deliveries.ts';
+import { notifications, preferenceChanges, users } from '../db/schema.ts';
+import { countSmsSince, deliveryStatusesOf } from '../deliveries/read-deliveries.ts';
 import { capPeriodStarts, type SmsCaps } from '../preferences/sms-caps.ts';
 
 export type UserRow = typeof users.$inferSelect;
@@ -83,22 +83,10 @@ export async function recentNotifications(
     .where(eq(notifications.userId, userId))
     .orderBy(desc(notifications.createdAt), desc(notifications.id))
     .limit(limit);
-  if (rows.length === 0) return [];
-  const ds = await db
-    .select({
-      notificationId: deliveries.notificationId,
-      channel: deliveries.channel,
-      status: deliveries.status,
-      skipReason: deliveries.skipReason,
-    })
-    .from(deliveries)
-    .where(
-      inArray(
-        deliveries.notificationId,
-        rows.map((r) => r.id),
-      ),
-    )
-    .orderBy(asc(deliveries.id));
+  const ds = await deliveryStatusesOf(
+    db,
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => ({
     notificationId: r.notificationId,
     type: r.type,
