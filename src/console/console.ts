@@ -31,6 +31,7 @@ import {
   signInPage,
 } from './session-routes.ts';
 import { registerTemplatePages } from './templates-page.ts';
+import { registerUsersPages } from './users-page.ts';
 
 export interface ConsoleOptions {
   database: Database;
@@ -113,6 +114,7 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
         guard,
       );
       registerTemplatePages(scope, { db, templates: o.templates, sms: o.sms, clock: o.clock }, guard);
+      registerUsersPages(scope, { db, clock: o.clock, preferences: o.preferences, config: o.config }, guard);
       registerLiveStream(scope, { live, sessions, guard });
     },
     { prefix: CONSOLE_PATH },

@@ -4,9 +4,9 @@ import { deliveries, deliveryStatusHistory } from '../db/schema.ts';
 
 /**
  * Every read of deliveries that another part of the service makes to do its job (the API's view of
- * a notification, the inbox, SMS caps, the SMS budget, two-way SMS). They change nothing; the
- * statements that change a delivery are this folder's other files. The reporting aggregates are
- * src/stats/delivery-stats.ts.
+ * a notification, the inbox, SMS caps, the SMS budget, two-way SMS, the console's pages). They
+ * change nothing; the statements that change a delivery are this folder's other files. The
+ * reporting aggregates are src/stats/delivery-stats.ts.
  */
 
 export type DeliveryRow = typeof deliveries.$inferSelect;
@@ -98,4 +98,22 @@ export async function latestSentSmsNotification(
         order by d.sent_at desc nulls last, n.id desc limit 1`,
   );
   return row;
+}
+
+/** The deliveries of some notifications (by row id), in id order: what each channel did, in brief. */
+export function deliveryStatusesOf(
+  q: Queryable,
+  notificationRowIds: readonly number[],
+): Promise<Array<{ notificationId: number; channel: string; status: string; skipReason: string | null }>> {
+  if (notificationRowIds.length === 0) return Promise.resolve([]);
+  return q
+    .select({
+      notificationId: deliveries.notificationId,
+      channel: deliveries.channel,
+      status: deliveries.status,
+      skipReason: deliveries.skipReason,
+    })
+    .from(deliveries)
+    .where(inArray(deliveries.notificationId, [...notificationRowIds]))
+    .orderBy(asc(deliveries.id));
 }

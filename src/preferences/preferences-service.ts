@@ -48,8 +48,9 @@ async function findUser(q: Db | Tx, externalId: string, lock = false) {
   return user;
 }
 
+/** Also inside a transaction (Tx), where an update reads the state before and after itself. */
 export async function getPreferences(
-  db: Db,
+  db: Db | Tx,
   externalId: string,
   defaultQuietHours: QuietWindow | null,
 ): Promise<PreferenceView> {
@@ -115,6 +116,12 @@ export async function applyFlagChanges(
   return changes.length;
 }
 
+/**
+ * Runs inside an update's transaction with the user's preferences before and after it, so a caller
+ * (the console's audit log) records the change exactly when it is made.
+ */
+export type PreferenceChangeHook = (tx: Tx, before: PreferenceView, after: PreferenceView) => Promise<void>;
+
 /** PATCH: flags, quiet hours and time zone in one transaction; the user row is locked so concurrent
  * patches record accurate "from" values. */
 export async function updatePreferences(
@@ -124,9 +131,11 @@ export async function updatePreferences(
   actor: string,
   defaultQuietHours: QuietWindow | null,
   onSmsOptIn?: SmsOptInHook,
+  onChanged?: PreferenceChangeHook,
 ): Promise<PreferenceView> {
   await db.transaction(async (tx) => {
     const user = await findUser(tx, externalId, true);
+    const before = onChanged && (await getPreferences(tx, externalId, defaultQuietHours));
     const currentQuiet = await loadQuietHours(tx, user.id, defaultQuietHours);
     const patch = parsePreferencePatch(body, currentQuiet);
     await applyFlagChanges(tx, user.id, patch.flags, { source: 'api', actor }, onSmsOptIn);
@@ -166,6 +175,8 @@ export async function updatePreferences(
         .insert(notificationSettingsChanges)
         .values(settingChanges.map((c) => ({ ...c, userId: user.id, source: 'api', actor })));
     }
+    if (onChanged && before)
+      await onChanged(tx, before, await getPreferences(tx, externalId, defaultQuietHours));
   });
   return getPreferences(db, externalId, defaultQuietHours);
 }
