@@ -39,7 +39,37 @@ describe('sandbox phone in Chromium', { skip: ENGINE === 'postgres' }, () => {
         .where(and(eq(notificationPreferences.userId, userId), eq(notificationPreferences.channel, 'sms')))
     ).filter((p) => p.enabled).length;
 
-  test('a new SMS shows live and reaches delivered; STOP turns SMS off; START brings the confirmation', async () => {
+  /**
+   * One STOP, every view agrees: the operator's users page and the user's own preference centre
+   * (opened by a signed link, as from an email) both show SMS off.
+   */
+  const seeSmsOffElsewhere = async (externalId: string) => {
+    const users = await browser.context.newPage();
+    const problems = watchPage(users, () => false);
+    try {
+      await users.goto(`${app.url}/console/users/${externalId}`);
+      await users.getByText('Opted out').first().waitFor();
+      await users
+        .locator('#sms-history td', { hasText: /^STOP reply/ })
+        .first()
+        .waitFor();
+      const res = await fetch(`${app.url}/api/v1/users/${externalId}/links`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ page: 'preferences' }),
+      });
+      assert.equal(res.status, 201, await res.clone().text());
+      await users.goto(((await res.json()) as { url: string }).url);
+      await users.locator('input[type="checkbox"][name$="_sms"]').first().waitFor();
+      assert.equal(await users.locator('input[type="checkbox"][name$="_sms"]:checked').count(), 0);
+      assert.ok((await users.locator('input[type="checkbox"][name$="_sms"]').count()) > 0);
+      assert.deepEqual(problems, []);
+    } finally {
+      await users.close();
+    }
+  };
+
+  test('a new SMS shows live and reaches delivered; STOP turns SMS off (on the users page and in the preference centre too); START brings the confirmation', async () => {
     const user = await smsUser(t.database.db, 'browser-sandbox', PHONE);
     const page = await browser.context.newPage();
     const problems = watchPage(page, () => false);
@@ -82,6 +112,7 @@ describe('sandbox phone in Chromium', { skip: ENGINE === 'postgres' }, () => {
       // The service answers STOP with no text of its own: Twilio's Advanced Opt-Out confirms it.
       await page.getByText('inbound webhook answered HTTP 200 with no reply text').waitFor();
       assert.equal(await smsOn(user.id), 0, 'SMS off for the user');
+      await seeSmsOffElsewhere('browser-sandbox');
 
       await page.getByRole('button', { name: 'START', exact: true }).click();
       await page.locator('.bubble.in', { hasText: /^START/ }).waitFor();
