@@ -7,6 +7,7 @@ export const CONSOLE_PATH = '/console';
 /** The console's pages, in menu order: a new page adds its entry here and its module beside this one. */
 const NAV = [
   { id: 'overview', label: 'Overview', href: `${CONSOLE_PATH}/overview` },
+  { id: 'activity', label: 'Activity', href: `${CONSOLE_PATH}/activity` },
   { id: 'audit', label: 'Audit log', href: `${CONSOLE_PATH}/audit` },
 ] as const;
 export type PageId = (typeof NAV)[number]['id'];
