@@ -92,8 +92,8 @@ ${input('from', 'From (inclusive)', v.from, 'datetime-local')}
 ${input('to', 'To (exclusive)', v.to, 'datetime-local')}
 ${input('notification_id', 'Notification id', v.notification_id)}
 ${input('sid', 'Provider message id (SID)', v.sid)}
-<p id="time-zone-note" class="note">Times are in ${timeZone} (STATS_TIME_ZONE). Channel, status, error code and SID match one delivery: "SMS + failed" is an SMS that failed.</p>
-<div class="actions"><button type="submit">Filter</button> <a href="${CONSOLE_PATH}/activity">Clear the filters</a></div>
+<p id="time-zone-note" class="note wide">Times are in ${timeZone} (STATS_TIME_ZONE). Channel, status, error code and SID match one delivery: "SMS + failed" is an SMS that failed.</p>
+<div class="wide"><button type="submit">Filter</button> <a href="${CONSOLE_PATH}/activity">Clear the filters</a></div>
 </form>`;
 }
 

@@ -48,18 +48,16 @@ describe(`console activity list, its CSV export and live stream (${ENGINE})`, ()
       )
       .returning();
     const rowId = new Map(made.map((n) => [n.notificationId, n.id]));
-    await t.database.db
-      .insert(deliveries)
-      .values(
-        rows.flatMap((r) =>
-          r.deliveries.map((d) => ({
-            status: 'delivered' as const,
-            maxAttempts: 3,
-            ...d,
-            notificationId: rowId.get(r.id)!,
-          })),
-        ),
-      );
+    await t.database.db.insert(deliveries).values(
+      rows.flatMap((r) =>
+        r.deliveries.map((d) => ({
+          status: 'delivered' as const,
+          maxAttempts: 3,
+          ...d,
+          notificationId: rowId.get(r.id)!,
+        })),
+      ),
+    );
   }
 
   before(async () => {
