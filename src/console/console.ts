@@ -16,10 +16,11 @@ import type { PreferenceRouteDeps } from '../http/routes/preferences.ts';
 import type { Logger } from '../logger.ts';
 import type { CreateNotificationDeps } from '../notifications/create-notification.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
+import { registerActivity } from './activity-page.ts';
 import { registerAuditPage } from './audit-page.ts';
 import { html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
-import { LiveOverview, registerLiveStream } from './live.ts';
+import { LiveSnapshots, registerLiveStream } from './live.ts';
 import { registerOverviewPage } from './overview-page.ts';
 import { registerSandboxPage } from './sandbox-page.ts';
 import { ConsoleSessions, type SessionLimits } from './session.ts';
@@ -70,9 +71,8 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
   const guard = consoleGuard(sessions, new Set(o.sms.sandbox ? (['sandbox'] as const) : []));
   const secureCookies = o.publicUrl?.startsWith('https:') ?? false;
   const overview = { db, timeZone: o.timeZone, clock: o.clock, warningPercent: o.warningPercent };
-  const live = new LiveOverview({
+  const live = new LiveSnapshots({
     database: o.database,
-    overview,
     intervalMs: o.liveIntervalMs,
     logger: o.logger,
   });
@@ -115,7 +115,15 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
       );
       registerTemplatePages(scope, { db, templates: o.templates, sms: o.sms, clock: o.clock }, guard);
       registerUsersPages(scope, { db, clock: o.clock, preferences: o.preferences, config: o.config }, guard);
-      registerLiveStream(scope, { live, sessions, guard });
+      registerLiveStream(scope, { live, sessions, guard, overview });
+      registerActivity(scope, {
+        database: o.database,
+        clock: o.clock,
+        timeZone: o.timeZone,
+        guard,
+        live,
+        sessions,
+      });
     },
     { prefix: CONSOLE_PATH },
   );

@@ -10,6 +10,7 @@ export const CONSOLE_PATH = '/console';
  */
 const NAV = [
   { id: 'overview', label: 'Overview', href: `${CONSOLE_PATH}/overview` },
+  { id: 'activity', label: 'Activity', href: `${CONSOLE_PATH}/activity` },
   { id: 'templates', label: 'Templates', href: `${CONSOLE_PATH}/templates` },
   { id: 'users', label: 'Users', href: `${CONSOLE_PATH}/users` },
   { id: 'audit', label: 'Audit log', href: `${CONSOLE_PATH}/audit` },

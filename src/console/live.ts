@@ -1,10 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Database } from '../db/database.ts';
 import { DELIVERIES_CHANNEL } from '../deliveries/enqueue.ts';
 import { INBOX_CHANNEL } from '../inbox/inbox-events.ts';
 import type { Logger } from '../logger.ts';
-import type { NamedWindow } from '../stats/stats-window.ts';
 import { type OverviewDeps, overviewSnapshot, overviewStats, windowQuery } from './overview-page.ts';
 import type { ConsoleSessions } from './session.ts';
 import { type ConsoleGuard, SESSION_COOKIE } from './session-routes.ts';
@@ -13,7 +12,10 @@ import { type ConsoleGuard, SESSION_COOKIE } from './session-routes.ts';
 const MIN_WAKE_GAP_MS = 1_000;
 
 interface Subscriber {
-  window: NamedWindow;
+  /** Subscribers of one topic (a page and its filter) share each snapshot, computed once. */
+  topic: string;
+  /** This topic's snapshot as JSON (the first subscriber's is called for all of them). */
+  snapshot(): Promise<string>;
   send(json: string): void;
   /** False once the session is over (logged out, expired, key revoked): the stream then ends. */
   signedIn(): Promise<boolean>;
@@ -22,20 +24,19 @@ interface Subscriber {
 
 export interface LiveOptions {
   database: Database;
-  overview: OverviewDeps;
   intervalMs: number;
   logger: Logger;
 }
 
 /**
- * Fresh overview snapshots for open pages: every `intervalMs`, and at once when a delivery is queued
+ * Fresh snapshots for open live pages (the overview, the activity list): every `intervalMs`, and at once when a delivery is queued
  * (the NOTIFY the worker wakes on) or an inbox item lands, so a new notification shows without
  * waiting (at most once per MIN_WAKE_GAP_MS, so a burst of sends is not a burst of stats queries).
- * A status change with no NOTIFY (an SMS receipt) shows on the next tick. Each window is
+ * A status change with no NOTIFY (an SMS receipt) shows on the next tick. Each topic is
  * computed once per refresh however many pages show it, and refreshes never overlap: a wake-up
  * during one runs one more after it.
  */
-export class LiveOverview {
+export class LiveSnapshots {
   readonly #o: LiveOptions;
   readonly #subscribers = new Set<Subscriber>();
   #unlisten: Array<() => Promise<void>> = [];
@@ -136,22 +137,55 @@ export class LiveOverview {
       s.end();
       return false;
     });
-    const windows = [...new Set(live.map((s) => s.window))];
-    const snapshots = await Promise.all(
-      windows.map(async (w) => {
-        const stats = await overviewStats(this.#o.overview, w);
-        return [w, JSON.stringify(overviewSnapshot(stats, this.#o.overview.warningPercent))] as const;
-      }),
+    const byTopic = new Map<string, Subscriber>();
+    for (const s of live) if (!byTopic.has(s.topic)) byTopic.set(s.topic, s);
+    const snapshots = new Map(
+      await Promise.all([...byTopic].map(async ([topic, s]) => [topic, await s.snapshot()] as const)),
     );
-    const byWindow = new Map(snapshots);
-    for (const s of live) if (this.#subscribers.has(s)) s.send(byWindow.get(s.window) as string);
+    for (const s of live) if (this.#subscribers.has(s)) s.send(snapshots.get(s.topic) as string);
   }
 }
 
-/** GET /console/live?window=…: server-sent events, one `snapshot` event per refresh. */
+export interface LiveStreamDeps {
+  live: LiveSnapshots;
+  sessions: ConsoleSessions;
+}
+
+/**
+ * Answer a request (behind `guard.data`) with server-sent events: one `snapshot` event per refresh
+ * of `topic`. The pages' scripts replace what changed (assets/live-sections.js).
+ */
+export function streamSnapshots(
+  deps: LiveStreamDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  topic: string,
+  snapshot: () => Promise<string>,
+): void {
+  const token = request.cookies[SESSION_COOKIE];
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.write('retry: 3000\n\n');
+  const unsubscribe = deps.live.subscribe({
+    topic,
+    snapshot,
+    send: (json) => res.write(`event: snapshot\ndata: ${json}\n\n`),
+    // A page left open is not use: the stream does not keep the session from going idle.
+    signedIn: async () => (await deps.sessions.find(token, { touch: false })) !== undefined,
+    end: () => res.end(),
+  });
+  res.once('close', unsubscribe);
+}
+
+/** GET /console/live?window=…: the overview's snapshots. */
 export function registerLiveStream(
   app: FastifyInstance,
-  deps: { live: LiveOverview; sessions: ConsoleSessions; guard: ConsoleGuard },
+  deps: LiveStreamDeps & { guard: ConsoleGuard; overview: OverviewDeps },
 ): void {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/live',
@@ -161,23 +195,11 @@ export function registerLiveStream(
       preHandler: deps.guard.data,
     },
     (request, reply) => {
-      const token = request.cookies[SESSION_COOKIE];
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
+      const window = request.query.window;
+      streamSnapshots(deps, request, reply, `overview:${window}`, async () => {
+        const stats = await overviewStats(deps.overview, window);
+        return JSON.stringify(overviewSnapshot(stats, deps.overview.warningPercent));
       });
-      res.write('retry: 3000\n\n');
-      const unsubscribe = deps.live.subscribe({
-        window: request.query.window,
-        send: (json) => res.write(`event: snapshot\ndata: ${json}\n\n`),
-        // A page left open is not use: the stream does not keep the session from going idle.
-        signedIn: async () => (await deps.sessions.find(token, { touch: false })) !== undefined,
-        end: () => res.end(),
-      });
-      res.once('close', unsubscribe);
     },
   );
 }

@@ -30,6 +30,7 @@ export const WRITE_PATHS = [
   'reapExpiredLeases',
   'skipQueuedSmsForUser',
   'mergeUserDigest',
+  'resendFailedDelivery',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
 
@@ -178,6 +179,12 @@ export const TRANSITIONS = {
     by: 'mergeUserDigest',
     effects: 'the digest’s carrier, held until now, is made due with the item list',
   },
+  resend: {
+    from: ['failed'],
+    to: 'queued',
+    by: 'resendFailedDelivery',
+    effects: 'an admin resent it from the console (audited): due now, one more send (attempts = max − 1)',
+  },
 } as const satisfies Record<string, Transition>;
 
 export type DeliveryEvent = keyof typeof TRANSITIONS;
@@ -191,7 +198,7 @@ export const TRANSITIONS_JSON = JSON.stringify(
   Object.fromEntries(Object.entries(TRANSITIONS).map(([e, t]) => [e, { from: t.from, to: t.to }])),
 );
 
-/** The statuses no event leaves (delivered, failed, skipped). */
+/** The statuses no event leaves (delivered, skipped; failed is left only by an operator's resend). */
 export const TERMINAL_STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES.filter(
   (s) => !Object.values(TRANSITIONS).some((t) => (t.from as readonly (DeliveryStatus | null)[]).includes(s)),
 );

@@ -12,6 +12,7 @@ import { resolveWindow } from '../../src/stats/stats-window.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 import { ConsoleClient } from './console-client.ts';
 import { startConsoleApp } from './console-test-app.ts';
+import { snapshotReader } from './sse-reader.ts';
 
 const ADMIN_KEY = 'lcn_test_console_overview_key';
 const context = getNotificationType('order_confirmed')!.sampleContext;
@@ -133,24 +134,8 @@ describe(`console overview and its live stream (${ENGINE})`, () => {
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = '';
-    /** The next `snapshot` event's data, or null when the stream ended. */
-    const nextSnapshot = async (): Promise<{ sections: Record<string, string> } | null> => {
-      for (;;) {
-        const end = buffered.indexOf('\n\n');
-        if (end >= 0) {
-          const event = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(event);
-          if (/^event: snapshot$/m.test(event) && data) return JSON.parse(data[1]!);
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) return null;
-        buffered += value;
-      }
-    };
+    const stream = snapshotReader(res);
+    const nextSnapshot = stream.next;
     try {
       const first = await nextSnapshot();
       assert.ok(first);
@@ -170,7 +155,7 @@ describe(`console overview and its live stream (${ENGINE})`, () => {
       // Sign-out ends the stream at once (snapshots already under way may still arrive first).
       while ((await nextSnapshot()) !== null);
     } finally {
-      await reader.cancel().catch(() => {});
+      await stream.cancel();
     }
   });
 });

@@ -8,6 +8,7 @@ import { applyProviderStatuses } from '../../src/deliveries/apply-provider-statu
 import { claimDue } from '../../src/deliveries/claim.ts';
 import { completeBatch } from '../../src/deliveries/complete.ts';
 import { reapExpiredLeases } from '../../src/deliveries/reap.ts';
+import { resendFailedDelivery } from '../../src/deliveries/resend.ts';
 import {
   canTransition,
   type DeliveryEvent,
@@ -149,6 +150,11 @@ const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notification'>, Driver> = {
       .returning();
     await flushDigests(t.database.db, { windowMs: 60_000 });
     return event === 'digest_release' ? carrier!.id : older.id;
+  },
+  resendFailedDelivery: async (_event, from) => {
+    const d = await deliveryIn(from, 'sms');
+    await resendFailedDelivery(t.database.db, d.id, 'state machine test', new Date());
+    return d.id;
   },
 };
 

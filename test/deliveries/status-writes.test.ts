@@ -27,6 +27,7 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   'src/deliveries/enqueue.ts': ['lc_insert_notification'],
   'src/deliveries/skip-for-user.ts': ['skipQueuedSmsForUser'],
   'src/deliveries/digest-merge.ts': ['mergeUserDigest'],
+  'src/deliveries/resend.ts': ['resendFailedDelivery'],
 };
 
 const WRITES =

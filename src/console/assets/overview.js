@@ -2,6 +2,7 @@
 // the server-sent snapshots that replace each section of the page when its markup changed. The
 // markup comes rendered (and escaped) by the server, so this script draws nothing of its own.
 import uPlot from '/console/vendor/uplot/uPlot.esm.js';
+import { followLive } from './live-sections.js';
 
 // Dark enough for 3:1 against white (non-text contrast), told apart by dash as well as colour.
 const COLOURS = ['#1f5fbf', '#b3261e', '#2e7d32', '#6a1b9a'];
@@ -50,40 +51,11 @@ function drawChart(c) {
   }).observe(chartEl);
 }
 
-function setStatus(text) {
-  if (statusEl.textContent !== text) statusEl.textContent = text;
-}
-
-const FOCUSABLE = 'a, button, summary, [tabindex]';
-const shown = new Map();
-
-/** Swap the sections whose markup changed; focus inside one stays on the same place in it. */
-function apply(snapshot) {
-  for (const [id, markup] of Object.entries(snapshot.sections)) {
-    const el = document.getElementById(id);
-    if (!el || shown.get(id) === markup) continue;
-    const focusables = [...el.querySelectorAll(FOCUSABLE)];
-    const focused = focusables.indexOf(document.activeElement);
-    el.innerHTML = markup;
-    shown.set(id, markup);
-    if (focused >= 0) el.querySelectorAll(FOCUSABLE)[focused]?.focus();
-  }
-  drawChart(snapshot.chart);
-}
-
 drawChart(JSON.parse(chartEl.dataset.chart));
 
-setStatus('Live updates connecting…');
-const source = new EventSource(`/console/live?window=${encodeURIComponent(windowName)}`);
-source.addEventListener('open', () => setStatus('Live: updates as deliveries change.'));
-source.addEventListener('snapshot', (event) => apply(JSON.parse(event.data)));
-source.addEventListener('error', () => {
-  // CLOSED: the server refused the stream (the session is over); otherwise the browser retries.
-  setStatus(
-    source.readyState === EventSource.CLOSED
-      ? 'Live updates stopped: reload the page (you may need to sign in again).'
-      : 'Live updates interrupted: reconnecting…',
-  );
-});
-// Leaving the page closes the stream itself, so the server lets go of it at once.
-addEventListener('pagehide', () => source.close());
+followLive(
+  `/console/live?window=${encodeURIComponent(windowName)}`,
+  statusEl,
+  'Live: updates as deliveries change.',
+  (snapshot) => drawChart(snapshot.chart),
+);
