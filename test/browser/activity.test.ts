@@ -4,7 +4,17 @@ import type { RunningApp } from '../../src/app.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { ADMIN_KEY, smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
-import { type Browser, launchChromium, screenshot, seriousAxeViolations, watchPage } from './browser.ts';
+import {
+  assertFitsWidth,
+  type Browser,
+  launchChromium,
+  markDocument,
+  sameDocument,
+  screenshot,
+  seriousAxeViolations,
+  signInToConsole,
+  watchPage,
+} from './browser.ts';
 
 /**
  * The activity pages in a real browser, against the service in-process with its worker and the
@@ -35,20 +45,12 @@ describe('console activity in Chromium', { skip: ENGINE === 'postgres' }, () => 
     await t?.close();
   });
 
-  const notReloaded = () => (globalThis as unknown as { notReloaded?: boolean }).notReloaded;
-  const mark = () => {
-    (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
-  };
-
   test('a new notification appears live in the activity list; its page shows the SMS reach delivered', async () => {
     const url = app.url!;
     const page = await browser.context.newPage();
     const problems = watchPage(page, () => false);
     try {
-      await page.goto(`${url}/console/sign-in`);
-      await page.getByLabel('API key').fill(ADMIN_KEY);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: /^Overview/ }).waitFor();
+      await signInToConsole(page, url, ADMIN_KEY);
       await page.getByRole('link', { name: 'Activity' }).click();
       await page.getByRole('heading', { level: 1, name: 'Activity' }).waitFor();
       await page.getByLabel('User id').fill('u-activity');
@@ -59,7 +61,7 @@ describe('console activity in Chromium', { skip: ENGINE === 'postgres' }, () => 
         .getByText(/^Live: new notifications/)
         .waitFor();
       assert.deepEqual(await seriousAxeViolations(page), [], 'activity list');
-      await page.evaluate(mark);
+      await markDocument(page);
 
       const post = await fetch(`${url}/api/v1/notifications`, {
         method: 'POST',
@@ -75,7 +77,7 @@ describe('console activity in Chromium', { skip: ENGINE === 'postgres' }, () => 
 
       const link = page.getByRole('link', { name: id });
       await link.waitFor({ timeout: 30_000 });
-      assert.equal(await page.evaluate(notReloaded), true, 'it appeared without a reload');
+      assert.equal(await sameDocument(page), true, 'it appeared without a reload');
       assert.deepEqual(await seriousAxeViolations(page), [], 'activity list with a row');
       await screenshot(page, 'activity-1280');
 
@@ -85,9 +87,9 @@ describe('console activity in Chromium', { skip: ENGINE === 'postgres' }, () => 
         .getByRole('status')
         .getByText(/^Live: the deliveries update/)
         .waitFor();
-      await page.evaluate(mark);
+      await markDocument(page);
       await page.locator('[data-delivery="sms"][data-status="delivered"]').waitFor({ timeout: 30_000 });
-      assert.equal(await page.evaluate(notReloaded), true, 'delivered shown without a reload');
+      assert.equal(await sameDocument(page), true, 'delivered shown without a reload');
       const smsSection = page.locator('[data-delivery="sms"]');
       await smsSection.getByText(/sent → delivered/).waitFor();
       assert.match((await smsSection.textContent()) ?? '', /Provider message idSM[0-9a-f]{32}/);
@@ -104,8 +106,7 @@ describe('console activity in Chromium', { skip: ENGINE === 'postgres' }, () => 
           .getByRole('status')
           .getByText(/^Live:/)
           .waitFor();
-        const width = await page.evaluate<number>('document.documentElement.scrollWidth');
-        assert.ok(width <= 375, `${path} is ${width} px wide at 375 px`);
+        await assertFitsWidth(page, 375, path);
         assert.deepEqual(await seriousAxeViolations(page), [], `${path} at 375 px`);
         await screenshot(page, name);
       }

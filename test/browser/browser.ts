@@ -106,3 +106,39 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/** The console's sign-in form, filled and sent: resolves on the overview the session lands on. */
+export async function signInToConsole(page: Page, baseUrl: string, key: string): Promise<void> {
+  await page.goto(`${baseUrl}/console/sign-in`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Overview: Today' }).waitFor();
+}
+
+/**
+ * Marks the page's document, so `sameDocument` can tell later whether a change arrived live or
+ * by a reload (a reload starts a new document without the mark).
+ */
+export async function markDocument(page: Page): Promise<void> {
+  await page.evaluate('globalThis.lcnNotReloaded = true');
+}
+
+export async function sameDocument(page: Page): Promise<boolean> {
+  return (await page.evaluate('globalThis.lcnNotReloaded === true')) as boolean;
+}
+
+/**
+ * The page fits `width` (wide tables scroll inside their own region instead). Waits for it: after a
+ * viewport change, scripts (the chart's resize handler) re-lay the page out a moment later, so an
+ * immediate measure can see the old width on a loaded machine. Fails with the width it last saw.
+ */
+export async function assertFitsWidth(page: Page, width: number, label: string): Promise<void> {
+  const measure = () => page.evaluate<number>('document.documentElement.scrollWidth');
+  try {
+    await page.waitForFunction(`document.documentElement.scrollWidth <= ${width}`, undefined, {
+      timeout: 10_000,
+    });
+  } catch {
+    throw new Error(`${label} is ${await measure()} px wide at ${width} px`);
+  }
+}

@@ -3,7 +3,16 @@ import { after, before, describe, test } from 'node:test';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { ENGINE } from '../helpers/test-db.ts';
 import { type CliProcess, listeningUrl, runCli, tempDataDir } from '../process/cli.ts';
-import { type Browser, launchChromium, screenshot, seriousAxeViolations, watchPage } from './browser.ts';
+import {
+  assertFitsWidth,
+  type Browser,
+  launchChromium,
+  markDocument,
+  sameDocument,
+  screenshot,
+  seriousAxeViolations,
+  watchPage,
+} from './browser.ts';
 
 const ADMIN_KEY = 'lcn_adm_browser_test_key_0123456789abcdef';
 
@@ -67,9 +76,7 @@ describe('operator console in Chromium', { skip: ENGINE === 'postgres' }, () => 
       const created = page.locator('[data-stat="in_app.total"]');
       assert.equal(await created.textContent(), '0');
       // Marks this document: a reload would lose it.
-      await page.evaluate(() => {
-        (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
-      });
+      await markDocument(page);
 
       const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
       const put = await fetch(`${url}/api/v1/users/u-console`, {
@@ -99,11 +106,7 @@ describe('operator console in Chromium', { skip: ENGINE === 'postgres' }, () => 
         .filter({ hasText: /^1$/ })
         .waitFor({ timeout: 30_000 });
       await screenshot(page, 'overview-1280');
-      assert.equal(
-        await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded),
-        true,
-        'updated without a reload',
-      );
+      assert.equal(await sameDocument(page), true, 'updated without a reload');
 
       // The key is nowhere the page can reach: not in its markup, not in a cookie script can read.
       assert.ok(!(await page.content()).includes(ADMIN_KEY));
@@ -112,8 +115,7 @@ describe('operator console in Chromium', { skip: ENGINE === 'postgres' }, () => 
 
       await page.setViewportSize({ width: 375, height: 800 });
       await page.getByRole('button', { name: 'Sign out' }).waitFor();
-      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth');
-      assert.ok(overflow <= 375, `the page is ${overflow} px wide at 375 px`);
+      await assertFitsWidth(page, 375, 'the overview');
       assert.deepEqual(await seriousAxeViolations(page), [], 'overview at 375 px');
       await screenshot(page, 'overview-375');
 

@@ -4,7 +4,16 @@ import type { RunningApp } from '../../src/app.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { startConsoleApp } from '../console/console-test-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
-import { type Browser, launchChromium, screenshot, seriousAxeViolations, watchPage } from './browser.ts';
+import {
+  assertFitsWidth,
+  type Browser,
+  launchChromium,
+  markDocument,
+  sameDocument,
+  screenshot,
+  seriousAxeViolations,
+  watchPage,
+} from './browser.ts';
 
 const ADMIN_KEY = 'lcn_adm_browser_me_test_key_0123456789';
 const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
@@ -71,8 +80,7 @@ describe('end-user pages in Chromium', { skip: ENGINE === 'postgres' }, () => {
       assert.equal(await page.evaluate('document.cookie'), '');
 
       await page.setViewportSize({ width: 375, height: 800 });
-      const width = await page.evaluate<number>('document.documentElement.scrollWidth');
-      assert.ok(width <= 375, `the page is ${width} px wide at 375 px`);
+      await assertFitsWidth(page, 375, 'the preference centre');
       assert.deepEqual(await seriousAxeViolations(page), [], 'preferences at 375 px');
       await screenshot(page, 'me-preferences-375');
       assert.deepEqual(problems, []);
@@ -92,7 +100,7 @@ describe('end-user pages in Chromium', { skip: ENGINE === 'postgres' }, () => {
       const badge = page.locator('#unread-badge');
       assert.equal(await badge.textContent(), '0 unread');
       // Marks this document: a reload would lose it.
-      await page.evaluate('globalThis.notReloaded = true');
+      await markDocument(page);
 
       await api('POST', '/api/v1/notifications', {
         user_id: 'u-me',
@@ -102,11 +110,10 @@ describe('end-user pages in Chromium', { skip: ENGINE === 'postgres' }, () => {
       const item = page.locator('#inbox-list li.unread');
       await item.first().waitFor({ timeout: 30_000 });
       await badge.filter({ hasText: /^1 unread$/ }).waitFor({ timeout: 30_000 });
-      assert.equal(await page.evaluate('globalThis.notReloaded'), true, 'updated without a reload');
+      assert.equal(await sameDocument(page), true, 'updated without a reload');
       assert.equal(await page.getByRole('button', { name: 'Mark all read' }).isDisabled(), false);
 
-      const width = await page.evaluate<number>('document.documentElement.scrollWidth');
-      assert.ok(width <= 375, `the page is ${width} px wide at 375 px`);
+      await assertFitsWidth(page, 375, 'the inbox');
       assert.deepEqual(await seriousAxeViolations(page), [], 'inbox at 375 px');
       await screenshot(page, 'me-inbox-375');
 

@@ -5,7 +5,17 @@ import type { RunningApp } from '../../src/app.ts';
 import { notificationPreferences } from '../../src/db/schema.ts';
 import { ADMIN_KEY, notify, smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
-import { type Browser, launchChromium, screenshot, seriousAxeViolations, watchPage } from './browser.ts';
+import {
+  assertFitsWidth,
+  type Browser,
+  launchChromium,
+  markDocument,
+  sameDocument,
+  screenshot,
+  seriousAxeViolations,
+  signInToConsole,
+  watchPage,
+} from './browser.ts';
 
 const PHONE = '+919876500101';
 
@@ -74,19 +84,14 @@ describe('sandbox phone in Chromium', { skip: ENGINE === 'postgres' }, () => {
     const page = await browser.context.newPage();
     const problems = watchPage(page, () => false);
     try {
-      await page.goto(`${app.url}/console/sign-in`);
-      await page.getByLabel('API key').fill(ADMIN_KEY);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Overview: Today' }).waitFor();
+      await signInToConsole(page, app.url!, ADMIN_KEY);
       await page.getByRole('link', { name: 'Sandbox phone' }).click();
       await page.getByRole('heading', { level: 1, name: 'Sandbox phone' }).waitFor();
 
       await page.goto(`${app.url}/console/sandbox/${encodeURIComponent(PHONE)}`);
       await page.getByText('No messages for this number yet.').waitFor();
       await page.getByRole('status').getByText('Live:').waitFor();
-      await page.evaluate(() => {
-        (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
-      });
+      await markDocument(page);
 
       await notify(app, 'browser-sandbox');
       const delivered = page.locator('.bubble.out[data-status="delivered"]');
@@ -99,11 +104,7 @@ describe('sandbox phone in Chromium', { skip: ENGINE === 'postgres' }, () => {
           .find((m) => m.to === PHONE)!
           .history.map((h) => h.status),
       );
-      assert.equal(
-        await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded),
-        true,
-        'it arrived without a reload',
-      );
+      assert.equal(await sameDocument(page), true, 'it arrived without a reload');
       assert.deepEqual(await seriousAxeViolations(page), [], 'thread at 1280 px');
       await screenshot(page, 'sandbox-phone-1280');
 
@@ -124,8 +125,7 @@ describe('sandbox phone in Chromium', { skip: ENGINE === 'postgres' }, () => {
 
       await page.setViewportSize({ width: 375, height: 800 });
       await page.getByRole('button', { name: 'Sign out' }).waitFor();
-      const width = await page.evaluate<number>('document.documentElement.scrollWidth');
-      assert.ok(width <= 375, `the page is ${width} px wide at 375 px`);
+      await assertFitsWidth(page, 375, 'the thread');
       assert.deepEqual(await seriousAxeViolations(page), [], 'thread at 375 px');
       await screenshot(page, 'sandbox-phone-375');
       assert.deepEqual(problems, []);

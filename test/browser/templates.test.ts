@@ -3,7 +3,15 @@ import { after, before, describe, test } from 'node:test';
 import type { RunningApp } from '../../src/app.ts';
 import { startConsoleApp } from '../console/console-test-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
-import { type Browser, launchChromium, screenshot, seriousAxeViolations, watchPage } from './browser.ts';
+import {
+  assertFitsWidth,
+  type Browser,
+  launchChromium,
+  screenshot,
+  seriousAxeViolations,
+  signInToConsole,
+  watchPage,
+} from './browser.ts';
 
 const ADMIN_KEY = 'lcn_adm_browser_templates_key_0123456789';
 const GSM_160 = `LaundryConnect: Order #{{ order.order_number }} ${'x'.repeat(135)}`;
@@ -34,10 +42,7 @@ describe('template editor in Chromium', { skip: ENGINE === 'postgres' }, () => {
     const page = await browser.context.newPage();
     const problems = watchPage(page, () => false);
     try {
-      await page.goto(`${url}/console/sign-in`);
-      await page.getByLabel('API key').fill(ADMIN_KEY);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Overview: Today' }).waitFor();
+      await signInToConsole(page, url, ADMIN_KEY);
 
       await page
         .getByRole('navigation', { name: 'Console' })
@@ -97,13 +102,11 @@ describe('template editor in Chromium', { skip: ENGINE === 'postgres' }, () => {
 
       await page.setViewportSize({ width: 375, height: 800 });
       await page.getByRole('button', { name: 'Sign out' }).waitFor();
-      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth');
-      assert.ok(overflow <= 375, `the page is ${overflow} px wide at 375 px`);
+      await assertFitsWidth(page, 375, 'the editor');
       assert.deepEqual(await seriousAxeViolations(page), [], 'editor at 375 px');
       await screenshot(page, 'templates-editor-375');
       await page.goto(`${url}/console/templates`);
-      const listOverflow = await page.evaluate<number>('document.documentElement.scrollWidth');
-      assert.ok(listOverflow <= 375, `the list is ${listOverflow} px wide at 375 px`);
+      await assertFitsWidth(page, 375, 'the list');
       await screenshot(page, 'templates-list-375');
       assert.deepEqual(problems, []);
     } finally {

@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import type { RunningApp } from '../../src/app.ts';
 import { startConsoleApp } from '../console/console-test-app.ts';
 import { insertUser } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
-import { type Browser, launchChromium, screenshot, seriousAxeViolations, watchPage } from './browser.ts';
+import {
+  assertFitsWidth,
+  type Browser,
+  launchChromium,
+  screenshot,
+  seriousAxeViolations,
+  signInToConsole,
+  watchPage,
+} from './browser.ts';
 
 const ADMIN_KEY = 'lcn_adm_browser_users_key_0123456789abcdef';
-
-/** The page fits the viewport's width: wide tables scroll inside their own region instead. */
-async function assertFits(page: Page, width: number, label: string) {
-  const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
-  assert.ok(scrollWidth <= width, `${label} is ${scrollWidth} px wide at ${width} px`);
-}
 
 // In-process on PGlite; the PostgreSQL pass would drive the same pages again (as console.test.ts).
 describe('console users pages in Chromium', { skip: ENGINE === 'postgres' }, () => {
@@ -41,10 +42,7 @@ describe('console users pages in Chromium', { skip: ENGINE === 'postgres' }, () 
     const page = await browser.context.newPage();
     const problems = watchPage(page, () => false);
     try {
-      await page.goto(`${app.url}/console/sign-in`);
-      await page.getByLabel('API key').fill(ADMIN_KEY);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Overview: Today' }).waitFor();
+      await signInToConsole(page, app.url!, ADMIN_KEY);
 
       await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Users' }).click();
       await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
@@ -78,13 +76,13 @@ describe('console users pages in Chromium', { skip: ENGINE === 'postgres' }, () 
       await page.goto(`${app.url}/console/users/u-browser`);
       await page.setViewportSize({ width: 375, height: 800 });
       await page.getByRole('button', { name: 'Save preferences' }).waitFor();
-      await assertFits(page, 375, 'the user page');
+      await assertFitsWidth(page, 375, 'the user page');
       assert.deepEqual(await seriousAxeViolations(page), [], 'user page at 375 px');
       await screenshot(page, 'users-user-375');
 
       await page.goto(`${app.url}/console/users?q=u-browser`);
       await page.getByRole('link', { name: 'u-browser' }).waitFor();
-      await assertFits(page, 375, 'the search page');
+      await assertFitsWidth(page, 375, 'the search page');
       assert.deepEqual(await seriousAxeViolations(page), [], 'search at 375 px');
       await screenshot(page, 'users-search-375');
       assert.deepEqual(problems, []);
