@@ -38,6 +38,14 @@ export interface DeliveryJob {
   createdAt: Date;
 }
 
+/**
+ * What an attempt rendered, field by field (SMS `body`; email `subject`, `text`; push `title`,
+ * `body`): kept on the delivery (`details.content`) so the console and the API show what the user
+ * got, even after the template has changed. The in-app message is the notification's own title
+ * and message.
+ */
+export type DeliveryContent = Record<string, string>;
+
 export type SendResult =
   | {
       kind: 'sent';
@@ -48,6 +56,7 @@ export type SendResult =
       costAmount?: number;
       costCurrency?: string;
       details?: Record<string, unknown>;
+      content?: DeliveryContent;
       metadata?: Record<string, unknown>;
     }
   | {
@@ -60,9 +69,16 @@ export type SendResult =
        * must look for the message before sending again, as after a dead worker.
        */
       outcomeUnknown?: boolean;
+      content?: DeliveryContent;
       metadata?: Record<string, unknown>;
     }
-  | { kind: 'permanent'; code: DeliveryErrorCode; message: string; metadata?: Record<string, unknown> }
+  | {
+      kind: 'permanent';
+      code: DeliveryErrorCode;
+      message: string;
+      content?: DeliveryContent;
+      metadata?: Record<string, unknown>;
+    }
   | { kind: 'skipped'; reason: SkipReason; message: string; metadata?: Record<string, unknown> };
 
 export interface Channel {

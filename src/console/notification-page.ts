@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DeliveryErrorInfo } from '../channels/delivery-errors.ts';
+import { maskPhonesIn } from '../channels/sms/phone.ts';
 import {
   type DeliveryTimeline,
   type NotificationTimeline,
@@ -36,13 +37,35 @@ function errorCell(e: DeliveryErrorInfo | null): Html {
   return html`<code>${e.code}</code>${e.known ? html` — ${e.meaning}` : html` — not in the error catalogue`} <span class="note">(${e.docs})</span>`;
 }
 
+const CONTENT_LABELS: Record<string, string> = {
+  body: 'Text',
+  subject: 'Subject',
+  text: 'Text',
+  title: 'Title',
+};
+
+/** What the latest attempt rendered (details.content, channel.ts DeliveryContent), or why there is none. */
+function renderedContent(d: DeliveryTimeline): Html {
+  if (d.channel === 'in_app') return html`<p class="note">The notification's title and message above.</p>`;
+  const content = d.details?.['content'];
+  if (!content || typeof content !== 'object') {
+    return html`<p class="note">${d.status === 'skipped' || d.status === 'queued' ? 'Not rendered: no attempt has composed this message.' : 'Not recorded for this delivery (sent before content was kept, or its template could not render).'}</p>`;
+  }
+  return html`<dl class="content">${Object.entries(content as Record<string, unknown>).map(([k, v]) => html`<dt>${CONTENT_LABELS[k] ?? k}</dt><dd>${String(v)}</dd>`)}</dl>`;
+}
+
+/** A phone number in what the channel stored (its `to`, a provider's error text) is shown masked. */
+const shown = (value: unknown) => (typeof value === 'string' ? maskPhonesIn(value) : value);
+
 /** What the channel stored about its message, key by key (JSON values as text, escaped). */
 function stored(d: DeliveryTimeline): Html {
   const entries = [
-    ...Object.entries(d.details ?? {}).map(([k, v]) => [`details.${k}`, v] as const),
+    ...Object.entries(d.details ?? {})
+      .filter(([k]) => k !== 'content')
+      .map(([k, v]) => [`details.${k}`, v] as const),
     ...Object.entries(d.metadata).flatMap(([part, v]) =>
       v && typeof v === 'object' && !Array.isArray(v)
-        ? Object.entries(v).map(([k, w]) => [`${part}.${k}`, w] as const)
+        ? Object.entries(v).map(([k, w]) => [`${part}.${k}`, shown(w)] as const)
         : [[part, v] as const],
     ),
   ];
@@ -61,7 +84,7 @@ function timeline(d: DeliveryTimeline, timeZone: string): Html {
 <td>${s.from ?? 'created'} → <strong>${s.to}</strong></td>
 <td>${s.providerStatus ?? '—'}</td>
 <td>${errorCell(s.error)}</td>
-<td>${s.detail ?? '—'}</td>
+<td>${s.detail ? maskPhonesIn(s.detail) : '—'}</td>
 </tr>`,
   )}</tbody></table></div>`;
 }
@@ -82,8 +105,8 @@ ${d.nextAttemptAt ? html`<div><dt>Next attempt due</dt><dd><time datetime="${d.n
 <div><dt>Provider status</dt><dd>${d.providerStatus ?? '—'}</dd></div>
 <div><dt>Price</dt><dd>${d.cost ? formatMoney(d.cost.amount, d.cost.currency) : '—'}</dd></div>
 </dl>
-${d.skipReason ? html`<p><strong>Skipped:</strong> ${errorCell(d.skipReason)}${d.errorMessage ? html` (${d.errorMessage})` : ''}</p>` : ''}
-${d.error ? html`<p><strong>Error:</strong> ${errorCell(d.error)}${d.errorMessage ? html`<br><span class="note">${d.errorMessage}</span>` : ''}</p>` : ''}
+${d.skipReason ? html`<p><strong>Skipped:</strong> ${errorCell(d.skipReason)}${d.errorMessage ? html` (${maskPhonesIn(d.errorMessage)})` : ''}</p>` : ''}
+${d.error ? html`<p><strong>Error:</strong> ${errorCell(d.error)}${d.errorMessage ? html`<br><span class="note">${maskPhonesIn(d.errorMessage)}</span>` : ''}</p>` : ''}
 ${
   d.status === 'failed'
     ? viewer.admin
@@ -94,6 +117,8 @@ ${
       : html`<p class="note">An admin can resend this failed delivery.</p>`
     : ''
 }
+<h3>Content</h3>
+${renderedContent(d)}
 <h3>What the channel stored</h3>
 ${stored(d)}
 <h3>Timeline</h3>
@@ -119,7 +144,7 @@ ${notice ?? ''}
 <div><dt>Read</dt><dd>${n.readAt ? formatLocalDateTime(n.readAt, timeZone) : 'not yet'}</dd></div>
 </dl>
 <section aria-labelledby="h-content"><h2 id="h-content">Content</h2>
-<p class="note">As rendered when it was created: the inbox shows this. SMS and email text is rendered from the template at send time and not stored; what each channel kept about its message is under its delivery.</p>
+<p class="note">As rendered when it was created: the inbox shows this. SMS, email and push are rendered at send time in the user's language; what each one's latest attempt sent is under its delivery.</p>
 <dl class="content"><dt>Title</dt><dd>${n.title}</dd><dt>Message</dt><dd>${n.message}</dd></dl></section>
 <p><span id="live-status" role="status"></span></p>
 <div id="deliveries" data-live-stream="${pageUrl(n.notificationId)}/live" data-live-connected="Live: the deliveries update here as they change.">${deliveriesMarkup(n, timeZone, viewer)}</div>`;

@@ -14,6 +14,8 @@ export function toCompletion(
   now: Date,
 ): Completion {
   const base = { id: job.deliveryId, metadata: result.metadata ?? null };
+  // Merged into the stored details by lc_complete_deliveries: the latest attempt's rendering wins.
+  const content = 'content' in result && result.content ? { content: result.content } : null;
   const lookup = isLookupAttempt(policy, job.attempt);
   switch (result.kind) {
     case 'sent':
@@ -30,7 +32,7 @@ export function toCompletion(
         providerStatus: result.providerStatus ?? null,
         costAmount: result.costAmount ?? null,
         costCurrency: result.costCurrency ?? null,
-        details: result.details ?? null,
+        details: result.details || content ? { ...result.details, ...content } : null,
       };
     case 'retryable': {
       const retryAt = nextAttemptAt(policy, job.attempt, now, result.retryAfterMs);
@@ -55,7 +57,7 @@ export function toCompletion(
         errorCode: result.code,
         errorMessage: result.message,
         // Cleared when the provider gave a clear refusal, so only a real doubt costs a lookup.
-        details: { outcome_unknown: result.outcomeUnknown === true },
+        details: { outcome_unknown: result.outcomeUnknown === true, ...content },
         detail: retryAt
           ? `${what} failed (${result.code}); retry at ${retryAt.toISOString()}`
           : lookupAt
@@ -69,6 +71,7 @@ export function toCompletion(
         event: lookup ? 'lookup_none' : 'send_permanent',
         errorCode: result.code,
         errorMessage: result.message,
+        details: content,
       };
     case 'skipped':
       return { ...base, event: 'send_skipped', skipReason: result.reason, errorMessage: result.message };

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RunningApp } from '../../src/app.ts';
 import { createApiKey, findApiKey } from '../../src/auth/api-keys.ts';
 import { listAudit } from '../../src/console/audit-log.ts';
+import { escapeHtml } from '../../src/console/html.ts';
 import { notificationTimeline } from '../../src/deliveries/delivery-timeline.ts';
 import {
   ADMIN_KEY,
@@ -56,6 +57,11 @@ describe(`console notification page and resend (${ENGINE})`, () => {
     assert.match(page.text, /<code>21211<\/code> — /, 'the error code with its meaning');
     assert.match(page.text, /sending → <strong>failed<\/strong>/);
     assert.match(page.text, /Resend this SMS delivery/);
+    // What the refused attempt would have sent is kept and shown; the number only masked.
+    const refusedBody = (failed.details as { content?: { body?: string } } | null)?.content?.body;
+    assert.ok(refusedBody?.includes('LaundryConnect'), JSON.stringify(failed.details));
+    assert.ok(page.text.includes(`<dt>Text</dt><dd>${escapeHtml(refusedBody!)}</dd>`), 'the SMS text');
+    assert.ok(!page.text.includes(PHONE), 'the number is masked on the page, in error texts too');
     assert.equal((await admin.request('GET', '/console/notifications/no-such-id')).status, 404);
 
     const viewer = new ConsoleClient(app.url!);
@@ -110,6 +116,12 @@ describe(`console notification page and resend (${ENGINE})`, () => {
     assert.match(after.text, /failed → <strong>queued<\/strong>/);
     assert.match(after.text, new RegExp(`<code>${delivered.providerMessageId}</code>`));
     assert.doesNotMatch(after.text, /Resend this/);
+    const sent = app.sms.sandbox!.messages().find((m) => m.sid === delivered.providerMessageId)!;
+    assert.equal(
+      (delivered.details as { content?: { body?: string } }).content?.body,
+      sent.body,
+      'the stored text is what the provider received',
+    );
 
     const again = await admin.request('POST', resendPath, { _csrf: await admin.csrfFrom(path) });
     assert.equal(again.status, 409);

@@ -48,3 +48,14 @@ for (const [what, attempt, result, event, status] of cases) {
     assert.equal(TRANSITIONS[c.event].by, 'lc_complete_deliveries');
   });
 }
+
+test("an attempt's rendered content is kept in the details, whatever its outcome", () => {
+  const content = { body: 'Order #LC1 confirmed' };
+  const details = (r: SendResult) => toCompletion(job(1), r, policy, now).details;
+  assert.deepEqual(details({ kind: 'sent', details: { segments: 1 }, content }), { segments: 1, content });
+  assert.deepEqual(details({ kind: 'sent', content }), { content });
+  assert.equal(details({ kind: 'sent' }), null);
+  assert.deepEqual(details({ ...retryable(true), content }), { outcome_unknown: true, content });
+  assert.deepEqual(details({ kind: 'permanent', code: '21211', message: 'x', content }), { content });
+  assert.equal(details({ kind: 'permanent', code: '21211', message: 'x' }), null);
+});

@@ -38,10 +38,14 @@ describe('EmailChannel', () => {
     const result = await channel.send(orderConfirmedJob(), live());
 
     const messageId = '<delivery-0195f2a4-7c1e-7d3a-9b2f-3c4d5e6f7a8b@laundryconnect.com>';
+    const [received] = mail.messages();
+    assert.ok(received);
     assert.deepEqual(result, {
       kind: 'sent',
       providerMessageId: messageId,
       providerStatus: 'accepted',
+      // What the user got, kept for the console's notification page (the HTML part left out).
+      content: { subject: received.subject, text: received.text },
       metadata: {
         email: {
           sent: true,
@@ -51,8 +55,6 @@ describe('EmailChannel', () => {
         },
       },
     });
-    const [received] = mail.messages();
-    assert.ok(received);
     assert.equal(received.subject, 'Order #LC240117 confirmed: pickup on Sat 18 Jan, 9-11 AM');
     assert.equal(received.from, FROM);
     assert.equal(received.to, 'priya.sharma@example.com');

@@ -83,6 +83,8 @@ describe(`Web Push (${ENGINE})`, () => {
       notification_id: id,
       type: 'order_confirmed',
     });
+    // What the browser showed, kept on the delivery for the console.
+    assert.deepEqual(d.details, { content: { title: message.title, body: message.body } });
 
     // The VAPID token is signed with the key the browser subscribed with, for this push service.
     const { public_key } = (await call(url, 'GET', '/api/v1/push/vapid-public-key')).body;

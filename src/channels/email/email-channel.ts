@@ -123,6 +123,8 @@ export class EmailChannel implements Channel {
     if (signal.aborted) return aborted(signal);
 
     const log = { deliveryId: job.deliveryId, domain: domainOf(to) ?? '(no domain)' };
+    // The HTML part is left out: it is the text part's twin from the same context, several times larger.
+    const content = { subject: email.subject, text: email.text };
     try {
       const info = await this.#o.transport.sendMail({
         from: this.#o.from,
@@ -145,6 +147,7 @@ export class EmailChannel implements Channel {
         kind: 'sent',
         providerMessageId: info.messageId,
         providerStatus: 'accepted',
+        content,
         metadata: {
           email: {
             sent: true,
@@ -173,12 +176,13 @@ export class EmailChannel implements Channel {
       };
       const detail = failure.response ?? (err as Error).message;
       if (failure.kind === 'retryable') {
-        return { kind: 'retryable', code: failure.code, message: detail, metadata };
+        return { kind: 'retryable', code: failure.code, message: detail, content, metadata };
       }
       return {
         kind: 'permanent',
         code: failure.code,
         message: failure.bounce ? `Mailbox unavailable (bounce: true). SMTP response: ${detail}` : detail,
+        content,
         metadata,
       };
     }

@@ -49,13 +49,15 @@ export class PushChannel implements Channel {
         message: skipMessage('no_push_subscription'),
       };
     }
-    let payload: string;
+    let message: PushMessage;
     try {
-      payload = this.#payload(job);
+      message = this.#message(job);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       return { kind: 'permanent', code: err.code, message: err.message };
     }
+    const payload = JSON.stringify(message);
+    const content = { title: message.title, body: message.body };
     const attempts = await Promise.all(subs.map((s) => this.#sendTo(s, payload, signal)));
     const accepted = attempts.filter((a) => a.kind === 'accepted');
     const gone = subs.filter((_, i) => attempts[i]!.kind === 'gone');
@@ -77,6 +79,7 @@ export class PushChannel implements Channel {
         kind: 'sent',
         providerMessageId: accepted.find((a) => a.location)?.location ?? undefined,
         providerStatus: 'accepted',
+        content,
         metadata,
       };
     }
@@ -88,6 +91,7 @@ export class PushChannel implements Channel {
         code: retryable[0]!.code,
         message: `No push service accepted (${retryable.length} of ${subs.length} can be retried)`,
         ...(wait > 0 ? { retryAfterMs: wait } : {}),
+        content,
         metadata,
       };
     }
@@ -99,6 +103,7 @@ export class PushChannel implements Channel {
       message: first
         ? `The push service refused the message (${first.code})`
         : 'Every push subscription of the user is gone (404/410) or has unusable keys; they were removed',
+      content,
       metadata,
     };
   }
@@ -140,7 +145,7 @@ export class PushChannel implements Channel {
   }
 
   /** What the service worker receives (docs/inbox.md, "Web Push"). */
-  #payload(job: DeliveryJob): string {
+  #message(job: DeliveryJob): PushMessage {
     const context = buildTemplateContext(job.user, job.context);
     const field = (name: 'push_title' | 'push_body') => {
       const template = this.#o.templates.get(job.notificationType, name, job.user.locale);
@@ -148,11 +153,18 @@ export class PushChannel implements Channel {
         throw new AppError('TEMPLATE_NOT_FOUND', `No ${name} template for "${job.notificationType}"`);
       return renderTemplate(template.source, context);
     };
-    return JSON.stringify({
+    return {
       title: field('push_title'),
       body: field('push_body'),
       notification_id: job.notificationId,
       type: job.notificationType,
-    });
+    };
   }
+}
+
+interface PushMessage {
+  title: string;
+  body: string;
+  notification_id: string;
+  type: string;
 }

@@ -44,3 +44,8 @@ export function maskPhone(phone: string): string {
   const shown = rest.length > 4 ? 2 : 0;
   return prefix + '*'.repeat(rest.length - shown) + rest.slice(rest.length - shown);
 }
+
+/** Every E.164-looking number in a free text (a provider's error message quotes the `To`) masked. */
+export function maskPhonesIn(text: string): string {
+  return text.replace(/\+\d{7,15}\b/g, maskPhone);
+}

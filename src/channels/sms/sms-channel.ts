@@ -41,6 +41,7 @@ export class SmsChannel implements Channel {
       if (adopted) return adopted;
     }
     const result = await this.#o.service.sendSms(phone, sms.body, job.notificationId);
+    const content = { body: sms.body };
     if (result.success) {
       return {
         kind: 'sent',
@@ -49,6 +50,7 @@ export class SmsChannel implements Channel {
         costAmount: sms.cost.amount,
         costCurrency: sms.cost.currency,
         details,
+        content,
         metadata: { sms: sentMetadata(result.message_sid, result.status, result.to) },
       };
     }
@@ -61,12 +63,12 @@ export class SmsChannel implements Channel {
     if (result.classification === 'retryable') {
       // No answer (timeout, dropped connection) or a 5xx: Twilio may have created the message.
       const outcomeUnknown = result.http_status === null || result.http_status >= 500;
-      return { kind: 'retryable', code, message: result.error, outcomeUnknown, metadata };
+      return { kind: 'retryable', code, message: result.error, outcomeUnknown, content, metadata };
     }
     if (result.classification === 'opted_out') {
       await this.#o.onOptedOut(Number(job.user.id), `Twilio error 21610 for delivery ${job.deliveryId}`);
     }
-    return { kind: 'permanent', code, message: result.error, metadata };
+    return { kind: 'permanent', code, message: result.error, content, metadata };
   }
 
   /** Lookup-only attempt (see Channel.lookup): the earlier attempt's message, or null. */
@@ -136,6 +138,7 @@ export class SmsChannel implements Channel {
       costAmount: sms.cost.amount,
       costCurrency: sms.cost.currency,
       details: { ...details, reconciled: true },
+      content: { body: sms.body },
       metadata: { sms: sentMetadata(found.sid, found.status, phone) },
     };
   }
