@@ -36,7 +36,9 @@ import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
 import { InboxPublisher } from './inbox/inbox-events.ts';
 import { createLogger, type Logger, logDestination } from './logger.ts';
+import { LinkTokens } from './me/link-tokens.ts';
 import { registerMe } from './me/me.ts';
+import { SettingsLinks } from './me/settings-link.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
 import { optOutOfSms } from './notifications/sms-opt-out.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
@@ -159,6 +161,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const sms = await setupSms(config, { templates, logger, statusCallbackUrl: callbackUrl, onOptedOut });
     closers.push(() => sms.close());
     const unsubscribeTokens = await UnsubscribeTokens.create(database.db);
+    const meLinks = await LinkTokens.create(database.db, () => clock.now());
+    const settingsLinks = new SettingsLinks({
+      configured: config.NOTIFICATION_SETTINGS_URL,
+      links: meLinks,
+      baseUrl: () => publicUrl ?? '',
+      ttlSeconds: config.ME_EMAIL_LINK_TTL_HOURS * 3600,
+    });
     const email = await setupEmail(config, {
       templates,
       logger,
@@ -168,7 +177,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const emailChannel = new DigestEmailChannel({
       inner: email.channel,
       db: database.db,
-      settingsUrl: config.NOTIFICATION_SETTINGS_URL,
+      settings: settingsLinks,
     });
 
     const push = await setupPush(config, { db: database.db, templates, logger });
@@ -251,7 +260,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerUnsubscribeRoutes(http, {
         db: database.db,
         tokens: unsubscribeTokens,
-        settingsUrl: config.NOTIFICATION_SETTINGS_URL,
+        settings: settingsLinks,
       });
       registerStatsRoutes(http, { db: database.db, timeZone: config.STATS_TIME_ZONE });
       registerApiKeyRoutes(http, database.db);
@@ -280,6 +289,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         db: database.db,
         clock,
         userTokens,
+        links: meLinks,
         sessionTtlSeconds: config.USER_TOKEN_TTL_SECONDS,
         publicUrl: config.PUBLIC_URL,
         linkBaseUrl: () => publicUrl ?? '',

@@ -157,8 +157,13 @@ const schema = z.object({
   // Embedded: /readyz fails under this much free space on DATA_DIR's disk (one 16 MiB WAL segment:
   // below it PGlite's next WAL segment may not fit).
   STORAGE_MIN_FREE_MB: z.coerce.number().min(0).default(16),
-  /** Where emails send the user to manage notifications (the digest footer). */
-  NOTIFICATION_SETTINGS_URL: z.url().default('https://laundryconnect.com/settings/notifications'),
+  /**
+   * Where emails send the user to manage notifications (the digest footer, the unsubscribe page);
+   * unset, a signed link to this service's own preference centre (/me) for that user.
+   */
+  NOTIFICATION_SETTINGS_URL: z.url().optional(),
+  /** How long that signed link works: an email is often read hours after it was sent. */
+  ME_EMAIL_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
   /** The zone whose midnight starts "today" in the stats (API, CLI, console); a request may name another. */
   STATS_TIME_ZONE: z
     .string()

@@ -2,14 +2,15 @@ import type { Channel, DeliveryJob, SendResult } from '../channels/channel.ts';
 import type { EmailChannel } from '../channels/email/email-channel.ts';
 import type { Db } from '../db/database.ts';
 import { digestItemsOf } from '../deliveries/digest-merge.ts';
+import type { SettingsLinks } from '../me/settings-link.ts';
 import { getNotificationType } from '../notifications/catalog.ts';
 import { type DigestItem, digestContext } from './digest-email.ts';
 
 export interface DigestChannelOptions {
   inner: EmailChannel;
   db: Db;
-  /** Where the digest's footer sends the user to manage notifications (NOTIFICATION_SETTINGS_URL). */
-  settingsUrl: string;
+  /** Where the digest's footer sends the user to manage notifications. */
+  settings: SettingsLinks;
 }
 
 /**
@@ -31,7 +32,8 @@ export class DigestEmailChannel implements Channel {
     }
     const items = await digestItemsOf<DigestItem>(this.#o.db, job.deliveryId);
     if (!items || items.length < 2) return this.#o.inner.send(job, signal);
-    return this.#o.inner.sendTemplate(job, 'digest', digestContext(items, this.#o.settingsUrl), signal, {
+    const settingsUrl = await this.#o.settings.forUser(job.user.externalId);
+    return this.#o.inner.sendTemplate(job, 'digest', digestContext(items, settingsUrl), signal, {
       metadata: { digest: items.length },
       types: items.map((item) => item.type),
     });

@@ -7,24 +7,12 @@ import { users } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { requireApiKey } from '../http/auth.ts';
 import { userIdParam } from '../http/routes/users.ts';
-import { LINK_PAGES, type LinkPage, type LinkTokens } from './link-tokens.ts';
-import { ME_PATH } from './session.ts';
+import { LINK_PAGES, type LinkTokens } from './link-tokens.ts';
 
 const linkBody = z
   .object({ page: z.enum(LINK_PAGES).default('preferences').describe('The page the link opens') })
   .strict()
   .optional();
-
-/** The URL that opens `page` for `userId` (a link the backend or the digest puts in a message). */
-async function meLink(
-  links: LinkTokens,
-  baseUrl: string,
-  userId: string,
-  page: LinkPage,
-): Promise<{ url: string; expiresAt: Date }> {
-  const { token, expiresAt } = await links.issue(userId, page);
-  return { url: `${baseUrl.replace(/\/+$/, '')}${ME_PATH}/open?token=${token}`, expiresAt };
-}
 
 /**
  * `POST /api/v1/users/{userId}/links`: the backend (API key) asks for a link to put in an email or
@@ -50,7 +38,7 @@ export function registerLinkRoute(
       const [row] = await o.db.select({ id: users.id }).from(users).where(eq(users.externalId, userId));
       if (!row) throw new AppError('USER_NOT_FOUND', `No user with id "${userId}"`);
       const page = request.body?.page ?? 'preferences';
-      const { url, expiresAt } = await meLink(o.links, o.baseUrl(), userId, page);
+      const { url, expiresAt } = await o.links.url(o.baseUrl(), userId, page);
       return reply.code(201).send({ url, page, expires_at: expiresAt.toISOString() });
     },
   );

@@ -3,14 +3,17 @@ import { jwtVerify, SignJWT } from 'jose';
 import { getOrCreateSetting } from '../auth/service-settings.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { ME_PATH } from './session.ts';
 
 /** The pages a link may open. */
 export const LINK_PAGES = ['preferences', 'inbox'] as const;
 export type LinkPage = (typeof LINK_PAGES)[number];
 
 /**
- * A link sits in an email or SMS that can be forwarded or read over a shoulder: it is good for a
- * quarter of an hour, long enough to tap it, short enough that an old message opens nothing.
+ * A link the backend asks for sits in an SMS or email sent now, which can be forwarded or read over
+ * a shoulder: good for a quarter of an hour, long enough to tap it, short enough that an old message
+ * opens nothing. Links this service puts in its own emails (the digest's footer) live longer
+ * (ME_EMAIL_LINK_TTL_HOURS): an email is often read hours later.
  */
 export const LINK_TTL_SECONDS = 15 * 60;
 
@@ -39,9 +42,13 @@ export class LinkTokens {
     return new LinkTokens(secret, now);
   }
 
-  async issue(userId: string, page: LinkPage): Promise<{ token: string; expiresAt: Date }> {
+  async issue(
+    userId: string,
+    page: LinkPage,
+    ttlSeconds = LINK_TTL_SECONDS,
+  ): Promise<{ token: string; expiresAt: Date }> {
     const issuedAt = this.#now();
-    const expiresAt = new Date(issuedAt + LINK_TTL_SECONDS * 1000);
+    const expiresAt = new Date(issuedAt + ttlSeconds * 1000);
     const token = await new SignJWT({ page })
       .setProtectedHeader({ alg: ALGORITHM })
       .setSubject(userId)
@@ -50,6 +57,17 @@ export class LinkTokens {
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
       .sign(this.#key);
     return { token, expiresAt };
+  }
+
+  /** The URL under `baseUrl` that opens `page` for `userId` (external id). */
+  async url(
+    baseUrl: string,
+    userId: string,
+    page: LinkPage,
+    ttlSeconds = LINK_TTL_SECONDS,
+  ): Promise<{ url: string; expiresAt: Date }> {
+    const { token, expiresAt } = await this.issue(userId, page, ttlSeconds);
+    return { url: `${baseUrl.replace(/\/+$/, '')}${ME_PATH}/open?token=${token}`, expiresAt };
   }
 
   /** Whose pages the link opens, and which; a 401 naming what is wrong for any other token. */
@@ -69,7 +87,7 @@ export class LinkTokens {
       throw new AppError(
         'UNAUTHORIZED',
         expired
-          ? 'This link has expired: links to your notification pages work for 15 minutes. Open the newest message, or ask for a new link.'
+          ? 'This link has expired: links to your notification pages work for a limited time. Open the newest message, or ask for a new link.'
           : 'This link is not valid: it may have been cut short when it was copied. Open it again from the message.',
       );
     }

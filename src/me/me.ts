@@ -15,7 +15,7 @@ import { findInboxUser } from '../inbox/inbox-store.ts';
 import { registerInboxPage } from './inbox-page.ts';
 import { meLayout } from './layout.ts';
 import { registerLinkRoute } from './link-route.ts';
-import { LinkTokens } from './link-tokens.ts';
+import type { LinkTokens } from './link-tokens.ts';
 import { registerPreferencesPage } from './preferences-page.ts';
 import { CSRF_COOKIE, ME_PATH, meCookie, meGuard, SESSION_COOKIE, startSession } from './session.ts';
 import { unreadShell } from './shell.ts';
@@ -24,6 +24,8 @@ export interface MeOptions {
   db: Db;
   clock: Clock;
   userTokens: UserTokens;
+  /** The signed links' keys (shared with the emails that carry them). */
+  links: LinkTokens;
   /** USER_TOKEN_TTL_SECONDS: how long a session opened by a link lasts. */
   sessionTtlSeconds: number;
   /** PUBLIC_URL: cookies get Secure when it is https. */
@@ -44,7 +46,7 @@ const openQuery = z.object({ token: z.string().max(4096).optional() });
  * is registered beside the API's own.
  */
 export async function registerMe(app: FastifyInstance, o: MeOptions): Promise<void> {
-  const links = await LinkTokens.create(o.db, () => o.clock.now());
+  const { links } = o;
   registerLinkRoute(app, { db: o.db, links, baseUrl: o.linkBaseUrl });
   const secureCookies = o.publicUrl?.startsWith('https:') ?? false;
   const session = { tokens: o.userTokens, ttlSeconds: o.sessionTtlSeconds, secureCookies };

@@ -7,12 +7,20 @@ import { createEmailTransport } from '../../src/channels/email/transport.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { DigestEmailChannel } from '../../src/digest/digest-channel.ts';
 import { digestContext } from '../../src/digest/digest-email.ts';
+import { LinkTokens } from '../../src/me/link-tokens.ts';
+import { SettingsLinks } from '../../src/me/settings-link.ts';
 import { buildTemplateContext, renderTemplate } from '../../src/templates/render.ts';
 import { FRAME_FIELDS, LOCALES } from '../../src/templates/template-files.ts';
 import { TemplateStore } from '../../src/templates/template-store.ts';
 import { insertUser } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE } from '../helpers/test-db.ts';
-import { orderConfirmedJob, recordingLogger, smtpReply, startSmtpServer } from './helpers.ts';
+import {
+  configuredSettings,
+  orderConfirmedJob,
+  recordingLogger,
+  smtpReply,
+  startSmtpServer,
+} from './helpers.ts';
 
 test(`a digest that bounces records the SMTP reply in metadata.email, like a single email (${ENGINE})`, async () => {
   const t = await createTestDatabase();
@@ -48,7 +56,7 @@ test(`a digest that bounces records the SMTP reply in metadata.email, like a sin
     const digest = new DigestEmailChannel({
       inner: email,
       db: t.database.db,
-      settingsUrl: 'https://example.test/prefs',
+      settings: configuredSettings('https://example.test/prefs'),
     });
 
     const job = orderConfirmedJob({ email: 'gone@example.com' });
@@ -101,7 +109,7 @@ test(`a Hindi user's digest is the Hindi digest frame, with the configured setti
     const digest = new DigestEmailChannel({
       inner: email,
       db: t.database.db,
-      settingsUrl: 'https://prefs.example.test/notifications',
+      settings: configuredSettings('https://prefs.example.test/notifications'),
     });
 
     const job = orderConfirmedJob({ email: 'asha@example.com', firstName: 'आशा', locale: 'hi-IN' });
@@ -183,5 +191,68 @@ test("each digest item links to its page, in every locale's text and HTML", () =
       html.includes('<a href="https://laundryconnect.com" style="color:#0f766e">Offer</a>'),
       `${locale} html`,
     );
+  }
+});
+
+test(`with no NOTIFICATION_SETTINGS_URL, a digest's footer is a signed link to the user's own preference centre that outlives the read (${ENGINE})`, async () => {
+  const t = await createTestDatabase();
+  const capture = await startMailCapture();
+  const transport = createEmailTransport(capture.url);
+  try {
+    const user = await insertUser(t.database.db, 'digest-me-link', { email: 'me-link@example.com' });
+    const items = [1, 2].map((i) => ({
+      notification_id: `ntf_me_${i}`,
+      type: 'promo_offer',
+      title: `Offer ${i}`,
+      message: `Offer ${i}`,
+      created_at: new Date().toISOString(),
+    }));
+    const [notification] = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`insert into notifications (notification_id, user_id, type, category, priority, title, message)
+          values ('ntf_digest_me', ${user.id}, 'promo_offer', 'promotions', 'digest', 'Offer', 'Offer') returning id`,
+    );
+    const [delivery] = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`insert into deliveries (notification_id, channel, status, max_attempts, details)
+          values (${notification!.id}, 'email', 'queued', 5, ${JSON.stringify({ digest_items: items })}::jsonb)
+          returning id`,
+    );
+    let now = Date.parse('2026-12-02T08:00:00Z');
+    const links = new LinkTokens('digest-test-secret', () => now);
+    const digest = new DigestEmailChannel({
+      inner: new EmailChannel({
+        transport,
+        from: 'no-reply@laundryconnect.com',
+        templates: new TemplateStore(),
+        logger: recordingLogger().logger,
+      }),
+      db: t.database.db,
+      settings: new SettingsLinks({
+        configured: undefined,
+        links,
+        baseUrl: () => 'https://notify.example.test/',
+        ttlSeconds: 72 * 3600,
+      }),
+    });
+    const job = orderConfirmedJob({ email: 'me-link@example.com' });
+    const result = await digest.send(
+      { ...job, deliveryId: delivery!.id, notificationType: 'promo_offer' },
+      new AbortController().signal,
+    );
+    assert.equal(result.kind, 'sent');
+    const [mail] = capture.messages();
+    const link = /https:\/\/notify\.example\.test\/me\/open\?token=([\w.-]+)/.exec(mail?.text ?? '');
+    assert.ok(link, mail?.text ?? undefined);
+    assert.match(mail?.html ?? '', /href="https:\/\/notify\.example\.test\/me\/open\?token=/);
+    // Read three days less a minute later, it still opens that user's preference centre; then not.
+    now += 72 * 3600 * 1000 - 60_000;
+    assert.deepEqual(await links.verify(link[1]!), { userId: job.user.externalId, page: 'preferences' });
+    now += 120_000;
+    await assert.rejects(links.verify(link[1]!), /This link has expired/);
+  } finally {
+    transport.close();
+    await capture.close();
+    await t.close();
   }
 });

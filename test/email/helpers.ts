@@ -3,6 +3,8 @@ import { Writable } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { DeliveryJob } from '../../src/channels/channel.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
+import { LinkTokens } from '../../src/me/link-tokens.ts';
+import { SettingsLinks } from '../../src/me/settings-link.ts';
 import { getNotificationType } from '../../src/notifications/catalog.ts';
 
 /** A delivery of the catalog's order_confirmed with its sample context, as the worker would claim it. */
@@ -84,4 +86,14 @@ export async function closedPort(): Promise<number> {
   const { port } = probe.address() as { port: number };
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
+}
+
+/** Settings links that always name `url`, as with NOTIFICATION_SETTINGS_URL set. */
+export function configuredSettings(url: string): SettingsLinks {
+  return new SettingsLinks({
+    configured: url,
+    links: new LinkTokens('unused', Date.now),
+    baseUrl: () => 'http://127.0.0.1',
+    ttlSeconds: 3600,
+  });
 }

@@ -13,7 +13,7 @@ import { TemplateStore } from '../../src/templates/template-store.ts';
 import { insertUser, waitFor } from '../helpers/fixtures.ts';
 import { ADMIN_KEY, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
-import { orderConfirmedJob, recordingLogger, startSmtpServer } from './helpers.ts';
+import { configuredSettings, orderConfirmedJob, recordingLogger, startSmtpServer } from './helpers.ts';
 
 interface Received {
   to: string[];
@@ -126,6 +126,13 @@ describe(`one-click unsubscribe, RFC 8058 (${ENGINE})`, () => {
       body: 'List-Unsubscribe=One-Click',
     });
     assert.equal(post.status, 200);
+    // With no NOTIFICATION_SETTINGS_URL, the page links to the user's own preference centre here.
+    const settings = /<a href="([^"]+)">Notification settings<\/a>/.exec(await post.text())?.[1];
+    assert.ok(settings?.startsWith(`${app.url}/me/open?token=`), settings);
+    const opened = await fetch(settings!.replaceAll('&amp;', '&'), { redirect: 'manual' });
+    assert.equal(opened.status, 303);
+    assert.equal(opened.headers.get('location'), '/me/preferences');
+    assert.match(opened.headers.get('set-cookie') ?? '', /HttpOnly/i);
     assert.equal(await preference('unsub-1', 'order_updates_email'), false);
     assert.equal(await preference('unsub-1', 'promotions_email'), true, 'only that category');
     const recorded = await changes(user.id);
@@ -188,7 +195,8 @@ describe(`one-click unsubscribe, RFC 8058 (${ENGINE})`, () => {
         assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
         const html = await page.text();
         assert.match(html, /This link does not work/);
-        assert.match(html, /notification settings<\/a>/);
+        // The token names nobody, so no signed settings link; NOTIFICATION_SETTINGS_URL is unset here.
+        assert.match(html, /notification settings, from the link at the end of any of our emails/);
       }
     }
     assert.equal(await preference('unsub-3', 'account_email'), true);
@@ -230,7 +238,7 @@ test(`a digest carries one-click unsubscribe for its items' category (${ENGINE})
         unsubscribe: { tokens, baseUrl: () => 'https://notify.example.test' },
       }),
       db: t.database.db,
-      settingsUrl: 'https://example.test/prefs',
+      settings: configuredSettings('https://example.test/prefs'),
     });
     const job = orderConfirmedJob({ id: String(user.id), email: 'digest@example.com' });
     const result = await digest.send(

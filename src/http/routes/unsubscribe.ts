@@ -2,8 +2,11 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { UNSUBSCRIBE_PATH, type UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
+import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
+import type { SettingsLinks } from '../../me/settings-link.ts';
 import type { Category } from '../../notifications/catalog.ts';
 import { unsubscribeFromEmail } from '../../preferences/preferences-service.ts';
 import { text } from '../text.ts';
@@ -11,8 +14,8 @@ import { text } from '../text.ts';
 export interface UnsubscribeRouteDeps {
   db: Db;
   tokens: UnsubscribeTokens;
-  /** NOTIFICATION_SETTINGS_URL: where the pages send the user to change their mind. */
-  settingsUrl: string;
+  /** Where the pages send the user to change their mind. */
+  settings: SettingsLinks;
 }
 
 const params = z.object({ token: text().min(1).max(100) });
@@ -45,11 +48,13 @@ export function registerUnsubscribeRoutes(app: FastifyInstance, deps: Unsubscrib
         return deps.tokens.verify(request.params.token);
       } catch (err) {
         if (!(err instanceof AppError) || !request.headers.accept?.includes('text/html')) throw err;
+        // The token names no user we can trust, so no signed link to their settings either.
+        const settingsUrl = deps.settings.anyUser;
         page(
           reply.code(err.status),
           'This link does not work',
           `<p>${escapeHtml(err.message)}.</p>
-<p>You can still turn emails off in your <a href="${escapeHtml(deps.settingsUrl)}">notification settings</a>.</p>`,
+<p>You can still turn emails off in your ${settingsUrl ? `<a href="${escapeHtml(settingsUrl)}">notification settings</a>` : 'notification settings, from the link at the end of any of our emails'}.</p>`,
         );
         return undefined;
       }
@@ -72,11 +77,16 @@ export function registerUnsubscribeRoutes(app: FastifyInstance, deps: Unsubscrib
       if (!verified) return reply;
       const { userId, categories } = verified;
       await unsubscribeFromEmail(deps.db, userId, categories);
+      const [user] = await deps.db
+        .select({ externalId: users.externalId })
+        .from(users)
+        .where(eq(users.id, userId));
+      const settings = user ? await deps.settings.forUser(user.externalId) : deps.settings.anyUser;
       return page(
         reply,
         'Unsubscribed',
         `<p>You will no longer get emails about ${describe(categories)}.</p>
-<p><a href="${escapeHtml(deps.settingsUrl)}">Notification settings</a></p>`,
+${settings ? `<p><a href="${escapeHtml(settings)}">Notification settings</a></p>` : ''}`,
       );
     });
   });
