@@ -157,7 +157,11 @@ export interface BatchAnswered {
 }
 
 export interface BulkFigures {
-  /** Items answered 201 in batches answered inside the measured window (end included), per second. */
+  /**
+   * Items answered 201 per second of the measured window. A batch takes seconds, so counting whole
+   * batches by their answer would be one batch per client off at the window's start: each batch's
+   * items count for the share of its request time inside the window.
+   */
   acceptedPerSecond: number;
   /** Per batch request answered 200 inside the measured window (a refusal is quick: not mixed in). */
   batchLatencyMs: Percentiles;
@@ -182,9 +186,13 @@ export function analyseBulk(
   channels: BenchChannel[],
   measured: Window,
 ): BulkFigures {
+  let created = 0;
+  for (const b of batches) {
+    const overlap = Math.min(b.at, measured.to) - Math.max(b.at - b.ms, measured.from);
+    if (overlap > 0) created += b.created * Math.min(1, overlap / b.ms);
+  }
   // The end is included: the last batch is answered the millisecond the load generator stops.
   const inWindow = batches.filter((b) => b.at >= measured.from && b.at <= measured.to);
-  const created = inWindow.reduce((n, b) => n + b.created, 0);
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   let completed = 0;

@@ -17,20 +17,22 @@ const row = (createdMs: number, sms: string | null, inAppMs: number | null): Not
   emailMs: null,
 });
 
-test('bulk accepted/s counts the 201 items of batches answered inside the window, its end included', () => {
+test('bulk accepted/s counts the 201 items of each batch for the share of its request time in the window', () => {
   const batches = [
     batch(9_999, 500, 1000), // warm-up: not counted
-    batch(10_000, 400, 1000),
+    batch(10_400, 800, 1000), // half of it inside: 500
     batch(15_000, 600, 900),
     batch(16_000, 5, 0, 503), // refused whole: no items, and its quick answer is not a batch latency
     batch(20_000, 800, 1000), // answered as the load stopped
-    batch(20_001, 800, 1000),
   ];
   const f = analyseBulk(batches, [], new Map(), ['sms'], measured);
-  assert.equal(f.acceptedPerSecond, 290);
+  assert.equal(f.acceptedPerSecond, 240);
   assert.equal(f.batchLatencyMs.count, 3);
-  assert.equal(f.batchLatencyMs.p50, 600);
+  assert.equal(f.batchLatencyMs.p50, 800);
   assert.equal(f.batchLatencyMs.max, 800);
+  // The accounting adds up: a window covering every batch counts every created item once.
+  const all = analyseBulk(batches, [], new Map(), ['sms'], { from: 0, to: 100_000 });
+  assert.equal(all.acceptedPerSecond * 100, 3900);
 });
 
 test('the bulk drain runs from the first accept to the last channel done, and counts the never completed', () => {
