@@ -144,7 +144,8 @@ async function runPipeline(o: BenchOptions, db: BenchDatabase, progress: Progres
     /** Wait for the phase's SMS, then keep their receipt times (the sandbox forgets them). */
     const drain = async (phase: string, accepted: number, whileMoving = false) => {
       expectedSms += accepted;
-      if (!(await waitForDrain(sandbox!, expectedSms, progress, 180_000, whileMoving)))
+      const queued = () => service!.queued();
+      if (!(await waitForDrain(sandbox!, expectedSms, progress, { queued, whileMoving })))
         warnings.push(
           `${phase} phase: the queue had not drained 180 s after ${whileMoving ? 'its last SMS' : 'the load stopped'}`,
         );
