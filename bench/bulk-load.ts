@@ -29,7 +29,8 @@ export interface BulkSummary extends LoadSummary {
     created: number;
     /**
      * Items by outcome: the item's own status in a 200 answer ("201", "200" a replay, "404"…), or
-     * `batch <code>` for every item of a batch refused whole, `error` for a batch without an answer.
+     * `batch <status> <code>` for every item of a batch refused whole (`batch 503 SERVICE_OVERLOADED`),
+     * `error` for a batch without an answer.
      */
     statuses: Record<string, number>;
   };
@@ -60,6 +61,16 @@ function post(
 }
 
 /** `progress` gets the items created so far and the batches refused, four times a second. */
+/** ` CODE` of a problem+json answer (SERVICE_OVERLOADED, VALIDATION_FAILED…), or '' for another body. */
+function problemCode(text: string): string {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    return typeof code === 'string' ? ` ${code}` : '';
+  } catch {
+    return '';
+  }
+}
+
 export async function bulkLoad(
   plan: BulkPlan,
   progress: (created: number, non2xx: number) => void,
@@ -124,7 +135,7 @@ export async function bulkLoad(
         }
       } else {
         non2xx++;
-        count(`batch ${answer.status}`, plan.batchSize);
+        count(`batch ${answer.status}${problemCode(answer.text)}`, plan.batchSize);
       }
       created += createdHere;
       batches.push({ at: Date.now(), ms, status: answer.status, created: createdHere });
