@@ -58,7 +58,7 @@ export function percentiles(values: number[]): Percentiles {
 }
 
 /** When a notification is complete: the last of its channels (SMS counts at the sandbox's receipt). */
-function completion(
+export function completion(
   row: NotificationRow,
   smsAt: number | undefined,
   channels: BenchChannel[],
@@ -143,5 +143,75 @@ export function analysePhase(
     incomplete,
     maxQueueDepth: Math.max(0, ...timeline.map((p) => p.queueDepth)),
     timeline,
+  };
+}
+
+/** A batch request of the bulk phase, as the load generator saw it (bench/bulk-load.ts). */
+export interface BatchAnswered {
+  /** When the answer arrived (epoch ms). */
+  at: number;
+  ms: number;
+  /** The batch's HTTP status: 200 with per-item results, or refused whole (a 503 under overload). */
+  status: number;
+  created: number;
+}
+
+export interface BulkFigures {
+  /**
+   * Items answered 201 per second of the measured window. A batch takes seconds, so counting whole
+   * batches by their answer would be one batch per client off at the window's start: each batch's
+   * items count for the share of its request time inside the window.
+   */
+  acceptedPerSecond: number;
+  /** Per batch request answered 200 inside the measured window (a refusal is quick: not mixed in). */
+  batchLatencyMs: Percentiles;
+  /**
+   * The phase's notifications as the service stored them (created at or after the phase's start:
+   * the phase before it had drained), from the first one's `created_at` to the moment the last
+   * one's last channel finished.
+   */
+  drain: {
+    notifications: number;
+    seconds: number;
+    perSecond: number;
+    /** Stored and never completed (a failed or lost delivery). */
+    incomplete: number;
+  };
+}
+
+export function analyseBulk(
+  batches: BatchAnswered[],
+  rows: NotificationRow[],
+  receipts: ReadonlyMap<string, number>,
+  channels: BenchChannel[],
+  measured: Window,
+): BulkFigures {
+  let created = 0;
+  for (const b of batches) {
+    const overlap = Math.min(b.at, measured.to) - Math.max(b.at - b.ms, measured.from);
+    if (overlap > 0) created += b.created * Math.min(1, overlap / b.ms);
+  }
+  // The end is included: the last batch is answered the millisecond the load generator stops.
+  const inWindow = batches.filter((b) => b.at >= measured.from && b.at <= measured.to);
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  let completed = 0;
+  for (const row of rows) {
+    first = Math.min(first, row.createdMs);
+    const done = completion(row, row.smsSid === null ? undefined : receipts.get(row.smsSid), channels);
+    if (done === null) continue;
+    completed++;
+    last = Math.max(last, done);
+  }
+  const seconds = completed > 0 ? (last - first) / 1000 : 0;
+  return {
+    acceptedPerSecond: created / ((measured.to - measured.from) / 1000),
+    batchLatencyMs: percentiles(inWindow.filter((b) => b.status === 200).map((b) => b.ms)),
+    drain: {
+      notifications: completed,
+      seconds,
+      perSecond: seconds > 0 ? completed / seconds : 0,
+      incomplete: rows.length - completed,
+    },
   };
 }

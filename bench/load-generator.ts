@@ -1,12 +1,13 @@
 /**
  * The load generator, run as its own process so its CPU is not the service's: autocannon over
  * keep-alive connections, either POSTing notifications (round-robin over the seeded users) or
- * posting signed Twilio status callbacks. Reports progress and its summary to the parent over IPC.
+ * posting signed Twilio status callbacks; or batches of notifications (bench/bulk-load.ts). Reports progress and its summary to the parent over IPC.
  * A fixed offered rate is paced here instead (see pacedLoad).
  */
 import http from 'node:http';
 import autocannon from 'autocannon';
 import twilio from 'twilio';
+import { type BulkPlan, bulkLoad } from './bulk-load.ts';
 
 export type LoadPlan =
   | {
@@ -30,7 +31,8 @@ export type LoadPlan =
       messages: { sid: string; to: string }[];
       seconds: number;
       connections: number;
-    };
+    }
+  | BulkPlan;
 
 export interface LoadSummary {
   startedAt: number;
@@ -67,7 +69,7 @@ const notificationHeaders = (plan: NotificationPlan) => ({
   authorization: `Bearer ${plan.apiKey}`,
 });
 
-function requestsFor(plan: LoadPlan): autocannon.Request[] {
+function requestsFor(plan: Exclude<LoadPlan, BulkPlan>): autocannon.Request[] {
   if (plan.kind === 'notifications') {
     const body = notificationBodies(plan);
     return [
@@ -198,6 +200,12 @@ async function pacedLoad(plan: NotificationPlan, rate: number): Promise<LoadSumm
 
 async function main(): Promise<void> {
   const plan = await new Promise<LoadPlan>((resolve) => process.once('message', resolve));
+  if (plan.kind === 'bulk') {
+    const progress = (ok: number, non2xx: number) => send({ type: 'progress', at: Date.now(), ok, non2xx });
+    send({ type: 'done', summary: await bulkLoad(plan, progress) });
+    process.disconnect?.();
+    return;
+  }
   if (plan.kind === 'notifications' && plan.rate !== 'max') {
     send({ type: 'done', summary: await pacedLoad(plan, plan.rate) });
     process.disconnect?.();

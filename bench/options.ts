@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { BATCH_MAX_ITEMS } from '../src/notifications/create-notification-batch.ts';
 
 export type Engine = 'pglite' | 'postgres';
 export type BenchChannel = 'sms' | 'in_app' | 'email';
@@ -15,6 +16,12 @@ export interface BenchOptions {
   floorDuration: number;
   /** Measured seconds of the status-callback capacity phase (0 skips it). */
   callbacksDuration: number;
+  /** Measured seconds of the bulk phase (POST /api/v1/notifications/batch; 0 skips it). */
+  bulkDuration: number;
+  /** Items per batch request of the bulk phase. */
+  batchSize: number;
+  /** Batch requests in flight in the bulk phase. */
+  bulkConcurrency: number;
   channels: BenchChannel[];
   connections: number;
   users: number;
@@ -39,6 +46,10 @@ measured in the same run (docs/performance.md).
   --latency-rate <n>         offered notifications/s of the latency phase (100)
   --floor-duration <s>       seconds of each floor (min(duration, 10))
   --callbacks-duration <s>   seconds of the status-callback capacity phase (min(duration, 10); 0 skips)
+  --bulk-duration <s>        measured seconds of the bulk phase, batches after the throughput phase
+                             (duration; 0 skips)
+  --batch-size <n>           notifications per batch request of the bulk phase (1000, at most ${BATCH_MAX_ITEMS})
+  --bulk-concurrency <n>     batch requests in flight in the bulk phase (4)
   --channels <list>          channels each user is opted in to: sms,in_app[,email] (sms,in_app)
   --connections <n>          keep-alive connections of the load generator at max rate (32)
   --users <n>                users seeded, each with its own valid phone (1000)
@@ -69,6 +80,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       'latency-rate': { type: 'string' },
       'floor-duration': { type: 'string' },
       'callbacks-duration': { type: 'string' },
+      'bulk-duration': { type: 'string' },
+      'batch-size': { type: 'string' },
+      'bulk-concurrency': { type: 'string' },
       channels: { type: 'string', default: 'sms,in_app' },
       connections: { type: 'string' },
       users: { type: 'string' },
@@ -89,6 +103,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   if (!channels.includes('sms')) throw new UsageError('--channels must include sms (the floors are SMS)');
   const duration = positive('duration', values.duration, 20);
+  const batchSize = positive('batch-size', values['batch-size'], 1000);
+  if (!Number.isInteger(batchSize) || batchSize > BATCH_MAX_ITEMS)
+    throw new UsageError(
+      `--batch-size must be a whole number from 1 to ${BATCH_MAX_ITEMS} (the API's limit)`,
+    );
   return {
     engine: values.engine,
     duration,
@@ -102,6 +121,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       Math.min(duration, 10),
       0,
     ),
+    bulkDuration: positive('bulk-duration', values['bulk-duration'], duration, 0),
+    batchSize,
+    bulkConcurrency: positive('bulk-concurrency', values['bulk-concurrency'], 4),
     channels: channels as BenchChannel[],
     connections: positive('connections', values.connections, 32),
     users: positive('users', values.users, 1000),

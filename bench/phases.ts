@@ -65,13 +65,14 @@ export interface LoadRun {
   summary: LoadSummary;
 }
 
-export async function runLoad(
+/** The load generator's summary: a bulk plan's is a BulkSummary, the caller names it as `S`. */
+export async function runLoad<S extends LoadSummary = LoadSummary>(
   plan: LoadPlan,
   label: string,
   progress: Progress,
   samplers: Samplers,
   sandbox: Sandbox,
-): Promise<LoadSummary> {
+): Promise<S> {
   // The plan goes over IPC: the callback phase's list of message sids outgrows a command line.
   const p = startProcess('load generator', [LOAD_GENERATOR], {}, { ipc: true });
   p.child.send(plan);
@@ -91,10 +92,10 @@ export async function runLoad(
     progress.update(`${ok.toLocaleString('en-US')} accepted, ${sms.toLocaleString('en-US')} SMS at sandbox`);
   }, 500);
   try {
-    return await new Promise<LoadSummary>((resolve, reject) => {
+    return await new Promise<S>((resolve, reject) => {
       p.child.on('message', (m: LoadMessage) => {
         if (m.type === 'progress') ok = m.ok;
-        else if (m.type === 'done') resolve(m.summary);
+        else if (m.type === 'done') resolve(m.summary as S);
         else reject(new Error(`load generator: ${m.message}`));
       });
       void p.exited().then((code) => reject(new Error(`load generator exited (${code}):\n${p.output()}`)));
@@ -106,24 +107,44 @@ export async function runLoad(
   }
 }
 
+export interface DrainOptions {
+  /** Deliveries the service still holds, every channel (due, scheduled, sending); null: not known yet. */
+  queued: () => Promise<number | null>;
+  timeoutMs?: number;
+  /**
+   * The timeout counts from the last new SMS instead, for a backlog (the bulk phase's) that takes
+   * longer than the timeout to drain but is still draining.
+   */
+  whileMoving?: boolean;
+}
+
 /**
  * Wait until the sandbox has every SMS the phase accepted and has sent all their status callbacks,
- * so the next phase starts on an empty queue. Returns false on timeout (the figures still stand;
- * the late ones simply complete outside the measured window).
+ * and the service holds no delivery of any channel, so the next phase starts on an empty queue.
+ * The service's queue is asked too because the count expected can be short: a closed-loop phase's
+ * last requests, cut off when the load stopped, may have been accepted unanswered, and the in-app
+ * deliveries are not seen at the sandbox. Returns false on timeout (the figures still stand; the
+ * late ones simply complete outside the measured window).
  */
 export async function waitForDrain(
   sandbox: Sandbox,
   expectedCreated: number,
   progress: Progress,
-  timeoutMs = 180_000,
+  { queued, timeoutMs = 180_000, whileMoving = false }: DrainOptions,
 ): Promise<boolean> {
-  const start = Date.now();
+  let start = Date.now();
+  let seen = -1;
   progress.phase('draining the queue', Math.round(timeoutMs / 1000));
   try {
     for (;;) {
       const s = await sandbox.stats();
       progress.update(`${s.created.toLocaleString('en-US')}/${expectedCreated.toLocaleString('en-US')} SMS`);
-      if (s.created >= expectedCreated && s.pendingSteps === 0) return true;
+      // The service is asked only once the sandbox has the count: its stats query is not free.
+      if (s.created >= expectedCreated && s.pendingSteps === 0 && (await queued()) === 0) return true;
+      if (whileMoving && s.created > seen) {
+        seen = s.created;
+        start = Date.now();
+      }
       if (Date.now() - start > timeoutMs) return false;
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -42,6 +42,7 @@ export function markdownTable(r: BenchResult): string {
       `${int(r.callbackCapacity.handledPerSecond)}/s`,
     ]);
   }
+  if (r.bulk) rows.push(...bulkRows(r.bulk, floors.lower.name));
   rows.push(
     [
       'Peak RSS',
@@ -50,12 +51,7 @@ export function markdownTable(r: BenchResult): string {
         .map(([k, v]) => `${k} ${int(v)} MB`)
         .join(', '),
     ],
-    [
-      'CPU during the throughput phase (cores)',
-      Object.entries(h.cpuCores)
-        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-        .join(', '),
-    ],
+    ['CPU during the throughput phase (cores)', cores(h.cpuCores)],
     ['Queue depth, max (accepted, not yet complete)', int(h.maxQueueDepth)],
   );
   const m = r.machine;
@@ -70,6 +66,36 @@ export function markdownTable(r: BenchResult): string {
     ...(r.warnings.length > 0 ? ['', ...r.warnings.map((w) => `> warning: ${w}`)] : []),
     '',
   ].join('\n');
+}
+
+const cores = (c: Record<string, number>) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+
+function bulkRows(b: NonNullable<BenchResult['bulk']>, lowerFloor: string): [string, string][] {
+  const l = b.figures.batchLatencyMs;
+  const d = b.figures.drain;
+  const notCreated = Object.entries(b.notCreated);
+  return [
+    [
+      `**Bulk path: accepted** (POST …/batch, ${int(b.batchSize)} per batch, ${b.concurrency} in flight)`,
+      `**${int(b.figures.acceptedPerSecond)} notifications/s = ${pct(b.acceptedPercentOfDatabaseFloor)} of the database floor**`,
+    ],
+    [
+      'Bulk path: batch request latency p50 / p99 / max',
+      `${ms(l.p50)} / ${ms(l.p99)} / ${ms(l.max)} ms (${int(l.count)} batches)`,
+    ],
+    [
+      'Bulk path: items not created (by status)',
+      notCreated.length === 0 ? 'none' : notCreated.map(([k, v]) => `${k}: ${int(v)}`).join(', '),
+    ],
+    [
+      `**Bulk path: drained** (first accept → last channel done, ${int(d.notifications)} notifications in ${d.seconds.toFixed(1)} s)`,
+      `**${int(d.perSecond)} notifications/s = ${pct(b.drainPercentOfLowerFloor)} of the ${lowerFloor} floor**`,
+    ],
+    ['CPU during the bulk phase (cores)', cores(b.cpuCores)],
+  ];
 }
 
 interface Series {

@@ -1,5 +1,6 @@
 /** The shape of a run's result (bench/results/<stamp>.json): everything the table and chart show. */
-import type { PhaseFigures, Window } from './analyse.ts';
+import type { BulkFigures, PhaseFigures, Window } from './analyse.ts';
+import type { BulkSummary } from './bulk-load.ts';
 import type { DatabaseFloorResult } from './floors/database-floor.ts';
 import type { ProviderFloorResult } from './floors/provider-floor.ts';
 import type { LoadSummary } from './load-generator.ts';
@@ -18,6 +19,21 @@ export interface PhaseResult {
   load: LoadSummary;
   figures: PhaseFigures;
   callbacksStoredPerSecond: number;
+  cpuCores: Record<string, number>;
+}
+
+/** The bulk phase: batches accepted, then drained by the whole pipeline. */
+export interface BulkResult {
+  batchSize: number;
+  concurrency: number;
+  measured: Window;
+  /** The load generator's summary, without its per-batch list (in `figures` already). */
+  load: Omit<BulkSummary, 'batches'>;
+  figures: BulkFigures;
+  /** Items not created (non-201), by outcome; empty when every item was created. */
+  notCreated: Record<string, number>;
+  acceptedPercentOfDatabaseFloor: number;
+  drainPercentOfLowerFloor: number;
   cpuCores: Record<string, number>;
 }
 
@@ -45,6 +61,7 @@ export interface BenchResult {
     handledPerSecond: number;
     non2xx: number;
   } | null;
+  bulk: BulkResult | null;
   processes: Record<string, ProcessFigures>;
   headline: {
     endToEndPerSecond: number;

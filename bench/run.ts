@@ -4,15 +4,18 @@
  *   2. sandbox + service processes on a fresh, seeded database;
  *   3. latency phase (fixed offered rate) and throughput phase (`--rate`, max by default), each a
  *      warm-up then the measured window, from a separate autocannon process;
- *   4. status-callback capacity: signed callbacks posted as fast as the service takes them;
- *   5. stop everything, read the service's own timestamps, join SMS to sandbox receipts, report.
+ *   4. bulk phase: batches of notifications (POST /api/v1/notifications/batch) at a small
+ *      concurrency, then the time the whole pipeline takes to drain them;
+ *   5. status-callback capacity: signed callbacks posted as fast as the service takes them;
+ *   6. stop everything, read the service's own timestamps, join SMS to sandbox receipts, report.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getNotificationType } from '../src/notifications/catalog.ts';
-import { analysePhase } from './analyse.ts';
+import { analyseBulk, analysePhase, type Window } from './analyse.ts';
+import type { BulkSummary } from './bulk-load.ts';
 import { type BenchDatabase, createBenchDatabase } from './environment.ts';
 import type { DatabaseFloorPlan, DatabaseFloorResult } from './floors/database-floor.ts';
 import type { ProviderFloorPlan, ProviderFloorResult } from './floors/provider-floor.ts';
@@ -23,7 +26,7 @@ import { runLoad, Samplers, waitForDrain } from './phases.ts';
 import { PostgresServerSampler, ROOT, runJsonProcess } from './processes.ts';
 import { Progress } from './progress.ts';
 import { markdownTable, svgChart } from './report.ts';
-import type { BenchResult, PhaseResult } from './result.ts';
+import type { BenchResult, BulkResult, PhaseResult } from './result.ts';
 import { type Sandbox, type Service, startSandbox, startService } from './service.ts';
 
 const TYPE = 'order_confirmed';
@@ -102,12 +105,26 @@ interface PhaseRun {
   load: LoadSummary;
 }
 
+const phaseLabel = (name: string, offered: number | 'max') =>
+  `${name} phase${offered === 'max' ? '' : ` @${offered}/s`}`;
+
+/** CPU cores of every process over the window; of the load generators, only the phase's own. */
+function phaseCpu(samplers: Samplers, label: string, w: Window): Record<string, number> {
+  const cpuCores: Record<string, number> = {};
+  for (const name of samplers.names()) {
+    if (name.startsWith('load generator') && name !== `load generator (${label})`) continue;
+    cpuCores[name.startsWith('load generator') ? 'load generator' : name] = samplers.cpuCores(name, w);
+  }
+  return cpuCores;
+}
+
 async function runPipeline(o: BenchOptions, db: BenchDatabase, progress: Progress, warnings: string[]) {
   const samplers = new Samplers();
   let sandbox: Sandbox | undefined;
   let service: Service | undefined;
   const receipts = new Map<string, number>();
   const phases: PhaseRun[] = [];
+  let bulkLoad: BulkSummary | undefined;
   let callbackLoad: LoadSummary | undefined;
   try {
     sandbox = await startSandbox('sandbox', o.stepMs);
@@ -124,6 +141,19 @@ async function runPipeline(o: BenchOptions, db: BenchDatabase, progress: Progres
           ]
         : [{ name: 'throughput', rate: o.rate }];
     let expectedSms = (await sandbox.stats()).created;
+    /** Wait for the phase's SMS, then keep their receipt times (the sandbox forgets them). */
+    const drain = async (phase: string, accepted: number, whileMoving = false) => {
+      expectedSms += accepted;
+      const queued = () => service!.queued();
+      if (!(await waitForDrain(sandbox!, expectedSms, progress, { queued, whileMoving })))
+        warnings.push(
+          `${phase} phase: the queue had not drained 180 s after ${whileMoving ? 'its last SMS' : 'the load stopped'}`,
+        );
+      await new Promise((r) => setTimeout(r, 500)); // the last callbacks' responses
+      const messages = await sandbox!.drainMessages();
+      for (const m of messages) receipts.set(m.sid, m.receivedAt);
+      return messages;
+    };
     let lastMessages: { sid: string; to: string; receivedAt: number }[] = [];
     for (const plan of plans) {
       const load = await runLoad(
@@ -138,18 +168,34 @@ async function runPipeline(o: BenchOptions, db: BenchDatabase, progress: Progres
           rate: plan.rate,
           connections: o.connections,
         },
-        `${plan.name} phase${plan.rate === 'max' ? '' : ` @${plan.rate}/s`}`,
+        phaseLabel(plan.name, plan.rate),
         progress,
         samplers,
         sandbox,
       );
       phases.push({ name: plan.name, offered: plan.rate, load });
-      expectedSms += load.ok;
-      if (!(await waitForDrain(sandbox, expectedSms, progress)))
-        warnings.push(`${plan.name} phase: the queue had not drained 180 s after the load stopped`);
-      await new Promise((r) => setTimeout(r, 500)); // the last callbacks' responses
-      lastMessages = await sandbox.drainMessages();
-      for (const m of lastMessages) receipts.set(m.sid, m.receivedAt);
+      lastMessages = await drain(plan.name, load.ok);
+    }
+    if (o.bulkDuration > 0) {
+      bulkLoad = await runLoad<BulkSummary>(
+        {
+          kind: 'bulk',
+          url: service.url,
+          apiKey: service.adminKey,
+          users: o.users,
+          type: TYPE,
+          context: getNotificationType(TYPE)!.sampleContext,
+          seconds: o.warmup + o.bulkDuration,
+          batchSize: o.batchSize,
+          concurrency: o.bulkConcurrency,
+        },
+        'bulk phase',
+        progress,
+        samplers,
+        sandbox,
+      );
+      // Its backlog can outlast any fixed timeout while still moving: drained as long as it moves.
+      await drain('bulk', bulkLoad.items.created, true);
     }
     if (o.callbacksDuration > 0 && lastMessages.length > 0) {
       callbackLoad = await runLoad(
@@ -175,7 +221,14 @@ async function runPipeline(o: BenchOptions, db: BenchDatabase, progress: Progres
     await sandbox?.process.stop();
     samplers.stop();
   }
-  return { samplers, receipts, phases, callbackLoad, serviceNames: service.processes.map((p) => p.name) };
+  return {
+    samplers,
+    receipts,
+    phases,
+    bulkLoad,
+    callbackLoad,
+    serviceNames: service.processes.map((p) => p.name),
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -216,18 +269,7 @@ async function main(argv: string[]): Promise<number> {
           startedAt: p.load.startedAt,
           measured,
         });
-        const cpuCores: Record<string, number> = {};
-        for (const name of run.samplers.names()) {
-          if (
-            name.startsWith('load generator') &&
-            name !== `load generator (${p.name} phase${p.offered === 'max' ? '' : ` @${p.offered}/s`})`
-          )
-            continue;
-          cpuCores[name.startsWith('load generator') ? 'load generator' : name] = run.samplers.cpuCores(
-            name,
-            measured,
-          );
-        }
+        const cpuCores = phaseCpu(run.samplers, phaseLabel(p.name, p.offered), measured);
         if (p.load.non2xx > 0 || p.load.errors > 0)
           warnings.push(`${p.name} phase: ${p.load.non2xx} non-2xx answers, ${p.load.errors} errors`);
         if (figures.incomplete > 0)
@@ -242,6 +284,7 @@ async function main(argv: string[]): Promise<number> {
           cpuCores,
         });
       }
+      const bulk = run.bulkLoad ? await bulkResult(o, run.bulkLoad, stored, run, floors, warnings) : null;
       let callbackCapacity: BenchResult['callbackCapacity'] = null;
       if (run.callbackLoad) {
         const l = run.callbackLoad;
@@ -256,7 +299,17 @@ async function main(argv: string[]): Promise<number> {
         };
         if (l.non2xx > 0) warnings.push(`status callbacks: ${l.non2xx} non-2xx answers`);
       }
-      const result = buildResult(o, started, loadAtStart, floors, phases, callbackCapacity, run, warnings);
+      const result = buildResult(
+        o,
+        started,
+        loadAtStart,
+        floors,
+        phases,
+        bulk,
+        callbackCapacity,
+        run,
+        warnings,
+      );
       const table = markdownTable(result);
       const outDir = resolve(ROOT, o.out);
       mkdirSync(outDir, { recursive: true });
@@ -277,12 +330,50 @@ async function main(argv: string[]): Promise<number> {
 
 const byChannel = (a: { channel: string }, b: { channel: string }) => a.channel.localeCompare(b.channel);
 
+async function bulkResult(
+  o: BenchOptions,
+  load: BulkSummary,
+  stored: Awaited<ReturnType<typeof readStoredFigures>>,
+  run: Awaited<ReturnType<typeof runPipeline>>,
+  floors: BenchResult['floors'],
+  warnings: string[],
+): Promise<BulkResult> {
+  const measured = { from: load.startedAt + o.warmup * 1000, to: load.endedAt };
+  // From the phase's start exactly: the throughput phase before it had drained, so a notification
+  // created since is this phase's. (Its first batch cannot commit before it was sent.)
+  const rows = await stored.notifications({ from: load.startedAt, to: load.endedAt + 1000 });
+  const { batches, ...summary } = load;
+  const figures = analyseBulk(batches, rows, run.receipts, o.channels, measured);
+  const notCreated = Object.fromEntries(Object.entries(load.items.statuses).filter(([k]) => k !== '201'));
+  const failed = load.items.sent - load.items.created;
+  if (failed > 0) warnings.push(`bulk phase: ${failed} items not created (${JSON.stringify(notCreated)})`);
+  if (rows.length !== load.items.created)
+    warnings.push(
+      `bulk phase: ${load.items.created} items answered 201, ${rows.length} notifications stored`,
+    );
+  if (figures.drain.incomplete > 0)
+    warnings.push(`bulk phase: ${figures.drain.incomplete} notifications never completed`);
+  return {
+    batchSize: o.batchSize,
+    concurrency: o.bulkConcurrency,
+    measured,
+    load: summary,
+    figures,
+    notCreated,
+    acceptedPercentOfDatabaseFloor:
+      (100 * figures.acceptedPerSecond) / floors.database.notificationsPerSecond,
+    drainPercentOfLowerFloor: (100 * figures.drain.perSecond) / floors.lower.perSecond,
+    cpuCores: phaseCpu(run.samplers, 'bulk phase', measured),
+  };
+}
+
 function buildResult(
   o: BenchOptions,
   started: Date,
   loadAtStart: number,
   floors: BenchResult['floors'],
   phases: PhaseResult[],
+  bulk: BulkResult | null,
   callbackCapacity: BenchResult['callbackCapacity'],
   run: Awaited<ReturnType<typeof runPipeline>>,
   warnings: string[],
@@ -313,6 +404,7 @@ function buildResult(
     options: o,
     floors,
     phases,
+    bulk,
     callbackCapacity,
     processes,
     headline: {

@@ -71,6 +71,11 @@ export interface Service {
   /** The callback URL the service signs against (PUBLIC_URL + the callback path). */
   callbackUrl: string;
   processes: BenchProcess[];
+  /**
+   * Deliveries the service still holds (due, scheduled or sending, every channel), from its own
+   * `GET /api/v1/stats`; null when it does not answer 200 (busy: overload guard).
+   */
+  queued(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -118,6 +123,12 @@ export async function startService(
     adminKey,
     callbackUrl: `${url}/api/sms/status-callback/`,
     processes,
+    async queued() {
+      const res = await fetch(`${url}/api/v1/stats`, { headers: { authorization: `Bearer ${adminKey}` } });
+      if (!res.ok) return null;
+      const body = (await res.json()) as { queue: { due: number; scheduled: number; sending: number }[] };
+      return body.queue.reduce((n, q) => n + q.due + q.scheduled + q.sending, 0);
+    },
     async stop() {
       // The API first (no new work), then the worker drains what it holds.
       for (const p of processes) await p.stop();

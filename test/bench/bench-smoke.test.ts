@@ -16,14 +16,19 @@ function numbersIn(value: unknown, path: string, out: [string, number][] = []): 
   return out;
 }
 
+const sumOf = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
 // No speed is asserted: only that a short run on PGlite produces a complete, well-formed result.
 test('a few seconds of `npm run bench` on PGlite produce a result with every figure present and non-zero', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'lcn-bench-smoke-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
   const args = ['--duration', '2', '--warmup', '1', '--floor-duration', '1', '--callbacks-duration', '2'];
+  const bulk = ['--bulk-duration', '1', '--batch-size', '100', '--bulk-concurrency', '2'];
   const { code, stdout, stderr } = await runBenchScript(
-    ['bench/run.ts', '--engine', 'pglite', ...args, '--users', '50', '--out', out],
-    { ...process.env, DATABASE_URL: '' },
+    ['bench/run.ts', '--engine', 'pglite', ...args, ...bulk, '--users', '50', '--out', out],
+    // The result's form is under test, not the machine: on a busy one the overload guard's 503s
+    // could refuse every batch of so short a bulk phase.
+    { ...process.env, DATABASE_URL: '', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' },
   );
   assert.equal(code, 0, `bench failed:\n${stdout}\n${stderr}`);
 
@@ -62,7 +67,18 @@ test('a few seconds of `npm run bench` on PGlite produce a result with every fig
     assert.ok(p.figures.timeline.length > 0, `${p.name} phase has a timeline`);
   }
 
+  assert.ok(r.bulk, 'the bulk phase ran');
+  assert.equal(r.bulk.batchSize, 100);
+  assert.ok(r.bulk.load.items.created > 0 && r.bulk.figures.acceptedPerSecond > 0, 'batches accepted');
+  assert.equal(r.bulk.load.items.sent, r.bulk.load.items.created + sumOf(r.bulk.notCreated));
+  assert.ok(r.bulk.figures.batchLatencyMs.count > 0 && r.bulk.figures.batchLatencyMs.p50 > 0);
+  assert.equal(r.bulk.figures.drain.notifications, r.bulk.load.items.created, 'every accepted one drained');
+  assert.ok(r.bulk.figures.drain.perSecond > 0 && r.bulk.drainPercentOfLowerFloor > 0);
+  assert.ok(r.bulk.cpuCores['service (serve)']! > 0);
+
   const table = readFileSync(join(out, `${stem}.md`), 'utf8');
+  assert.match(table, /\| \*\*Bulk path: accepted\*\* .* notifications\/s = \d+ % of the database floor/);
+  assert.match(table, /\| \*\*Bulk path: drained\*\* .* % of the (database|provider) floor/);
   assert.match(table, /\| measure \| result \|/);
   assert.match(table, /% of the (database|provider) floor/);
   assert.ok(stdout.includes(table.trim().split('\n')[0]!), 'the table is printed');
