@@ -53,8 +53,8 @@ export interface EventOptions {
 export function eventNotifications(event: MarketplaceEvent, opts: EventOptions): EventNotification[] {
   const route = resolveRoute(event);
   const key = opts.idempotencyKey ?? event.id;
-  // Every recipient id is checked before any notification is asked for.
-  const userIds = route.recipients.map((recipient) => {
+  // A missing recipient id throws before the list exists: the event asks for nothing.
+  return route.recipients.map((recipient) => {
     const field = ID_FIELD[recipient];
     const userId = event[field];
     if (!userId) {
@@ -62,18 +62,17 @@ export function eventNotifications(event: MarketplaceEvent, opts: EventOptions):
         errors: [{ field: `${opts.at}.${field}`, message: 'required for this event type' }],
       });
     }
-    return userId;
+    return {
+      recipient,
+      input: {
+        userId,
+        type: route.type,
+        context: event.data,
+        idempotencyKey: key ? `${key}:${recipient}` : undefined,
+        idempotencyScope: opts.scope,
+      },
+    };
   });
-  return route.recipients.map((recipient, i) => ({
-    recipient,
-    input: {
-      userId: userIds[i]!,
-      type: route.type,
-      context: event.data,
-      idempotencyKey: key ? `${key}:${recipient}` : undefined,
-      idempotencyScope: opts.scope,
-    },
-  }));
 }
 
 /** What the API says of one of an event's notifications. */
