@@ -99,6 +99,8 @@ export function eventsDoc(): string {
     '200 when everything already existed. An unknown event type or order status is a 422 listing what',
     'is accepted; a missing recipient id is a 400 naming the field.',
     '',
+    'Many at once: `POST /api/v1/events/batch` takes up to 1,000 events, one result each ([batches.md](batches.md)).',
+    '',
     "Each event's `data` must hold every value its templates print (the last column), of its kind;",
     'other keys pass through untouched. A missing, blank (empty or only spaces), `null`, object or',
     'array value where a template prints text, or a string where it prints a number, is a 400',

@@ -22,6 +22,7 @@ import { DigestEmailChannel } from './digest/digest-channel.ts';
 import { startDigestScheduler } from './digest/digest-flusher.ts';
 import { registerApiKeyRoutes } from './http/routes/api-keys.ts';
 import { registerErrorRoutes } from './http/routes/errors.ts';
+import { registerEventBatchRoute } from './http/routes/event-batch.ts';
 import { registerEventRoutes } from './http/routes/events.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
 import { registerInboxRoutes } from './http/routes/inbox.ts';
@@ -234,6 +235,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
       registerNotificationBatchRoute(http, notificationDeps, config.BATCH_BODY_LIMIT_BYTES);
+      registerEventBatchRoute(http, notificationDeps, config.BATCH_BODY_LIMIT_BYTES);
       const onSmsOptIn = smsOptInConfirmation(notificationDeps);
       const preferenceDeps: PreferenceRouteDeps = {
         db: database.db,

@@ -1,5 +1,9 @@
 import { AppError } from '../errors.ts';
-import { type CreateNotificationDeps, createNotification } from '../notifications/create-notification.ts';
+import {
+  type CreateNotificationDeps,
+  type CreateNotificationInput,
+  createNotification,
+} from '../notifications/create-notification.ts';
 import { EVENT_TYPES, findRoute, ORDER_STATUSES, type Recipient, STATUS_EVENT } from './event-map.ts';
 
 export interface MarketplaceEvent {
@@ -26,46 +30,77 @@ const ID_FIELD: Record<Recipient, 'customer_id' | 'partner_id' | 'user_id'> = {
   user: 'user_id',
 };
 
+/** One notification an event asks for: who receives it and what to create. */
+export interface EventNotification {
+  recipient: Recipient;
+  input: CreateNotificationInput;
+}
+
+export interface EventOptions {
+  /** The Idempotency-Key (header, or a batch item's own); the event's id when absent. */
+  idempotencyKey: string | undefined;
+  /** `events:<api key id>` on both routes, so a key used in either is the same key. */
+  scope: string;
+  /** Where the event sits in the request, for the field a missing recipient id names. */
+  at: string;
+}
+
 /**
  * A marketplace event becomes at most one notification per recipient: the idempotency key is the
- * event's key plus the recipient's role, so a retried event (same key) notifies nobody twice.
+ * event's key plus the recipient's role, so a retried event (same key) notifies nobody twice. The
+ * single route (handleEvent) and the batch (handle-event-batch.ts) both expand events here.
+ */
+export function eventNotifications(event: MarketplaceEvent, opts: EventOptions): EventNotification[] {
+  const route = resolveRoute(event);
+  const key = opts.idempotencyKey ?? event.id;
+  // A missing recipient id throws before the list exists: the event asks for nothing.
+  return route.recipients.map((recipient) => {
+    const field = ID_FIELD[recipient];
+    const userId = event[field];
+    if (!userId) {
+      throw new AppError('VALIDATION_FAILED', `Event ${event.type} needs "${field}" (its ${recipient})`, {
+        errors: [{ field: `${opts.at}.${field}`, message: 'required for this event type' }],
+      });
+    }
+    return {
+      recipient,
+      input: {
+        userId,
+        type: route.type,
+        context: event.data,
+        idempotencyKey: key ? `${key}:${recipient}` : undefined,
+        idempotencyScope: opts.scope,
+      },
+    };
+  });
+}
+
+/** What the API says of one of an event's notifications. */
+export function eventOutcome(
+  { recipient, input }: EventNotification,
+  result: { notificationId: string; created: boolean },
+): EventOutcome {
+  return {
+    recipient,
+    user_id: input.userId,
+    type: input.type,
+    notification_id: result.notificationId,
+    created: result.created,
+  };
+}
+
+/**
+ * The single route: each recipient's notification is created in turn, and the first that fails
+ * fails the event; the ones created before it stay created (a retry with the key replays them).
  */
 export async function handleEvent(
   deps: CreateNotificationDeps,
   event: MarketplaceEvent,
-  opts: { idempotencyKey: string | undefined; scope: string },
+  opts: EventOptions,
 ): Promise<EventOutcome[]> {
-  const route = resolveRoute(event);
-  const key = opts.idempotencyKey ?? event.id;
-  const targets = route.recipients.map((recipient) => {
-    const userId = event[ID_FIELD[recipient]];
-    if (!userId) {
-      throw new AppError(
-        'VALIDATION_FAILED',
-        `Event ${event.type} needs "${ID_FIELD[recipient]}" (its ${recipient})`,
-        {
-          errors: [{ field: `body.${ID_FIELD[recipient]}`, message: 'required for this event type' }],
-        },
-      );
-    }
-    return { recipient, userId };
-  });
   const outcomes: EventOutcome[] = [];
-  for (const { recipient, userId } of targets) {
-    const result = await createNotification(deps, {
-      userId,
-      type: route.type,
-      context: event.data,
-      idempotencyKey: key ? `${key}:${recipient}` : undefined,
-      idempotencyScope: opts.scope,
-    });
-    outcomes.push({
-      recipient,
-      user_id: userId,
-      type: route.type,
-      notification_id: result.notificationId,
-      created: result.created,
-    });
+  for (const n of eventNotifications(event, opts)) {
+    outcomes.push(eventOutcome(n, await createNotification(deps, n.input)));
   }
   return outcomes;
 }

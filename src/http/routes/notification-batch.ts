@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError } from '../../errors.ts';
 import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
 import {
   BATCH_MAX_ITEMS,
@@ -9,6 +8,7 @@ import {
   createNotificationBatch,
 } from '../../notifications/create-notification-batch.ts';
 import { requireApiKey } from '../auth.ts';
+import { invalidItem } from '../batch-item-error.ts';
 import { text } from '../text.ts';
 import { checkContextValues, createFields } from './notifications.ts';
 
@@ -36,24 +36,9 @@ const batchBody = z
   })
   .strict();
 
-/** An item's schema errors as the single create reports them, with the item's place in the field path. */
-function invalidItem(index: number, error: z.ZodError): AppError {
-  const errors = error.issues.flatMap((issue) => {
-    const at = ['notifications', String(index), ...issue.path.map(String)];
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
-    return keys.map((key) => ({
-      field: [...at, ...(key === undefined ? [] : [key])].join('.'),
-      message: key === undefined ? issue.message : 'is not a known field',
-    }));
-  });
-  return new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-    errors,
-  });
-}
-
 function toBatchItem(raw: unknown, index: number, idempotencyScope: string): BatchItem {
   const parsed = batchItem.safeParse(raw);
-  if (!parsed.success) return { invalid: invalidItem(index, parsed.error) };
+  if (!parsed.success) return { invalid: invalidItem('notifications', index, parsed.error) };
   const b = parsed.data;
   return {
     input: {

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type EventBatchItem, handleEventBatch } from '../../events/handle-event-batch.ts';
+import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
+import { BATCH_MAX_ITEMS } from '../../notifications/create-notification-batch.ts';
+import { requireApiKey } from '../auth.ts';
+import { invalidItem } from '../batch-item-error.ts';
+import { text } from '../text.ts';
+import { checkEventData, eventFields } from './events.ts';
+
+/** One item: a single event's body, with its own idempotency key in place of the header. */
+const batchItem = z
+  .object({
+    ...eventFields,
+    idempotency_key: text()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("This event's Idempotency-Key: a retried batch returns the first notifications for it"),
+  })
+  .strict()
+  .superRefine(checkEventData);
+
+// Items are checked one by one (below), so one bad event is its own 400 and the rest go on.
+const batchBody = z
+  .object({
+    events: z
+      .array(z.unknown())
+      .min(1)
+      .max(BATCH_MAX_ITEMS)
+      .describe(`Up to ${BATCH_MAX_ITEMS} events, each as the body of POST /api/v1/events`),
+  })
+  .strict();
+
+function toBatchItem(raw: unknown, index: number): EventBatchItem {
+  const parsed = batchItem.safeParse(raw);
+  if (!parsed.success) return { invalid: invalidItem('events', index, parsed.error) };
+  const { idempotency_key, ...event } = parsed.data;
+  return { event, idempotencyKey: idempotency_key };
+}
+
+/** The bulk path for events (docs/batches.md): many events, one commit, one result per event. */
+export function registerEventBatchRoute(
+  app: FastifyInstance,
+  deps: CreateNotificationDeps,
+  bodyLimit: number,
+): void {
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/api/v1/events/batch',
+    {
+      bodyLimit,
+      schema: {
+        tags: ['events'],
+        summary: `Report up to ${BATCH_MAX_ITEMS} marketplace events at once; each gets its own result`,
+        body: batchBody,
+      },
+      onRequest: requireApiKey(deps.db),
+    },
+    async (request) => {
+      // The single event route's scope: a key used there is the same key here.
+      const results = await handleEventBatch(
+        deps,
+        request.body.events.map(toBatchItem),
+        `events:${request.apiKey!.id}`,
+      );
+      return {
+        created: results.filter((r) => r.status === 202).length,
+        replayed: results.filter((r) => r.status === 200).length,
+        failed: results.filter((r) => r.status >= 400).length,
+        results,
+      };
+    },
+  );
+}
