@@ -37,12 +37,13 @@ function errorCell(e: DeliveryErrorInfo | null): Html {
   return html`<code>${e.code}</code>${e.known ? html` — ${e.meaning}` : html` — not in the error catalogue`} <span class="note">(${e.docs})</span>`;
 }
 
-const CONTENT_LABELS: Record<string, string> = {
-  body: 'Text',
-  subject: 'Subject',
-  text: 'Text',
-  title: 'Title',
-};
+/** Each content field's label, in the order shown (jsonb keeps keys shortest first: "text" before "subject"). */
+const CONTENT_FIELDS: ReadonlyArray<[string, string]> = [
+  ['subject', 'Subject'],
+  ['title', 'Title'],
+  ['body', 'Text'],
+  ['text', 'Text'],
+];
 
 /** What the latest attempt rendered (details.content, channel.ts DeliveryContent), or why there is none. */
 function renderedContent(d: DeliveryTimeline): Html {
@@ -51,7 +52,8 @@ function renderedContent(d: DeliveryTimeline): Html {
   if (!content || typeof content !== 'object') {
     return html`<p class="note">${d.status === 'skipped' || d.status === 'queued' ? 'Not rendered: no attempt has composed this message.' : 'Not recorded for this delivery (sent before content was kept, or its template could not render).'}</p>`;
   }
-  return html`<dl class="content">${Object.entries(content as Record<string, unknown>).map(([k, v]) => html`<dt>${CONTENT_LABELS[k] ?? k}</dt><dd>${String(v)}</dd>`)}</dl>`;
+  const fields = content as Record<string, unknown>;
+  return html`<dl class="content">${CONTENT_FIELDS.filter(([k]) => typeof fields[k] === 'string').map(([k, label]) => html`<dt>${label}</dt><dd>${String(fields[k])}</dd>`)}</dl>`;
 }
 
 /** A phone number in what the channel stored (its `to`, a provider's error text) is shown masked. */

@@ -93,6 +93,16 @@ describe('console activity in Chromium', { skip: ENGINE === 'postgres' }, () => 
       const smsSection = page.locator('[data-delivery="sms"]');
       await smsSection.getByText(/sent → delivered/).waitFor();
       assert.match((await smsSection.textContent()) ?? '', /Provider message idSM[0-9a-f]{32}/);
+      // The text the phone got, as its attempt rendered it; the email's subject before its text.
+      await smsSection
+        .locator('dl.content dd')
+        .getByText(/^LaundryConnect: Order #LC240117 confirmed!/)
+        .waitFor();
+      await page.locator('[data-delivery="email"][data-status="sent"]').waitFor({ timeout: 30_000 });
+      assert.deepEqual(await page.locator('[data-delivery="email"] dl.content dt').allTextContents(), [
+        'Subject',
+        'Text',
+      ]);
       assert.deepEqual(await seriousAxeViolations(page), [], 'notification page');
       await screenshot(page, 'notification-1280');
 
