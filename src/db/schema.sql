@@ -531,13 +531,14 @@ begin
     returning scope, key
   )
   select coalesce(array_agg(v.ord), '{}') into stored
-  from v where v.key is null or exists (select 1 from claimed c where c.scope = v.scope and c.key = v.key);
+  from v left join claimed c on c.scope = v.scope and c.key = v.key
+  where v.key is null or c.key is not null;
 
   with v as (
-    select * from jsonb_to_recordset(p_items) as v(
+    select v.* from jsonb_to_recordset(p_items) as v(
       ord int, notification_id text, user_id bigint, type text, category text, priority text,
       title text, message text, context jsonb, deliveries jsonb)
-    where v.ord = any(stored)
+    join unnest(stored) as s(ord) on s.ord = v.ord
   ), n as (
     insert into notifications (notification_id, user_id, type, category, priority, title, message, context)
     select v.notification_id, v.user_id, v.type, v.category, v.priority, v.title, v.message, v.context
@@ -571,7 +572,7 @@ begin
       select coalesce(json_agg(json_build_object('ord', x.ord, 'request_hash', k.request_hash, 'response', k.response)), '[]')
       from jsonb_to_recordset(p_items) as x(ord int, scope text, key text)
       join idempotency_keys k on k.scope = x.scope and k.key = x.key
-      where not (x.ord = any(stored))))
+      where not exists (select 1 from unnest(stored) as s(ord) where s.ord = x.ord)))
   into result;
   if p_queued <> '' and cardinality(stored) > 0 then
     perform pg_notify(p_notify_channel, p_queued);

@@ -143,11 +143,14 @@ export async function prepareNotifications(
     deps.policy?.defaultQuietHours ?? null,
   );
   const counted = new Map<number, { userId: number; day: Date; month: Date }>();
+  // Per zone, not per user: the zone arithmetic (Intl) costs more than the rest of a decision.
+  const periods = new Map<string, { day: Date; month: Date }>();
   for (const { input, def } of toDecide) {
     const r = recipients.get(input.userId);
-    if (r && smsCapCounted(deps.policy, def.priority, wantsSms(def, r))) {
-      counted.set(r.user.id, { userId: r.user.id, ...capPeriodStarts(now, r.user.timeZone) });
-    }
+    if (!r || counted.has(r.user.id) || !smsCapCounted(deps.policy, def.priority, wantsSms(def, r))) continue;
+    const zone = r.user.timeZone;
+    if (!periods.has(zone)) periods.set(zone, capPeriodStarts(now, zone));
+    counted.set(r.user.id, { userId: r.user.id, ...periods.get(zone)! });
   }
   const sent = counted.size > 0 ? await countSmsSinceEach(deps.db, [...counted.values()]) : new Map();
 
