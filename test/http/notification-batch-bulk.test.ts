@@ -169,61 +169,123 @@ describe(`the batch's bulk reads and write (${ENGINE})`, () => {
     assert.deepEqual(sms, ['queued', 'queued', 'skipped:cap_reached', 'skipped:cap_reached', 'queued']);
   });
 
-  test('a key taken by a concurrent request while the batch is being decided: that item is a conflict, the rest are stored', {
-    skip: ENGINE === 'pglite' && 'PGlite has one connection: no other request can hold a key meanwhile',
-  }, async () => {
-    await insertUser(t.database.db, 'lock-1');
-    const probe = await batch([item('lock-1', 'lock-probe')]);
-    assert.equal(probe.results[0]!.status, 201);
-    const [{ scope } = { scope: '' }] = await t.database.db
-      .select({ scope: idempotencyKeys.scope })
-      .from(idempotencyKeys)
-      .where(eq(idempotencyKeys.key, 'lock-probe'));
-    // Another request's transaction holds the key, not yet committed: the batch reads no holder,
-    // decides the item, and its write waits on the key.
+  /** The scope the route gives this test's API key (the single create's scope), found once. */
+  let scope: Promise<string> | undefined;
+  const apiKeyScope = () => {
+    scope ??= (async () => {
+      await insertUser(t.database.db, 'scope-probe');
+      assert.equal((await batch([item('scope-probe', 'scope-probe')])).results[0]!.status, 201);
+      const [row] = await t.database.db
+        .select({ scope: idempotencyKeys.scope })
+        .from(idempotencyKeys)
+        .where(eq(idempotencyKeys.key, 'scope-probe'));
+      return row!.scope;
+    })();
+    return scope;
+  };
+  /** Another request's transaction holding a key, not yet committed. */
+  const holdKey = async (scope: string, key: string) => {
     const other = new pg.Client({ connectionString: t.url });
     await other.connect();
-    try {
-      await other.query('begin');
-      await other.query(
-        `insert into idempotency_keys (scope, key, request_hash, response)
-           values ($1, 'lock-taken', 'another request', '{"notification_id": "ntf_other"}')`,
-        [scope],
-      );
-      const pending = batch([
-        item('lock-1', 'lock-a'),
-        item('lock-1', 'lock-taken'),
-        item('lock-1', 'lock-b'),
-      ]);
-      await waitFor(
-        async () => {
-          const [w] = await queryRows<{ n: number }>(
-            t.database.db,
-            sql`select count(*)::int as n from pg_stat_activity
-                  where datname = current_database() and wait_event_type = 'Lock'
-                    and query like '%lc_insert_notifications%'`,
-          );
-          return w!.n > 0;
-        },
-        10_000,
-        'the batch waiting on the held key',
-      );
-      await other.query('commit');
-      const res = await pending;
-      assert.deepEqual(
-        res.results.map((r) => [r.status, r.error?.code ?? null]),
-        [
-          [201, null],
-          [409, 'IDEMPOTENCY_CONFLICT'],
-          [201, null],
-        ],
-      );
-      const stored = await notificationsWithKeys(['lock-a', 'lock-taken', 'lock-b']);
-      assert.equal(stored.get('lock-taken'), 'ntf_other');
-      assert.equal(stored.get('lock-a'), res.results[0]!.notification_id);
-      assert.equal(stored.get('lock-b'), res.results[2]!.notification_id);
-    } finally {
-      await other.end();
-    }
-  });
+    await other.query('begin');
+    await other.query(
+      `insert into idempotency_keys (scope, key, request_hash, response)
+       values ($1, $2, 'another request', '{"notification_id": "ntf_other"}')`,
+      [scope, key],
+    );
+    return other;
+  };
+  const batchesWaitingOnKeys = (n: number) =>
+    waitFor(
+      async () => {
+        const [w] = await queryRows<{ n: number }>(
+          t.database.db,
+          sql`select count(*)::int as n from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'
+                and query like '%lc_insert_notifications%'`,
+        );
+        return w!.n >= n;
+      },
+      10_000,
+      `${n} batch(es) waiting on a held key`,
+    );
+  const pgOnly = {
+    skip: ENGINE === 'pglite' && 'PGlite has one connection: no other request can hold a key meanwhile',
+  };
+
+  test(
+    'a key taken by a concurrent request while the batch is being decided: that item is a conflict, the rest are stored',
+    pgOnly,
+    async () => {
+      const scope = await apiKeyScope();
+      await insertUser(t.database.db, 'lock-1');
+      // The batch reads no holder, decides the item, and its write waits on the key.
+      const other = await holdKey(scope, 'lock-taken');
+      try {
+        const pending = batch([
+          item('lock-1', 'lock-a'),
+          item('lock-1', 'lock-taken'),
+          item('lock-1', 'lock-b'),
+        ]);
+        await batchesWaitingOnKeys(1);
+        await other.query('commit');
+        const res = await pending;
+        assert.deepEqual(
+          res.results.map((r) => [r.status, r.error?.code ?? null]),
+          [
+            [201, null],
+            [409, 'IDEMPOTENCY_CONFLICT'],
+            [201, null],
+          ],
+        );
+        const stored = await notificationsWithKeys(['lock-a', 'lock-taken', 'lock-b']);
+        assert.equal(stored.get('lock-taken'), 'ntf_other');
+        assert.equal(stored.get('lock-a'), res.results[0]!.notification_id);
+        assert.equal(stored.get('lock-b'), res.results[2]!.notification_id);
+      } finally {
+        await other.end();
+      }
+    },
+  );
+
+  test(
+    'two batches claiming shared keys at the same moment, listed in opposite orders, do not deadlock',
+    pgOnly,
+    async () => {
+      const scope = await apiKeyScope();
+      await insertUser(t.database.db, 'order-1');
+      // order-0 is held elsewhere; batch a lists order-1, order-0, order-2 and batch b order-2,
+      // order-0, order-1. Claimed in list order, a would hold order-1 and b order-2 while both
+      // wait for order-0, and whichever got it next would wait for the other's key: a deadlock.
+      // Claimed in key order, both wait for order-0 holding nothing, then one after the other.
+      const other = await holdKey(scope, 'order-0');
+      try {
+        const lists = [
+          ['order-1', 'order-0', 'order-2'],
+          ['order-2', 'order-0', 'order-1'],
+        ];
+        const keys = lists[0]!;
+        const pending = lists.map((ks) => batch(ks.map((k) => item('order-1', k))));
+        await batchesWaitingOnKeys(2);
+        await other.query('rollback');
+        const [a, b] = await Promise.all(pending);
+        const stored = await notificationsWithKeys(keys);
+        assert.equal(stored.size, 3);
+        assert.deepEqual(
+          a!.results.map((r) => r.notification_id),
+          keys.map((k) => stored.get(k)),
+        );
+        assert.deepEqual(
+          b!.results.map((r) => r.notification_id),
+          lists[1]!.map((k) => stored.get(k)),
+        );
+        assert.deepEqual(
+          [...a!.results, ...b!.results].map((r) => r.status).sort(),
+          [200, 200, 200, 201, 201, 201],
+        );
+      } finally {
+        await other.end();
+      }
+    },
+  );
 });
