@@ -162,7 +162,10 @@ export async function prepareNotifications(
       continue;
     }
     const userId = recipient.user.id;
-    const before = sent.get(userId);
+    // Counted for the user's capped items only: an exempt one (critical) is never capped.
+    const before = smsCapCounted(deps.policy, def.priority, wantsSms(def, recipient))
+      ? sent.get(userId)
+      : undefined;
     const earlier = smsEarlier.get(userId) ?? 0;
     const prepared = itemResult(() =>
       decideNotification(deps, {

@@ -161,12 +161,28 @@ describe(`the batch's bulk reads and write (${ENGINE})`, () => {
     // One SMS already stored for cap-1 (queued: it will be sent); the cap is 2 a day.
     const first = await post('/api/v1/notifications', item('cap-1'));
     assert.equal(first.status, 201);
-    const res = await batch([item('cap-1'), item('cap-2'), item('cap-1'), item('cap-1'), item('cap-2')]);
+    // A critical type is exempt from the cap (SMS_CAP_EXEMPT_CRITICAL), and its SMS counts as sent.
+    const critical = { type: 'order_confirmed' };
+    const res = await batch([
+      item('cap-1'),
+      item('cap-2'),
+      item('cap-1'),
+      item('cap-1', undefined, critical),
+      item('cap-1'),
+      item('cap-2'),
+    ]);
     const sms = res.results.map((r) => {
       const d = r.deliveries!.find((x) => x.channel === 'sms')!;
       return `${d.status}${d.skip_reason ? `:${d.skip_reason}` : ''}`;
     });
-    assert.deepEqual(sms, ['queued', 'queued', 'skipped:cap_reached', 'skipped:cap_reached', 'queued']);
+    assert.deepEqual(sms, [
+      'queued',
+      'queued',
+      'skipped:cap_reached',
+      'queued',
+      'skipped:cap_reached',
+      'queued',
+    ]);
   });
 
   /** The scope the route gives this test's API key (the single create's scope), found once. */
