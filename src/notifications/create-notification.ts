@@ -1,25 +1,22 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
-import { type Db, type Queryable, queryRows } from '../db/database.ts';
+import type { Db, Queryable } from '../db/database.ts';
 import {
   type IdempotencyClaim,
   insertNotifications,
   type NewDelivery,
   type NotificationToInsert,
 } from '../deliveries/enqueue.ts';
-import { countSmsSinceEach, type SmsSent } from '../deliveries/read-deliveries.ts';
+import { countSmsSinceEach } from '../deliveries/read-deliveries.ts';
 import type { RetryPolicy } from '../deliveries/retry-policy.ts';
 import { AppError } from '../errors.ts';
-import { type DeliveryPolicyConfig, deliveryPolicy, smsCapCounted } from '../preferences/delivery-policy.ts';
+import { type DeliveryPolicyConfig, smsCapCounted } from '../preferences/delivery-policy.ts';
 import { capPeriodStarts } from '../preferences/sms-caps.ts';
-import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { type NotificationTypeDef, requireNotificationType } from './catalog.ts';
-import { decideChannels } from './eligibility.ts';
+import { decideNotification, wantsSms } from './decide-notification.ts';
+import { checkReplay, claimKey, findIdempotencyKeys, hashRequest } from './idempotency.ts';
 import { type NotificationView, toNotificationView } from './notification-view.ts';
-import { channelWidePreferences, isChannelEnabled } from './preferences.ts';
-import { loadRecipients, type Recipient } from './recipient.ts';
+import { loadRecipients } from './recipient.ts';
 
 export interface CreateNotificationDeps {
   db: Db;
@@ -189,93 +186,6 @@ export async function prepareNotifications(
 }
 
 /**
- * One notification's decision from what was read for it: rendering, each channel's eligibility,
- * quiet hours and the SMS cap (`smsSent`: its user's SMS so far, when the cap applies). Pure but
- * for the random id.
- */
-export function decideNotification(
-  deps: CreateNotificationDeps,
-  d: {
-    input: CreateNotificationInput;
-    def: NotificationTypeDef;
-    recipient: Recipient;
-    idempotency: IdempotencyClaim | undefined;
-    smsSent: SmsSent | undefined;
-    now: Date;
-  },
-): Extract<PreparedNotification, { kind: 'new' }> {
-  const { input, def, recipient } = d;
-  const { user } = recipient;
-  const prefs = prefsFor(def, recipient);
-  const templateContext = buildTemplateContext(user, input.context);
-  const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
-    if (override) return override;
-    const template = deps.templates.get(def.name, field, user.locale);
-    if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
-    return renderTemplate(template.source, templateContext);
-  };
-  const title = render('in_app_title', input.title);
-  const message = render('in_app_body', input.message);
-
-  const policy = deliveryPolicy(deps.policy, {
-    timeZone: user.timeZone,
-    quietHours: recipient.quietHours,
-    priority: def.priority,
-    smsSent: d.smsSent,
-    now: d.now,
-  });
-  const decisions = decideChannels({
-    channels: def.channels,
-    category: def.category,
-    user,
-    prefs,
-    available: deps.availableChannels,
-    smsCapReached: policy.smsCapReached,
-    hasPushSubscription: recipient.hasPushSubscription,
-  });
-
-  return {
-    kind: 'new',
-    notification: {
-      notificationId: `ntf_${randomBytes(12).toString('base64url')}`,
-      userId: user.id,
-      type: def.name,
-      category: def.category,
-      priority: def.priority,
-      title,
-      message,
-      context: input.context,
-    },
-    deliveries: decisions.map((c) => ({
-      channel: c.channel,
-      status: c.status,
-      maxAttempts: deps.retryPolicies[c.channel].maxAttempts,
-      nextAttemptAt: c.status === 'queued' ? policy.firstAttemptAt(c.channel) : null,
-      skipReason: c.status === 'skipped' ? c.reason : null,
-      errorMessage: c.status === 'skipped' ? c.message : null,
-    })),
-    idempotency: d.idempotency,
-    externalUserId: user.externalId,
-  };
-}
-
-/** The channel choices that gate this type: channel-wide for the types gated by channel. */
-function prefsFor(def: NotificationTypeDef, recipient: Recipient) {
-  return def.gatedBy === 'channel'
-    ? channelWidePreferences(recipient.prefs, def.category, def.channels)
-    : recipient.prefs;
-}
-
-/** Whether an SMS would go out but for the cap: then the user's sends are counted. */
-function wantsSms(def: NotificationTypeDef, recipient: Recipient): boolean {
-  return (
-    def.channels.includes('sms') &&
-    !!recipient.user.phone &&
-    isChannelEnabled(prefsFor(def, recipient), def.category, 'sms')
-  );
-}
-
-/**
  * The write: ONE atomic call for every new notification of the set (insertNotifications); one
  * result per prepared item, in order. A key taken meanwhile by a request that committed first is
  * that request's notification, or a conflict; a repeat gets its first item's result. `withViews`:
@@ -330,31 +240,6 @@ export async function storeNotifications(
   return out;
 }
 
-/** The keys already taken among `claims`, with what their holders recorded, in one query. */
-async function findIdempotencyKeys(
-  db: Db,
-  claims: readonly IdempotencyClaim[],
-): Promise<Map<string, { requestHash: string; response: Record<string, unknown> | null }>> {
-  if (claims.length === 0) return new Map();
-  const rows = await queryRows<{
-    scope: string;
-    key: string;
-    request_hash: string;
-    response: Record<string, unknown> | null;
-  }>(
-    db,
-    sql`select k.scope, k.key, k.request_hash, k.response
-        from jsonb_to_recordset(${JSON.stringify(claims.map(({ scope, key }) => ({ scope, key })))}::jsonb)
-          as c(scope text, key text)
-        join idempotency_keys k on k.scope = c.scope and k.key = c.key`,
-  );
-  return new Map(rows.map((r) => [claimKey(r), { requestHash: r.request_hash, response: r.response }]));
-}
-
-function claimKey(k: { scope: string; key: string }): string {
-  return JSON.stringify([k.scope, k.key]);
-}
-
 /** An item's own error (an AppError) as its result; anything else (the database) is thrown. */
 function itemResult<T>(fn: () => T): T | AppError {
   try {
@@ -363,26 +248,4 @@ function itemResult<T>(fn: () => T): T | AppError {
     if (err instanceof AppError) return err;
     throw err;
   }
-}
-
-/** A key reused for a different request is a conflict, not a replay. */
-function checkReplay(
-  k: IdempotencyClaim,
-  held: { requestHash: string; response: Record<string, unknown> | null },
-) {
-  if (held.requestHash !== k.requestHash) {
-    throw new AppError(
-      'IDEMPOTENCY_CONFLICT',
-      `Idempotency-Key "${k.key}" was already used for a different request`,
-    );
-  }
-  return String(held.response?.['notification_id']);
-}
-
-function hashRequest(input: CreateNotificationInput): string {
-  return createHash('sha256')
-    .update(
-      JSON.stringify([input.userId, input.type, input.context, input.title ?? null, input.message ?? null]),
-    )
-    .digest('hex');
 }
