@@ -507,40 +507,52 @@ begin
   return query select unnest(written);
 end $function$;
 
-CREATE OR REPLACE FUNCTION public.lc_insert_notification(p_notification_id text, p_user_id bigint, p_type text, p_category text, p_priority text, p_title text, p_message text, p_context jsonb, p_deliveries jsonb, p_idempotency_scope text, p_idempotency_key text, p_request_hash text, p_notify_channel text, p_queued text, p_machine jsonb)
+CREATE OR REPLACE FUNCTION public.lc_insert_notifications(p_items jsonb, p_notify_channel text, p_queued text, p_machine jsonb, p_rows boolean)
  RETURNS json
  LANGUAGE plpgsql
 AS $function$
 declare
+  stored int[];
   result json;
 begin
-  if p_idempotency_key is not null then
-    insert into idempotency_keys (scope, key, request_hash)
-    values (p_idempotency_scope, p_idempotency_key, p_request_hash)
-    on conflict do nothing;
-    if not found then
-      select json_build_object('existing', json_build_object('request_hash', k.request_hash, 'response', k.response))
-      into result
-      from idempotency_keys k where k.scope = p_idempotency_scope and k.key = p_idempotency_key;
-      return result;
-    end if;
-  end if;
-  if exists (select 1 from jsonb_array_elements(p_deliveries) e
+  if exists (select 1 from jsonb_array_elements(p_items) i cross join jsonb_array_elements(i -> 'deliveries') e
              where not coalesce((p_machine -> (e ->> 'event') -> 'from') @> '[null]', false)) then
-    raise exception 'lc_insert_notification: a delivery names no creation event of the state machine';
+    raise exception 'lc_insert_notifications: a delivery names no creation event of the state machine';
   end if;
-  with n as (
+  with v as (
+    select * from jsonb_to_recordset(p_items) as v(
+      ord int, notification_id text, scope text, key text, request_hash text)
+  ), claimed as (
+    insert into idempotency_keys (scope, key, request_hash, response)
+    select v.scope, v.key, v.request_hash, jsonb_build_object('notification_id', v.notification_id)
+    from v where v.key is not null
+    order by v.scope, v.key
+    on conflict do nothing
+    returning scope, key
+  )
+  select coalesce(array_agg(v.ord), '{}') into stored
+  from v left join claimed c on c.scope = v.scope and c.key = v.key
+  where v.key is null or c.key is not null;
+
+  with v as (
+    select v.* from jsonb_to_recordset(p_items) as v(
+      ord int, notification_id text, user_id bigint, type text, category text, priority text,
+      title text, message text, context jsonb, deliveries jsonb)
+    join unnest(stored) as s(ord) on s.ord = v.ord
+  ), n as (
     insert into notifications (notification_id, user_id, type, category, priority, title, message, context)
-    values (p_notification_id, p_user_id, p_type, p_category, p_priority, p_title, p_message, p_context)
+    select v.notification_id, v.user_id, v.type, v.category, v.priority, v.title, v.message, v.context
+    from v order by v.ord
     returning *
   ), d as (
     insert into deliveries (notification_id, channel, status, max_attempts, next_attempt_at, skip_reason, error_message)
-    select n.id, v.channel, p_machine -> v.event ->> 'to', v.max_attempts, v.next_attempt_at, v.skip_reason,
-           v.error_message
-    from n, jsonb_to_recordset(p_deliveries) as v(
+    select n.id, e.channel, p_machine -> e.event ->> 'to', e.max_attempts, e.next_attempt_at, e.skip_reason,
+           e.error_message
+    from n join v on v.notification_id = n.notification_id
+    cross join lateral jsonb_to_recordset(v.deliveries) as e(
       ord int, channel text, event text, max_attempts int, next_attempt_at timestamptz,
       skip_reason text, error_message text)
-    order by v.ord
+    order by n.id, e.ord
     returning *
   ), h as (
     insert into delivery_status_history (delivery_id, from_status, to_status, detail)
@@ -548,21 +560,27 @@ begin
     returning *
   )
   select json_build_object(
-    'notification', (select row_to_json(n) from n),
-    'deliveries', (select coalesce(json_agg(d order by d.id), '[]') from d),
-    'history', (select coalesce(json_agg(h order by h.id), '[]') from h))
+    'created', case when p_rows then (
+      select coalesce(json_agg(json_build_object(
+        'ord', v.ord,
+        'notification', row_to_json(n),
+        'deliveries', (select coalesce(json_agg(d order by d.id), '[]') from d where d.notification_id = n.id),
+        'history', (select coalesce(json_agg(h order by h.id), '[]') from h join d on d.id = h.delivery_id
+                    where d.notification_id = n.id))), '[]')
+      from n join v on v.notification_id = n.notification_id) end,
+    'existing', (
+      select coalesce(json_agg(json_build_object('ord', x.ord, 'request_hash', k.request_hash, 'response', k.response)), '[]')
+      from jsonb_to_recordset(p_items) as x(ord int, scope text, key text)
+      join idempotency_keys k on k.scope = x.scope and k.key = x.key
+      where not exists (select 1 from unnest(stored) as s(ord) where s.ord = x.ord)))
   into result;
-  if p_idempotency_key is not null then
-    update idempotency_keys set response = jsonb_build_object('notification_id', p_notification_id)
-    where scope = p_idempotency_scope and key = p_idempotency_key;
-  end if;
-  if p_queued <> '' then
+  if p_queued <> '' and cardinality(stored) > 0 then
     perform pg_notify(p_notify_channel, p_queued);
   end if;
   return result;
 end $function$;
 
-CREATE OR REPLACE FUNCTION public.lc_load_recipient(p_external_id text)
+CREATE OR REPLACE FUNCTION public.lc_load_recipients(p_external_ids jsonb)
  RETURNS TABLE(id bigint, external_id text, email text, phone text, first_name text, last_name text, locale text, time_zone text, prefs jsonb, quiet jsonb, has_push boolean)
  LANGUAGE plpgsql
 AS $function$
@@ -575,7 +593,7 @@ begin
     (select jsonb_build_object('quietHoursStart', s.quiet_hours_start, 'quietHoursEnd', s.quiet_hours_end)
      from notification_settings s where s.user_id = u.id),
     exists (select 1 from push_subscriptions ps where ps.user_id = u.id)
-  from users u where u.external_id = p_external_id;
+  from users u where u.external_id in (select jsonb_array_elements_text(p_external_ids));
 end $function$;
 
 CREATE OR REPLACE FUNCTION public.lc_stats_mark_dirty()

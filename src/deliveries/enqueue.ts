@@ -28,11 +28,11 @@ export interface NewDelivery {
   errorMessage: string | null;
 }
 
-/** The state machine's creation event of each initial status (lc_insert_notification checks it). */
+/** The state machine's creation event of each initial status (lc_insert_notifications checks it). */
 const CREATE_EVENT = {
   queued: 'create_queued',
   skipped: 'create_skipped',
-} as const satisfies Record<NewDelivery['status'], EventsBy<'lc_insert_notification'>>;
+} as const satisfies Record<NewDelivery['status'], EventsBy<'lc_insert_notifications'>>;
 
 export interface IdempotencyClaim {
   scope: string;
@@ -41,61 +41,93 @@ export interface IdempotencyClaim {
   requestHash: string;
 }
 
+/** One notification to store: its row, its deliveries, and the key it claims (if any). */
+export interface NotificationToInsert {
+  notification: NewNotification;
+  deliveries: readonly NewDelivery[];
+  idempotency: IdempotencyClaim | undefined;
+}
+
+export interface InsertedRows {
+  notification: typeof notifications.$inferSelect;
+  deliveries: Array<typeof deliveries.$inferSelect>;
+  history: Array<typeof deliveryStatusHistory.$inferSelect>;
+}
+
 export type InsertedNotification =
-  | {
-      kind: 'created';
-      notification: typeof notifications.$inferSelect;
-      deliveries: Array<typeof deliveries.$inferSelect>;
-      history: Array<typeof deliveryStatusHistory.$inferSelect>;
-    }
-  /** The key was taken by a request that committed first: nothing was written. */
+  /** Stored; with every row written when they were asked for. */
+  | { kind: 'created'; rows: InsertedRows | undefined }
+  /** The key was taken by a request that committed first: nothing was written for this one. */
   | { kind: 'existing'; requestHash: string; response: Record<string, unknown> | null };
 
 /**
- * Claim the idempotency key, store a notification, its deliveries and their first history rows,
- * record the response under the key, and NOTIFY the workers of the channels that got queued work:
- * ONE atomic call (lc_insert_notification; live body in src/db/schema.sql), returning every row it wrote, or the
- * key's holder when another request took it first.
+ * Claim the idempotency keys, store the notifications, their deliveries and first history rows,
+ * and NOTIFY the workers once of the channels that got queued work: ONE atomic call for any number
+ * of notifications (lc_insert_notifications; live body in src/db/schema.sql), keys claimed in
+ * order so concurrent calls sharing keys cannot deadlock. One result per item, in order: created
+ * (with its rows when `withRows`: the single create answers from them), or the key's holder when
+ * another request took it first. Keys must be distinct within one call.
  */
-export async function insertNotification(
+export async function insertNotifications(
   q: Queryable,
-  n: NewNotification,
-  ds: readonly NewDelivery[],
-  idempotency: IdempotencyClaim | undefined,
-): Promise<InsertedNotification> {
-  const rows = ds.map((d, ord) => ({
+  items: readonly NotificationToInsert[],
+  withRows: boolean,
+): Promise<InsertedNotification[]> {
+  const payload = items.map(({ notification: n, deliveries: ds, idempotency: k }, ord) => ({
     ord,
-    channel: d.channel,
-    event: CREATE_EVENT[d.status],
-    max_attempts: d.maxAttempts,
-    next_attempt_at: d.nextAttemptAt?.toISOString() ?? null,
-    skip_reason: d.skipReason,
-    error_message: d.errorMessage,
+    notification_id: n.notificationId,
+    user_id: n.userId,
+    type: n.type,
+    category: n.category,
+    priority: n.priority,
+    title: n.title,
+    message: n.message,
+    context: n.context,
+    scope: k?.scope ?? null,
+    key: k?.key ?? null,
+    request_hash: k?.requestHash ?? null,
+    deliveries: ds.map((d, i) => ({
+      ord: i,
+      channel: d.channel,
+      event: CREATE_EVENT[d.status],
+      max_attempts: d.maxAttempts,
+      next_attempt_at: d.nextAttemptAt?.toISOString() ?? null,
+      skip_reason: d.skipReason,
+      error_message: d.errorMessage,
+    })),
   }));
-  const queued = [...new Set(ds.filter((d) => d.status === 'queued').map((d) => d.channel))].join(',');
+  const queued = [
+    ...new Set(items.flatMap((i) => i.deliveries.filter((d) => d.status === 'queued').map((d) => d.channel))),
+  ].join(',');
   const [result] = await queryRows<{
-    r:
-      | { notification: Record<string, unknown>; deliveries: unknown[]; history: unknown[] }
-      | { existing: { request_hash: string; response: Record<string, unknown> | null } };
+    r: {
+      created: Array<{
+        ord: number;
+        notification: unknown;
+        deliveries: unknown[];
+        history: unknown[];
+      }> | null;
+      existing: Array<{ ord: number; request_hash: string; response: Record<string, unknown> | null }>;
+    };
   }>(
     q,
-    sql`select lc_insert_notification(${n.notificationId}, ${n.userId}, ${n.type}, ${n.category},
-      ${n.priority}, ${n.title}, ${n.message}, ${JSON.stringify(n.context)}::jsonb, ${JSON.stringify(rows)}::jsonb,
-      ${idempotency?.scope ?? null}, ${idempotency?.key ?? null}, ${idempotency?.requestHash ?? null},
-      ${DELIVERIES_CHANNEL}, ${queued}, ${TRANSITIONS_JSON}::jsonb) as r`,
+    sql`select lc_insert_notifications(${JSON.stringify(payload)}::jsonb, ${DELIVERIES_CHANNEL}, ${queued},
+      ${TRANSITIONS_JSON}::jsonb, ${withRows}) as r`,
   );
-  const stored = result!.r;
-  if ('existing' in stored) {
-    return {
-      kind: 'existing',
-      requestHash: stored.existing.request_hash,
-      response: stored.existing.response,
+  const { created, existing } = result!.r;
+  const out: InsertedNotification[] = items.map(() => ({ kind: 'created', rows: undefined }));
+  for (const e of existing) {
+    out[e.ord] = { kind: 'existing', requestHash: e.request_hash, response: e.response };
+  }
+  for (const c of created ?? []) {
+    out[c.ord] = {
+      kind: 'created',
+      rows: {
+        notification: decodeRow(notifications, c.notification as Record<string, unknown>),
+        deliveries: c.deliveries.map((r) => decodeRow(deliveries, r as Record<string, unknown>)),
+        history: c.history.map((r) => decodeRow(deliveryStatusHistory, r as Record<string, unknown>)),
+      },
     };
   }
-  return {
-    kind: 'created',
-    notification: decodeRow(notifications, stored.notification),
-    deliveries: stored.deliveries.map((r) => decodeRow(deliveries, r as Record<string, unknown>)),
-    history: stored.history.map((r) => decodeRow(deliveryStatusHistory, r as Record<string, unknown>)),
-  };
+  return out;
 }

@@ -62,16 +62,33 @@ export async function countSmsSince(
   q: Queryable,
   userId: number,
   starts: { day: Date; month: Date },
-): Promise<{ today: number; thisMonth: number }> {
-  const [row] = await queryRows<{ today: string; month: string }>(
+): Promise<SmsSent> {
+  return (await countSmsSinceEach(q, [{ userId, ...starts }])).get(userId)!;
+}
+
+export interface SmsSent {
+  today: number;
+  thisMonth: number;
+}
+
+/** countSmsSince for several users (each with their own local day and month) in one query. */
+export async function countSmsSinceEach(
+  q: Queryable,
+  each: ReadonlyArray<{ userId: number; day: Date; month: Date }>,
+): Promise<Map<number, SmsSent>> {
+  const rows = await queryRows<{ user_id: string; today: string; month: string }>(
     q,
-    sql`select count(*) filter (where n.created_at >= ${starts.day.toISOString()}::timestamptz) as today,
-               count(*) as month
-        from notifications n join deliveries d on d.notification_id = n.id
-        where n.user_id = ${userId} and n.created_at >= ${starts.month.toISOString()}::timestamptz
-          and d.channel = 'sms' and d.status not in ('skipped', 'failed')`,
+    sql`select w."userId" as user_id, c.today, c.month
+        from jsonb_to_recordset(${JSON.stringify(each)}::jsonb) as w("userId" bigint, day timestamptz, month timestamptz)
+        cross join lateral (
+          select count(*) filter (where n.created_at >= w.day) as today, count(*) as month
+          from notifications n join deliveries d on d.notification_id = n.id
+          where n.user_id = w."userId" and n.created_at >= w.month
+            and d.channel = 'sms' and d.status not in ('skipped', 'failed')) c`,
   );
-  return { today: Number(row?.today ?? 0), thisMonth: Number(row?.month ?? 0) };
+  return new Map(
+    rows.map((r) => [Number(r.user_id), { today: Number(r.today), thisMonth: Number(r.month) }]),
+  );
 }
 
 /** The estimated SMS spend (`cost_amount`) sent on one UTC day (`YYYY-MM-DD`) in `currency`. */

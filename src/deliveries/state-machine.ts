@@ -23,7 +23,7 @@ export interface Transition {
 }
 
 export const WRITE_PATHS = [
-  'lc_insert_notification',
+  'lc_insert_notifications',
   'lc_claim_deliveries',
   'lc_complete_deliveries',
   'lc_apply_provider_statuses',
@@ -38,13 +38,13 @@ export const TRANSITIONS = {
   create_queued: {
     from: [null],
     to: 'queued',
-    by: 'lc_insert_notification',
+    by: 'lc_insert_notifications',
     effects: 'the channel is allowed; due now, or later (quiet hours), or held (digest)',
   },
   create_skipped: {
     from: [null],
     to: 'skipped',
-    by: 'lc_insert_notification',
+    by: 'lc_insert_notifications',
     effects: 'skip_reason (opted out, no phone, invalid phone, not configured)',
   },
   claim: {

@@ -1,24 +1,22 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
 import type { ChannelName } from '../channels/channel.ts';
 import type { Db, Queryable } from '../db/database.ts';
-import { idempotencyKeys } from '../db/schema.ts';
 import {
   type IdempotencyClaim,
-  insertNotification,
+  insertNotifications,
   type NewDelivery,
-  type NewNotification,
+  type NotificationToInsert,
 } from '../deliveries/enqueue.ts';
+import { countSmsSinceEach } from '../deliveries/read-deliveries.ts';
 import type { RetryPolicy } from '../deliveries/retry-policy.ts';
 import { AppError } from '../errors.ts';
-import { type DeliveryPolicyConfig, loadDeliveryPolicy } from '../preferences/delivery-policy.ts';
-import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
+import { type DeliveryPolicyConfig, smsCapCounted } from '../preferences/delivery-policy.ts';
+import { capPeriodStarts } from '../preferences/sms-caps.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
-import { requireNotificationType } from './catalog.ts';
-import { decideChannels } from './eligibility.ts';
+import { type NotificationTypeDef, requireNotificationType } from './catalog.ts';
+import { decideNotification, wantsSms } from './decide-notification.ts';
+import { checkReplay, claimKey, findIdempotencyKeys, hashRequest } from './idempotency.ts';
 import { type NotificationView, toNotificationView } from './notification-view.ts';
-import { channelWidePreferences, isChannelEnabled } from './preferences.ts';
-import { loadRecipient } from './recipient.ts';
+import { loadRecipients } from './recipient.ts';
 
 export interface CreateNotificationDeps {
   db: Db;
@@ -52,165 +50,202 @@ export interface CreateNotificationResult {
 }
 
 /**
- * What a notification will be, decided but not yet stored: a replayed key's first notification, or
- * the rows to write. The single create and the batch (create-notification-batch.ts) both decide
- * through `prepareNotification` and store through `storeNotification`, so they cannot differ.
+ * What a notification will be, decided but not yet stored: a replayed key's first notification,
+ * the same key and content as an earlier item of the same call (`of`: its index; it gets that
+ * item's result), or the rows to write. The single create and the batch
+ * (create-notification-batch.ts) both decide through `prepareNotifications` and store through
+ * `storeNotifications`, so they cannot differ.
  */
 export type PreparedNotification =
   | { kind: 'replay'; notificationId: string }
-  | {
-      kind: 'new';
-      notification: NewNotification;
-      deliveries: NewDelivery[];
-      idempotency: IdempotencyClaim | undefined;
-      externalUserId: string;
-    };
+  | { kind: 'repeat'; of: number }
+  | ({ kind: 'new'; externalUserId: string } & NotificationToInsert & { deliveries: NewDelivery[] });
 
 /**
- * The one way a notification comes to exist. A replayed Idempotency-Key returns the first
- * notification at once; otherwise: read the recipient, render, decide each channel (queued, or
- * skipped with the reason), then ONE atomic call stores the key, the notification, its deliveries
- * and their history and NOTIFYs the workers (delivered by Postgres only when it commits). Two
- * round trips and no open transaction on the hot path. Two requests racing with one key: the
- * second waits on the first's key row and gets its notification.
+ * The one way a notification comes to exist: a set of one (see prepareNotifications). A replayed
+ * Idempotency-Key returns the first notification; otherwise the recipient is read, the
+ * notification rendered and each channel decided (queued, or skipped with the reason), then ONE
+ * atomic call stores the key, the notification, its deliveries and their history and NOTIFYs the
+ * workers (delivered by Postgres only when it commits). Two or three round trips and no open
+ * transaction on the hot path. Two requests racing with one key: the second waits on the first's
+ * key row and gets its notification.
  */
 export async function createNotification(
   deps: CreateNotificationDeps,
   input: CreateNotificationInput,
 ): Promise<CreateNotificationResult> {
-  return storeNotification(deps.db, await prepareNotification(deps, input));
-}
-
-/** Everything before the write: the replay check, the recipient, the rendering, each channel's decision. */
-export async function prepareNotification(
-  deps: CreateNotificationDeps,
-  input: CreateNotificationInput,
-): Promise<PreparedNotification> {
-  const def = requireNotificationType(input.type);
-  const idempotency = input.idempotencyKey
-    ? {
-        scope: input.idempotencyScope ?? 'default',
-        key: input.idempotencyKey,
-        requestHash: hashRequest(input),
-      }
-    : undefined;
-  if (idempotency) {
-    const replay = await findReplay(deps.db, idempotency);
-    if (replay) return { kind: 'replay', notificationId: replay };
-  }
-  const recipient = await loadRecipient(deps.db, input.userId, deps.policy?.defaultQuietHours ?? null);
-  if (!recipient) throw new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
-  const { user } = recipient;
-  const prefs =
-    def.gatedBy === 'channel'
-      ? channelWidePreferences(recipient.prefs, def.category, def.channels)
-      : recipient.prefs;
-
-  const templateContext = buildTemplateContext(user, input.context);
-  const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
-    if (override) return override;
-    const template = deps.templates.get(def.name, field, user.locale);
-    if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
-    return renderTemplate(template.source, templateContext);
-  };
-  const title = render('in_app_title', input.title);
-  const message = render('in_app_body', input.message);
-
-  const now = deps.now?.() ?? new Date();
-  const policy = await loadDeliveryPolicy(deps.db, deps.policy, {
-    userId: user.id,
-    timeZone: user.timeZone,
-    quietHours: recipient.quietHours,
-    priority: def.priority,
-    // The cap query only runs when an SMS would otherwise go out.
-    wantsSms: def.channels.includes('sms') && !!user.phone && isChannelEnabled(prefs, def.category, 'sms'),
-    now,
-  });
-  const decisions = decideChannels({
-    channels: def.channels,
-    category: def.category,
-    user,
-    prefs,
-    available: deps.availableChannels,
-    smsCapReached: policy.smsCapReached,
-    hasPushSubscription: recipient.hasPushSubscription,
-  });
-
-  return {
-    kind: 'new',
-    notification: {
-      notificationId: `ntf_${randomBytes(12).toString('base64url')}`,
-      userId: user.id,
-      type: def.name,
-      category: def.category,
-      priority: def.priority,
-      title,
-      message,
-      context: input.context,
-    },
-    deliveries: decisions.map((d) => ({
-      channel: d.channel,
-      status: d.status,
-      maxAttempts: deps.retryPolicies[d.channel].maxAttempts,
-      nextAttemptAt: d.status === 'queued' ? policy.firstAttemptAt(d.channel) : null,
-      skipReason: d.status === 'skipped' ? d.reason : null,
-      errorMessage: d.status === 'skipped' ? d.message : null,
-    })),
-    idempotency,
-    externalUserId: user.externalId,
-  };
+  const [result] = await storeNotifications(deps.db, await prepareNotifications(deps, [input]), true);
+  if (result instanceof AppError) throw result;
+  return result!;
 }
 
 /**
- * The write: one atomic call (or, in a batch, one call inside the batch's transaction). A key
- * taken meanwhile by a request that committed first is that request's notification, or a conflict.
+ * Everything before the write, for any number of notifications in a constant number of round
+ * trips: one query for the replayed keys, one for the recipients, one for the SMS counts of the
+ * users whose SMS is capped. Then each is decided in order by decideNotification, an SMS queued by
+ * an earlier item counting against its user's caps as a stored one would. An item's own error
+ * (unknown type or user, a template error, a key conflict) is its result; a database error
+ * rejects the whole call.
  */
-export async function storeNotification(
-  q: Queryable,
-  prepared: PreparedNotification,
-): Promise<CreateNotificationResult> {
-  if (prepared.kind === 'replay') return { created: false, notificationId: prepared.notificationId };
-  const { notification, idempotency } = prepared;
-  const stored = await insertNotification(q, notification, prepared.deliveries, idempotency);
-  if (stored.kind === 'existing') {
-    return { created: false, notificationId: checkReplay(idempotency!, stored) };
-  }
-  const view = toNotificationView(
-    stored.notification,
-    prepared.externalUserId,
-    stored.deliveries,
-    stored.history,
+export async function prepareNotifications(
+  deps: CreateNotificationDeps,
+  inputs: readonly CreateNotificationInput[],
+): Promise<Array<PreparedNotification | AppError>> {
+  const out: Array<PreparedNotification | AppError> = new Array(inputs.length);
+  const now = deps.now?.() ?? new Date();
+  const todo: Array<{ index: number; input: CreateNotificationInput; def: NotificationTypeDef }> = [];
+  const claims = new Map<number, IdempotencyClaim>();
+  inputs.forEach((input, index) => {
+    const def = itemResult(() => requireNotificationType(input.type));
+    if (def instanceof AppError) {
+      out[index] = def;
+      return;
+    }
+    todo.push({ index, input, def });
+    if (input.idempotencyKey) {
+      claims.set(index, {
+        scope: input.idempotencyScope ?? 'default',
+        key: input.idempotencyKey,
+        requestHash: hashRequest(input),
+      });
+    }
+  });
+
+  const held = await findIdempotencyKeys(deps.db, [...claims.values()]);
+  const firstWithKey = new Map<string, number>();
+  const toDecide = todo.filter(({ index }) => {
+    const claim = claims.get(index);
+    if (!claim) return true;
+    const key = claimKey(claim);
+    const holder = held.get(key);
+    const first = firstWithKey.get(key);
+    if (holder) {
+      const id = itemResult(() => checkReplay(claim, holder));
+      out[index] = id instanceof AppError ? id : { kind: 'replay', notificationId: id };
+    } else if (first !== undefined) {
+      const same = itemResult(() =>
+        checkReplay(claim, { requestHash: claims.get(first)!.requestHash, response: null }),
+      );
+      out[index] = same instanceof AppError ? same : { kind: 'repeat', of: first };
+    } else {
+      firstWithKey.set(key, index);
+      return true;
+    }
+    return false;
+  });
+
+  const recipients = await loadRecipients(
+    deps.db,
+    toDecide.map((t) => t.input.userId),
+    deps.policy?.defaultQuietHours ?? null,
   );
-  return { created: true, notificationId: notification.notificationId, view };
-}
-
-/** The notification an earlier request with this key created, if the key is taken. */
-async function findReplay(db: Db, k: IdempotencyClaim): Promise<string | undefined> {
-  const [existing] = await db
-    .select()
-    .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.scope, k.scope), eq(idempotencyKeys.key, k.key)));
-  return existing ? checkReplay(k, existing) : undefined;
-}
-
-/** A key reused for a different request is a conflict, not a replay. */
-function checkReplay(
-  k: IdempotencyClaim,
-  held: { requestHash: string; response: Record<string, unknown> | null },
-) {
-  if (held.requestHash !== k.requestHash) {
-    throw new AppError(
-      'IDEMPOTENCY_CONFLICT',
-      `Idempotency-Key "${k.key}" was already used for a different request`,
-    );
+  const counted = new Map<number, { userId: number; day: Date; month: Date }>();
+  // Per zone, not per user: the zone arithmetic (Intl) costs more than the rest of a decision.
+  const periods = new Map<string, { day: Date; month: Date }>();
+  for (const { input, def } of toDecide) {
+    const r = recipients.get(input.userId);
+    if (!r || counted.has(r.user.id) || !smsCapCounted(deps.policy, def.priority, wantsSms(def, r))) continue;
+    const zone = r.user.timeZone;
+    if (!periods.has(zone)) periods.set(zone, capPeriodStarts(now, zone));
+    counted.set(r.user.id, { userId: r.user.id, ...periods.get(zone)! });
   }
-  return String(held.response?.['notification_id']);
+  const sent = counted.size > 0 ? await countSmsSinceEach(deps.db, [...counted.values()]) : new Map();
+
+  const smsEarlier = new Map<number, number>();
+  for (const { index, input, def } of toDecide) {
+    const recipient = recipients.get(input.userId);
+    if (!recipient) {
+      out[index] = new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
+      continue;
+    }
+    const userId = recipient.user.id;
+    // Counted for the user's capped items only: an exempt one (critical) is never capped.
+    const before = smsCapCounted(deps.policy, def.priority, wantsSms(def, recipient))
+      ? sent.get(userId)
+      : undefined;
+    const earlier = smsEarlier.get(userId) ?? 0;
+    const prepared = itemResult(() =>
+      decideNotification(deps, {
+        input,
+        def,
+        recipient,
+        idempotency: claims.get(index),
+        smsSent: before && { today: before.today + earlier, thisMonth: before.thisMonth + earlier },
+        now,
+      }),
+    );
+    out[index] = prepared;
+    if (
+      !(prepared instanceof AppError) &&
+      prepared.deliveries.some((d) => d.channel === 'sms' && d.status === 'queued')
+    ) {
+      smsEarlier.set(userId, earlier + 1);
+    }
+  }
+  return out;
 }
 
-function hashRequest(input: CreateNotificationInput): string {
-  return createHash('sha256')
-    .update(
-      JSON.stringify([input.userId, input.type, input.context, input.title ?? null, input.message ?? null]),
-    )
-    .digest('hex');
+/**
+ * The write: ONE atomic call for every new notification of the set (insertNotifications); one
+ * result per prepared item, in order. A key taken meanwhile by a request that committed first is
+ * that request's notification, or a conflict; a repeat gets its first item's result. `withViews`:
+ * answer each created one's view from the rows written (the single create).
+ */
+export async function storeNotifications(
+  q: Queryable,
+  prepared: ReadonlyArray<PreparedNotification | AppError>,
+  withViews: boolean,
+): Promise<Array<CreateNotificationResult | AppError>> {
+  const fresh = prepared.flatMap((p, index) =>
+    p instanceof AppError || p.kind !== 'new' ? [] : [{ index, p }],
+  );
+  const inserted =
+    fresh.length > 0
+      ? await insertNotifications(
+          q,
+          fresh.map((f) => f.p),
+          withViews,
+        )
+      : [];
+  const out: Array<CreateNotificationResult | AppError> = prepared.map((p) => {
+    if (p instanceof AppError) return p;
+    return { created: false, notificationId: p.kind === 'replay' ? p.notificationId : '' };
+  });
+  fresh.forEach(({ index, p }, i) => {
+    const stored = inserted[i]!;
+    if (stored.kind === 'existing') {
+      const id = itemResult(() => checkReplay(p.idempotency!, stored));
+      out[index] = id instanceof AppError ? id : { created: false, notificationId: id };
+      return;
+    }
+    out[index] = {
+      created: true,
+      notificationId: p.notification.notificationId,
+      ...(stored.rows && {
+        view: toNotificationView(
+          stored.rows.notification,
+          p.externalUserId,
+          stored.rows.deliveries,
+          stored.rows.history,
+        ),
+      }),
+    };
+  });
+  // A repeat comes after its first item, whose result is settled by now.
+  prepared.forEach((p, index) => {
+    if (p instanceof AppError || p.kind !== 'repeat') return;
+    const first = out[p.of]!;
+    out[index] = first instanceof AppError ? first : { created: false, notificationId: first.notificationId };
+  });
+  return out;
+}
+
+/** An item's own error (an AppError) as its result; anything else (the database) is thrown. */
+function itemResult<T>(fn: () => T): T | AppError {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
 }

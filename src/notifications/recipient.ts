@@ -46,23 +46,31 @@ interface RecipientRow extends ProfileColumns {
 }
 
 /**
- * The user, their channel choices, quiet hours and whether they have a push subscription, in ONE
- * call (lc_load_recipient; live body in src/db/schema.sql): it runs for every notification, and four lookups
- * would cost four round trips on the hot path.
+ * Each user, their channel choices, quiet hours and whether they have a push subscription, for
+ * any number of users in ONE call (lc_load_recipients; live body in src/db/schema.sql): a single
+ * create reads one, a batch all of its users, and four lookups each would cost four round trips
+ * per notification. Keyed by external id; an unknown id has no entry.
  */
-export async function loadRecipient(
+export async function loadRecipients(
   q: Queryable,
-  externalId: string,
+  externalIds: readonly string[],
   fallbackQuietHours: QuietWindow | null,
-): Promise<Recipient | undefined> {
-  const [row] = await queryRows<RecipientRow>(q, sql`select * from lc_load_recipient(${externalId})`);
-  if (!row) return undefined;
-  return {
-    user: { id: Number(row.id), ...profileFromColumns(row) },
-    prefs: new Map(
-      row.prefs.map(([category, channel, enabled]) => [preferenceKey(category, channel), enabled]),
-    ),
-    quietHours: quietWindowOf(row.quiet ?? undefined, fallbackQuietHours),
-    hasPushSubscription: row.has_push,
-  };
+): Promise<Map<string, Recipient>> {
+  const rows = await queryRows<RecipientRow>(
+    q,
+    sql`select * from lc_load_recipients(${JSON.stringify([...new Set(externalIds)])}::jsonb)`,
+  );
+  return new Map(
+    rows.map((row) => [
+      row.external_id,
+      {
+        user: { id: Number(row.id), ...profileFromColumns(row) },
+        prefs: new Map(
+          row.prefs.map(([category, channel, enabled]) => [preferenceKey(category, channel), enabled]),
+        ),
+        quietHours: quietWindowOf(row.quiet ?? undefined, fallbackQuietHours),
+        hasPushSubscription: row.has_push,
+      },
+    ]),
+  );
 }

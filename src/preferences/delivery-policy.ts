@@ -3,10 +3,10 @@ import type { ChannelName } from '../channels/channel.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
 import { notificationSettings } from '../db/schema.ts';
-import { countSmsSince } from '../deliveries/read-deliveries.ts';
+import type { SmsSent } from '../deliveries/read-deliveries.ts';
 import type { Priority } from '../notifications/catalog.ts';
 import { firstAttemptAt, parseQuietWindow, type QuietWindow } from './quiet-hours.ts';
-import { capApplies, capPeriodStarts, isOverCap, type SmsCaps } from './sms-caps.ts';
+import { capApplies, isOverCap, type SmsCaps } from './sms-caps.ts';
 
 /** The service-wide policy settings, from config. */
 export interface DeliveryPolicyConfig {
@@ -58,29 +58,35 @@ export interface DeliveryPolicy {
 }
 
 /**
- * What notification creation needs to know about one user's timing and caps, inside its
- * transaction (the cap count is the one query, and only when an SMS would go out). Without a
- * policy config (embedders, unit tests) nothing is held or capped.
+ * Whether a notification's SMS is subject to the caps, so its user's sends must be counted first
+ * (countSmsSinceEach): only when an SMS would otherwise go out. Without a policy config
+ * (embedders, unit tests) nothing is capped.
  */
-export async function loadDeliveryPolicy(
-  q: Queryable,
+export function smsCapCounted(
+  config: DeliveryPolicyConfig | undefined,
+  priority: Priority,
+  wantsSms: boolean,
+): config is DeliveryPolicyConfig {
+  return !!config && wantsSms && capApplies(config.smsCaps, priority);
+}
+
+/**
+ * What notification creation needs to know about one user's timing and caps (pure: the sends were
+ * counted beforehand, `smsSent`, when smsCapCounted said so). Without a policy config nothing is
+ * held or capped.
+ */
+export function deliveryPolicy(
   config: DeliveryPolicyConfig | undefined,
   input: {
-    userId: number;
     timeZone: string;
     quietHours: QuietWindow | null;
     priority: Priority;
-    wantsSms: boolean;
+    smsSent: SmsSent | undefined;
     now: Date;
   },
-): Promise<DeliveryPolicy> {
-  let smsCapReached = false;
-  if (config && input.wantsSms && capApplies(config.smsCaps, input.priority)) {
-    const sent = await countSmsSince(q, input.userId, capPeriodStarts(input.now, input.timeZone));
-    smsCapReached = isOverCap(config.smsCaps, sent);
-  }
+): DeliveryPolicy {
   return {
-    smsCapReached,
+    smsCapReached: !!config && !!input.smsSent && isOverCap(config.smsCaps, input.smsSent),
     firstAttemptAt: (channel) =>
       config
         ? firstAttemptAt({

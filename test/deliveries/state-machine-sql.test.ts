@@ -81,7 +81,7 @@ const providerReport: Partial<Record<DeliveryEvent, { status: string; retry: boo
   provider_failed: { status: 'undelivered', retry: false },
 };
 
-const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notification'>, Driver> = {
+const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notifications'>, Driver> = {
   lc_claim_deliveries: async (_event, from) => {
     // push: no other driver leaves due push rows behind.
     const d = await deliveryIn(from, 'push', { nextAttemptAt: new Date(Date.now() - HOUR) });
@@ -169,7 +169,7 @@ describe(`every status-writing SQL path follows the state machine (${ENGINE})`, 
   test('every write path of the table has a driver here', () => {
     const missing = Object.values(TRANSITIONS)
       .map((tr) => tr.by)
-      .filter((by) => by !== 'lc_insert_notification' && !Object.hasOwn(DRIVERS, by));
+      .filter((by) => by !== 'lc_insert_notifications' && !Object.hasOwn(DRIVERS, by));
     assert.deepEqual(missing, []);
   });
 
@@ -177,7 +177,7 @@ describe(`every status-writing SQL path follows the state machine (${ENGINE})`, 
     DeliveryEvent,
     (typeof TRANSITIONS)[DeliveryEvent],
   ][]) {
-    if (transition.by === 'lc_insert_notification') continue;
+    if (transition.by === 'lc_insert_notifications') continue;
     test(`${event} (${transition.by}) moves ${transition.from.join('|')} → ${transition.to} and nothing else`, async () => {
       for (const from of DELIVERY_STATUSES) {
         const id = await DRIVERS[transition.by](event, from);
@@ -187,19 +187,29 @@ describe(`every status-writing SQL path follows the state machine (${ENGINE})`, 
     });
   }
 
-  test('lc_insert_notification creates only through a creation event', async () => {
+  test('lc_insert_notifications creates only through a creation event', async () => {
     const user = await insertUser(t.database.db, `sm-${++seq}`);
     const create = (event: string) =>
-      queryRows<{ r: { deliveries: Array<{ status: string }> } }>(
+      queryRows<{ r: { created: Array<{ deliveries: Array<{ status: string }> }> } }>(
         t.database.db,
-        sql`select lc_insert_notification(${`n-sm-${++seq}`}, ${user.id}, 'order_confirmed', 'transactional',
-          'normal', 't', 'm', '{}'::jsonb,
-          ${JSON.stringify([{ ord: 0, channel: 'in_app', event, max_attempts: 3, next_attempt_at: null }])}::jsonb,
-          null, null, null, 'lc_unused', '', ${TRANSITIONS_JSON}::jsonb) as r`,
+        sql`select lc_insert_notifications(${JSON.stringify([
+          {
+            ord: 0,
+            notification_id: `n-sm-${++seq}`,
+            user_id: user.id,
+            type: 'order_confirmed',
+            category: 'transactional',
+            priority: 'normal',
+            title: 't',
+            message: 'm',
+            context: {},
+            deliveries: [{ ord: 0, channel: 'in_app', event, max_attempts: 3, next_attempt_at: null }],
+          },
+        ])}::jsonb, 'lc_unused', '', ${TRANSITIONS_JSON}::jsonb, true) as r`,
       );
     for (const event of ['create_queued', 'create_skipped'] as const) {
       const [row] = await create(event);
-      assert.equal(row!.r.deliveries[0]!.status, TRANSITIONS[event].to);
+      assert.equal(row!.r.created[0]!.deliveries[0]!.status, TRANSITIONS[event].to);
     }
     for (const event of ['claim', 'send_ok', 'opt_out_skip', 'no_such_event']) {
       await assert.rejects(create(event), causedBy(/names no creation event/), event);

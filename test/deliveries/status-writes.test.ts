@@ -24,7 +24,7 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   // Touches updated_at only (the sweep's bookmark): writes deliveries, no status.
   'src/deliveries/take-stale-sent.ts': [],
   'src/deliveries/apply-provider-statuses.ts': ['lc_apply_provider_statuses'],
-  'src/deliveries/enqueue.ts': ['lc_insert_notification'],
+  'src/deliveries/enqueue.ts': ['lc_insert_notifications'],
   'src/deliveries/skip-for-user.ts': ['skipQueuedSmsForUser'],
   'src/deliveries/digest-merge.ts': ['mergeUserDigest'],
   'src/deliveries/resend.ts': ['resendFailedDelivery'],

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import type { IdempotencyClaim } from '../deliveries/enqueue.ts';
+import type { SmsSent } from '../deliveries/read-deliveries.ts';
+import { AppError } from '../errors.ts';
+import { deliveryPolicy } from '../preferences/delivery-policy.ts';
+import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
+import type { NotificationTypeDef } from './catalog.ts';
+import type {
+  CreateNotificationDeps,
+  CreateNotificationInput,
+  PreparedNotification,
+} from './create-notification.ts';
+import { decideChannels } from './eligibility.ts';
+import { channelWidePreferences, isChannelEnabled } from './preferences.ts';
+import type { Recipient } from './recipient.ts';
+
+/**
+ * One notification's decision from what was read for it: rendering, each channel's eligibility,
+ * quiet hours and the SMS cap (`smsSent`: its user's SMS so far, when the cap applies). Pure but
+ * for the random id.
+ */
+export function decideNotification(
+  deps: CreateNotificationDeps,
+  d: {
+    input: CreateNotificationInput;
+    def: NotificationTypeDef;
+    recipient: Recipient;
+    idempotency: IdempotencyClaim | undefined;
+    smsSent: SmsSent | undefined;
+    now: Date;
+  },
+): Extract<PreparedNotification, { kind: 'new' }> {
+  const { input, def, recipient } = d;
+  const { user } = recipient;
+  const prefs = prefsFor(def, recipient);
+  const templateContext = buildTemplateContext(user, input.context);
+  const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
+    if (override) return override;
+    const template = deps.templates.get(def.name, field, user.locale);
+    if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
+    return renderTemplate(template.source, templateContext);
+  };
+  const title = render('in_app_title', input.title);
+  const message = render('in_app_body', input.message);
+
+  const policy = deliveryPolicy(deps.policy, {
+    timeZone: user.timeZone,
+    quietHours: recipient.quietHours,
+    priority: def.priority,
+    smsSent: d.smsSent,
+    now: d.now,
+  });
+  const decisions = decideChannels({
+    channels: def.channels,
+    category: def.category,
+    user,
+    prefs,
+    available: deps.availableChannels,
+    smsCapReached: policy.smsCapReached,
+    hasPushSubscription: recipient.hasPushSubscription,
+  });
+
+  return {
+    kind: 'new',
+    notification: {
+      notificationId: `ntf_${randomBytes(12).toString('base64url')}`,
+      userId: user.id,
+      type: def.name,
+      category: def.category,
+      priority: def.priority,
+      title,
+      message,
+      context: input.context,
+    },
+    deliveries: decisions.map((c) => ({
+      channel: c.channel,
+      status: c.status,
+      maxAttempts: deps.retryPolicies[c.channel].maxAttempts,
+      nextAttemptAt: c.status === 'queued' ? policy.firstAttemptAt(c.channel) : null,
+      skipReason: c.status === 'skipped' ? c.reason : null,
+      errorMessage: c.status === 'skipped' ? c.message : null,
+    })),
+    idempotency: d.idempotency,
+    externalUserId: user.externalId,
+  };
+}
+
+/** The channel choices that gate this type: channel-wide for the types gated by channel. */
+function prefsFor(def: NotificationTypeDef, recipient: Recipient) {
+  return def.gatedBy === 'channel'
+    ? channelWidePreferences(recipient.prefs, def.category, def.channels)
+    : recipient.prefs;
+}
+
+/** Whether an SMS would go out but for the cap: then the user's sends are counted. */
+export function wantsSms(def: NotificationTypeDef, recipient: Recipient): boolean {
+  return (
+    def.channels.includes('sms') &&
+    !!recipient.user.phone &&
+    isChannelEnabled(prefsFor(def, recipient), def.category, 'sms')
+  );
+}
