@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Figures } from '../reliability/figures.ts';
@@ -11,8 +11,9 @@ import type { Figures } from '../reliability/figures.ts';
  * provider faults, burst, connection resets and a stalled database, disk full, a callback replay flood). The files run one after another, one process each (they share the
  * machine's two cores and its PostgreSQL); each writes its figures to its own folder under
  * $TMPDIR/lcn-reliability-results, and this script prints them as one table, a failed file's rows
- * marked failed. `--update-docs` also writes the table into docs/reliability.md, only from a run
- * that passed.
+ * marked failed, a skipped test's as a row "skipped: <reason>". `--update-docs` also writes the
+ * table into docs/reliability.md, only from a run that passed and measured every scenario of the
+ * suite (none skipped, none without figures, every file run).
  *
  *   node scripts/run-reliability.ts [--update-docs] [--report-only] [reliability/burst.test.ts …]
  *
@@ -46,13 +47,12 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 
-const files =
-  positionals.length > 0
-    ? positionals
-    : readdirSync(join(ROOT, 'reliability'))
-        .filter((f) => f.endsWith('.test.ts'))
-        .sort((a, b) => rank(a) - rank(b))
-        .map((f) => join('reliability', f));
+// The whole suite: what --update-docs publishes must cover every file of it.
+const SUITE = readdirSync(join(ROOT, 'reliability'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .sort((a, b) => rank(a) - rank(b))
+  .map((f) => join('reliability', f));
+const files = positionals.length > 0 ? positionals.map((f) => normalize(f)) : SUITE;
 
 function rank(fileOrScenario: string): number {
   const name = fileOrScenario.split('/').at(-1)!;
@@ -67,14 +67,15 @@ interface RunRecord {
   files: Array<{ file: string; passed: boolean; seconds: number }>;
 }
 const RUN_RECORD = join(RESULTS, 'run.json');
-const resultsDirOf = (file: string) =>
-  join(
-    RESULTS,
-    file
-      .split('/')
-      .at(-1)!
-      .replace(/\.test\.ts$/, ''),
-  );
+const nameOf = (file: string) =>
+  file
+    .split('/')
+    .at(-1)!
+    .replace(/\.test\.ts$/, '');
+const resultsDirOf = (file: string) => join(RESULTS, nameOf(file));
+// Each file's test results in TAP, beside its figures: the one place a skipped test is told apart
+// from one that passed (a skipped scenario writes no figures, so its row would just be missing).
+const tapOf = (file: string) => join(resultsDirOf(file), 'tests.tap');
 
 /**
  * One file's longest run: its scenarios take 1–8 min on a loaded 2-core machine. Past it the file
@@ -90,7 +91,16 @@ const FILE_TIMEOUT_MS = Number(process.env['RELIABILITY_FILE_TIMEOUT_MS'] ?? 25 
 function runFile(file: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   const child = spawn(
     process.execPath,
-    ['--test', '--test-reporter=spec', '--test-timeout=900000', '--test-force-exit', file],
+    [
+      '--test',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tapOf(file)}`,
+      '--test-timeout=900000',
+      '--test-force-exit',
+      file,
+    ],
     { stdio: 'inherit', env, cwd: ROOT, detached: true },
   );
   const killGroup = () => {
@@ -133,6 +143,7 @@ if (!values['report-only']) {
   for (const file of files) {
     const env: NodeJS.ProcessEnv = { ...process.env, RELIABILITY_RESULTS_DIR: resultsDirOf(file) };
     delete env['DATABASE_URL'];
+    mkdirSync(resultsDirOf(file), { recursive: true });
     const t0 = Date.now();
     const passed = await runFile(file, env);
     outcomes.push({ file, passed, seconds: Math.round((Date.now() - t0) / 1000) });
@@ -151,30 +162,6 @@ if (!run) {
   process.exit(1);
 }
 
-/** A file's figures, marked failed when the file failed; a placeholder row when it wrote none. */
-function rowsOf(outcome: RunRecord['files'][number]): Figures[] {
-  const dir = resultsDirOf(outcome.file);
-  const written = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => f.endsWith('.json'))
-        .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Figures)
-    : [];
-  if (outcome.passed) return written;
-  if (written.length > 0) {
-    return written.map((f) => ({
-      ...f,
-      scenario: `${f.scenario} **FAILED**`,
-      notes: [...f.notes, FAILED_NOTE],
-    }));
-  }
-  const name = outcome.file
-    .split('/')
-    .at(-1)!
-    .replace(/\.test\.ts$/, '');
-  return [
-    { ...EMPTY_FIGURES, scenario: `${name} **FAILED**`, notes: [`${FAILED_NOTE}; it wrote no figures`] },
-  ];
-}
 const FAILED_NOTE = 'the scenario failed (see its test output)';
 const EMPTY_FIGURES: Figures = {
   scenario: '',
@@ -196,11 +183,80 @@ const EMPTY_FIGURES: Figures = {
 // A scenario whose figures break a promise fails even if its file did not assert it: an SMS that
 // reached the phone but is recorded failed tells the user (and the dashboard) something untrue.
 const brokenPromise = (f: Figures) => f.lost > 0 || f.duplicated > 0 || (f.arrivedButFailed ?? 0) > 0;
-for (const outcome of run.files) {
-  if (outcome.passed && rowsOf(outcome).some(brokenPromise)) outcome.passed = false;
+
+/** The tests a file skipped, from its TAP lines `ok 3 - name # SKIP reason` (TAP escapes `#` as `\#`). */
+function skipsOf(file: string): Array<{ test: string; reason: string }> {
+  const tap = tapOf(file);
+  if (!existsSync(tap)) return [];
+  const unescapeTap = (text: string) => text.replace(/\\#/g, '#');
+  return readFileSync(tap, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      const m = /^\s*ok \d+ - (.*?) # SKIP\b ?(.*)$/.exec(line);
+      return m ? [{ test: unescapeTap(m[1]!), reason: unescapeTap(m[2]!) || 'no reason given' }] : [];
+    });
 }
-const failedFiles = run.files.filter((f) => !f.passed);
-const rows: Figures[] = run.files.flatMap(rowsOf);
+
+/**
+ * A file's rows: its figures, marked failed when the file failed; a row per skipped test; a
+ * placeholder row when it wrote none. `unmeasured` says why a passed file's rows are not the
+ * figures of the whole file (what --update-docs must not publish as if they were).
+ */
+function resultOf(outcome: RunRecord['files'][number]) {
+  const dir = resultsDirOf(outcome.file);
+  const name = nameOf(outcome.file);
+  const written = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Figures)
+    : [];
+  const passed = outcome.passed && !written.some(brokenPromise);
+  if (!passed) {
+    const rows =
+      written.length > 0
+        ? written.map((f) => ({
+            ...f,
+            scenario: `${f.scenario} **FAILED**`,
+            notes: [...f.notes, FAILED_NOTE],
+          }))
+        : [
+            {
+              ...EMPTY_FIGURES,
+              scenario: `${name} **FAILED**`,
+              notes: [`${FAILED_NOTE}; it wrote no figures`],
+            },
+          ];
+    return { passed, rows, unmeasured: [] };
+  }
+  const skips = skipsOf(outcome.file);
+  const skipped = skips.map((s) => ({
+    ...EMPTY_FIGURES,
+    scenario: `${name} **skipped: ${s.reason}**`,
+    notes: [`"${s.test}" was skipped: nothing measured`],
+  }));
+  const unmeasured = skips.map((s) => `${outcome.file}: "${s.test}" skipped (${s.reason})`);
+  if (written.length + skipped.length === 0) {
+    return {
+      passed,
+      rows: [
+        {
+          ...EMPTY_FIGURES,
+          scenario: `${name} **no figures**`,
+          notes: ['the file passed but wrote no figures'],
+        },
+      ],
+      unmeasured: [`${outcome.file} passed but wrote no figures`],
+    };
+  }
+  return { passed, rows: [...written, ...skipped], unmeasured };
+}
+const results = run.files.map((outcome) => ({ file: outcome.file, ...resultOf(outcome) }));
+const failedFiles = results.filter((r) => !r.passed);
+const rows: Figures[] = results.flatMap((r) => r.rows);
+const unmeasured = [
+  ...results.flatMap((r) => r.unmeasured),
+  ...SUITE.filter((f) => !results.some((r) => r.file === f)).map((f) => `${f} was not run`),
+];
 
 function table(figures: Figures[]): string {
   const head = [
@@ -236,10 +292,14 @@ function table(figures: Figures[]): string {
         ].join(' | ')} |`,
     ),
   ];
+  // A row that measured nothing (failed early, skipped) has no statuses to tell.
   const notes = figures.flatMap((f) =>
-    [`final SMS delivery statuses ${JSON.stringify(f.smsStatuses)}`, ...f.notes].map(
-      (n) => `- ${f.scenario}: ${n}`,
-    ),
+    [
+      ...(Object.keys(f.smsStatuses).length > 0
+        ? [`final SMS delivery statuses ${JSON.stringify(f.smsStatuses)}`]
+        : []),
+      ...f.notes,
+    ].map((n) => `- ${f.scenario}: ${n}`),
   );
   return [...lines, '', ...notes].join('\n');
 }
@@ -255,6 +315,12 @@ if (values['update-docs']) {
   // Figures from a failed run would publish numbers nobody may rely on.
   if (failedFiles.length > 0) {
     console.error('docs/reliability.md NOT updated: the run failed');
+    process.exit(1);
+  }
+  // Nor a table short of a scenario: it would read as the whole suite having held.
+  if (unmeasured.length > 0) {
+    console.error('docs/reliability.md NOT updated: not every scenario of the suite was measured');
+    for (const u of unmeasured) console.error(`  ${u}`);
     process.exit(1);
   }
   const doc = readFileSync(DOC, 'utf8');
