@@ -55,7 +55,13 @@ test("an attempt's rendered content is kept in the details, whatever its outcome
   assert.deepEqual(details({ kind: 'sent', details: { segments: 1 }, content }), { segments: 1, content });
   assert.deepEqual(details({ kind: 'sent', content }), { content });
   assert.equal(details({ kind: 'sent' }), null);
-  const unknown: SendResult = { kind: 'retryable', code: 'NETWORK', message: 'x', outcomeUnknown: true, content };
+  const unknown: SendResult = {
+    kind: 'retryable',
+    code: 'NETWORK',
+    message: 'x',
+    outcomeUnknown: true,
+    content,
+  };
   assert.deepEqual(details(unknown), { outcome_unknown: true, content });
   assert.deepEqual(details({ kind: 'permanent', code: '21211', message: 'x', content }), { content });
   assert.equal(details({ kind: 'permanent', code: '21211', message: 'x' }), null);

@@ -1,8 +1,8 @@
+import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { UNSUBSCRIBE_PATH, type UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
-import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
