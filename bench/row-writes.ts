@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { startApp } from '../src/app.ts';
+import { getNotificationType } from '../src/catalog/catalog.ts';
 import { loadConfig } from '../src/config.ts';
 import { type Database, queryRows } from '../src/db/database.ts';
 import { createLogger } from '../src/logger.ts';
-import { getNotificationType } from '../src/notifications/catalog.ts';
 import { createBenchDatabase } from './environment.ts';
 import { Progress } from './progress.ts';
 

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getNotificationType } from '../src/notifications/catalog.ts';
+import { getNotificationType } from '../src/catalog/catalog.ts';
 import { analyseBulk, analysePhase, type Window } from './analyse.ts';
 import type { BulkSummary } from './bulk-load.ts';
 import { type BenchDatabase, createBenchDatabase } from './environment.ts';

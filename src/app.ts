@@ -1,14 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { ensureAdminKey } from './auth/api-keys.ts';
+import { SettingsLinks } from './auth/settings-link.ts';
 import { UnsubscribeTokens } from './auth/unsubscribe-tokens.ts';
 import { UserTokens } from './auth/user-tokens.ts';
-import type { Channel, ChannelName } from './channels/channel.ts';
-import { type EmailSetup, setupEmail } from './channels/email/setup-email.ts';
-import { InAppChannel } from './channels/in-app/in-app-channel.ts';
-import { setupPush } from './channels/push/setup-push.ts';
+import type { ChannelName } from './catalog/catalog.ts';
+import type { Channel } from './channels/channel.ts';
 import { withSendRate } from './channels/sms/send-rate.ts';
-import { type SmsSetup, setupSms } from './channels/sms/setup-sms.ts';
-import { SmsStatusSweep } from './channels/sms/status-sweep.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { registerConsole } from './console/console.ts';
@@ -35,24 +32,28 @@ import { registerTemplateRoutes } from './http/routes/templates.ts';
 import { registerUnsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
+import { registerSmsInbound, SMS_INBOUND_PATH } from './inbound/sms-inbound.ts';
+import { InAppChannel } from './inbox/in-app-channel.ts';
 import { InboxPublisher } from './inbox/inbox-events.ts';
+import { InboxHub } from './inbox/inbox-hub.ts';
+import { registerInboxSocket } from './inbox/inbox-socket.ts';
 import { createLogger, type Logger, logDestination } from './logger.ts';
 import { LinkTokens } from './me/link-tokens.ts';
 import { registerMe } from './me/me.ts';
-import { SettingsLinks } from './me/settings-link.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
-import { optOutOfSms } from './notifications/sms-opt-out.ts';
+import { smsOptInConfirmation } from './notifications/sms-opt-in-confirmation.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
-import { startBudgetMonitor } from './preferences/sms-budget.ts';
-import { smsOptInConfirmation } from './preferences/sms-opt-in.ts';
-import { InboxHub } from './realtime/inbox-hub.ts';
-import { registerInboxSocket } from './realtime/inbox-socket.ts';
+import { optOutOfSms } from './preferences/sms-opt-out.ts';
+import { type EmailSetup, setupEmail } from './setup/email.ts';
+import { setupPush } from './setup/push.ts';
+import { type SmsSetup, setupSms } from './setup/sms.ts';
 import { serveLocalStats } from './stats/local-stats.ts';
+import { startBudgetMonitor } from './stats/sms-budget.ts';
 import { startStatsSealer } from './stats/stats-rollup.ts';
 import { TemplateStore } from './templates/template-store.ts';
+import { registerSmsStatusCallback } from './tracking/sms-status-callback.ts';
+import { SmsStatusSweep } from './tracking/status-sweep.ts';
 import { VERSION } from './version.ts';
-import { registerSmsInbound, SMS_INBOUND_PATH } from './webhooks/sms-inbound.ts';
-import { registerSmsStatusCallback } from './webhooks/sms-status-callback.ts';
 
 export interface AppOptions {
   config: Config;
@@ -165,9 +166,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const meLinks = await LinkTokens.create(database.db, () => clock.now());
     const settingsLinks = new SettingsLinks({
       configured: config.NOTIFICATION_SETTINGS_URL,
-      links: meLinks,
-      baseUrl: () => publicUrl ?? '',
-      ttlSeconds: config.ME_EMAIL_LINK_TTL_HOURS * 3600,
+      // ME_EMAIL_LINK_TTL_HOURS: an email's link must still work when it is read.
+      signedLink: async (userId) =>
+        (await meLinks.url(publicUrl ?? '', userId, 'preferences', config.ME_EMAIL_LINK_TTL_HOURS * 3600))
+          .url,
     });
     const email = await setupEmail(config, {
       templates,

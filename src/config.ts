@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { isTimeZone } from './preferences/time-zone.ts';
+import { isTimeZone } from './time-zone.ts';
 
 /**
  * The one validated configuration object, read once at start-up. Nothing else reads `process.env`:

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Category } from '../catalog/catalog.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
-import type { Category } from '../notifications/catalog.ts';
 import { getOrCreateSetting } from './service-settings.ts';
 
 /** Where the one-click links point (src/http/routes/unsubscribe.ts); the token follows. */

@@ -1,11 +1,5 @@
+import type { ChannelName } from '../catalog/catalog.ts';
 import type { DeliveryErrorCode, SkipReason } from './delivery-errors.ts';
-
-/**
- * The one interface every delivery channel implements. The worker never knows which provider is
- * behind a channel: it hands over a claimed delivery and gets one typed outcome back.
- */
-export const CHANNELS = ['in_app', 'sms', 'email', 'push'] as const;
-export type ChannelName = (typeof CHANNELS)[number];
 
 /** Who a notification is for, as rendering and addressing need it. */
 export interface RecipientProfile {
@@ -81,6 +75,10 @@ export type SendResult =
     }
   | { kind: 'skipped'; reason: SkipReason; message: string; metadata?: Record<string, unknown> };
 
+/**
+ * The one interface every delivery channel implements. The worker never knows which provider is
+ * behind a channel: it hands over a claimed delivery and gets one typed outcome back.
+ */
 export interface Channel {
   readonly name: ChannelName;
   send(job: DeliveryJob, signal: AbortSignal): Promise<SendResult>;

@@ -1,5 +1,5 @@
+import type { ChannelName } from '../catalog/catalog.ts';
 import { ERRORS, ERRORS_PAGE, type ErrorCode, errorAnchor } from '../errors.ts';
-import type { ChannelName } from './channel.ts';
 import { describeSmtpReply, type EmailErrorCode } from './email/smtp-errors.ts';
 import { classifyPushStatus, describePushStatus, type PushErrorCode } from './push/push-errors.ts';
 import { INVALID_PHONE_MESSAGE } from './sms/phone.ts';

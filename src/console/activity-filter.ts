@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { CHANNELS } from '../channels/channel.ts';
+import { CHANNELS, NOTIFICATION_TYPE_NAMES } from '../catalog/catalog.ts';
 import { DELIVERY_STATUSES } from '../db/schema.ts';
 import { ActivityCursorError, type ActivityFilter, decodeCursor } from '../deliveries/activity-query.ts';
 import { AppError } from '../errors.ts';
-import { NOTIFICATION_TYPE_NAMES } from '../notifications/catalog.ts';
 import { parseLocalDateTime } from './zoned-time.ts';
 
 /**

@@ -1,15 +1,14 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { CHANNELS } from '../channels/channel.ts';
+import { CHANNELS, NOTIFICATION_TYPE_NAMES } from '../catalog/catalog.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { DELIVERY_STATUSES } from '../db/schema.ts';
 import { type ActivityDelivery, type ActivityPage, activityPage } from '../deliveries/activity-query.ts';
-import { NOTIFICATION_TYPE_NAMES } from '../notifications/catalog.ts';
+import { type Html, html } from '../http/html.ts';
 import { activityCsv } from './activity-csv.ts';
 import { type ActivityQuery, filterSearch, parseActivityQuery } from './activity-filter.ts';
 import { CHANNEL_LABELS } from './format.ts';
-import { type Html, html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import { type LiveStreamDeps, streamSnapshots } from './live.ts';
 import { registerNotificationPage } from './notification-page.ts';

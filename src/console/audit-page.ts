@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Queryable } from '../db/database.ts';
+import { type Html, html } from '../http/html.ts';
 import { type AuditRecord, listAudit } from './audit-log.ts';
-import { type Html, html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import type { ConsoleGuard } from './session-routes.ts';
 

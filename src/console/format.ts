@@ -1,8 +1,9 @@
+import type { ChannelName } from '../catalog/catalog.ts';
+
 /**
  * How the console writes figures: display only, never arithmetic on them (that is the stats
  * module's). One place, so a rate or an amount reads the same on every page.
  */
-import type { ChannelName } from '../channels/channel.ts';
 
 export const CHANNEL_LABELS: Record<ChannelName, string> = {
   in_app: 'In-app',

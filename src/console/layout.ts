@@ -1,4 +1,4 @@
-import { type Html, html } from './html.ts';
+import { type Html, html } from '../http/html.ts';
 import type { ConsoleOperator } from './session.ts';
 
 /** Where the console lives; every URL, cookie path and asset below it starts here. */

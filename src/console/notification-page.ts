@@ -10,10 +10,10 @@ import {
 } from '../deliveries/delivery-timeline.ts';
 import { resendFailedDelivery } from '../deliveries/resend.ts';
 import { AppError } from '../errors.ts';
+import { type Html, html } from '../http/html.ts';
 import type { ActivityDeps } from './activity-page.ts';
 import { recordAudit } from './audit-log.ts';
 import { CHANNEL_LABELS, formatMoney } from './format.ts';
-import { type Html, html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import { streamSnapshots } from './live.ts';
 import { formatLocalDateTime } from './zoned-time.ts';

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CHANNELS } from '../channels/channel.ts';
+import { CHANNELS } from '../catalog/catalog.ts';
 import { describeDeliveryError } from '../channels/delivery-errors.ts';
 import type { Clock } from '../clock.ts';
 import type { Queryable } from '../db/database.ts';
+import { Html, html } from '../http/html.ts';
 import { type DeliveryStats, deliveryStats } from '../stats/delivery-stats.ts';
 import { type NamedWindow, resolveWindow, STATS_WINDOWS } from '../stats/stats-window.ts';
 import { CHANNEL_LABELS, formatAge, formatCount, formatMoney, formatRate } from './format.ts';
-import { Html, html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import type { ConsoleGuard } from './session-routes.ts';
 

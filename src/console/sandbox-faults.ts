@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
+import { type Html, html } from '../http/html.ts';
 import { type FaultConfig, type FaultRule, faultRuleSchema } from '../sandbox/faults.ts';
-import { type Html, html } from './html.ts';
 
 /*
  * One number's fault rule as a form: the same kinds, and the same schema, as the sandbox's control

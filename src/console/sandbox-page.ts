@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { SANDBOX_FROM_NUMBER, type SmsSetup } from '../channels/sms/setup-sms.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { Html, html } from '../http/html.ts';
 import type { FaultRule } from '../sandbox/faults.ts';
 import type { TwilioSandbox } from '../sandbox/server.ts';
+import { SANDBOX_FROM_NUMBER, type SmsSetup } from '../setup/sms.ts';
 import { type AuditChange, recordAudit } from './audit-log.ts';
-import { Html, html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import { faultSection, ruleFromForm, ruleOf, withRule } from './sandbox-faults.ts';
 import {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { type Html, html } from '../http/html.ts';
 import type { SandboxMessage } from '../sandbox/server.ts';
 import { formatCount } from './format.ts';
-import { type Html, html } from './html.ts';
 import { CONSOLE_PATH } from './layout.ts';
 
 /*

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { findApiKey } from '../auth/api-keys.ts';
 import type { Queryable } from '../db/database.ts';
 import { AppError } from '../errors.ts';
-import { type Html, html } from './html.ts';
+import { type Html, html } from '../http/html.ts';
 import { CONSOLE_PATH, layout, type PageId, type PageShell } from './layout.ts';
 import { type ConsoleOperator, type ConsoleSessions, isConsoleRole } from './session.ts';
 

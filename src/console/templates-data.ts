@@ -4,12 +4,11 @@
  * preview's render with the sample context, so the list says what a save or a send would say.
  */
 import { and, desc, eq } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import { previewTemplate } from '../authoring/template-preview.ts';
+import { type ChannelName, NOTIFICATION_TYPES } from '../catalog/catalog.ts';
 import type { Queryable } from '../db/database.ts';
 import { notificationTemplates } from '../db/schema.ts';
-import { NOTIFICATION_TYPES } from '../notifications/catalog.ts';
 import { LOCALES, TEMPLATE_FIELDS, type TemplateField } from '../templates/template-files.ts';
-import { previewTemplate } from '../templates/template-preview.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 
 /** The channel a field is sent on: `email_subject` → email. */

@@ -2,11 +2,12 @@
  * The editor page of one template field: the source in a labelled textarea (the DLT fields beside an
  * SMS text), the server's live preview, the history with a diff, and the sandbox test send.
  */
-import type { NotificationTypeDef } from '../notifications/catalog.ts';
+
+import type { TemplatePreview } from '../authoring/template-preview.ts';
+import type { NotificationTypeDef } from '../catalog/catalog.ts';
+import { type Html, html } from '../http/html.ts';
 import type { TemplateField } from '../templates/template-files.ts';
-import type { TemplatePreview } from '../templates/template-preview.ts';
 import { CHANNEL_LABELS } from './format.ts';
-import { type Html, html } from './html.ts';
 import { CONSOLE_PATH } from './layout.ts';
 import { fieldChannel, type TemplateVersion } from './templates-data.ts';
 import { diffSection, historySection, previewPanel, templatePath } from './templates-views.ts';

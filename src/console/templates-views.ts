@@ -2,12 +2,12 @@
  * The markup of the template pages. The preview panel is rendered here both for the page and for
  * each live-preview answer, so what the script swaps in is what the page started with.
  */
-import { CHANNELS, type ChannelName } from '../channels/channel.ts';
-import { NOTIFICATION_TYPE_NAMES } from '../notifications/catalog.ts';
+
+import type { TemplatePreview } from '../authoring/template-preview.ts';
+import { CHANNELS, type ChannelName, NOTIFICATION_TYPE_NAMES } from '../catalog/catalog.ts';
+import { type Html, html } from '../http/html.ts';
 import { LOCALES, type TemplateField } from '../templates/template-files.ts';
-import type { TemplatePreview } from '../templates/template-preview.ts';
 import { CHANNEL_LABELS, formatMoney } from './format.ts';
-import { type Html, html } from './html.ts';
 import { CONSOLE_PATH } from './layout.ts';
 import { diffLines } from './line-diff.ts';
 import type { TemplateRow, TemplateVersion } from './templates-data.ts';

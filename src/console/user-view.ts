@@ -2,12 +2,12 @@
  * The markup of one user's console page (pure): profile, the preferences form, SMS opt-in state
  * and history, cap usage, latest notifications. The routes (users-page.ts) load the data.
  */
-import { CHANNELS } from '../channels/channel.ts';
+
+import { CATEGORIES, CHANNELS } from '../catalog/catalog.ts';
 import { maskPhone } from '../channels/sms/phone.ts';
-import { CATEGORIES } from '../notifications/catalog.ts';
+import { type Html, html } from '../http/html.ts';
 import type { PreferenceView } from '../preferences/preference-fields.ts';
 import { CHANNEL_LABELS, formatCount } from './format.ts';
-import { type Html, html } from './html.ts';
 import { CONSOLE_PATH } from './layout.ts';
 import type { CapUsage, RecentNotification, SmsChange, UserRow } from './users-data.ts';
 

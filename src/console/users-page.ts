@@ -5,9 +5,9 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { type Html, html } from '../http/html.ts';
 import type { PreferenceRouteDeps } from '../http/routes/preferences.ts';
 import { userIdParam } from '../http/routes/users.ts';
-import { text } from '../http/text.ts';
 import { deliveryPolicyConfig } from '../preferences/delivery-policy.ts';
 import { FLAG_FIELDS, type PreferenceView } from '../preferences/preference-fields.ts';
 import {
@@ -15,8 +15,8 @@ import {
   type PreferenceChangeHook,
   updatePreferences,
 } from '../preferences/preferences-service.ts';
+import { text } from '../text.ts';
 import { recordAudit } from './audit-log.ts';
-import { type Html, html } from './html.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import type { ConsoleOperator } from './session.ts';
 import type { ConsoleGuard } from './session-routes.ts';

@@ -1,4 +1,4 @@
-import { wallMs, zonedToInstant } from '../preferences/time-zone.ts';
+import { wallMs, zonedToInstant } from '../time-zone.ts';
 
 /**
  * The console's times in its zone (STATS_TIME_ZONE): shown as "YYYY-MM-DD HH:MM:SS" and read back

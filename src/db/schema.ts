@@ -49,7 +49,7 @@ export const users = pgTable(
   ],
 );
 
-/** Explicit choices only; a missing row means the channel default (see notifications/preferences.ts). */
+/** Explicit choices only; a missing row means the channel default (see preferences/preference-map.ts). */
 export const notificationPreferences = pgTable(
   'notification_preferences',
   {

@@ -22,8 +22,9 @@
  * deliveries instead: the partial indexes on error_code and on the SID, and (status, channel,
  * notification_id) with the channel × status statistics that tell it which pairs are rare.
  */
+
 import { type SQL, sql } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import type { DeliveryStatus } from '../db/schema.ts';
 

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
-import type { ChannelName, DeliveryJob } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
+import type { DeliveryJob } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
-import { type ProfileColumns, profileFromColumns } from '../notifications/recipient.ts';
+import { type ProfileColumns, profileFromColumns } from './profile-columns.ts';
 import { sqlInstant } from './sql-instant.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
 import { type DeliveryErrorInfo, describeDeliveryError } from '../channels/delivery-errors.ts';
 import type { Queryable } from '../db/database.ts';
 import { type DeliveryStatus, notifications, users } from '../db/schema.ts';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { decodeRow } from '../db/decode-row.ts';
 import { deliveries, deliveryStatusHistory, notifications } from '../db/schema.ts';

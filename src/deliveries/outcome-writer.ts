@@ -1,4 +1,4 @@
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { type Completion, completeBatch } from './complete.ts';

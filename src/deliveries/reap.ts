@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { sqlInstant } from './sql-instant.ts';
 import { fromGuard, onlyFrom, TRANSITIONS } from './state-machine.ts';

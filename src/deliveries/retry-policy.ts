@@ -1,4 +1,4 @@
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
 
 /**
  * Retry timing as a pure function of the attempt number, so it can be table-tested with any clock.

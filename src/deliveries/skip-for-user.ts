@@ -6,7 +6,7 @@ import { fromGuard, onlyFrom, TRANSITIONS } from './state-machine.ts';
 /**
  * Skip every SMS of a user still waiting in the queue (opt_out_skip: queued → skipped,
  * disabled_by_user), with its history row; `reason` is recorded on both. Run inside the opt-out's
- * transaction (notifications/sms-opt-out.ts), so the preference change and the skip commit together
+ * transaction (preferences/sms-opt-out.ts), so the preference change and the skip commit together
  * and the opt-out is honoured without a per-send preference query on the hot path.
  */
 export async function skipQueuedSmsForUser(tx: Queryable, userId: number, reason: string): Promise<void> {

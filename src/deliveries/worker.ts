@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Channel, ChannelName, DeliveryJob } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
+import type { Channel, DeliveryJob } from '../channels/channel.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';

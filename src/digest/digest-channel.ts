@@ -1,9 +1,9 @@
+import type { SettingsLinks } from '../auth/settings-link.ts';
+import { getNotificationType } from '../catalog/catalog.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channels/channel.ts';
 import type { EmailChannel } from '../channels/email/email-channel.ts';
 import type { Db } from '../db/database.ts';
 import { digestItemsOf } from '../deliveries/digest-merge.ts';
-import type { SettingsLinks } from '../me/settings-link.ts';
-import { getNotificationType } from '../notifications/catalog.ts';
 import { type DigestItem, digestContext } from './digest-email.ts';
 
 export interface DigestChannelOptions {

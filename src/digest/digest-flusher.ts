@@ -10,7 +10,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
 import { type HeldDigestRow, mergeUserDigest, usersWithDueDigest } from '../deliveries/digest-merge.ts';
 import type { Logger } from '../logger.ts';
-import { notificationLink } from '../notifications/notification-link.ts';
+import { notificationLink } from '../templates/notification-link.ts';
 import type { DigestItem } from './digest-email.ts';
 
 /** Collect every user's due digest; returns how many digests were started. */

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isDatabaseUnavailable, isStorageFull } from '../db/unavailable.ts';
+import { isDatabaseUnavailable, isStorageFull } from '../database-errors.ts';
 import { AppError, problemBody } from '../errors.ts';
 
 /**

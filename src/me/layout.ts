@@ -1,4 +1,4 @@
-import { type Html, html } from '../console/html.ts';
+import { type Html, html } from '../http/html.ts';
 import { ME_PATH } from './session.ts';
 
 const NAV = [

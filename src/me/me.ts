@@ -6,9 +6,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import type { UserTokens } from '../auth/user-tokens.ts';
 import type { Clock } from '../clock.ts';
-import { html } from '../console/html.ts';
 import type { Db } from '../db/database.ts';
 import { errorHandler, toAppError } from '../http/error-handler.ts';
+import { html } from '../http/html.ts';
 import { addPageHeaders } from '../http/page-headers.ts';
 import type { PreferenceRouteDeps } from '../http/routes/preferences.ts';
 import { findInboxUser } from '../inbox/inbox-store.ts';

@@ -1,10 +1,15 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { CHANNELS, type ChannelName } from '../channels/channel.ts';
-import { type Html, html } from '../console/html.ts';
+import {
+  CATEGORIES,
+  type Category,
+  CHANNELS,
+  type ChannelName,
+  NOTIFICATION_TYPES,
+} from '../catalog/catalog.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { type Html, html } from '../http/html.ts';
 import type { PreferenceRouteDeps } from '../http/routes/preferences.ts';
-import { CATEGORIES, type Category, NOTIFICATION_TYPES } from '../notifications/catalog.ts';
 import { FLAG_FIELDS, type PreferenceView } from '../preferences/preference-fields.ts';
 import { getPreferences, updatePreferences } from '../preferences/preferences-service.ts';
 import { LOCALES } from '../templates/template-files.ts';
@@ -32,7 +37,7 @@ const LOCALE_LABELS: Readonly<Record<(typeof LOCALES)[number], string>> = {
   ta: 'தமிழ் (Tamil)',
 };
 
-/** Every zone this runtime knows, the same set the API accepts (preferences/time-zone.ts). */
+/** Every zone this runtime knows, the same set the API accepts (time-zone.ts). */
 const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone');
 
 type FieldErrors = Record<string, string>;

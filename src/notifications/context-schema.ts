@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { text } from '../http/text.ts';
+import { NOTIFICATION_TYPE_NAMES, requireNotificationType } from '../catalog/catalog.ts';
 import { buildTemplateContext } from '../templates/render.ts';
-import { NOTIFICATION_TYPE_NAMES, requireNotificationType } from './catalog.ts';
+import { text } from '../text.ts';
 
 /**
  * What a notification type's context must hold: every variable its templates print, with the kind

@@ -1,4 +1,4 @@
-import type { ChannelName } from '../channels/channel.ts';
+import { type ChannelName, type NotificationTypeDef, requireNotificationType } from '../catalog/catalog.ts';
 import type { Db, Queryable } from '../db/database.ts';
 import {
   type IdempotencyClaim,
@@ -12,7 +12,6 @@ import { AppError } from '../errors.ts';
 import { type DeliveryPolicyConfig, smsCapCounted } from '../preferences/delivery-policy.ts';
 import { capPeriodStarts } from '../preferences/sms-caps.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
-import { type NotificationTypeDef, requireNotificationType } from './catalog.ts';
 import { decideNotification, wantsSms } from './decide-notification.ts';
 import { checkReplay, claimKey, findIdempotencyKeys, hashRequest } from './idempotency.ts';
 import { type NotificationView, toNotificationView } from './notification-view.ts';

@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import type { NotificationTypeDef } from '../catalog/catalog.ts';
 import type { IdempotencyClaim } from '../deliveries/enqueue.ts';
 import type { SmsSent } from '../deliveries/read-deliveries.ts';
 import { AppError } from '../errors.ts';
 import { deliveryPolicy } from '../preferences/delivery-policy.ts';
+import { channelWidePreferences, isChannelEnabled } from '../preferences/preference-map.ts';
 import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
-import type { NotificationTypeDef } from './catalog.ts';
 import type {
   CreateNotificationDeps,
   CreateNotificationInput,
   PreparedNotification,
 } from './create-notification.ts';
 import { decideChannels } from './eligibility.ts';
-import { channelWidePreferences, isChannelEnabled } from './preferences.ts';
 import type { Recipient } from './recipient.ts';
 
 /**

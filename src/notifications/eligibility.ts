@@ -1,7 +1,7 @@
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
 import { type SkipReason, skipMessage } from '../channels/delivery-errors.ts';
 import { validatePhone } from '../channels/sms/phone.ts';
-import { isChannelEnabled, type PreferenceMap, preferenceKey } from './preferences.ts';
+import { isChannelEnabled, type PreferenceMap, preferenceKey } from '../preferences/preference-map.ts';
 
 export type ChannelDecision =
   | { channel: ChannelName; status: 'queued' }

@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm';
-import type { ChannelName, RecipientProfile } from '../channels/channel.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
+import type { RecipientProfile } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
+import { type ProfileColumns, profileFromColumns } from '../deliveries/profile-columns.ts';
 import { type QuietHoursRow, quietWindowOf } from '../preferences/delivery-policy.ts';
+import { type PreferenceMap, preferenceKey } from '../preferences/preference-map.ts';
 import type { QuietWindow } from '../preferences/quiet-hours.ts';
-import { type PreferenceMap, preferenceKey } from './preferences.ts';
 
 /** Everything notification creation needs to know about its recipient. */
 export interface Recipient {
@@ -13,29 +15,6 @@ export interface Recipient {
   quietHours: QuietWindow | null;
   /** At least one browser subscribed to Web Push. */
   hasPushSubscription: boolean;
-}
-
-/** A user's profile columns as SQL returns them (recipient loads and claims). */
-export interface ProfileColumns {
-  external_id: string;
-  email: string | null;
-  phone: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  locale: string;
-  time_zone: string;
-}
-
-export function profileFromColumns(c: ProfileColumns): RecipientProfile {
-  return {
-    externalId: c.external_id,
-    email: c.email,
-    phone: c.phone,
-    firstName: c.first_name,
-    lastName: c.last_name,
-    locale: c.locale,
-    timeZone: c.time_zone,
-  };
 }
 
 interface RecipientRow extends ProfileColumns {

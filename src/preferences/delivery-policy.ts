@@ -1,10 +1,9 @@
 import { eq } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import type { ChannelName, Priority } from '../catalog/catalog.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
 import { notificationSettings } from '../db/schema.ts';
 import type { SmsSent } from '../deliveries/read-deliveries.ts';
-import type { Priority } from '../notifications/catalog.ts';
 import { firstAttemptAt, parseQuietWindow, type QuietWindow } from './quiet-hours.ts';
 import { capApplies, isOverCap, type SmsCaps } from './sms-caps.ts';
 

@@ -2,12 +2,12 @@
  * The flat field names of the preferences API (pure): the seed's `order_updates_sms` style, one
  * boolean per category × channel, plus quiet hours and the time zone.
  */
-import { CHANNELS, type ChannelName } from '../channels/channel.ts';
+
+import { CATEGORIES, type Category, CHANNELS, type ChannelName } from '../catalog/catalog.ts';
 import { AppError } from '../errors.ts';
-import { CATEGORIES, type Category } from '../notifications/catalog.ts';
-import { isChannelEnabled, type PreferenceMap } from '../notifications/preferences.ts';
+import { isTimeZone } from '../time-zone.ts';
+import { isChannelEnabled, type PreferenceMap } from './preference-map.ts';
 import { isHhMm, type QuietWindow } from './quiet-hours.ts';
-import { isTimeZone } from './time-zone.ts';
 
 export interface FlagField {
   category: Category;

@@ -1,5 +1,5 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import { CATEGORIES, type ChannelName } from '../catalog/catalog.ts';
 import type { Db, Tx } from '../db/database.ts';
 import {
   notificationPreferences,
@@ -9,15 +9,9 @@ import {
   users,
 } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { CATEGORIES } from '../notifications/catalog.ts';
-import {
-  isChannelEnabled,
-  loadPreferences,
-  type PreferenceMap,
-  preferenceKey,
-} from '../notifications/preferences.ts';
 import { loadQuietHours } from './delivery-policy.ts';
 import { type PreferenceView, parsePreferencePatch, preferenceView } from './preference-fields.ts';
+import { isChannelEnabled, loadPreferences, type PreferenceMap, preferenceKey } from './preference-map.ts';
 import type { QuietWindow } from './quiet-hours.ts';
 
 /** Where a change came from, as recorded in preference_changes.source. */
@@ -30,7 +24,7 @@ export interface SmsOptIn {
   changeId: number;
 }
 
-/** Runs inside the transaction that opted the user in (preferences/sms-opt-in.ts sends the confirmation). */
+/** Runs inside the transaction that opted the user in (notifications/sms-opt-in-confirmation.ts sends the confirmation). */
 export type SmsOptInHook = (tx: Tx, optIn: SmsOptIn) => Promise<void>;
 
 const smsOnSomewhere = (prefs: PreferenceMap) => CATEGORIES.some((c) => isChannelEnabled(prefs, c, 'sms'));

@@ -4,9 +4,8 @@
  * critical ones go at once; in-app is never held (it makes no noise); digest email and SMS are held
  * for the digest (see digest/).
  */
-import type { ChannelName } from '../channels/channel.ts';
-import type { Priority } from '../notifications/catalog.ts';
-import { addWallDays, startOfWallDay, wallMs, zonedToInstant } from './time-zone.ts';
+import type { ChannelName, Priority } from '../catalog/catalog.ts';
+import { addWallDays, startOfWallDay, wallMs, zonedToInstant } from '../time-zone.ts';
 
 /** Local wall-clock times "HH:MM"; start after end means the window spans midnight. */
 export interface QuietWindow {

@@ -3,8 +3,8 @@
  * local day and calendar month. The arithmetic is pure; the one query is countSmsSince
  * (deliveries/read-deliveries.ts).
  */
-import type { Priority } from '../notifications/catalog.ts';
-import { startOfWallDay, startOfWallMonth, wallMs, zonedToInstant } from './time-zone.ts';
+import type { Priority } from '../catalog/catalog.ts';
+import { startOfWallDay, startOfWallMonth, wallMs, zonedToInstant } from '../time-zone.ts';
 
 export interface SmsCaps {
   /** 0 = no cap. */

@@ -2,7 +2,7 @@
  * Inbound SMS: the webhook Twilio posts to a number's messaging URL when someone texts it, with
  * Advanced Opt-Out's `OptOutType` when the text is a keyword.
  */
-import { matchKeyword } from '../preferences/sms-keywords.ts';
+import { matchKeyword } from '../channels/sms/sms-keywords.ts';
 import { API_VERSION } from './message-resource.ts';
 import type { SandboxMessage } from './message-store.ts';
 import { countSegments } from './segments.ts';

@@ -14,8 +14,9 @@
  * `notifications (created_at, id)`; the queue reads the partial indexes on queued
  * (`deliveries_due_idx`) and sending (`deliveries_lease_idx`) deliveries.
  */
+
 import { sql } from 'drizzle-orm';
-import { CHANNELS, type ChannelName } from '../channels/channel.ts';
+import { CHANNELS, type ChannelName } from '../catalog/catalog.ts';
 import { describeDeliveryError } from '../channels/delivery-errors.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { type Cover, covered, rollupCover, uncovered } from './stats-rollup.ts';

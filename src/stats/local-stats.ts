@@ -16,10 +16,9 @@ import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { Queryable } from '../db/database.ts';
-import { statsQuery } from '../http/routes/stats.ts';
 import type { Logger } from '../logger.ts';
 import { type DeliveryStats, deliveryStats } from './delivery-stats.ts';
-import { type StatsQuery, StatsWindowError, windowFromQuery } from './stats-window.ts';
+import { type StatsQuery, StatsWindowError, statsQuery, windowFromQuery } from './stats-window.ts';
 
 export function statsSocketPath(dataDir: string): string {
   return join(dataDir, 'run', 'stats.sock');

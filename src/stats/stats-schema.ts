@@ -2,8 +2,9 @@
  * The answer of GET /api/v1/stats as a zod schema, for the OpenAPI document and the response
  * serializer; `satisfies` keeps it the same shape as the types delivery-stats.ts returns.
  */
+
 import { z } from 'zod';
-import { CHANNELS } from '../channels/channel.ts';
+import { CHANNELS } from '../catalog/catalog.ts';
 import type { DeliveryStats } from './delivery-stats.ts';
 
 const count = z.number().int().min(0);

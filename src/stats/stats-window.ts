@@ -3,7 +3,9 @@
  * "today" is the calendar day holding `now` in that zone, so an operator in Kolkata sees their own
  * midnight, not UTC's. Pure: `now` is a parameter.
  */
-import { addWallDays, isTimeZone, startOfWallDay, wallMs, zonedToInstant } from '../preferences/time-zone.ts';
+import { z } from 'zod';
+import { text } from '../text.ts';
+import { addWallDays, isTimeZone, startOfWallDay, wallMs, zonedToInstant } from '../time-zone.ts';
 
 export const STATS_WINDOWS = ['today', '7d', '30d'] as const;
 export type NamedWindow = (typeof STATS_WINDOWS)[number];
@@ -70,6 +72,26 @@ export interface StatsQuery {
   granularity?: Granularity | undefined;
   tz?: string | undefined;
 }
+
+export const statsQuery = z
+  .object({
+    window: z.enum(STATS_WINDOWS).optional().describe('today (the default), 7d or 30d, in the zone `tz`'),
+    from: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Start of a custom window (ISO 8601, inclusive)'),
+    to: z.iso.datetime({ offset: true }).optional().describe('End of a custom window (ISO 8601, exclusive)'),
+    granularity: z
+      .enum(['hour', 'day'])
+      .optional()
+      .describe('Bucket size of the time series; default hour up to 2 days, else day'),
+    tz: text()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('IANA time zone of "today" and the buckets; default STATS_TIME_ZONE'),
+  })
+  .strict();
 
 export function windowFromQuery(q: StatsQuery, defaultTimeZone: string, now: Date): StatsWindow {
   return resolveWindow({

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { getNotificationType } from '../notifications/catalog.ts';
+import { getNotificationType } from '../catalog/catalog.ts';
 
 export const TEMPLATE_FIELDS = [
   'sms',

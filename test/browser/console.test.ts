@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { ENGINE } from '../helpers/test-db.ts';
 import { type CliProcess, listeningUrl, runCli, tempDataDir } from '../process/cli.ts';
 import {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RunningApp } from '../../src/app.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { startConsoleApp } from '../console/console-test-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 import {

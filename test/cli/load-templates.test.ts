@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
+import { loadTemplatesIntoDb, TemplateLoadError } from '../../src/authoring/load-templates.ts';
 import { notificationTemplates } from '../../src/db/schema.ts';
-import { loadTemplatesIntoDb, TemplateLoadError } from '../../src/templates/load-templates.ts';
 import { loadTemplateFiles, TEMPLATE_FIELDS, type TemplateSet } from '../../src/templates/template-files.ts';
 import { createTestDatabase } from '../helpers/test-db.ts';
 

@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import type { RunningApp } from '../../src/app.ts';
 import { createApiKey, findApiKey } from '../../src/auth/api-keys.ts';
 import { listAudit } from '../../src/console/audit-log.ts';
-import { escapeHtml } from '../../src/console/html.ts';
 import { notificationTimeline } from '../../src/deliveries/delivery-timeline.ts';
+import { escapeHtml } from '../../src/http/html.ts';
 import {
   ADMIN_KEY,
   notify,

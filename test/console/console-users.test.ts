@@ -11,7 +11,7 @@ import {
   notifications,
   preferenceChanges,
 } from '../../src/db/schema.ts';
-import { optOutOfSms } from '../../src/notifications/sms-opt-out.ts';
+import { optOutOfSms } from '../../src/preferences/sms-opt-out.ts';
 import { insertUser } from '../helpers/fixtures.ts';
 import { notify, smsUser } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatAge, formatCount, formatMoney, formatRate } from '../../src/console/format.ts';
-import { escapeHtml, Html, html } from '../../src/console/html.ts';
+import { escapeHtml, Html, html } from '../../src/http/html.ts';
 
 test('figures are written one way: counts, rates, money, ages', () => {
   const cases: Array<[string, string]> = [

@@ -15,7 +15,7 @@ const SRC = new URL('../../src/', import.meta.url);
 /** Where deliveries get their error codes and skip reasons (channels, worker, queue, digest, opt-out). */
 const WRITERS = ['channels', 'deliveries', 'digest', 'notifications'];
 /** The catalogue itself, and the notification types' sample data (`promo: { code: 'WELCOME20' }`). */
-const NOT_WRITERS = new Set(['channels/delivery-errors.ts', 'notifications/catalog.ts']);
+const NOT_WRITERS = new Set(['channels/delivery-errors.ts', 'catalog/catalog.ts']);
 
 function sources(dirs: string[]): { path: string; text: string }[] {
   return dirs.flatMap((dir) =>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
-import type { ChannelName } from '../../src/channels/channel.ts';
+import type { ChannelName } from '../../src/catalog/catalog.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { DELIVERY_STATUSES, type DeliveryStatus, deliveries, notifications } from '../../src/db/schema.ts';
 import { applyProviderStatuses } from '../../src/deliveries/apply-provider-statuses.ts';
@@ -17,7 +17,7 @@ import {
   type WritePath,
 } from '../../src/deliveries/state-machine.ts';
 import { flushDigests } from '../../src/digest/digest-flusher.ts';
-import { optOutOfSms } from '../../src/notifications/sms-opt-out.ts';
+import { optOutOfSms } from '../../src/preferences/sms-opt-out.ts';
 import { insertUser } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { InAppChannel } from '../../src/channels/in-app/in-app-channel.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { TestClock } from '../../src/clock.ts';
 import { deliveries, deliveryStatusHistory, notifications } from '../../src/db/schema.ts';
 import { claimDue } from '../../src/deliveries/claim.ts';
 import { reapExpiredLeases } from '../../src/deliveries/reap.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { InAppChannel } from '../../src/inbox/in-app-channel.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
 import { insertUser, notificationDeps, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';

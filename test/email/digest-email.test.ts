@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { SettingsLinks } from '../../src/auth/settings-link.ts';
 import { EmailChannel } from '../../src/channels/email/email-channel.ts';
 import { startMailCapture } from '../../src/channels/email/mail-capture.ts';
 import { createEmailTransport } from '../../src/channels/email/transport.ts';
@@ -8,7 +9,6 @@ import { queryRows } from '../../src/db/database.ts';
 import { DigestEmailChannel } from '../../src/digest/digest-channel.ts';
 import { digestContext } from '../../src/digest/digest-email.ts';
 import { LinkTokens } from '../../src/me/link-tokens.ts';
-import { SettingsLinks } from '../../src/me/settings-link.ts';
 import { buildTemplateContext, renderTemplate } from '../../src/templates/render.ts';
 import { FRAME_FIELDS, LOCALES } from '../../src/templates/template-files.ts';
 import { TemplateStore } from '../../src/templates/template-store.ts';
@@ -230,9 +230,8 @@ test(`with no NOTIFICATION_SETTINGS_URL, a digest's footer is a signed link to t
       db: t.database.db,
       settings: new SettingsLinks({
         configured: undefined,
-        links,
-        baseUrl: () => 'https://notify.example.test/',
-        ttlSeconds: 72 * 3600,
+        signedLink: async (userId) =>
+          (await links.url('https://notify.example.test/', userId, 'preferences', 72 * 3600)).url,
       }),
     });
     const job = orderConfirmedJob({ email: 'me-link@example.com' });

@@ -1,11 +1,10 @@
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SettingsLinks } from '../../src/auth/settings-link.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import type { DeliveryJob } from '../../src/channels/channel.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
-import { LinkTokens } from '../../src/me/link-tokens.ts';
-import { SettingsLinks } from '../../src/me/settings-link.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 
 /** A delivery of the catalog's order_confirmed with its sample context, as the worker would claim it. */
 export function orderConfirmedJob(
@@ -92,8 +91,6 @@ export async function closedPort(): Promise<number> {
 export function configuredSettings(url: string): SettingsLinks {
   return new SettingsLinks({
     configured: url,
-    links: new LinkTokens('unused', Date.now),
-    baseUrl: () => 'http://127.0.0.1',
-    ttlSeconds: 3600,
+    signedLink: () => Promise.reject(new Error('a configured settings page needs no signed link')),
   });
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Liquid } from 'liquidjs';
+import { requireNotificationType } from '../../src/catalog/catalog.ts';
 import { EVENT_ROUTES, eventDataIssues } from '../../src/events/event-map.ts';
-import { requireNotificationType } from '../../src/notifications/catalog.ts';
 import { RECIPIENT_VARIABLES } from '../../src/notifications/context-schema.ts';
 import { loadTemplateFiles, TEMPLATE_FIELDS } from '../../src/templates/template-files.ts';
 

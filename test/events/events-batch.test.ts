@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { type RunningApp, startApp } from '../../src/app.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { notifications, users } from '../../src/db/schema.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { insertUser, testConfig } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 

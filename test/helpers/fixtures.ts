@@ -1,4 +1,4 @@
-import type { ChannelName } from '../../src/channels/channel.ts';
+import type { ChannelName } from '../../src/catalog/catalog.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
 import { users } from '../../src/db/schema.ts';

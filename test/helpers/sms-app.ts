@@ -1,9 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { startApp } from '../../src/app.ts';
+import { CATEGORIES, getNotificationType } from '../../src/catalog/catalog.ts';
 import type { Db } from '../../src/db/database.ts';
 import { deliveries, notificationPreferences, notifications } from '../../src/db/schema.ts';
-import { CATEGORIES, getNotificationType } from '../../src/notifications/catalog.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
 import { insertUser, testConfig, waitFor } from './fixtures.ts';
 import type { TestDatabase } from './test-db.ts';

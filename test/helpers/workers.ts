@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import type { Channel, ChannelName, DeliveryJob, SendResult } from '../../src/channels/channel.ts';
+import type { ChannelName } from '../../src/catalog/catalog.ts';
+import type { Channel, DeliveryJob, SendResult } from '../../src/channels/channel.ts';
 import type { Database } from '../../src/db/database.ts';
 import { type RetryPolicy, retryPolicies } from '../../src/deliveries/retry-policy.ts';
 import { DeliveryWorker, type WorkerOptions } from '../../src/deliveries/worker.ts';

@@ -3,9 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { type RunningApp, startApp } from '../../src/app.ts';
 import { createApiKey, ensureAdminKey, hashApiKey } from '../../src/auth/api-keys.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { INVALID_PHONE_MESSAGE } from '../../src/channels/sms/phone.ts';
 import { apiKeys, notifications, users } from '../../src/db/schema.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 

@@ -3,9 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { eq, inArray, sql } from 'drizzle-orm';
 import pg from 'pg';
 import { type RunningApp, startApp } from '../../src/app.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { idempotencyKeys, notificationPreferences } from '../../src/db/schema.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { insertUser, testConfig, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 

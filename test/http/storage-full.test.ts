@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startApp } from '../../src/app.ts';
-import { isStorageFull } from '../../src/db/unavailable.ts';
+import { isStorageFull } from '../../src/database-errors.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { silentLogger } from '../helpers/test-db.ts';
 import { fillDisk, mountTmpfs } from '../helpers/tmpfs.ts';

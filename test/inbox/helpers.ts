@@ -1,5 +1,5 @@
 import type { RunningApp } from '../../src/app.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { ADMIN_KEY } from '../helpers/sms-app.ts';
 

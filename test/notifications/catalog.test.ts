@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CHANNELS } from '../../src/channels/channel.ts';
-import { AppError } from '../../src/errors.ts';
 import {
   CATEGORIES,
+  CHANNELS,
   getNotificationType,
   NOTIFICATION_TYPE_NAMES,
   NOTIFICATION_TYPES,
   PRIORITIES,
   requireNotificationType,
-} from '../../src/notifications/catalog.ts';
+} from '../../src/catalog/catalog.ts';
+import { AppError } from '../../src/errors.ts';
 
 // The seed guide's "SMS Notification Types" section, names verbatim.
 const SEED_PRIORITIES: Record<string, string> = {

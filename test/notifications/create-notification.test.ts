@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { count, eq } from 'drizzle-orm';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { deliveries, notifications } from '../../src/db/schema.ts';
 import type { AppError } from '../../src/errors.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
 import { insertUser, notificationDeps, orderContext } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Liquid } from 'liquidjs';
-import { NOTIFICATION_TYPES } from '../../src/notifications/catalog.ts';
-import { notificationLink } from '../../src/notifications/notification-link.ts';
+import { NOTIFICATION_TYPES } from '../../src/catalog/catalog.ts';
+import { notificationLink } from '../../src/templates/notification-link.ts';
 import { loadTemplateFiles } from '../../src/templates/template-files.ts';
 
 describe('notification links', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { deliveries, notifications, users } from '../../src/db/schema.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
 import { deliveryPolicyConfig } from '../../src/preferences/delivery-policy.ts';
 import { notificationDeps, testConfig } from '../helpers/fixtures.ts';

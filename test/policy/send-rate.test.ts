@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import {
   PgSendRate,
   RateLimitedSmsChannel,
@@ -11,7 +12,6 @@ import {
 } from '../../src/channels/sms/send-rate.ts';
 import { type Database, openDatabase, queryRows } from '../../src/db/database.ts';
 import type { DeliveryWorker } from '../../src/deliveries/worker.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, silentLogger, type TestDatabase } from '../helpers/test-db.ts';

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
+import { matchKeyword } from '../../src/channels/sms/sms-keywords.ts';
 import { notificationPreferences, preferenceChanges } from '../../src/db/schema.ts';
 import { retryPolicies } from '../../src/deliveries/retry-policy.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { SMS_INBOUND_PATH } from '../../src/inbound/sms-inbound.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
-import { matchKeyword } from '../../src/preferences/sms-keywords.ts';
-import { SMS_INBOUND_PATH } from '../../src/webhooks/sms-inbound.ts';
 import { insertUser } from '../helpers/fixtures.ts';
 import {
   ADMIN_KEY,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { ENGINE } from '../helpers/test-db.ts';
 import { type CliProcess, listeningUrl, PROCESS_MS, runCli, runToExit, tempDataDir } from './cli.ts';

@@ -3,8 +3,8 @@ import { createECDH } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
+import { NOTIFICATION_TYPE_NAMES } from '../../src/catalog/catalog.ts';
 import { queryRows } from '../../src/db/database.ts';
-import { NOTIFICATION_TYPE_NAMES } from '../../src/notifications/catalog.ts';
 import { ENGINE } from '../helpers/test-db.ts';
 import { ADMIN_KEY, call, type SecurityApp, seedSmsUser, startSecurityApp } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { ISSUER } from '../../src/auth/user-tokens.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { ENGINE } from '../helpers/test-db.ts';
 import { ADMIN_KEY, call, type SecurityApp, startSecurityApp, USER_TOKEN_SECRET } from './helpers.ts';
 

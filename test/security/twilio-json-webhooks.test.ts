@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
 import twilio from 'twilio';
 import { deliveries, inboundSms } from '../../src/db/schema.ts';
-import { SMS_INBOUND_PATH } from '../../src/webhooks/sms-inbound.ts';
+import { SMS_INBOUND_PATH } from '../../src/inbound/sms-inbound.ts';
 import { ENGINE } from '../helpers/test-db.ts';
 import { type SecurityApp, seedSmsUser, startSecurityApp, TWILIO_SID, TWILIO_TOKEN } from './helpers.ts';
 

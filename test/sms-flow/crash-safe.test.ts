@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RunningApp, startApp } from '../../src/app.ts';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { DEFAULT_SMS_PRICES } from '../../src/channels/sms/cost.ts';
 import { composeSms } from '../../src/channels/sms/sms-composer.ts';
 import { claimDue } from '../../src/deliveries/claim.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
 import { notify, smsDelivery, smsUser, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
-import { getNotificationType } from '../../src/notifications/catalog.ts';
 import { statsSocketPath } from '../../src/stats/local-stats.ts';
 import { ENGINE, silentLogger } from '../helpers/test-db.ts';
 import { listeningUrl, PROCESS_MS, runCli, runToExit, tempDataDir } from '../process/cli.ts';

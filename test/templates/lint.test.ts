@@ -10,7 +10,7 @@ import {
   type LintWarningCode,
   lintSmsTemplate,
   type Render,
-} from '../../src/templates/lint.ts';
+} from '../../src/authoring/lint.ts';
 import { cli } from '../cli/helpers.ts';
 
 /** A stand-in for the real renderer: `{{ a.b }}` lookups, throwing on a missing variable like it does. */

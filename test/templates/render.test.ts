@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { requireNotificationType } from '../../src/catalog/catalog.ts';
 import { AppError } from '../../src/errors.ts';
-import { requireNotificationType } from '../../src/notifications/catalog.ts';
 import {
   buildTemplateContext,
   renderTemplate,

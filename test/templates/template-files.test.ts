@@ -9,7 +9,7 @@ import {
   NOTIFICATION_TYPE_NAMES,
   NOTIFICATION_TYPES,
   requireNotificationType,
-} from '../../src/notifications/catalog.ts';
+} from '../../src/catalog/catalog.ts';
 import { renderTemplate } from '../../src/templates/render.ts';
 import {
   DEFAULT_LOCALE,

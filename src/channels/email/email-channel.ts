@@ -1,7 +1,7 @@
 import type { UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
+import { type Category, getNotificationType } from '../../catalog/catalog.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { type Category, getNotificationType } from '../../notifications/catalog.ts';
 import { buildTemplateContext, renderTemplate } from '../../templates/render.ts';
 import type { TemplateField } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';

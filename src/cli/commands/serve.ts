@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from '../../app.ts';
+import { isDatabaseUnavailable } from '../../database-errors.ts';
 import { DataDirLockedError } from '../../db/data-dir-lock.ts';
-import { isDatabaseUnavailable } from '../../db/unavailable.ts';
 import { configOrExit, parseCommand } from '../command.ts';
 
 const HELP = `Usage: laundryconnect-notify serve|api|worker [--help]

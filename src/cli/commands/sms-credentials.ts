@@ -1,6 +1,6 @@
-import type { SmsSetup } from '../../channels/sms/setup-sms.ts';
 import { createTwilioClient } from '../../channels/sms/twilio-http-client.ts';
 import type { Config } from '../../config.ts';
+import type { SmsSetup } from '../../setup/sms.ts';
 
 /**
  * Prove the SMS credentials with an authenticated call that sends nothing: fetch the Account

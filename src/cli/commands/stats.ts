@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { DataDirLockedError } from '../../db/data-dir-lock.ts';
 import { openDatabase } from '../../db/database.ts';
 import { runMigrations } from '../../db/migrate.ts';
-import { statsQuery } from '../../http/routes/stats.ts';
 import { createLogger, logDestination } from '../../logger.ts';
 import { type DeliveryStats, deliveryStats } from '../../stats/delivery-stats.ts';
 import { askLocalStats, NoLocalStatsError } from '../../stats/local-stats.ts';
-import { type StatsQuery, StatsWindowError, windowFromQuery } from '../../stats/stats-window.ts';
+import { type StatsQuery, StatsWindowError, statsQuery, windowFromQuery } from '../../stats/stats-window.ts';
 import { configOrExit, parseCommand } from '../command.ts';
 
 const HELP = `Usage: laundryconnect-notify stats [--today | --window today|7d|30d | --from ISO --to ISO]

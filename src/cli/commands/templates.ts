@@ -1,16 +1,16 @@
-import type { Config } from '../../config.ts';
-import { DataDirLockedError } from '../../db/data-dir-lock.ts';
-import { type Database, openDatabase } from '../../db/database.ts';
-import { runMigrations } from '../../db/migrate.ts';
-import { createLogger, type Logger, logDestination } from '../../logger.ts';
-import { getNotificationType } from '../../notifications/catalog.ts';
-import { formatLintReport, type LintRow } from '../../templates/lint.ts';
+import { formatLintReport, type LintRow } from '../../authoring/lint.ts';
 import {
   activeTemplatesOfType,
   checkTemplateSets,
   loadTemplatesIntoDb,
   TemplateLoadError,
-} from '../../templates/load-templates.ts';
+} from '../../authoring/load-templates.ts';
+import { getNotificationType } from '../../catalog/catalog.ts';
+import type { Config } from '../../config.ts';
+import { DataDirLockedError } from '../../db/data-dir-lock.ts';
+import { type Database, openDatabase } from '../../db/database.ts';
+import { runMigrations } from '../../db/migrate.ts';
+import { createLogger, type Logger, logDestination } from '../../logger.ts';
 import { loadTemplateFiles, type TemplateSet } from '../../templates/template-files.ts';
 import { configOrExit, parseCommand } from '../command.ts';
 

@@ -1,13 +1,13 @@
 import { sql } from 'drizzle-orm';
+import { requireNotificationType } from '../../catalog/catalog.ts';
 import { DEFAULT_SMS_PRICES, parsePriceTable } from '../../channels/sms/cost.ts';
 import { validatePhone } from '../../channels/sms/phone.ts';
-import { type SmsSetup, setupSms } from '../../channels/sms/setup-sms.ts';
 import { composeSms } from '../../channels/sms/sms-composer.ts';
 import type { SendSmsResult } from '../../channels/sms/sms-service.ts';
 import { type Config, maskSecret } from '../../config.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
-import { requireNotificationType } from '../../notifications/catalog.ts';
+import { type SmsSetup, setupSms } from '../../setup/sms.ts';
 import { TemplateStore } from '../../templates/template-store.ts';
 import { configOrExit, parseCommand } from '../command.ts';
 import { credentialsProblem } from './sms-credentials.ts';

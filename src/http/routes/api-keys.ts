@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { API_KEY_ROLES, createApiKey } from '../../auth/api-keys.ts';
 import type { Queryable } from '../../db/database.ts';
+import { text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
-import { text } from '../text.ts';
 
 const createBody = z
   .object({

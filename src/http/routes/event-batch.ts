@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { type EventBatchItem, handleEventBatch } from '../../events/handle-event-batch.ts';
 import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
 import { BATCH_MAX_ITEMS } from '../../notifications/create-notification-batch.ts';
+import { text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
 import { invalidItem } from '../batch-item-error.ts';
-import { text } from '../text.ts';
 import { checkEventData, eventFields } from './events.ts';
 
 /** One item: a single event's body, with its own idempotency key in place of the header. */

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { eventDataIssues } from '../../events/event-map.ts';
 import { handleEvent } from '../../events/handle-event.ts';
 import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
+import { jsonObject, text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
-import { jsonObject, text } from '../text.ts';
 import { idempotencyHeaders } from './notifications.ts';
 
 /** The fields of one event, in the single route's body and in a batch item alike. */

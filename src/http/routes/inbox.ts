@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { UserTokens } from '../../auth/user-tokens.ts';
 import type { Db } from '../../db/database.ts';
 import { countUnread, findInboxUser, listInbox, markAllRead, markRead } from '../../inbox/inbox-store.ts';
+import { text } from '../../text.ts';
 import { requireUserOrApiKey, targetUserId } from '../auth.ts';
-import { text } from '../text.ts';
 
 export const userQuery = z.object({
   user_id: text()

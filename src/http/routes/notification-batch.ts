@@ -7,9 +7,9 @@ import {
   type BatchItem,
   createNotificationBatch,
 } from '../../notifications/create-notification-batch.ts';
+import { text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
 import { invalidItem } from '../batch-item-error.ts';
-import { text } from '../text.ts';
 import { checkContextValues, createFields } from './notifications.ts';
 
 /** One item: a single create's body, with its own idempotency key in place of the header. */

@@ -5,8 +5,8 @@ import { AppError } from '../../errors.ts';
 import { contextValueIssues } from '../../notifications/context-schema.ts';
 import { type CreateNotificationDeps, createNotification } from '../../notifications/create-notification.ts';
 import { getNotificationView } from '../../notifications/notification-view.ts';
+import { jsonObject, text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
-import { jsonObject, text } from '../text.ts';
 
 /** The fields of one notification to create, in a single create and in a batch item alike. */
 export const createFields = {

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { UserTokens } from '../../auth/user-tokens.ts';
 import type { Db } from '../../db/database.ts';
+import { listSmsReplies } from '../../inbound/sms-replies.ts';
 import { ACCEPTED_FIELDS } from '../../preferences/preference-fields.ts';
 import {
   getPreferences,
@@ -10,10 +11,9 @@ import {
   updatePreferences,
 } from '../../preferences/preferences-service.ts';
 import type { QuietWindow } from '../../preferences/quiet-hours.ts';
-import { type BudgetSettings, budgetStatus } from '../../preferences/sms-budget.ts';
-import { listSmsReplies } from '../../preferences/sms-replies.ts';
+import { type BudgetSettings, budgetStatus } from '../../stats/sms-budget.ts';
+import { jsonObject, text } from '../../text.ts';
 import { requireApiKey, requireUserOrApiKey, targetUserId } from '../auth.ts';
-import { jsonObject, text } from '../text.ts';
 
 export interface PreferenceRouteDeps {
   db: Db;

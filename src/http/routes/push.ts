@@ -11,8 +11,8 @@ import {
 import type { Db } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import { findInboxUser } from '../../inbox/inbox-store.ts';
+import { text, url } from '../../text.ts';
 import { requireUserOrApiKey, targetUserId } from '../auth.ts';
-import { text, url } from '../text.ts';
 import { userQuery } from './inbox.ts';
 
 const base64urlKey = (valid: (key: Buffer) => boolean, what: string) =>

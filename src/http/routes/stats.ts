@@ -1,38 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { Queryable } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import { deliveryStats } from '../../stats/delivery-stats.ts';
 import { deliveryStatsSchema } from '../../stats/stats-schema.ts';
-import {
-  STATS_WINDOWS,
-  type StatsWindow,
-  StatsWindowError,
-  windowFromQuery,
-} from '../../stats/stats-window.ts';
+import { type StatsWindow, StatsWindowError, statsQuery, windowFromQuery } from '../../stats/stats-window.ts';
 import { requireApiKey } from '../auth.ts';
-import { text } from '../text.ts';
-
-export const statsQuery = z
-  .object({
-    window: z.enum(STATS_WINDOWS).optional().describe('today (the default), 7d or 30d, in the zone `tz`'),
-    from: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .describe('Start of a custom window (ISO 8601, inclusive)'),
-    to: z.iso.datetime({ offset: true }).optional().describe('End of a custom window (ISO 8601, exclusive)'),
-    granularity: z
-      .enum(['hour', 'day'])
-      .optional()
-      .describe('Bucket size of the time series; default hour up to 2 days, else day'),
-    tz: text()
-      .min(1)
-      .max(64)
-      .optional()
-      .describe('IANA time zone of "today" and the buckets; default STATS_TIME_ZONE'),
-  })
-  .strict();
 
 /**
  * The delivery figures without a browser (docs/stats.md): what the console and the `stats` command

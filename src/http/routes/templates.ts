@@ -2,17 +2,17 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { saveTemplateEdit } from '../../authoring/template-edit.ts';
+import { previewTemplate } from '../../authoring/template-preview.ts';
+import { requireNotificationType } from '../../catalog/catalog.ts';
 import type { PriceTable } from '../../channels/sms/cost.ts';
 import type { Db } from '../../db/database.ts';
 import { notificationTemplates } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
-import { requireNotificationType } from '../../notifications/catalog.ts';
-import { saveTemplateEdit } from '../../templates/template-edit.ts';
 import { LOCALES, TEMPLATE_FIELDS } from '../../templates/template-files.ts';
-import { previewTemplate } from '../../templates/template-preview.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
+import { jsonObject, text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
-import { jsonObject, text } from '../text.ts';
 
 const templateParams = z.object({
   type: text().min(1).max(64),

@@ -2,14 +2,14 @@ import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { SettingsLinks } from '../../auth/settings-link.ts';
 import { UNSUBSCRIBE_PATH, type UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
+import type { Category } from '../../catalog/catalog.ts';
 import type { Db } from '../../db/database.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
-import type { SettingsLinks } from '../../me/settings-link.ts';
-import type { Category } from '../../notifications/catalog.ts';
 import { unsubscribeFromEmail } from '../../preferences/preferences-service.ts';
-import { text } from '../text.ts';
+import { text } from '../../text.ts';
 
 export interface UnsubscribeRouteDeps {
   db: Db;

@@ -7,10 +7,10 @@ import { INVALID_PHONE_MESSAGE, validatePhone } from '../../channels/sms/phone.t
 import type { Db } from '../../db/database.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
-import { isTimeZone } from '../../preferences/time-zone.ts';
 import { isSupportedLocale, LOCALES } from '../../templates/template-files.ts';
+import { text } from '../../text.ts';
+import { isTimeZone } from '../../time-zone.ts';
 import { requireApiKey } from '../auth.ts';
-import { text } from '../text.ts';
 
 export const userIdParam = z.object({
   userId: text().min(1).max(128).describe("The marketplace's user id"),

@@ -1,9 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
+import { CATEGORIES } from '../catalog/catalog.ts';
 import type { Db } from '../db/database.ts';
 import { notificationPreferences, preferenceChanges } from '../db/schema.ts';
 import { skipQueuedSmsForUser } from '../deliveries/skip-for-user.ts';
-import { CATEGORIES } from './catalog.ts';
-import { DEFAULT_CHANNEL_ENABLED } from './preferences.ts';
+import { DEFAULT_CHANNEL_ENABLED } from './preference-map.ts';
 
 export type OptOutSource = 'twilio_21610' | 'stop_keyword' | 'api';
 

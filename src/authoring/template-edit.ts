@@ -7,11 +7,11 @@ import { and, eq } from 'drizzle-orm';
 import type { Db, Queryable } from '../db/database.ts';
 import { notificationTemplates } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
+import type { TemplateField, TemplateSet } from '../templates/template-files.ts';
+import { TEMPLATE_FIELDS } from '../templates/template-files.ts';
+import type { TemplateSource, TemplateStore } from '../templates/template-store.ts';
 import type { LintRow, LintWarning } from './lint.ts';
 import { checkTemplateSets, loadTemplatesIntoDb, TemplateLoadError } from './load-templates.ts';
-import type { TemplateField, TemplateSet } from './template-files.ts';
-import { TEMPLATE_FIELDS } from './template-files.ts';
-import type { TemplateSource, TemplateStore } from './template-store.ts';
 
 export interface FieldEdit {
   type: string;

@@ -5,8 +5,8 @@ import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { looksLikeJwt, type UserTokens } from '../auth/user-tokens.ts';
 import { AppError } from '../errors.ts';
-import { text } from '../http/text.ts';
 import type { Logger } from '../logger.ts';
+import { text } from '../text.ts';
 import type { InboxClient, InboxHub, ServerMessage } from './inbox-hub.ts';
 
 /** Close codes in the application range (4000–4999), mirroring the HTTP statuses they stand for. */

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import twilio from 'twilio';
-import { AppError } from '../errors.ts';
+import { AppError } from '../../errors.ts';
 
 /**
  * Check `X-Twilio-Signature` with the SDK's own validator. Twilio signs the URL it called, so behind

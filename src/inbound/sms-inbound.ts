@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isYes, matchKeyword } from '../channels/sms/sms-keywords.ts';
+import { assertTwilioSignature } from '../channels/sms/twilio-signature.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import { optOutOfSms } from '../notifications/sms-opt-out.ts';
 import { optInToSms, type SmsOptInHook } from '../preferences/preferences-service.ts';
-import { isYes, matchKeyword } from '../preferences/sms-keywords.ts';
-import { latestSmsNotification, storeInbound, usersByPhone } from '../preferences/sms-replies.ts';
-import { assertTwilioSignature } from './twilio-signature.ts';
+import { optOutOfSms } from '../preferences/sms-opt-out.ts';
+import { latestSmsNotification, storeInbound, usersByPhone } from './sms-replies.ts';
 
 export const SMS_INBOUND_PATH = '/api/sms/inbound/';
 
@@ -49,7 +49,7 @@ export function twiml(message?: string): string {
  * help text; a YES after a message that asked for confirmation confirms that order; everything is
  * stored. No reply to STOP: Twilio sends its own confirmation and blocks ours to an opted-out number.
  * No reply to START either: Twilio answers it itself, and when START turned SMS on the opt-in
- * confirmation (preferences/sms-opt-in.ts) is our one message, so the user is not told twice.
+ * confirmation (notifications/sms-opt-in-confirmation.ts) is our one message, so the user is not told twice.
  */
 export function registerSmsInbound(app: FastifyInstance, o: InboundOptions): void {
   app.withTypeProvider<ZodTypeProvider>().post(

@@ -6,13 +6,13 @@
  * either applies completely or leaves the database as it was. Shared by the CLI and the admin API.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import { getNotificationType } from '../catalog/catalog.ts';
 import type { Db, Queryable } from '../db/database.ts';
 import { notificationTemplates } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { getNotificationType } from '../notifications/catalog.ts';
+import { buildTemplateContext, renderTemplate, validateTemplateSource } from '../templates/render.ts';
+import { TEMPLATE_FIELDS, type TemplateField, type TemplateSet } from '../templates/template-files.ts';
 import { type LintRow, lintSmsTemplate } from './lint.ts';
-import { buildTemplateContext, renderTemplate, validateTemplateSource } from './render.ts';
-import { TEMPLATE_FIELDS, type TemplateField, type TemplateSet } from './template-files.ts';
 
 export interface LoadSummary {
   created: number;

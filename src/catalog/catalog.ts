@@ -2,8 +2,11 @@
  * The notification catalog: the one place notification types are defined. Everything else (triggers,
  * preferences, templates, the dashboard) looks types up here instead of spelling their names.
  */
-import type { ChannelName } from '../channels/channel.ts';
 import { AppError } from '../errors.ts';
+
+/** The ways a notification can reach a user; each has one module under src/channels/ (in_app: src/inbox/). */
+export const CHANNELS = ['in_app', 'sms', 'email', 'push'] as const;
+export type ChannelName = (typeof CHANNELS)[number];
 
 /** Preference groups a user switches on or off per channel (the seed's `order_updates_sms`, …). */
 export const CATEGORIES = ['order_updates', 'payment_updates', 'account', 'partner', 'promotions'] as const;
@@ -130,7 +133,7 @@ const DEFS: Record<string, Def> = {
     link: SITE,
   },
   // The answer to a user turning SMS on (the guide: "Provide opt-out instructions"), sent once per
-  // opt-in (preferences/sms-opt-in.ts). Critical: it answers the user's own action at that moment,
+  // opt-in (notifications/sms-opt-in-confirmation.ts). Critical: it answers the user's own action at that moment,
   // so quiet hours do not hold it. It is about SMS, so it goes by SMS (and to the inbox, like all).
   sms_opt_in_confirmed: {
     category: 'account',

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { recordSmsStatus, type SmsStatusDeps } from '../channels/sms/sms-status.ts';
 import { parseTwilioErrorCode } from '../channels/sms/twilio-errors.ts';
-import { assertTwilioSignature } from './twilio-signature.ts';
+import { assertTwilioSignature } from '../channels/sms/twilio-signature.ts';
+import { recordSmsStatus, type SmsStatusDeps } from './sms-status.ts';
 
 export interface StatusCallbackOptions {
   path: string;

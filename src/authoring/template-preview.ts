@@ -3,16 +3,17 @@
  * source for one field: what the API's preview returns and the console's editor shows as you type.
  * Every count comes from the same code the SMS channel bills with, so the editor cannot disagree.
  */
+
+import { requireNotificationType } from '../catalog/catalog.ts';
 import { estimateCostInCountry, type PriceTable, type SmsCostEstimate } from '../channels/sms/cost.ts';
 import { dltMismatchReason } from '../channels/sms/dlt.ts';
 import { analyzeSms, type SmsAnalysis } from '../channels/sms/segments.ts';
 import { AppError } from '../errors.ts';
-import { requireNotificationType } from '../notifications/catalog.ts';
+import { buildTemplateContext, renderTemplate, templateVariables } from '../templates/render.ts';
+import { TEMPLATE_FIELDS, type TemplateField } from '../templates/template-files.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
 import { type LintReport, lintSmsTemplate } from './lint.ts';
-import { buildTemplateContext, renderTemplate, templateVariables } from './render.ts';
 import { checkTemplateSet, currentSet, withEdit } from './template-edit.ts';
-import { TEMPLATE_FIELDS, type TemplateField } from './template-files.ts';
-import type { TemplateStore } from './template-store.ts';
 
 /** Customers are in India: an estimate without a recipient prices a message there. */
 export const PREVIEW_COST_COUNTRY = 'IN';

@@ -1,11 +1,11 @@
-import { type Config, smsBackend } from '../../config.ts';
-import type { Logger } from '../../logger.ts';
-import { startTwilioSandbox, type TwilioSandbox } from '../../sandbox/server.ts';
-import type { TemplateStore } from '../../templates/template-store.ts';
-import { DEFAULT_SMS_PRICES, type PriceTable, parsePriceTable } from './cost.ts';
-import { SmsChannel } from './sms-channel.ts';
-import { SmsService } from './sms-service.ts';
-import { createTwilioClient } from './twilio-http-client.ts';
+import { DEFAULT_SMS_PRICES, type PriceTable, parsePriceTable } from '../channels/sms/cost.ts';
+import { SmsChannel } from '../channels/sms/sms-channel.ts';
+import { SmsService } from '../channels/sms/sms-service.ts';
+import { createTwilioClient } from '../channels/sms/twilio-http-client.ts';
+import { type Config, smsBackend } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { startTwilioSandbox, type TwilioSandbox } from '../sandbox/server.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
 
 /** Twilio's magic "valid sender" test number: what the sandbox sends from when none is configured. */
 export const SANDBOX_FROM_NUMBER = '+15005550006';

@@ -1,10 +1,10 @@
-import type { UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
-import type { Config } from '../../config.ts';
-import type { Logger } from '../../logger.ts';
-import type { TemplateStore } from '../../templates/template-store.ts';
-import { EmailChannel } from './email-channel.ts';
-import { type MailCapture, startMailCapture } from './mail-capture.ts';
-import { createEmailTransport } from './transport.ts';
+import type { UnsubscribeTokens } from '../auth/unsubscribe-tokens.ts';
+import { EmailChannel } from '../channels/email/email-channel.ts';
+import { type MailCapture, startMailCapture } from '../channels/email/mail-capture.ts';
+import { createEmailTransport } from '../channels/email/transport.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
 
 export interface EmailSetup {
   channel: EmailChannel;

@@ -1,14 +1,8 @@
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
-import { decodeInboxEvents, INBOX_CHANNEL, type InboxEvent } from '../inbox/inbox-events.ts';
-import {
-  findInboxUser,
-  type InboxItem,
-  inboxSince,
-  loadInboxItems,
-  unreadCounts,
-} from '../inbox/inbox-store.ts';
 import type { Logger } from '../logger.ts';
+import { decodeInboxEvents, INBOX_CHANNEL, type InboxEvent } from './inbox-events.ts';
+import { findInboxUser, type InboxItem, inboxSince, loadInboxItems, unreadCounts } from './inbox-store.ts';
 
 /** Server → client messages (docs/inbox.md, "WebSocket"). */
 export type ServerMessage =

@@ -1,6 +1,6 @@
-import { type Clock, systemClock } from '../../clock.ts';
-import type { AppliedStatus, ProviderStatusWriter } from '../../deliveries/apply-provider-statuses.ts';
-import { classifyTwilioError, twilioErrorMessage } from './twilio-errors.ts';
+import { classifyTwilioError, twilioErrorMessage } from '../channels/sms/twilio-errors.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import type { AppliedStatus, ProviderStatusWriter } from '../deliveries/apply-provider-statuses.ts';
 
 export interface SmsStatusReport {
   sid: string;

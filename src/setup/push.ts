@@ -1,10 +1,10 @@
 import webpush, { type VapidKeys } from 'web-push';
-import { getOrCreateSetting } from '../../auth/service-settings.ts';
-import { type Config, ConfigError } from '../../config.ts';
-import type { Db } from '../../db/database.ts';
-import type { Logger } from '../../logger.ts';
-import type { TemplateStore } from '../../templates/template-store.ts';
-import { PushChannel } from './push-channel.ts';
+import { getOrCreateSetting } from '../auth/service-settings.ts';
+import { PushChannel } from '../channels/push/push-channel.ts';
+import { type Config, ConfigError } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
 
 export interface PushSetup {
   channel: PushChannel;

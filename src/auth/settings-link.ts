@@ -1,13 +1,11 @@
-import type { LinkTokens } from './link-tokens.ts';
-
 export interface SettingsLinkOptions {
   /** NOTIFICATION_SETTINGS_URL: the marketplace's own settings page, when it has one. */
   configured: string | undefined;
-  links: LinkTokens;
-  /** Where this service is reached (PUBLIC_URL, or the address it listens on). */
-  baseUrl: () => string;
-  /** ME_EMAIL_LINK_TTL_HOURS, in seconds: an email's link must still work when it is read. */
-  ttlSeconds: number;
+  /**
+   * A signed link to this user's preference centre (the end-user pages' LinkTokens, wired by the
+   * composition root: auth/ sits below the pages, so it is handed the signer, not the pages' module).
+   */
+  signedLink: (externalUserId: string) => Promise<string>;
 }
 
 /**
@@ -24,13 +22,7 @@ export class SettingsLinks {
 
   async forUser(externalUserId: string): Promise<string> {
     if (this.#o.configured) return this.#o.configured;
-    const { url } = await this.#o.links.url(
-      this.#o.baseUrl(),
-      externalUserId,
-      'preferences',
-      this.#o.ttlSeconds,
-    );
-    return url;
+    return this.#o.signedLink(externalUserId);
   }
 
   /** For a page that does not know the user (a broken unsubscribe link): the configured page, or none. */

@@ -1,8 +1,7 @@
 import { eq } from 'drizzle-orm';
-import type { ChannelName } from '../channels/channel.ts';
+import { CATEGORIES, type ChannelName } from '../catalog/catalog.ts';
 import type { Queryable } from '../db/database.ts';
 import { notificationPreferences } from '../db/schema.ts';
-import { CATEGORIES } from './catalog.ts';
 
 /**
  * Channel defaults when a user has made no choice: SMS is opt-in (the seed's rule, it costs money),

@@ -1,6 +1,6 @@
+import { getNotificationType } from '../catalog/catalog.ts';
 import { AppError } from '../errors.ts';
-import { renderTemplate } from '../templates/render.ts';
-import { getNotificationType } from './catalog.ts';
+import { renderTemplate } from './render.ts';
 
 /**
  * The page a notification is about (the catalog's `link`, rendered with its context), or null

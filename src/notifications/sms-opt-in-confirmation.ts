@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { users } from '../db/schema.ts';
-import { type CreateNotificationDeps, createNotification } from '../notifications/create-notification.ts';
-import type { SmsOptInHook } from './preferences-service.ts';
+import type { SmsOptInHook } from '../preferences/preferences-service.ts';
+import { type CreateNotificationDeps, createNotification } from './create-notification.ts';
 
 /**
  * The SMS opt-in confirmation (the guide: "Provide opt-out instructions"): when a user turns SMS on

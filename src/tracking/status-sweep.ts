@@ -1,8 +1,8 @@
-import { type Clock, systemClock } from '../../clock.ts';
-import type { Db } from '../../db/database.ts';
-import { takeStaleSent } from '../../deliveries/take-stale-sent.ts';
-import type { Logger } from '../../logger.ts';
-import type { SmsService } from './sms-service.ts';
+import type { SmsService } from '../channels/sms/sms-service.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import type { Db } from '../db/database.ts';
+import { takeStaleSent } from '../deliveries/take-stale-sent.ts';
+import type { Logger } from '../logger.ts';
 import { recordSmsStatus, type SmsStatusDeps } from './sms-status.ts';
 
 export interface StatusSweepOptions {

@@ -1,5 +1,5 @@
-import type { InboxPublisher } from '../../inbox/inbox-events.ts';
-import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
+import type { Channel, DeliveryJob, SendResult } from '../channels/channel.ts';
+import type { InboxPublisher } from './inbox-events.ts';
 
 /**
  * The in-app inbox: the notification row is the inbox entry, so delivering it means marking it
