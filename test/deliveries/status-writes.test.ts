@@ -91,9 +91,17 @@ test('every SQL function that writes deliveries is a write path taking the table
   );
   for (const [body, name, args] of writers) {
     if (name === 'lc_claim_deliveries') {
-      // Left to the clock work (issue 14 item 5); its literals must still be the table's.
+      // The one write path that spells its statuses, on purpose: `status = 'queued'` must be a
+      // literal for the planner to use the partial due index (deliveries_due_idx … where status =
+      // 'queued'); a parameter from p_machine would turn the hot claim into a scan. So the literals
+      // are checked against the table instead.
       assert.match(body, new RegExp(`d\\.status = '${TRANSITIONS.claim.from[0]}'`));
       assert.match(body, new RegExp(`set status = '${TRANSITIONS.claim.to}'`));
+      assert.match(
+        body,
+        new RegExp(`'${TRANSITIONS.claim.from[0]}', '${TRANSITIONS.claim.to}'`),
+        'its history row',
+      );
       continue;
     }
     assert.match(args!, /p_machine jsonb/, `${name} takes the table`);
