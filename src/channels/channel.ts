@@ -19,6 +19,11 @@ export interface DeliveryJob {
   notificationType: string;
   channel: ChannelName;
   attempt: number; // 1 for the first attempt
+  /**
+   * This delivery's retry budget (attempts including the first), stored when it was queued: the
+   * one number the worker, the reaper and provider statuses compare, whatever the policy is now.
+   */
+  maxAttempts: number;
   title: string;
   message: string;
   context: Record<string, unknown>;

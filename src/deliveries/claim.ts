@@ -13,6 +13,7 @@ import { sqlInstant } from './sql-instant.ts';
 interface ClaimedRow extends ProfileColumns {
   id: string;
   attempts: number;
+  max_attempts: number;
   channel: ChannelName;
   outcome_unknown: boolean | null;
   created_ms: string | number;
@@ -55,6 +56,7 @@ export async function claimDue(
     notificationType: r.type,
     channel: r.channel,
     attempt: r.attempts,
+    maxAttempts: r.max_attempts,
     title: r.title,
     message: r.message,
     context: r.context,

@@ -248,7 +248,8 @@ export class DeliveryWorker {
       () => controller.abort(new Error(`send timed out after ${this.#o.timeoutsMs[channel.name]} ms`)),
       this.#o.timeoutsMs[channel.name],
     );
-    const policy = this.#o.retryPolicies[channel.name];
+    // The channel's timing, with the budget this delivery was queued with.
+    const policy = { ...this.#o.retryPolicies[channel.name], maxAttempts: job.maxAttempts };
     void attemptDelivery(channel, job, policy, controller.signal, this.#o.logger).then((result) => {
       clearTimeout(timeout);
       this.#controllers.delete(controller);

@@ -12,10 +12,10 @@ import { classifyPushStatus } from '../../src/channels/push/push-errors.ts';
 import { decideChannels } from '../../src/notifications/eligibility.ts';
 
 const SRC = new URL('../../src/', import.meta.url);
-/** Where deliveries get their error codes and skip reasons (channels, worker, queue, digest, opt-out). */
-const WRITERS = ['channels', 'deliveries', 'digest', 'notifications'];
-/** The catalogue itself, and the notification types' sample data (`promo: { code: 'WELCOME20' }`). */
-const NOT_WRITERS = new Set(['channels/delivery-errors.ts', 'catalog/catalog.ts']);
+/** Where deliveries get their error codes and skip reasons (channels, worker, queue, provider statuses, digest, opt-out). */
+const WRITERS = ['channels', 'deliveries', 'tracking', 'digest', 'notifications', 'preferences'];
+/** The catalogue itself, and the webhook signature check (its codes refuse a request, not a delivery). */
+const NOT_WRITERS = new Set(['channels/delivery-errors.ts', 'channels/sms/twilio-signature.ts']);
 
 function sources(dirs: string[]): { path: string; text: string }[] {
   return dirs.flatMap((dir) =>

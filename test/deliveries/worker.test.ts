@@ -104,6 +104,40 @@ describe(`delivery worker (${ENGINE})`, () => {
     assert.match(last.detail ?? '', /retries exhausted/);
   });
 
+  test('the budget is the one the delivery was queued with, not the policy as configured now', async () => {
+    // Queued under a budget of 2 attempts; the worker's policy has since been raised to 5 (a changed
+    // SMS_MAX_RETRIES): the worker must stop at 2, as the reaper and provider statuses do in SQL.
+    const d = await newDelivery('w-budget');
+    await t.database.db.update(deliveries).set({ maxAttempts: 2 }).where(eq(deliveries.id, d.id));
+    const channel = new ScriptedChannel('in_app', () => ({
+      kind: 'retryable',
+      code: '503',
+      message: 'busy',
+    }));
+    const policy = { maxAttempts: 5, maxLookups: 0, baseDelayMs: 1_000, factor: 1, maxDelayMs: 1_000 };
+    const clock = new TestClock();
+    const worker = makeWorker(t.database, [channel], { policy, clock });
+    await worker.start();
+    try {
+      const first = await waitFor(
+        async () => {
+          const row = await reload(d.id);
+          return row.attempts === 1 && row.status === 'queued' ? row : undefined;
+        },
+        10_000,
+        'attempt 1 written',
+      );
+      assert.equal(first.nextAttemptAt?.getTime(), clock.now() + 1_000);
+      clock.advance(1_000);
+      await waitFor(async () => (await reload(d.id)).status === 'failed', 10_000, 'failed after attempt 2');
+    } finally {
+      await worker.stop();
+    }
+    const final = await reload(d.id);
+    assert.equal(final.attempts, 2);
+    assert.equal(channel.calls.filter((j) => j.deliveryId === String(d.id)).length, 2);
+  });
+
   test('a retry is claimed once its due time is reached and not a millisecond before', async () => {
     const d = await newDelivery('w-due');
     const due = Date.now() + 60_000;

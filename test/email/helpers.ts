@@ -17,6 +17,7 @@ export function orderConfirmedJob(
     notificationType: 'order_confirmed',
     channel: 'email',
     attempt: 1,
+    maxAttempts: 5,
     title: 'Order confirmed',
     message: 'Order #LC240117 is confirmed.',
     context: context ?? getNotificationType('order_confirmed')!.sampleContext,
