@@ -4,34 +4,20 @@ import { z } from 'zod';
 import { type EventBatchItem, handleEventBatch } from '../../events/handle-event-batch.ts';
 import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
 import { BATCH_MAX_ITEMS } from '../../notifications/create-notification-batch.ts';
-import { text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
-import { invalidItem } from '../batch-item-error.ts';
+import { batchBody, batchSummary, invalidItem, itemIdempotencyKey } from '../batch-request.ts';
 import { checkEventData, eventFields } from './events.ts';
 
 /** One item: a single event's body, with its own idempotency key in place of the header. */
 const batchItem = z
   .object({
     ...eventFields,
-    idempotency_key: text()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe("This event's Idempotency-Key: a retried batch returns the first notifications for it"),
+    idempotency_key: itemIdempotencyKey('event'),
   })
   .strict()
   .superRefine(checkEventData);
 
-// Items are checked one by one (below), so one bad event is its own 400 and the rest go on.
-const batchBody = z
-  .object({
-    events: z
-      .array(z.unknown())
-      .min(1)
-      .max(BATCH_MAX_ITEMS)
-      .describe(`Up to ${BATCH_MAX_ITEMS} events, each as the body of POST /api/v1/events`),
-  })
-  .strict();
+const body = batchBody('events', 'POST /api/v1/events');
 
 function toBatchItem(raw: unknown, index: number): EventBatchItem {
   const parsed = batchItem.safeParse(raw);
@@ -53,7 +39,7 @@ export function registerEventBatchRoute(
       schema: {
         tags: ['events'],
         summary: `Report up to ${BATCH_MAX_ITEMS} marketplace events at once; each gets its own result`,
-        body: batchBody,
+        body,
       },
       onRequest: requireApiKey(deps.db),
     },
@@ -64,12 +50,7 @@ export function registerEventBatchRoute(
         request.body.events.map(toBatchItem),
         `events:${request.apiKey!.id}`,
       );
-      return {
-        created: results.filter((r) => r.status === 202).length,
-        replayed: results.filter((r) => r.status === 200).length,
-        failed: results.filter((r) => r.status >= 400).length,
-        results,
-      };
+      return batchSummary(results, 202);
     },
   );
 }

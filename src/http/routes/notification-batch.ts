@@ -7,34 +7,20 @@ import {
   type BatchItem,
   createNotificationBatch,
 } from '../../notifications/create-notification-batch.ts';
-import { text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
-import { invalidItem } from '../batch-item-error.ts';
+import { batchBody, batchSummary, invalidItem, itemIdempotencyKey } from '../batch-request.ts';
 import { checkContextValues, createFields } from './notifications.ts';
 
 /** One item: a single create's body, with its own idempotency key in place of the header. */
 const batchItem = z
   .object({
     ...createFields,
-    idempotency_key: text()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe("This item's Idempotency-Key: a retried batch returns the first notification for it"),
+    idempotency_key: itemIdempotencyKey('item'),
   })
   .strict()
   .superRefine(checkContextValues);
 
-// Items are checked one by one (below), so one bad item is its own 400 and the rest are created.
-const batchBody = z
-  .object({
-    notifications: z
-      .array(z.unknown())
-      .min(1)
-      .max(BATCH_MAX_ITEMS)
-      .describe(`Up to ${BATCH_MAX_ITEMS} notifications, each as the body of POST /api/v1/notifications`),
-  })
-  .strict();
+const body = batchBody('notifications', 'POST /api/v1/notifications');
 
 function toBatchItem(raw: unknown, index: number, idempotencyScope: string): BatchItem {
   const parsed = batchItem.safeParse(raw);
@@ -66,7 +52,7 @@ export function registerNotificationBatchRoute(
       schema: {
         tags: ['notifications'],
         summary: `Create up to ${BATCH_MAX_ITEMS} notifications at once; each item gets its own result`,
-        body: batchBody,
+        body,
       },
       onRequest: requireApiKey(deps.db),
     },
@@ -75,12 +61,7 @@ export function registerNotificationBatchRoute(
       const scope = `key:${request.apiKey!.id}`;
       const items = request.body.notifications.map((raw, i) => toBatchItem(raw, i, scope));
       const results = await createNotificationBatch(deps, items);
-      return {
-        created: results.filter((r) => r.status === 201).length,
-        replayed: results.filter((r) => r.status === 200).length,
-        failed: results.filter((r) => r.status >= 400).length,
-        results,
-      };
+      return batchSummary(results, 201);
     },
   );
 }
