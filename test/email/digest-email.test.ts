@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sql } from 'drizzle-orm';
 import { SettingsLinks } from '../../src/auth/settings-link.ts';
 import { EmailChannel } from '../../src/channels/email/email-channel.ts';
 import { startMailCapture } from '../../src/channels/email/mail-capture.ts';
 import { createEmailTransport } from '../../src/channels/email/transport.ts';
-import { queryRows } from '../../src/db/database.ts';
 import { DigestEmailChannel } from '../../src/digest/digest-channel.ts';
 import { digestContext } from '../../src/digest/digest-email.ts';
 import { LinkTokens } from '../../src/me/link-tokens.ts';
@@ -16,6 +14,7 @@ import { insertUser } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE } from '../helpers/test-db.ts';
 import {
   configuredSettings,
+  insertDigestDelivery,
   orderConfirmedJob,
   recordingLogger,
   smtpReply,
@@ -35,17 +34,7 @@ test(`a digest that bounces records the SMTP reply in metadata.email, like a sin
       message: `Offer ${i} text`,
       created_at: new Date().toISOString(),
     }));
-    const [notification] = await queryRows<{ id: string }>(
-      t.database.db,
-      sql`insert into notifications (notification_id, user_id, type, category, priority, title, message)
-          values ('ntf_digest', ${user.id}, 'promo_offer', 'promotions', 'digest', 'Offer', 'Offer') returning id`,
-    );
-    const [delivery] = await queryRows<{ id: string }>(
-      t.database.db,
-      sql`insert into deliveries (notification_id, channel, status, max_attempts, details)
-          values (${notification!.id}, 'email', 'queued', 5, ${JSON.stringify({ digest_items: items })}::jsonb)
-          returning id`,
-    );
+    const delivery = await insertDigestDelivery(t.database.db, user.id, 'ntf_digest', items);
     const { logger } = recordingLogger();
     const email = new EmailChannel({
       transport,
@@ -61,7 +50,7 @@ test(`a digest that bounces records the SMTP reply in metadata.email, like a sin
 
     const job = orderConfirmedJob({ email: 'gone@example.com' });
     const result = await digest.send(
-      { ...job, deliveryId: delivery!.id, notificationType: 'promo_offer' },
+      { ...job, deliveryId: delivery, notificationType: 'promo_offer' },
       new AbortController().signal,
     );
 
@@ -89,17 +78,7 @@ test(`a Hindi user's digest is the Hindi digest frame, with the configured setti
       message: `ऑफ़र ${i} <का> विवरण`,
       created_at: new Date().toISOString(),
     }));
-    const [notification] = await queryRows<{ id: string }>(
-      t.database.db,
-      sql`insert into notifications (notification_id, user_id, type, category, priority, title, message)
-          values ('ntf_digest_hi', ${user.id}, 'promo_offer', 'promotions', 'digest', 'Offer', 'Offer') returning id`,
-    );
-    const [delivery] = await queryRows<{ id: string }>(
-      t.database.db,
-      sql`insert into deliveries (notification_id, channel, status, max_attempts, details)
-          values (${notification!.id}, 'email', 'queued', 5, ${JSON.stringify({ digest_items: items })}::jsonb)
-          returning id`,
-    );
+    const delivery = await insertDigestDelivery(t.database.db, user.id, 'ntf_digest_hi', items);
     const email = new EmailChannel({
       transport,
       from: 'no-reply@laundryconnect.com',
@@ -114,7 +93,7 @@ test(`a Hindi user's digest is the Hindi digest frame, with the configured setti
 
     const job = orderConfirmedJob({ email: 'asha@example.com', firstName: 'आशा', locale: 'hi-IN' });
     const result = await digest.send(
-      { ...job, deliveryId: delivery!.id, notificationType: 'promo_offer' },
+      { ...job, deliveryId: delivery, notificationType: 'promo_offer' },
       new AbortController().signal,
     );
 
@@ -207,17 +186,7 @@ test(`with no NOTIFICATION_SETTINGS_URL, a digest's footer is a signed link to t
       message: `Offer ${i}`,
       created_at: new Date().toISOString(),
     }));
-    const [notification] = await queryRows<{ id: string }>(
-      t.database.db,
-      sql`insert into notifications (notification_id, user_id, type, category, priority, title, message)
-          values ('ntf_digest_me', ${user.id}, 'promo_offer', 'promotions', 'digest', 'Offer', 'Offer') returning id`,
-    );
-    const [delivery] = await queryRows<{ id: string }>(
-      t.database.db,
-      sql`insert into deliveries (notification_id, channel, status, max_attempts, details)
-          values (${notification!.id}, 'email', 'queued', 5, ${JSON.stringify({ digest_items: items })}::jsonb)
-          returning id`,
-    );
+    const delivery = await insertDigestDelivery(t.database.db, user.id, 'ntf_digest_me', items);
     let now = Date.parse('2026-12-02T08:00:00Z');
     const links = new LinkTokens('digest-test-secret', () => now);
     const digest = new DigestEmailChannel({
@@ -236,7 +205,7 @@ test(`with no NOTIFICATION_SETTINGS_URL, a digest's footer is a signed link to t
     });
     const job = orderConfirmedJob({ email: 'me-link@example.com' });
     const result = await digest.send(
-      { ...job, deliveryId: delivery!.id, notificationType: 'promo_offer' },
+      { ...job, deliveryId: delivery, notificationType: 'promo_offer' },
       new AbortController().signal,
     );
     assert.equal(result.kind, 'sent');

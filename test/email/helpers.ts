@@ -1,9 +1,11 @@
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
+import { sql } from 'drizzle-orm';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SettingsLinks } from '../../src/auth/settings-link.ts';
 import { getNotificationType } from '../../src/catalog/catalog.ts';
 import type { DeliveryJob } from '../../src/channels/channel.ts';
+import { type Queryable, queryRows } from '../../src/db/database.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 
 /** A delivery of the catalog's order_confirmed with its sample context, as the worker would claim it. */
@@ -94,4 +96,25 @@ export function configuredSettings(url: string): SettingsLinks {
     configured: url,
     signedLink: () => Promise.reject(new Error('a configured settings page needs no signed link')),
   });
+}
+
+/** A digest's queued email delivery holding `items` (as the flusher merges them), on a fresh notification. */
+export async function insertDigestDelivery(
+  db: Queryable,
+  userId: number,
+  notificationId: string,
+  items: ReadonlyArray<Record<string, string>>,
+): Promise<string> {
+  const [notification] = await queryRows<{ id: string }>(
+    db,
+    sql`insert into notifications (notification_id, user_id, type, category, priority, title, message)
+        values (${notificationId}, ${userId}, 'promo_offer', 'promotions', 'digest', 'Offer', 'Offer') returning id`,
+  );
+  const [delivery] = await queryRows<{ id: string }>(
+    db,
+    sql`insert into deliveries (notification_id, channel, status, max_attempts, details)
+        values (${notification!.id}, 'email', 'queued', 5, ${JSON.stringify({ digest_items: items })}::jsonb)
+        returning id`,
+  );
+  return delivery!.id;
 }

@@ -1,19 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { UNSUBSCRIBE_TOKEN_TTL_SECONDS, UnsubscribeTokens } from '../../src/auth/unsubscribe-tokens.ts';
 import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { EmailChannel } from '../../src/channels/email/email-channel.ts';
 import { createEmailTransport } from '../../src/channels/email/transport.ts';
-import { queryRows } from '../../src/db/database.ts';
 import { deliveries, notifications, preferenceChanges } from '../../src/db/schema.ts';
 import { DigestEmailChannel } from '../../src/digest/digest-channel.ts';
 import { TemplateStore } from '../../src/templates/template-store.ts';
 import { insertUser, waitFor } from '../helpers/fixtures.ts';
 import { ADMIN_KEY, startSmsApp } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
-import { configuredSettings, orderConfirmedJob, recordingLogger, startSmtpServer } from './helpers.ts';
+import {
+  configuredSettings,
+  insertDigestDelivery,
+  orderConfirmedJob,
+  recordingLogger,
+  startSmtpServer,
+} from './helpers.ts';
 
 interface Received {
   to: string[];
@@ -217,17 +222,7 @@ test(`a digest carries one-click unsubscribe for its items' category (${ENGINE})
       message: `Item ${i} text`,
       created_at: new Date().toISOString(),
     }));
-    const [notification] = await queryRows<{ id: string }>(
-      t.database.db,
-      sql`insert into notifications (notification_id, user_id, type, category, priority, title, message)
-          values ('ntf_unsub_digest', ${user.id}, 'promo_offer', 'promotions', 'digest', 'Offer', 'Offer') returning id`,
-    );
-    const [delivery] = await queryRows<{ id: string }>(
-      t.database.db,
-      sql`insert into deliveries (notification_id, channel, status, max_attempts, details)
-          values (${notification!.id}, 'email', 'queued', 5, ${JSON.stringify({ digest_items: items })}::jsonb)
-          returning id`,
-    );
+    const delivery = await insertDigestDelivery(t.database.db, user.id, 'ntf_unsub_digest', items);
     const tokens = await UnsubscribeTokens.create(t.database.db);
     const digest = new DigestEmailChannel({
       inner: new EmailChannel({
@@ -242,7 +237,7 @@ test(`a digest carries one-click unsubscribe for its items' category (${ENGINE})
     });
     const job = orderConfirmedJob({ id: String(user.id), email: 'digest@example.com' });
     const result = await digest.send(
-      { ...job, deliveryId: delivery!.id, notificationType: 'promo_offer' },
+      { ...job, deliveryId: delivery, notificationType: 'promo_offer' },
       new AbortController().signal,
     );
     assert.equal(result.kind, 'sent');
