@@ -91,7 +91,9 @@ export function eventOutcome(
 
 /**
  * The single route: each recipient's notification is created in turn, and the first that fails
- * fails the event; the ones created before it stay created (a retry with the key replays them).
+ * fails the event; the ones created before it stay created (a retry with the key replays them), and
+ * the error lists them (`notifications`), as the batch's result for the same event does: a client
+ * told only "404" would not know the customer was notified.
  */
 export async function handleEvent(
   deps: CreateNotificationDeps,
@@ -100,7 +102,12 @@ export async function handleEvent(
 ): Promise<EventOutcome[]> {
   const outcomes: EventOutcome[] = [];
   for (const n of eventNotifications(event, opts)) {
-    outcomes.push(eventOutcome(n, await createNotification(deps, n.input)));
+    try {
+      outcomes.push(eventOutcome(n, await createNotification(deps, n.input)));
+    } catch (err) {
+      if (!(err instanceof AppError) || outcomes.length === 0) throw err;
+      throw new AppError(err.code, err.message, { ...err.details, notifications: outcomes });
+    }
   }
   return outcomes;
 }

@@ -88,6 +88,36 @@ describe(`events API (${ENGINE})`, () => {
     assert.equal(replay.status, 200);
   });
 
+  test('a recipient that fails after another was notified: the error lists the notification stored', async () => {
+    await insertUser(t.database.db, 'ev-c3');
+    const event = {
+      type: 'order.status_changed',
+      customer_id: 'ev-c3',
+      partner_id: 'ev-no-such-partner',
+      data: { ...sample('order_cancelled'), status: 'cancelled' },
+    };
+    const res = await send(event, 'cancel-ORD10');
+    assert.equal(res.status, 404);
+    const body = (await res.json()) as {
+      code: string;
+      notifications: Array<{ recipient: string; user_id: string; created: boolean; notification_id: string }>;
+    };
+    assert.equal(body.code, 'USER_NOT_FOUND');
+    assert.deepEqual(
+      body.notifications.map((n) => [n.recipient, n.user_id, n.created]),
+      [['customer', 'ev-c3', true]],
+    );
+    // Retried with the key once the partner exists: the customer's is replayed, the partner's made.
+    await insertUser(t.database.db, 'ev-no-such-partner', { role: 'partner' });
+    const retry = (await (await send(event, 'cancel-ORD10')).json()) as {
+      notifications: Array<{ recipient: string; created: boolean; notification_id: string }>;
+    };
+    const customer = retry.notifications.find((n) => n.recipient === 'customer')!;
+    assert.equal(customer.notification_id, body.notifications[0]!.notification_id);
+    assert.equal(customer.created, false);
+    assert.equal(retry.notifications.find((n) => n.recipient === 'partner')?.created, true);
+  });
+
   test('unknown event types and statuses are refused with 422 listing what is accepted', async () => {
     const res = await send({ type: 'order.teleported', customer_id: 'x', data: {} });
     assert.equal(res.status, 422);
