@@ -1,4 +1,3 @@
-import { TestClock } from '../../src/clock.ts';
 import {
   DEFAULT_HEALTH,
   type HealthSettings,
@@ -6,6 +5,7 @@ import {
   type RouteTable,
 } from '../../src/channels/sms/routing/routing-config.ts';
 import { SmsRouter } from '../../src/channels/sms/routing/sms-router.ts';
+import { TestClock } from '../../src/clock.ts';
 
 /** mulberry32: a small seeded source of uniform numbers in [0, 1), so `weighted` picks repeat exactly. */
 export function seededRandom(seed: number): () => number {
@@ -33,9 +33,12 @@ export function twoProviders(
   };
 }
 
+/** Where the tests' clocks start: on a minute, so the window's one-minute buckets slide at whole minutes. */
+export const START = Date.UTC(2026, 11, 3, 6, 0, 0);
+
 /** A router over `routes` with both providers configured, a TestClock and a seeded random source. */
 export function testRouter(routes: RouteTable, health: Partial<HealthSettings> = {}, seed = 17) {
-  const clock = new TestClock();
+  const clock = new TestClock(START);
   const router = new SmsRouter({
     config: { routes, health: { ...DEFAULT_HEALTH, ...health } },
     providers: ['twilio', 'vonage'],

@@ -43,7 +43,11 @@ describe('parseRoutingConfig', () => {
       /routes\.IN\.strategy: .*cheapest.*weighted.*priority/,
     ],
     ['no providers', config({ IN: route([]) }), /routes\.IN\.providers: must name at least one provider/],
-    ['a provider twice', config({ IN: route([twilio, twilio]) }), /routes\.IN\.providers\[1\] \(twilio\)\.name: twilio is listed twice/],
+    [
+      'a provider twice',
+      config({ IN: route([twilio, twilio]) }),
+      /routes\.IN\.providers\[1\] \(twilio\)\.name: twilio is listed twice/,
+    ],
     [
       'weighted with every weight 0',
       config({ US: route([{ ...twilio, weight: 0 }], 'weighted') }),
@@ -54,7 +58,11 @@ describe('parseRoutingConfig', () => {
       config({ IN: route([{ ...vonage, currency: 'INR' }]) }),
       /routes: all prices must use one currency/,
     ],
-    ['an unknown provider field', config({ IN: route([{ ...twilio, tax: 1 }]) }), /routes\.IN\.providers\[0\] \(twilio\)/],
+    [
+      'an unknown provider field',
+      config({ IN: route([{ ...twilio, tax: 1 }]) }),
+      /routes\.IN\.providers\[0\] \(twilio\)/,
+    ],
     ['a share above 1', config({}, { slowShare: 15 }), /health\.slowShare: is a share: at most 1/],
     ['an unknown threshold', config({}, { slowMinutes: 5 }), /health: .*slowMinutes/],
     [
@@ -78,8 +86,12 @@ describe('the default routes', () => {
     assert.deepEqual(parseRoutingConfig(JSON.stringify({ routes: DEFAULT_ROUTES })).routes, DEFAULT_ROUTES);
   });
 
-  test("price Twilio as the cost estimate does, for IN, US and every other country", () => {
-    for (const [key, table] of [['IN', 'IN'], ['US', 'US'], ['default', 'default']] as const) {
+  test('price Twilio as the cost estimate does, for IN, US and every other country', () => {
+    for (const [key, table] of [
+      ['IN', 'IN'],
+      ['US', 'US'],
+      ['default', 'default'],
+    ] as const) {
       const price = DEFAULT_ROUTES[key]!.providers.find((p) => p.name === 'twilio')!;
       assert.equal(price.perSegment, DEFAULT_SMS_PRICES[table]!.perSegment, key);
     }
@@ -87,7 +99,7 @@ describe('the default routes', () => {
 });
 
 describe('routeFor and routeCost', () => {
-  test("a listed country gets its route, any other the default", () => {
+  test('a listed country gets its route, any other the default', () => {
     assert.equal(routeFor(DEFAULT_ROUTES, 'IN').key, 'IN');
     assert.equal(routeFor(DEFAULT_ROUTES, 'FR').key, 'default');
     assert.equal(routeFor(DEFAULT_ROUTES, undefined).key, 'default');
