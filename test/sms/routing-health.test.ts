@@ -146,9 +146,24 @@ describe('failed requests in the window', () => {
     deliveries(router, 'vonage', 10, 10 * MINUTE, START);
     const away = router.choose(US, 1);
     assert.equal(away.ok && away.provider, 'twilio');
-    assert.match(away.ok ? away.reason : '', /vonage unhealthy|vonage 100 % of 10 delivered/);
+    assert.match(away.ok ? away.reason : '', /vonage unhealthy \(100 % of 10 delivered/);
     clock.advance(15 * MINUTE);
     const back = router.choose(US, 1);
     assert.equal(back.ok && back.provider, 'vonage');
+  });
+
+  test('priority passes over an unhealthy first provider, and still takes it when none is healthy', () => {
+    const { router } = testRouter({ default: twoProviders('priority') });
+    deliveries(router, 'twilio', 10, 10 * MINUTE, START);
+    const next = router.choose(US, 1);
+    assert.equal(next.ok && next.provider, 'vonage');
+    assert.equal(
+      next.ok && next.reason,
+      'priority for default: vonage (twilio unhealthy (100 % of 10 delivered in 15 min took > 5 min))',
+    );
+    deliveries(router, 'vonage', 10, 10 * MINUTE, START);
+    const degraded = router.choose(US, 1);
+    assert.equal(degraded.ok && degraded.provider, 'twilio');
+    assert.match(degraded.ok ? degraded.reason : '', /^priority for default \(none healthy\): twilio/);
   });
 });

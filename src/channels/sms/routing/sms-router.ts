@@ -194,7 +194,7 @@ export class SmsRouter {
       return { kind: 'unavailable', why: `out of rotation (${rotation.cause})${probing}` };
     }
     const why = unhealthyReason(state.window.counts(now), this.#config.health);
-    return why ? { kind: 'unhealthy', why } : { kind: 'ready' };
+    return why ? { kind: 'unhealthy', why: `unhealthy (${why})` } : { kind: 'ready' };
   }
 
   /** The soonest a usable provider out of rotation gets its probe (or its probe times out). */
