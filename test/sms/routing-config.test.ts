@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DEFAULT_SMS_PRICES } from '../../src/channels/sms/cost.ts';
 import {
@@ -94,6 +95,24 @@ describe('the default routes', () => {
     ] as const) {
       const price = DEFAULT_ROUTES[key]!.providers.find((p) => p.name === 'twilio')!;
       assert.equal(price.perSegment, DEFAULT_SMS_PRICES[table]!.perSegment, key);
+    }
+  });
+});
+
+describe("docs/sms.md's Routing section", () => {
+  const doc = readFileSync(new URL('../../docs/sms.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Routing'), doc.indexOf('## Common errors'));
+
+  test('shows the default routes as they are', () => {
+    const json = /```json\n([\s\S]*?)```/.exec(section)![1]!;
+    assert.deepEqual(parseRoutingConfig(json).routes, DEFAULT_ROUTES);
+  });
+
+  test('names every health threshold with its default', () => {
+    for (const [key, value] of Object.entries(DEFAULT_HEALTH)) {
+      const row = section.split('\n').find((line) => line.includes(`\`${key}\``));
+      assert.ok(row, `${key} is not in the table`);
+      assert.ok(row.includes(String(value)), `${key}'s row lacks its default ${value}`);
     }
   });
 });
