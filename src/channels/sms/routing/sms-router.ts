@@ -70,7 +70,7 @@ export type Choice =
       retryAfterMs: number | null;
     };
 
-export interface ProviderState {
+interface ProviderState {
   window: HealthWindow;
   rotation: Rotation;
 }
@@ -88,8 +88,8 @@ export class SmsRouter {
     this.#clock = options.clock;
     this.#random = options.random ?? Math.random;
     this.#weights = new WeightShift(options.config.health);
+    const health = options.config.health;
     for (const name of options.providers) {
-      const health = options.config.health;
       this.#providers.set(name, { window: new HealthWindow(health), rotation: new Rotation(health) });
     }
   }
