@@ -155,6 +155,14 @@ describe('exclude and no provider', () => {
     assert.match(choice.ok ? choice.reason : '', /sinch not configured/);
   });
 
+  test('a provider the router was not given cannot be reported on: a programming error', () => {
+    const { router } = testRouter({ default: twoProviders('priority') });
+    assert.throws(
+      () => router.recordRequest('sinch', { result: 'accepted' }),
+      /sinch is not one the router was given/,
+    );
+  });
+
   test('an ISO country code routes like a number of that country', () => {
     const { router } = testRouter({ IN: twoProviders('cheapest'), default: twoProviders('priority') });
     const choice = router.choose('IN', 1);

@@ -83,7 +83,7 @@ export function whyNot(standing: Standing): string {
   return standing.kind === 'ready' ? '' : standing.why;
 }
 
-/** In proportion to the weights; all at 0 leaves the first in order. */
+/** In proportion to the weights (rounding at the very top goes to the last weighted one); all at 0 leaves the first in order. */
 function weighted(available: Candidate[], random: Random): Candidate {
   const total = available.reduce((sum, c) => sum + c.weight, 0);
   let r = random() * total;
@@ -91,7 +91,7 @@ function weighted(available: Candidate[], random: Random): Candidate {
     if (r < c.weight) return c;
     r -= c.weight;
   }
-  return available.find((c) => c.weight > 0) ?? available[0]!;
+  return available.findLast((c) => c.weight > 0) ?? available[0]!;
 }
 
 export function formatPrice(amount: number, currency: string): string {
