@@ -5,7 +5,9 @@
  * up to its cap. Pure: the caller passes the time.
  *
  * Outcomes reported while a provider is out are the stragglers of requests sent before it left;
- * while it is probing, the one request in flight is the probe, so the next outcome is its answer.
+ * while it is probing, the next outcome is taken as the probe's answer. A straggler could only be
+ * mistaken for it if it outlived the backoff (30 s at first), and a send times out sooner
+ * (SMS_REQUEST_TIMEOUT_MS, 15 s): keep probeBackoffMs above that timeout.
  */
 import type { RequestOutcome } from './provider-answer.ts';
 import type { HealthSettings } from './routing-config.ts';
