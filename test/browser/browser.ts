@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 
 /**
  * Debian's Chromium, driven by playwright-core: never a downloaded browser. Missing, the browser
@@ -63,9 +63,21 @@ export function watchPage(page: Page, allowedStatus: (url: string, status: numbe
     problems.push(`console error: ${m.text()} (${m.location().url})`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // Requests still in flight when the page starts to leave (a form post, a link): the browser aborts
+  // them, which is no fault of the page (a live poll caught mid-request by a click on STOP).
+  const inFlight = new Set<Request>();
+  const leftBehind = new Set<Request>();
+  page.on('request', (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame())
+      for (const q of inFlight) leftBehind.add(q);
+    else inFlight.add(r);
+  });
+  page.on('requestfinished', (r) => inFlight.delete(r));
   page.on('requestfailed', (r) => {
+    inFlight.delete(r);
+    const aborted = r.failure()?.errorText === 'net::ERR_ABORTED';
     // An event stream never completes: leaving its page always ends it as "aborted".
-    if (r.resourceType() === 'eventsource' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    if (aborted && (r.resourceType() === 'eventsource' || leftBehind.has(r))) return;
     problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => {
