@@ -74,13 +74,23 @@ describe('Vonage SMS API', () => {
       text: hindi.padEnd(70, 'ा'),
       type: TypeEnum.UNICODE,
     });
+    const three = await sms.send({
+      from: 'Laundry',
+      to: INDIA,
+      text: hindi.padEnd(135, 'ा'),
+      type: TypeEnum.UNICODE,
+    });
+    // Sent last, so it is the newest stored message below.
     const two = await sms.send({
       from: 'Laundry',
       to: INDIA,
       text: hindi.padEnd(71, 'ा'),
       type: TypeEnum.UNICODE,
     });
-    assert.deepEqual([one.messageCount, two.messageCount, two.messages.length], ['1', '2', 2]);
+    assert.deepEqual(
+      [one.messageCount, two.messageCount, two.messages.length, three.messageCount],
+      ['1', '2', 2, '3'],
+    );
     const [first, second] = two.messages as {
       remainingBalance: string;
       messagePrice: string;
