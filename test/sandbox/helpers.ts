@@ -1,7 +1,7 @@
 /** Shared fixtures for the sandbox tests: a real webhook receiver, real SDK clients, polling. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SMS, type SMSMessages, type SMSParams, SMSFailure } from '@vonage/sms';
+import { SMS, SMSFailure, type SMSMessages, type SMSParams } from '@vonage/sms';
 import type { Twilio } from 'twilio';
 import { createTwilioClient } from '../../src/channels/sms/twilio-http-client.ts';
 import type { TwilioSandbox } from '../../src/sandbox/server.ts';
