@@ -12,7 +12,8 @@ import { maskSecret } from './sids.ts';
 const USAGE = `Usage: laundryconnect-notify sandbox [options]
 
 Runs a local Twilio-compatible SMS API (Messages create/fetch/list, status callbacks,
-inbound webhooks, fault injection) for development, tests and benchmarks.
+inbound webhooks, fault injection) and Vonage's SMS API (POST /sms/json, signed delivery
+receipts and inbound webhooks) for development, tests and benchmarks.
 
 Options:
   --port <n>            port to listen on (default 4010; 0 picks a free one)
@@ -23,8 +24,9 @@ Options:
   --faults <json|@file> fault configuration, e.g. '{"rate429":0.05,"byNumber":{"+15005550001":{"createError":21211}}}'
   -h, --help            show this help
 
-Control plane: GET/DELETE /sandbox/messages, GET /sandbox/stats, GET/PUT /sandbox/faults,
-POST /sandbox/inbound {from,to,body,url}.`;
+Control plane: GET/DELETE /sandbox/messages[?provider=twilio|vonage], GET /sandbox/stats,
+GET/PUT /sandbox/faults, POST /sandbox/inbound {from,to,body,url},
+POST /sandbox/vonage/inbound {from,to,text,url}.`;
 
 class UsageError extends Error {}
 
@@ -79,6 +81,11 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
   console.log(`Twilio sandbox listening on ${sandbox.url}`);
   console.log(`  account SID  ${sandbox.accountSid}`);
   console.log(`  auth token   ${token}`);
+  // Vonage's are the fixed development defaults: the secrets are named, never printed.
+  console.log(`Vonage SMS API on the same port (${sandbox.url}/sms/json)`);
+  console.log(`  API key      ${sandbox.vonage.apiKey}`);
+  console.log('  secrets      API secret and signature secret: the defaults in docs/sms.md');
+  console.log(`  signatures   ${sandbox.vonage.signatureAlgorithm}`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,6 +1,7 @@
 /**
  * `/sandbox/*`: the control plane for tests, benchmarks and the dashboard — inspect and reset
- * messages, read counters, change faults from another process, and simulate inbound SMS.
+ * messages (of one provider or both), read counters, change faults from another process, and
+ * simulate inbound SMS through Twilio or Vonage.
  * Unauthenticated on purpose: the sandbox binds to loopback and is never a production service.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,6 +17,15 @@ const inboundSchema = z.strictObject({
   body: z.string(),
   url: z.url(),
 });
+
+const vonageInboundSchema = z.strictObject({
+  from: z.string().min(1),
+  to: z.string().min(1),
+  text: z.string(),
+  url: z.url().optional(),
+});
+
+const providerSchema = z.enum(['twilio', 'vonage']).nullable();
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   try {
@@ -40,8 +50,14 @@ export async function handleControl(
   switch (key) {
     case 'GET /sandbox/messages': {
       const to = search.get('to');
+      const provider = providerSchema.safeParse(search.get('provider'));
+      if (!provider.success) return badRequest(res, 'provider must be twilio or vonage');
       const limit = Number(search.get('limit') ?? 100);
-      const messages = sandbox.messages().filter((m) => to === null || m.to === to);
+      const messages = sandbox
+        .messages()
+        .filter(
+          (m) => (to === null || m.to === to) && (provider.data === null || m.provider === provider.data),
+        );
       sendJson(res, 200, { messages: messages.slice(0, Math.max(0, limit)).map(toSandboxView) });
       return;
     }
@@ -67,6 +83,17 @@ export async function handleControl(
       if (!parsed.success) return badRequest(res, 'expected JSON {from, to, body, url}', parsed.error.issues);
       try {
         sendJson(res, 200, await sandbox.sendInbound(parsed.data));
+      } catch (err) {
+        sendJson(res, 502, { error: `inbound webhook failed: ${String(err)}` });
+      }
+      return;
+    }
+    case 'POST /sandbox/vonage/inbound': {
+      const parsed = vonageInboundSchema.safeParse(await readJson(req));
+      if (!parsed.success)
+        return badRequest(res, 'expected JSON {from, to, text, url?}', parsed.error.issues);
+      try {
+        sendJson(res, 200, await sandbox.sendVonageInbound(parsed.data));
       } catch (err) {
         sendJson(res, 502, { error: `inbound webhook failed: ${String(err)}` });
       }

@@ -1,39 +1,85 @@
 /**
  * Fault injection: what the sandbox does to a create request, configured for the whole run and
  * overridden per destination number. Rates are probabilities drawn from one PRNG, seeded when the
- * run must be reproducible.
+ * run must be reproducible. Each rule targets one provider's API (`provider`, Twilio when unset, so
+ * configurations written before Vonage keep their meaning) or both (`all`).
  */
 import { z } from 'zod';
+import type { SandboxProvider } from './message-store.ts';
+import { FAILURE_ERR_CODES, REFUSAL_STATUSES } from './vonage/errors.ts';
 
 const rate = z.number().min(0).max(1);
 
-export const faultRuleSchema = z.strictObject({
+const ruleShape = {
+  /** `twilio` (the default), `vonage`, or `all`: which API the rule applies to. */
+  provider: z.enum(['twilio', 'vonage', 'all']).optional(),
   /** Delay before the create response (the message is already created). */
   latencyMs: z.number().int().min(0).max(600_000).optional(),
-  /** 429 / 20429. Drawn from one roll with rate5xx and rateHang, so the rates add up. */
+  /** HTTP 429 (Twilio 20429; Vonage's rate limit). Drawn from one roll with rate5xx and rateHang, so the rates add up. */
   rate429: rate.optional(),
   /** 500 or 503; no message is created. */
   rate5xx: rate.optional(),
   /** The message is created but the response never comes (until close): the "did it send?" case. */
   rateHang: rate.optional(),
-  /** Synchronous rejection at create. */
+  /** Twilio: synchronous rejection at create. */
   createError: z.union([z.literal(21610), z.literal(21211), z.literal(21614)]).optional(),
-  /** Where the status walk ends; failures carry `errorCode` in the resource and the final callback. */
+  /** Vonage: the `status` every part is refused with, on HTTP 200 (1 is "Throttled"). */
+  vonageStatus: z.literal(REFUSAL_STATUSES).optional(),
+  /**
+   * Where the status walk ends; failures carry `errorCode` in the resource and the final callback.
+   * On Vonage `undelivered` ends in a `failed` receipt and `failed` in a `rejected` one, with `vonageErrCode`.
+   */
   finalStatus: z.enum(['delivered', 'undelivered', 'failed']).optional(),
   errorCode: z.union([z.literal(30003), z.literal(30005), z.literal(30006), z.literal(30007)]).optional(),
+  /** Vonage: the receipt's `err-code` on a failed walk. */
+  vonageErrCode: z.literal(FAILURE_ERR_CODES).optional(),
   /** Every status callback is sent twice (Twilio's delivery is at-least-once). */
   duplicateCallbacks: z.boolean().optional(),
   /** The final status callback is sent before the `sent` one. */
   reorderCallbacks: z.boolean().optional(),
-});
+};
 
-export const faultConfigSchema = faultRuleSchema.extend({
-  seed: z.number().int().optional(),
-  byNumber: z.record(z.string(), faultRuleSchema).optional(),
-});
+type RuleShape = { [K in keyof typeof ruleShape]?: z.infer<(typeof ruleShape)[K]> };
+
+function targets(rule: RuleShape, provider: SandboxProvider): boolean {
+  const target = rule.provider ?? 'twilio';
+  return target === 'all' || target === provider;
+}
+
+/** One provider's codes on a rule that never reaches that provider would silently do nothing. */
+function codesFitProvider(rule: RuleShape, ctx: z.RefinementCtx): void {
+  const misplaced = [
+    ...(targets(rule, 'twilio') ? [] : (['createError', 'errorCode'] as const)),
+    ...(targets(rule, 'vonage') ? [] : (['vonageStatus', 'vonageErrCode'] as const)),
+  ].filter((k) => rule[k] !== undefined);
+  for (const key of misplaced) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [key],
+      message: `${key} does not apply to provider ${rule.provider ?? 'twilio'}`,
+    });
+  }
+}
+
+export const faultRuleSchema = z.strictObject(ruleShape).superRefine(codesFitProvider);
+
+export const faultConfigSchema = z
+  .strictObject({
+    ...ruleShape,
+    seed: z.number().int().optional(),
+    byNumber: z.record(z.string(), faultRuleSchema).optional(),
+  })
+  .superRefine(codesFitProvider);
 
 export type FaultRule = z.infer<typeof faultRuleSchema>;
 export type FaultConfig = z.infer<typeof faultConfigSchema>;
+
+interface ProviderRules {
+  defaults: FaultRule;
+  byNumber: Map<string, FaultRule>;
+}
+
+const NO_RULES: ProviderRules = { defaults: {}, byNumber: new Map() };
 
 /** The transport-level outcome of one create request. */
 export type CreateOutcome = 'ok' | 'rate-limited' | 'server-error' | 'hang';
@@ -52,9 +98,8 @@ function seededRandom(seed: number): () => number {
 
 export class FaultInjector {
   #config: FaultConfig = {};
-  #defaults: FaultRule = {};
-  // Merged once per configuration so the hot path does a map lookup, not an object spread.
-  #byNumber = new Map<string, FaultRule>();
+  // Merged once per configuration and provider so the hot path does a map lookup, not an object spread.
+  #rules: Record<SandboxProvider, ProviderRules> = { twilio: NO_RULES, vonage: NO_RULES };
   #random: () => number = Math.random;
 
   constructor(config: FaultConfig = {}) {
@@ -65,10 +110,13 @@ export class FaultInjector {
   set(config: FaultConfig): void {
     const { seed, byNumber, ...defaults } = faultConfigSchema.parse(config);
     this.#config = config;
-    this.#defaults = defaults;
-    this.#byNumber = new Map(
-      Object.entries(byNumber ?? {}).map(([to, rule]) => [to, { ...defaults, ...rule }]),
-    );
+    const rulesFor = (provider: SandboxProvider): ProviderRules => {
+      // A provider's number rule sits on the run-wide rule only when that one reaches it too.
+      const base = targets(defaults, provider) ? defaults : {};
+      const numbers = Object.entries(byNumber ?? {}).filter(([, rule]) => targets(rule, provider));
+      return { defaults: base, byNumber: new Map(numbers.map(([to, rule]) => [to, { ...base, ...rule }])) };
+    };
+    this.#rules = { twilio: rulesFor('twilio'), vonage: rulesFor('vonage') };
     this.#random = seed === undefined ? Math.random : seededRandom(seed);
   }
 
@@ -76,8 +124,10 @@ export class FaultInjector {
     return this.#config;
   }
 
-  ruleFor(to: string): FaultRule {
-    return this.#byNumber.get(to) ?? this.#defaults;
+  /** The rule for a create request to `to` (E.164) at `provider`'s API. */
+  ruleFor(to: string, provider: SandboxProvider): FaultRule {
+    const rules = this.#rules[provider];
+    return rules.byNumber.get(to) ?? rules.defaults;
   }
 
   roll(rule: FaultRule): CreateOutcome {

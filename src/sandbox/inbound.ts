@@ -39,6 +39,7 @@ export function inboundMessage(sms: InboundSms, accountSid: string, now: number)
   if (optOut !== null) params.OptOutType = optOut;
   return {
     sid,
+    provider: 'twilio',
     direction: 'inbound',
     to: sms.to,
     from: sms.from,

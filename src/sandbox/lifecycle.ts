@@ -7,6 +7,7 @@ import { DEFAULT_SMS_PRICES, estimateSmsCost, type PriceTable } from '../channel
 import type { FaultRule } from './faults.ts';
 import type { MessageStatus, SandboxMessage } from './message-store.ts';
 import { DELIVERY_ERROR_MESSAGES } from './twilio-errors.ts';
+import { DEFAULT_FAILURE_ERR_CODE, receiptErrorText } from './vonage/errors.ts';
 
 interface Step {
   status: MessageStatus;
@@ -60,7 +61,7 @@ export class Lifecycle {
       steps: planSteps(rule),
       next: 0,
       duplicate: rule.duplicateCallbacks ?? false,
-      errorCode: failing ? (rule.errorCode ?? 30003) : null,
+      errorCode: failing ? failureCode(message, rule) : null,
     });
   }
 
@@ -119,6 +120,18 @@ export class Lifecycle {
   }
 }
 
+/** Each provider's own code table: Twilio's 30xxx, Vonage's receipt `err-code`. */
+function failureCode(m: SandboxMessage, rule: FaultRule): number {
+  return m.provider === 'vonage'
+    ? (rule.vonageErrCode ?? DEFAULT_FAILURE_ERR_CODE)
+    : (rule.errorCode ?? 30003);
+}
+
+function errorMessage(m: SandboxMessage, code: number): string | null {
+  if (m.provider === 'vonage') return receiptErrorText(code);
+  return DELIVERY_ERROR_MESSAGES[code as keyof typeof DELIVERY_ERROR_MESSAGES] ?? null;
+}
+
 function applyStatus(
   m: SandboxMessage,
   status: MessageStatus,
@@ -131,11 +144,11 @@ function applyStatus(
   m.history.push({ status, at: now });
   if (status === 'sent' || status === 'delivered' || status === 'undelivered') {
     m.dateSent ??= now;
-    // Twilio reports what it charged as a negative amount with five decimals.
+    // Twilio reports what it charged as a negative amount with five decimals (Vonage's is set at send).
     m.price ??= (-estimateSmsCost(m.to, m.numSegments, prices).amount).toFixed(5);
   }
   if ((status === 'undelivered' || status === 'failed') && errorCode !== null) {
     m.errorCode = errorCode;
-    m.errorMessage = DELIVERY_ERROR_MESSAGES[errorCode as keyof typeof DELIVERY_ERROR_MESSAGES] ?? null;
+    m.errorMessage = errorMessage(m, errorCode);
   }
 }

@@ -38,10 +38,11 @@ export function toMessageResource(m: SandboxMessage, accountSid: string) {
   };
 }
 
-/** The control plane's view: the resource's essentials plus what Twilio does not expose. */
+/** The control plane's view: the resource's essentials plus what the provider does not expose. */
 export function toSandboxView(m: SandboxMessage) {
   return {
     sid: m.sid,
+    provider: m.provider,
     direction: m.direction,
     to: m.to,
     from: m.from,
@@ -54,5 +55,6 @@ export function toSandboxView(m: SandboxMessage) {
     status_callback: m.statusCallback,
     history: m.history.map((h) => ({ status: h.status, at: new Date(h.at).toISOString() })),
     params: m.params,
+    ...(m.vonage === undefined ? {} : { vonage: m.vonage }),
   };
 }

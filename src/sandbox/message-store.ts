@@ -11,8 +11,23 @@ export type MessageStatus =
   | 'failed'
   | 'received';
 
+/** Which of the sandbox's APIs took the message in (or, inbound, which one delivers it). */
+export type SandboxProvider = 'twilio' | 'vonage';
+
+/** What only a Vonage message has: one id per part (the first is the message's `sid`), India's DLT ids. */
+export interface VonageDetails {
+  messageIds: string[];
+  /** What each part cost, as Vonage writes prices (`0.08320000`). */
+  partPrice: string;
+  /** MCCMNC of the destination's carrier. */
+  network: string;
+  entityId: string | null;
+  contentId: string | null;
+}
+
 export interface SandboxMessage {
   sid: string;
+  provider: SandboxProvider;
   direction: 'outbound-api' | 'inbound';
   to: string;
   from: string | null;
@@ -32,6 +47,7 @@ export interface SandboxMessage {
   history: { status: MessageStatus; at: number }[];
   /** The form (or webhook) parameters exactly as exchanged, for tests and the dashboard. */
   params: Record<string, string>;
+  vonage?: VonageDetails;
 }
 
 export class MessageStore {

@@ -58,6 +58,7 @@ function outboundMessage(form: URLSearchParams, pools: SenderPools, now: number)
   const from = form.get('From') || (service === null ? null : senderFor(pools, service, to));
   return {
     sid: newSid('SM'),
+    provider: 'twilio',
     direction: 'outbound-api',
     to,
     from,
@@ -84,7 +85,7 @@ export async function createMessage(
   res: ServerResponse,
 ): Promise<void> {
   const form = new URLSearchParams(await readBody(req));
-  const rule = ctx.faults.ruleFor(form.get('To') ?? '');
+  const rule = ctx.faults.ruleFor(form.get('To') ?? '', 'twilio');
   const respond =
     rule.latencyMs === undefined || rule.latencyMs === 0
       ? (status: number, body: unknown) => sendJson(res, status, body)

@@ -12,3 +12,28 @@ export function countSegments(body: string): number {
   if (GSM7_BASIC.test(body)) return body.length <= 160 ? 1 : Math.ceil(body.length / 153);
   return new SegmentedMessage(body).segmentsCount;
 }
+
+/** Whether the whole body fits GSM-7 (basic and extension tables). */
+export function isGsm7(body: string): boolean {
+  return GSM7_BASIC.test(body) || new SegmentedMessage(body).encodingName === 'GSM-7';
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * The count when the sender fixes the encoding, as Vonage's `type` does: `unicode` is UCS-2 whatever
+ * the text holds, and `text` is GSM-7, where a character outside the alphabet arrives as `?`.
+ */
+export function countSegmentsAs(body: string, encoding: 'GSM-7' | 'UCS-2'): number {
+  if (encoding === 'UCS-2') {
+    // Without surrogate pairs every character is one UCS-2 unit; a pair must not be split across parts.
+    if (!SURROGATE.test(body)) return body.length <= 70 ? 1 : Math.ceil(body.length / 67);
+    return new SegmentedMessage(body, 'UCS-2').segmentsCount;
+  }
+  if (GSM7_BASIC.test(body)) return countSegments(body);
+  const message = new SegmentedMessage(body);
+  if (message.encodingName === 'GSM-7') return message.segmentsCount;
+  const outside = new Set(message.getNonGsmCharacters());
+  const shown = [...body].map((c) => (outside.has(c) ? '?' : c)).join('');
+  return new SegmentedMessage(shown, 'GSM-7').segmentsCount;
+}

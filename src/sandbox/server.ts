@@ -1,11 +1,12 @@
 /**
  * A Twilio-compatible SMS sandbox on plain `node:http`: the Messages API the real SDK calls, the
- * status walk with signed callbacks, fault injection, and a `/sandbox/*` control plane. Plain
+ * status walk with signed callbacks, fault injection, and a `/sandbox/*` control plane. The same
+ * process speaks Vonage's SMS API too (`vonage/`), sharing the store, the walk and the faults. Plain
  * `node:http` keeps the create path lean enough for thousands of messages per second.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PriceTable } from '../channels/sms/cost.ts';
+import { DEFAULT_SMS_PRICES, type PriceTable } from '../channels/sms/cost.ts';
 import { ACCOUNT_ROUTE, accountApi } from './accounts-api.ts';
 import { handleControl } from './control-api.ts';
 import { type FaultConfig, FaultInjector } from './faults.ts';
@@ -27,11 +28,17 @@ import { newAuthToken, newSid } from './sids.ts';
 import { newStats, type SandboxLogger, type SandboxStats, silentLogger } from './stats.ts';
 import { StatusCallbacks } from './status-callbacks.ts';
 import { twilioError } from './twilio-errors.ts';
+import { VonageAccount, type VonageAccountOptions } from './vonage/account.ts';
+import { type VonageInboundSms, vonageInboundMessage } from './vonage/inbound.ts';
+import { Receipts } from './vonage/receipts.ts';
+import type { SignatureAlgorithm } from './vonage/signature.ts';
+import { SMS_ROUTE, sendSms, type VonageApiContext } from './vonage/sms-api.ts';
 import { WebhookClient, type WebhookResponse } from './webhook-client.ts';
 
 export type { FaultConfig, FaultRule } from './faults.ts';
-export type { MessageStatus, SandboxMessage } from './message-store.ts';
+export type { MessageStatus, SandboxMessage, SandboxProvider } from './message-store.ts';
 export type { SandboxLogger, SandboxStats } from './stats.ts';
+export type { VonageInboundSms } from './vonage/inbound.ts';
 
 export interface SandboxOptions {
   host?: string;
@@ -50,6 +57,16 @@ export interface SandboxOptions {
   prices?: PriceTable;
   /** Each Messaging Service's senders; a service not listed sends from a number derived from its sid. */
   senderPools?: SenderPools;
+  /** The Vonage account (fixed development defaults) and its prices (`prices` when unset). */
+  vonage?: VonageAccountOptions & { prices?: PriceTable };
+}
+
+/** What a Vonage client and webhook receiver need; the secrets are for code, never for printing. */
+export interface VonageCredentials {
+  apiKey: string;
+  apiSecret: string;
+  signatureSecret: string;
+  signatureAlgorithm: SignatureAlgorithm;
 }
 
 export interface TwilioSandbox {
@@ -64,6 +81,9 @@ export interface TwilioSandbox {
   clearMessages(): void;
   stats(): SandboxStats & { stored: number; pendingSteps: number };
   sendInbound(sms: InboundSms): Promise<WebhookResponse>;
+  vonage: VonageCredentials;
+  /** Vonage's inbound webhook for a text from `from`; throws when neither it nor the account names a URL. */
+  sendVonageInbound(sms: VonageInboundSms): Promise<WebhookResponse>;
   close(): Promise<void>;
 }
 
@@ -80,13 +100,24 @@ export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<Twi
   const faults = new FaultInjector(opts.faults);
   const webhooks = new WebhookClient(authToken);
   const callbacks = new StatusCallbacks(accountSid, webhooks, stats, logger);
+  const vonageAccount = new VonageAccount(opts.vonage);
+  const receipts = new Receipts(vonageAccount, webhooks, callbacks);
   const lifecycle = new Lifecycle(
     opts.stepMs ?? 200,
-    (m, status, dup) => callbacks.send(m, status, dup),
+    (m, status, dup) =>
+      m.provider === 'vonage' ? receipts.send(m, status, dup) : callbacks.send(m, status, dup),
     opts.prices,
   );
   const senderPools = opts.senderPools ?? {};
   const api: MessagesApiContext = { accountSid, store, faults, lifecycle, stats, senderPools };
+  const vonageApi: VonageApiContext = {
+    account: vonageAccount,
+    store,
+    faults,
+    lifecycle,
+    stats,
+    prices: opts.vonage?.prices ?? opts.prices ?? DEFAULT_SMS_PRICES,
+  };
 
   const sandbox: TwilioSandbox = {
     url: '',
@@ -111,6 +142,20 @@ export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<Twi
       stats.inbound++;
       return webhooks.post(sms.url, message.params);
     },
+    vonage: {
+      apiKey: vonageAccount.apiKey,
+      apiSecret: vonageAccount.apiSecret,
+      signatureSecret: vonageAccount.signatureSecret,
+      signatureAlgorithm: vonageAccount.signatureAlgorithm,
+    },
+    sendVonageInbound: async (sms) => {
+      const url = sms.url ?? vonageAccount.inboundUrl;
+      if (url === null) throw new Error("no inbound URL: give one or set the account's inboundUrl");
+      const message = vonageInboundMessage(sms, vonageAccount, Date.now());
+      store.add(message);
+      stats.inbound++;
+      return webhooks.postJson(url, message.params);
+    },
     close: async () => {
       lifecycle.clear();
       webhooks.close();
@@ -127,6 +172,11 @@ export async function startTwilioSandbox(opts: SandboxOptions = {}): Promise<Twi
     const path = q === -1 ? url : url.slice(0, q);
     const search = () => new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     if (path.startsWith('/sandbox/')) return handleControl(sandbox, req, res, path, search());
+    if (path === SMS_ROUTE) {
+      // Vonage takes the parameters in a GET's query as well as in a POST.
+      if (req.method === 'POST' || req.method === 'GET') return sendSms(vonageApi, req, res, search());
+      return sendJson(res, 405, { error: 'Method not allowed: POST /sms/json' });
+    }
 
     const account = ACCOUNT_ROUTE.exec(path);
     const match = account ?? MESSAGES_ROUTE.exec(path);

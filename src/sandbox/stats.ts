@@ -1,7 +1,7 @@
 /** Counters the control plane reports, and the logger shape the sandbox accepts. */
 export interface SandboxStats {
   created: number;
-  /** Rejections by Twilio error code (validation, injected 429/5xx, create errors, auth). */
+  /** Rejections by Twilio error code (validation, injected 429/5xx, create errors, auth), Vonage ones as `vonage-<status>` / `vonage-http-<code>`. */
   rejected: Record<string, number>;
   callbacksSent: number;
   callbacksFailed: number;
@@ -30,6 +30,6 @@ export function newStats(): SandboxStats {
   };
 }
 
-export function countRejection(stats: SandboxStats, code: number): void {
+export function countRejection(stats: SandboxStats, code: number | string): void {
   stats.rejected[code] = (stats.rejected[code] ?? 0) + 1;
 }

@@ -1,11 +1,12 @@
 /**
  * Status callbacks: the form Twilio posts to a message's StatusCallback on every status change
- * after `queued`. A failed callback is counted and logged; it never reaches the caller.
+ * after `queued`. A failed callback is counted and logged; it never reaches the caller. Vonage's
+ * receipts go through the same counting (`track`).
  */
 import { API_VERSION } from './message-resource.ts';
 import type { MessageStatus, SandboxMessage } from './message-store.ts';
 import type { SandboxLogger, SandboxStats } from './stats.ts';
-import type { WebhookClient } from './webhook-client.ts';
+import type { WebhookClient, WebhookResponse } from './webhook-client.ts';
 
 /** Twilio's RawDlrDoneDate: the carrier's YYMMDDhhmm completion time. */
 function rawDlrDoneDate(ms: number): string {
@@ -51,14 +52,16 @@ export class StatusCallbacks {
 
   send(m: SandboxMessage, status: MessageStatus, duplicate: boolean): void {
     if (m.statusCallback === null) return;
+    const url = m.statusCallback;
     const params = statusCallbackParams(m, status, this.#accountSid);
-    this.#post(m.statusCallback, params);
-    if (duplicate) this.#post(m.statusCallback, params);
+    this.track(url, m.sid, this.#client.post(url, params));
+    if (duplicate) this.track(url, m.sid, this.#client.post(url, params));
   }
 
-  #post(url: string, params: Record<string, string>): void {
+  /** Counts a webhook in flight until it is answered, then as sent (2xx) or failed, and logs a failure. */
+  track(url: string, sid: string, posted: Promise<WebhookResponse>): void {
     this.#stats.callbacksInFlight++;
-    this.#client.post(url, params).then(
+    posted.then(
       (res) => {
         this.#stats.callbacksInFlight--;
         if (res.status >= 200 && res.status < 300) {
@@ -66,12 +69,12 @@ export class StatusCallbacks {
           return;
         }
         this.#stats.callbacksFailed++;
-        this.#logger.warn({ url, sid: params.MessageSid, status: res.status }, 'status callback refused');
+        this.#logger.warn({ url, sid, status: res.status }, 'status callback refused');
       },
       (err: unknown) => {
         this.#stats.callbacksInFlight--;
         this.#stats.callbacksFailed++;
-        this.#logger.warn({ url, sid: params.MessageSid, err: String(err) }, 'status callback failed');
+        this.#logger.warn({ url, sid, err: String(err) }, 'status callback failed');
       },
     );
   }

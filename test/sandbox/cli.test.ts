@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { VONAGE_SANDBOX_DEFAULTS } from '../../src/sandbox/vonage/account.ts';
 
 const CLI = fileURLToPath(new URL('../../src/sandbox/cli.ts', import.meta.url));
 const RUN = `const { runSandboxCommand } = await import(${JSON.stringify(CLI)});
@@ -64,6 +65,23 @@ test('the sandbox starts, serves, masks a supplied token and stops cleanly on SI
   const faults = await fetch(`${url}/sandbox/faults`);
   assert.deepEqual(await faults.json(), { rate429: 1 });
 
+  child.kill('SIGTERM');
+  assert.equal(await exitCode(child), 0);
+});
+
+test('the banner names the Vonage API key and never prints its secrets', async (t) => {
+  const { child, stdout } = runCli(['--port', '0']);
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const deadline = Date.now() + 10_000;
+  while (!stdout().includes('signatures')) {
+    if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no banner: ${stdout()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const { apiKey, apiSecret, signatureSecret } = VONAGE_SANDBOX_DEFAULTS;
+  assert.match(stdout(), new RegExp(`API key {6}${apiKey}`));
+  assert.ok(!stdout().includes(apiSecret) && !stdout().includes(signatureSecret), 'no secret printed');
   child.kill('SIGTERM');
   assert.equal(await exitCode(child), 0);
 });

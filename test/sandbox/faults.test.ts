@@ -123,7 +123,7 @@ test('PUT /sandbox/faults changes faults from another process and refuses nonsen
 test('a seed makes the fault sequence reproducible and rates roughly honoured', () => {
   const draw = () => {
     const faults = new FaultInjector({ seed: 42, rate429: 0.2, rate5xx: 0.1 });
-    return Array.from({ length: 1_000 }, () => faults.roll(faults.ruleFor(TO)));
+    return Array.from({ length: 1_000 }, () => faults.roll(faults.ruleFor(TO, 'twilio')));
   };
   const first = draw();
   assert.deepEqual(draw(), first);

@@ -1,6 +1,7 @@
-/** Shared fixtures for the sandbox tests: a real webhook receiver, a real SDK client, polling. */
+/** Shared fixtures for the sandbox tests: a real webhook receiver, real SDK clients, polling. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SMS, SMSFailure, type SMSMessages, type SMSParams } from '@vonage/sms';
 import type { Twilio } from 'twilio';
 import { createTwilioClient } from '../../src/channels/sms/twilio-http-client.ts';
 import type { TwilioSandbox } from '../../src/sandbox/server.ts';
@@ -9,6 +10,7 @@ export interface ReceivedWebhook {
   /** The full URL as the sender called it, which is what Twilio signs. */
   url: string;
   signature: string;
+  /** The form's fields, or a JSON body's (Vonage posts JSON). */
   params: Record<string, string>;
 }
 
@@ -18,7 +20,7 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-/** A local HTTP server that records form posts and answers with `reply` (status 200 by default). */
+/** A local HTTP server that records form or JSON posts and answers with `reply` (status 200 by default). */
 export async function startWebhookReceiver(
   reply: { status?: number; body?: string; contentType?: string } = {},
 ): Promise<WebhookReceiver> {
@@ -33,7 +35,9 @@ export async function startWebhookReceiver(
       received.push({
         url: `http://127.0.0.1:${port}${req.url}`,
         signature: String(req.headers['x-twilio-signature'] ?? ''),
-        params: Object.fromEntries(new URLSearchParams(body)),
+        params: String(req.headers['content-type']).startsWith('application/json')
+          ? JSON.parse(body)
+          : Object.fromEntries(new URLSearchParams(body)),
       });
       res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? 'text/plain' });
       res.end(reply.body ?? '');
@@ -61,6 +65,25 @@ export function sdkClient(
     baseUrl: sandbox.url,
     timeoutMs: overrides.timeoutMs ?? 5_000,
   });
+}
+
+/** The official Vonage SMS client, pointed at the sandbox through the SDK's own `restHost`. */
+export function vonageClient(sandbox: TwilioSandbox, overrides: { apiSecret?: string } = {}): SMS {
+  const { apiKey, apiSecret } = sandbox.vonage;
+  return new SMS({ apiKey, apiSecret: overrides.apiSecret ?? apiSecret }, { restHost: sandbox.url });
+}
+
+/**
+ * `send`'s answer whether Vonage took the parts or refused them: the SDK throws an `SMSFailure`
+ * (`MessageSendPartialFailure` even when every part was refused) that carries the same answer.
+ */
+export async function vonageSend(sms: SMS, params: SMSParams): Promise<SMSMessages> {
+  try {
+    return await sms.send(params);
+  } catch (err) {
+    if (err instanceof SMSFailure) return err.getResponse();
+    throw err;
+  }
 }
 
 /** Polls `check` until it returns true, failing with `what` after `timeoutMs`. */
