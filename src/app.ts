@@ -49,6 +49,7 @@ import { InboxHub } from './realtime/inbox-hub.ts';
 import { registerInboxSocket } from './realtime/inbox-socket.ts';
 import { serveLocalStats } from './stats/local-stats.ts';
 import { startStatsSealer } from './stats/stats-rollup.ts';
+import { startRenderPool } from './templates/render-pool.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { VERSION } from './version.ts';
 import { registerSmsInbound, SMS_INBOUND_PATH } from './webhooks/sms-inbound.ts';
@@ -115,6 +116,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       await fn().catch((err) => logger.error({ err }, 'error while closing'));
   };
   try {
+    // First in, so closed last: the worker drains its sends and HTTP its previews before threads stop.
+    closers.push(startRenderPool(config.TEMPLATE_RENDER_THREADS));
     const migrated = await runMigrations(database);
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {

@@ -164,16 +164,14 @@ export async function prepareNotifications(
       ? sent.get(userId)
       : undefined;
     const earlier = smsEarlier.get(userId) ?? 0;
-    const prepared = itemResult(() =>
-      decideNotification(deps, {
-        input,
-        def,
-        recipient,
-        idempotency: claims.get(index),
-        smsSent: before && { today: before.today + earlier, thisMonth: before.thisMonth + earlier },
-        now,
-      }),
-    );
+    const prepared = await decideNotification(deps, {
+      input,
+      def,
+      recipient,
+      idempotency: claims.get(index),
+      smsSent: before && { today: before.today + earlier, thisMonth: before.thisMonth + earlier },
+      now,
+    }).catch(itemError);
     out[index] = prepared;
     if (
       !(prepared instanceof AppError) &&
@@ -245,7 +243,11 @@ function itemResult<T>(fn: () => T): T | AppError {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
+    return itemError(err);
   }
+}
+
+function itemError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  throw err;
 }

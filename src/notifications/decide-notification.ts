@@ -3,7 +3,8 @@ import type { IdempotencyClaim } from '../deliveries/enqueue.ts';
 import type { SmsSent } from '../deliveries/read-deliveries.ts';
 import { AppError } from '../errors.ts';
 import { deliveryPolicy } from '../preferences/delivery-policy.ts';
-import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
+import { buildTemplateContext } from '../templates/render.ts';
+import { renderTemplate } from '../templates/render-pool.ts';
 import type { NotificationTypeDef } from './catalog.ts';
 import type {
   CreateNotificationDeps,
@@ -19,7 +20,7 @@ import type { Recipient } from './recipient.ts';
  * quiet hours and the SMS cap (`smsSent`: its user's SMS so far, when the cap applies). Pure but
  * for the random id.
  */
-export function decideNotification(
+export async function decideNotification(
   deps: CreateNotificationDeps,
   d: {
     input: CreateNotificationInput;
@@ -29,19 +30,21 @@ export function decideNotification(
     smsSent: SmsSent | undefined;
     now: Date;
   },
-): Extract<PreparedNotification, { kind: 'new' }> {
+): Promise<Extract<PreparedNotification, { kind: 'new' }>> {
   const { input, def, recipient } = d;
   const { user } = recipient;
   const prefs = prefsFor(def, recipient);
   const templateContext = buildTemplateContext(user, input.context);
-  const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
+  const render = async (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
     if (override) return override;
     const template = deps.templates.get(def.name, field, user.locale);
     if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
     return renderTemplate(template.source, templateContext);
   };
-  const title = render('in_app_title', input.title);
-  const message = render('in_app_body', input.message);
+  const [title, message] = await Promise.all([
+    render('in_app_title', input.title),
+    render('in_app_body', input.message),
+  ]);
 
   const policy = deliveryPolicy(deps.policy, {
     timeZone: user.timeZone,

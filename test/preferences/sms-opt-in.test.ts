@@ -4,7 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { analyzeSms } from '../../src/channels/sms/segments.ts';
 import { notifications } from '../../src/db/schema.ts';
-import { renderTemplate } from '../../src/templates/render.ts';
+import { renderTemplate } from '../../src/templates/render-pool.ts';
 import { LOCALES, loadTemplateFiles } from '../../src/templates/template-files.ts';
 import { SMS_INBOUND_PATH } from '../../src/webhooks/sms-inbound.ts';
 import { insertUser, waitFor } from '../helpers/fixtures.ts';
@@ -13,10 +13,10 @@ import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-d
 
 const TYPE = 'sms_opt_in_confirmed';
 
-test('the opt-in confirmation names the brand, HELP and STOP, and fits one SMS segment in every locale', () => {
+test('the opt-in confirmation names the brand, HELP and STOP, and fits one SMS segment in every locale', async () => {
   for (const locale of LOCALES) {
     const set = loadTemplateFiles().find((s) => s.type === TYPE && s.locale === locale)!;
-    const sms = renderTemplate(set.fields.sms, { first_name: 'Priya' });
+    const sms = await renderTemplate(set.fields.sms, { first_name: 'Priya' });
     assert.match(sms, /^LaundryConnect: /, locale);
     assert.match(sms, /HELP/, locale);
     assert.match(sms, /STOP/, locale);
