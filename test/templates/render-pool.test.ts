@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { AppError } from '../../src/errors.ts';
 import { renderOnThisThread } from '../../src/templates/render.ts';
@@ -10,6 +11,8 @@ import {
   startRenderPool,
 } from '../../src/templates/render-pool.ts';
 import { bareHttpServer } from '../helpers/http-server.ts';
+import { ADMIN_KEY, startSmsApp } from '../helpers/sms-app.ts';
+import { createTestDatabase, ENGINE } from '../helpers/test-db.ts';
 
 const GATED = new URL('./fixtures/gated-render-thread.ts', import.meta.url);
 /** 9 million loop steps: it ends only at a render limit (about 200 ms), on whichever thread runs it. */
@@ -235,5 +238,40 @@ describe('render pool', () => {
     assert.equal(isMessageFault(new AppError('NOT_READY')), false);
     assert.equal(isMessageFault(new AppError('TEMPLATE_MISSING_VAR')), true);
     assert.equal(isMessageFault(new Error('boom')), false);
+  });
+});
+
+describe(`render pool in the service (${ENGINE})`, () => {
+  test('a preview of a slow template does not hold the event loop, and closing the service stops its render threads', async () => {
+    const before = threadsAlive();
+    const t = await createTestDatabase();
+    const app = await startSmsApp(t, { TEMPLATE_RENDER_THREADS: '2' });
+    try {
+      assert.equal(threadsAlive(), before + 2);
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
+      const started = performance.now();
+      // The preview renders the slow text several times (the field, its lint, the save check).
+      const res = await fetch(`${app.url}/api/v1/templates/preview`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'order_confirmed', locale: 'en', field: 'sms', source: SLOW }),
+      });
+      const took = performance.now() - started;
+      delay.disable();
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { errors: { sms?: { code: string } } };
+      assert.equal(body.errors.sms?.code, 'TEMPLATE_LIMIT_EXCEEDED');
+      // Relative, with a wide margin: rendered on the event loop, one stall would be most of `took`.
+      const longestStallMs = delay.max / 1e6;
+      assert.ok(
+        longestStallMs < took / 2,
+        `the event loop stalled ${Math.round(longestStallMs)} ms of a ${Math.round(took)} ms preview`,
+      );
+    } finally {
+      await app.close();
+      await t.close();
+    }
+    assert.equal(threadsAlive(), before, 'no render thread outlives the service');
   });
 });
