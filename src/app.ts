@@ -117,7 +117,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   };
   try {
     // First in, so closed last: the worker drains its sends and HTTP its previews before threads stop.
-    closers.push(startRenderPool(config.TEMPLATE_RENDER_THREADS));
+    closers.push(await startRenderPool(config.TEMPLATE_RENDER_THREADS));
     const migrated = await runMigrations(database);
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {

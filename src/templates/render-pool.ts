@@ -90,16 +90,32 @@ export class RenderPool {
   readonly #threads: Thread[] = [];
   readonly #queue: Pending[] = [];
   #closed = false;
+  /** Set when a thread died before it was ready: its module does not load, so no new one would. */
+  #broken: Error | undefined;
+  readonly #started: Promise<void>;
+  #ready = 0;
+  #onStarted: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
   constructor(opts: RenderPoolOptions) {
     this.#timeoutMs = opts.timeoutMs ?? RENDER_TIMEOUT_MS;
     this.#queueLimit = opts.queueLimit ?? RENDER_QUEUE_LIMIT;
     this.#script = opts.script ?? THREAD_SCRIPT;
+    this.#started = new Promise((resolve, reject) => {
+      this.#onStarted = { resolve, reject };
+    });
+    // Awaited by startRenderPool; a pool used without awaiting it must not leave this unhandled.
+    this.#started.catch(() => {});
     for (let i = 0; i < opts.threads; i++) this.#threads.push(this.#spawn());
+  }
+
+  /** Resolves when every thread has loaded its modules; rejects when one cannot. */
+  started(): Promise<void> {
+    return this.#started;
   }
 
   render(job: RenderJob): Promise<string> {
     if (this.#closed) return Promise.reject(new AppError('NOT_READY', 'The template render pool is closed'));
+    if (this.#broken) return Promise.reject(this.#broken);
     return new Promise<string>((resolve, reject) => {
       const pending = { job, resolve, reject };
       const idle = this.#threads.find((t) => t.ready && !t.current);
@@ -137,6 +153,7 @@ export class RenderPool {
     thread.worker.on('message', (answer: RenderAnswer | typeof READY) => {
       if (answer === READY) {
         thread.ready = true;
+        if (++this.#ready === this.#threads.length) this.#onStarted?.resolve();
         return this.#next(thread);
       }
       const pending = this.#settle(thread);
@@ -152,10 +169,19 @@ export class RenderPool {
       // A thread the pool terminated (backstop, close) is already out of #threads.
       if (!this.#threads.includes(thread)) return;
       const failure = thread.failure ?? new Error('A template render thread exited');
+      if (!thread.ready) return this.#fail(thread, failure);
       this.#settle(thread)?.reject(failure);
       this.#replace(thread);
     });
     return thread;
+  }
+
+  /** A thread that could not start: replacing it would only fail again, so every render fails. */
+  #fail(thread: Thread, failure: Error): void {
+    this.#broken = new Error(`Template render threads cannot start: ${failure.message}`, { cause: failure });
+    this.#threads.splice(this.#threads.indexOf(thread), 1);
+    for (const pending of this.#queue.splice(0)) pending.reject(this.#broken);
+    this.#onStarted?.reject(this.#broken);
   }
 
   #run(thread: Thread, pending: Pending): void {
@@ -214,15 +240,23 @@ function toError(error: Extract<RenderAnswer, { error: unknown }>['error']): Err
 const open: RenderPool[] = [];
 
 /**
- * Starts the pool of the composition root and returns its stop. With 0 threads it starts none and
+ * Starts the pool of the composition root once its threads are ready (a thread that cannot load
+ * fails the start, not every render later) and returns its stop. With 0 threads it starts none and
  * renders stay on the calling thread (a slow template then blocks it for up to `render_time`).
  */
-export function startRenderPool(threads: number): () => Promise<void> {
+export async function startRenderPool(threads: number): Promise<() => Promise<void>> {
   if (threads === 0) return async () => {};
   const pool = new RenderPool({ threads });
+  try {
+    await pool.started();
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   open.push(pool);
   return async () => {
-    open.splice(open.indexOf(pool), 1);
+    const at = open.indexOf(pool);
+    if (at !== -1) open.splice(at, 1);
     await pool.close();
   };
 }

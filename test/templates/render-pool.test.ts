@@ -93,7 +93,7 @@ describe('render pool', () => {
   });
 
   test('renderTemplate renders on the pool the app started, so a slow template lets the loop turn', async () => {
-    const stop = startRenderPool(1);
+    const stop = await startRenderPool(1);
     try {
       const order: string[] = [];
       const render = renderTemplate(SLOW, {}).then(
@@ -222,7 +222,7 @@ describe('render pool', () => {
 
   test('the stop startRenderPool returns leaves no thread, and renders fall back to the calling thread', async () => {
     const before = threadsAlive();
-    const stop = startRenderPool(2);
+    const stop = await startRenderPool(2);
     try {
       assert.equal(await renderTemplate('Hi {{ n }}', { n: 1 }), 'Hi 1');
       assert.equal(threadsAlive(), before + 2);
@@ -231,6 +231,18 @@ describe('render pool', () => {
     }
     assert.equal(threadsAlive(), before);
     assert.equal(await renderTemplate('Hi {{ n }}', { n: 2 }), 'Hi 2');
+  });
+
+  test('a thread that cannot load fails the start and every render, instead of being restarted for ever', async () => {
+    await withPool(
+      { threads: 2, script: new URL('./fixtures/no-such-thread.ts', import.meta.url) },
+      async (pool) => {
+        const render = pool.render(job('Hi'));
+        await assert.rejects(pool.started(), /Template render threads cannot start/);
+        await assert.rejects(render, /Template render threads cannot start/);
+        await assert.rejects(pool.render(job('Hi')), /Template render threads cannot start/);
+      },
+    );
   });
 
   test('a refused render is the service state, not the message: channels retry it rather than fail it', () => {
