@@ -15,25 +15,19 @@ import { decideChannels } from './eligibility.ts';
 import { channelWidePreferences, isChannelEnabled } from './preferences.ts';
 import type { Recipient } from './recipient.ts';
 
-/**
- * One notification's decision from what was read for it: rendering, each channel's eligibility,
- * quiet hours and the SMS cap (`smsSent`: its user's SMS so far, when the cap applies). Pure but
- * for the random id.
- */
-export async function decideNotification(
+/** The in-app title and message: the request's own, or the user's templates rendered with the context. */
+export interface InAppText {
+  title: string;
+  message: string;
+}
+
+/** Renders a notification's in-app text (on the render threads; see templates/render-pool.ts). */
+export async function renderInAppText(
   deps: CreateNotificationDeps,
-  d: {
-    input: CreateNotificationInput;
-    def: NotificationTypeDef;
-    recipient: Recipient;
-    idempotency: IdempotencyClaim | undefined;
-    smsSent: SmsSent | undefined;
-    now: Date;
-  },
-): Promise<Extract<PreparedNotification, { kind: 'new' }>> {
-  const { input, def, recipient } = d;
-  const { user } = recipient;
-  const prefs = prefsFor(def, recipient);
+  def: NotificationTypeDef,
+  user: Recipient['user'],
+  input: CreateNotificationInput,
+): Promise<InAppText> {
   const templateContext = buildTemplateContext(user, input.context);
   const render = async (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
     if (override) return override;
@@ -45,6 +39,30 @@ export async function decideNotification(
     render('in_app_title', input.title),
     render('in_app_body', input.message),
   ]);
+  return { title, message };
+}
+
+/**
+ * One notification's decision from what was read and rendered for it: each channel's eligibility,
+ * quiet hours and the SMS cap (`smsSent`: its user's SMS so far, when the cap applies). Pure but
+ * for the random id.
+ */
+export function decideNotification(
+  deps: CreateNotificationDeps,
+  d: {
+    input: CreateNotificationInput;
+    def: NotificationTypeDef;
+    recipient: Recipient;
+    text: InAppText;
+    idempotency: IdempotencyClaim | undefined;
+    smsSent: SmsSent | undefined;
+    now: Date;
+  },
+): Extract<PreparedNotification, { kind: 'new' }> {
+  const { input, def, recipient } = d;
+  const { user } = recipient;
+  const prefs = prefsFor(def, recipient);
+  const { title, message } = d.text;
 
   const policy = deliveryPolicy(deps.policy, {
     timeZone: user.timeZone,
