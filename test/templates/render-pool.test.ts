@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { AppError } from '../../src/errors.ts';
@@ -243,6 +245,14 @@ describe('render pool', () => {
         await assert.rejects(pool.render(job('Hi')), /Template render threads cannot start/);
       },
     );
+  });
+
+  test('nothing in the service renders on its own thread but the pool (one render API)', () => {
+    const src = join(import.meta.dirname, '..', '..', 'src');
+    const callers = readdirSync(src, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => readFileSync(join(src, f), 'utf8').includes('renderOnThisThread'));
+    assert.deepEqual(callers.sort(), ['templates/render-pool.ts', 'templates/render.ts']);
   });
 
   test('a refused render is the service state, not the message: channels retry it rather than fail it', () => {
