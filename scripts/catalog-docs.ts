@@ -11,7 +11,8 @@ import { analyzeSms } from '../src/channels/sms/segments.ts';
 import { TWILIO_ERRORS } from '../src/channels/sms/twilio-errors.ts';
 import { EVENT_ROUTES } from '../src/events/event-map.ts';
 import { FIELD_KIND_DOCS } from '../src/notifications/context-schema.ts';
-import { buildTemplateContext, renderTemplate } from '../src/templates/render.ts';
+import { buildTemplateContext } from '../src/templates/render.ts';
+import { renderTemplate } from '../src/templates/render-pool.ts';
 import { TemplateStore } from '../src/templates/template-store.ts';
 import { replaceSection } from './doc-section.ts';
 
@@ -20,7 +21,7 @@ import { replaceSection } from './doc-section.ts';
  * event table (and docs/errors.md's delivery errors from their catalogue), so they cannot drift: `node scripts/catalog-docs.ts` rewrites them, and a test
  * fails when they are out of date.
  */
-export function templatesDoc(): string {
+export async function templatesDoc(): Promise<string> {
   const store = new TemplateStore();
   const lines = [
     '# Notification types and templates',
@@ -55,7 +56,7 @@ export function templatesDoc(): string {
       { firstName: null, lastName: null, email: null, locale: 'en' },
       t.sampleContext,
     );
-    const text = renderTemplate(template.source, context);
+    const text = await renderTemplate(template.source, context);
     const a = analyzeSms(text);
     lines.push(
       `### \`${t.name}\``,
@@ -200,7 +201,7 @@ export function errorsDoc(current: string): string {
 }
 
 if (import.meta.main) {
-  writeFileSync(new URL('../docs/templates.md', import.meta.url), templatesDoc());
+  writeFileSync(new URL('../docs/templates.md', import.meta.url), await templatesDoc());
   writeFileSync(new URL('../docs/events.md', import.meta.url), eventsDoc());
   const errorsUrl = new URL('../docs/errors.md', import.meta.url);
   writeFileSync(errorsUrl, errorsDoc(readFileSync(errorsUrl, 'utf8')));

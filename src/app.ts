@@ -50,6 +50,7 @@ import { type SmsSetup, setupSms } from './setup/sms.ts';
 import { serveLocalStats } from './stats/local-stats.ts';
 import { startBudgetMonitor } from './stats/sms-budget.ts';
 import { startStatsSealer } from './stats/stats-rollup.ts';
+import { startRenderPool } from './templates/render-pool.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { registerSmsStatusCallback } from './tracking/sms-status-callback.ts';
 import { SmsStatusSweep } from './tracking/status-sweep.ts';
@@ -116,6 +117,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       await fn().catch((err) => logger.error({ err }, 'error while closing'));
   };
   try {
+    // First in, so closed last: the worker drains its sends and HTTP its previews before threads stop.
+    closers.push(await startRenderPool(config.TEMPLATE_RENDER_THREADS));
     const migrated = await runMigrations(database);
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {

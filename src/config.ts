@@ -56,6 +56,8 @@ const schema = z.object({
   DATABASE_URL: optionalString,
   // PGlite has no autovacuum (src/db/embedded-vacuum.ts); 0 turns the embedded vacuum off.
   EMBEDDED_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  // Render threads (src/templates/render-pool.ts); 0 renders on the event loop, where a slow template stalls the API.
+  TEMPLATE_RENDER_THREADS: z.coerce.number().int().min(0).max(64).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   ADMIN_API_KEY: optionalString,

@@ -34,7 +34,7 @@ export interface LintInput {
   dltText?: string;
 }
 
-export type Render = (source: string, context: Record<string, unknown>) => string;
+export type Render = (source: string, context: Record<string, unknown>) => Promise<string>;
 
 export const BRAND_PREFIX = 'LaundryConnect:';
 /**
@@ -58,10 +58,10 @@ const SENSITIVE_WORDS: Array<{ label: string; pattern: RegExp }> = [
 // 13–19 digits, optionally grouped by single spaces or dashes as cards are printed.
 const DIGIT_RUN = /(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)/g;
 
-export function lintSmsTemplate(input: LintInput, render: Render): LintReport {
+export async function lintSmsTemplate(input: LintInput, render: Render): Promise<LintReport> {
   let rendered: string;
   try {
-    rendered = render(input.source, input.sampleContext);
+    rendered = await render(input.source, input.sampleContext);
   } catch (err) {
     const analysis = analyzeSms(input.source);
     return {

@@ -10,7 +10,8 @@ import { getNotificationType } from '../catalog/catalog.ts';
 import type { Db, Queryable } from '../db/database.ts';
 import { notificationTemplates } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { buildTemplateContext, renderTemplate, validateTemplateSource } from '../templates/render.ts';
+import { buildTemplateContext, validateTemplateSource } from '../templates/render.ts';
+import { renderTemplate } from '../templates/render-pool.ts';
 import { TEMPLATE_FIELDS, type TemplateField, type TemplateSet } from '../templates/template-files.ts';
 import { type LintRow, lintSmsTemplate } from './lint.ts';
 
@@ -69,7 +70,7 @@ const INSERT_CHUNK = 100;
  * SMS text that can be sent. Throws TemplateLoadError at the first template that does not parse, runs
  * past a render limit (a loop or capture that would stall every send of it), or names an unknown type.
  */
-export function checkTemplateSets(sets: readonly TemplateSet[]): LintRow[] {
+export async function checkTemplateSets(sets: readonly TemplateSet[]): Promise<LintRow[]> {
   const lint: LintRow[] = [];
   for (const set of sets) {
     const def = getNotificationType(set.type);
@@ -90,11 +91,11 @@ export function checkTemplateSets(sets: readonly TemplateSet[]): LintRow[] {
           field,
         );
       }
-      refuseOverLimit(set, field, context);
+      await refuseOverLimit(set, field, context);
     }
     if (!def.channels.includes('sms')) continue;
     const input = { source: set.fields.sms, sampleContext: context, dltText: set.dltText };
-    lint.push({ type: set.type, locale: set.locale, report: lintSmsTemplate(input, renderTemplate) });
+    lint.push({ type: set.type, locale: set.locale, report: await lintSmsTemplate(input, renderTemplate) });
   }
   return lint;
 }
@@ -103,9 +104,13 @@ export function checkTemplateSets(sets: readonly TemplateSet[]): LintRow[] {
  * A render with the sample context that hits a limit would hit it on every send; other render failures
  * (a variable the sample lacks) stay lint warnings because real contexts may carry it.
  */
-function refuseOverLimit(set: TemplateSet, field: TemplateField, context: Record<string, unknown>): void {
+async function refuseOverLimit(
+  set: TemplateSet,
+  field: TemplateField,
+  context: Record<string, unknown>,
+): Promise<void> {
   try {
-    renderTemplate(set.fields[field], context, { escapeHtml: field === 'email_html' });
+    await renderTemplate(set.fields[field], context, { escapeHtml: field === 'email_html' });
   } catch (err) {
     if (err instanceof AppError && err.code === 'TEMPLATE_LIMIT_EXCEEDED') {
       const { limit, max } = err.details as { limit: string; max: number };
@@ -123,7 +128,7 @@ export async function loadTemplatesIntoDb(
   sets: readonly TemplateSet[],
   opts: LoadOptions,
 ): Promise<LoadSummary> {
-  const lint = checkTemplateSets(sets);
+  const lint = await checkTemplateSets(sets);
   const rows = sets.flatMap(toRows);
   const total = rows.length;
   return db.transaction(async (tx) => {

@@ -56,10 +56,10 @@ export function withEdit(set: TemplateSet, edit: FieldEdit): TemplateSet {
  * What a save would say about a set. An SMS text that no longer matches its registered DLT template
  * would fail every send (carriers reject it), so that lint warning is an error here.
  */
-export function checkTemplateSet(set: TemplateSet): TemplateCheck {
+export async function checkTemplateSet(set: TemplateSet): Promise<TemplateCheck> {
   let lint: LintRow[];
   try {
-    lint = checkTemplateSets([set]);
+    lint = await checkTemplateSets([set]);
   } catch (err) {
     if (!(err instanceof TemplateLoadError)) throw err;
     return { errors: [{ field: err.field, error: err.toAppError() }], warnings: [], lint: [] };
@@ -105,7 +105,7 @@ export async function saveTemplateEdit(
   const before = templates.get(edit.type, edit.field, edit.locale);
   if (!before) throw new AppError('TEMPLATE_NOT_FOUND', `No ${edit.field} template for ${edit.type}`);
   const set = withEdit(currentSet(templates, edit.type, edit.locale), edit);
-  const check = checkTemplateSet(set);
+  const check = await checkTemplateSet(set);
   if (check.errors[0]) throw check.errors[0].error;
   const summary = await loadTemplatesIntoDb(db, [set], {
     createdBy: opts.createdBy,

@@ -8,8 +8,8 @@ import { requireNotificationType } from '../catalog/catalog.ts';
 import { estimateCostInCountry, type PriceTable, type SmsCostEstimate } from '../channels/sms/cost.ts';
 import { dltMismatchReason } from '../channels/sms/dlt.ts';
 import { analyzeSms, type SmsAnalysis } from '../channels/sms/segments.ts';
-import { AppError } from '../errors.ts';
-import { buildTemplateContext, renderTemplate, templateVariables } from '../templates/render.ts';
+import { buildTemplateContext, templateVariables } from '../templates/render.ts';
+import { isMessageFault, renderTemplate } from '../templates/render-pool.ts';
 import { TEMPLATE_FIELDS, type TemplateField } from '../templates/template-files.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { type LintReport, lintSmsTemplate } from './lint.ts';
@@ -49,11 +49,11 @@ export interface TemplatePreview {
   };
 }
 
-export function previewTemplate(
+export async function previewTemplate(
   templates: TemplateStore,
   input: PreviewInput,
   prices?: PriceTable,
-): TemplatePreview {
+): Promise<TemplatePreview> {
   const def = requireNotificationType(input.type);
   const context = buildTemplateContext(
     { firstName: null, lastName: null, email: null, locale: input.locale },
@@ -64,20 +64,23 @@ export function previewTemplate(
     set = withEdit(set, { ...input, field: input.field, source: input.source });
   const rendered: TemplatePreview['rendered'] = {};
   const errors: TemplatePreview['errors'] = {};
-  for (const f of TEMPLATE_FIELDS) {
-    try {
-      rendered[f] = renderTemplate(set.fields[f], context, { escapeHtml: f === 'email_html' });
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      errors[f] = { code: err.code, detail: err.message };
-    }
-  }
+  // The fields render side by side on the render threads; a refusal (queue full) fails the preview.
+  const outcomes = await Promise.allSettled(
+    TEMPLATE_FIELDS.map((f) => renderTemplate(set.fields[f], context, { escapeHtml: f === 'email_html' })),
+  );
+  TEMPLATE_FIELDS.forEach((f, i) => {
+    const outcome = outcomes[i]!;
+    if (outcome.status === 'fulfilled') rendered[f] = outcome.value;
+    else if (isMessageFault(outcome.reason))
+      errors[f] = { code: outcome.reason.code, detail: outcome.reason.message };
+    else throw outcome.reason;
+  });
   const sms = rendered.sms ? analyzeSms(rendered.sms) : undefined;
-  const lint = lintSmsTemplate(
+  const lint = await lintSmsTemplate(
     { source: set.fields.sms, sampleContext: context, ...(set.dltText ? { dltText: set.dltText } : {}) },
     renderTemplate,
   );
-  const check = checkTemplateSet(set);
+  const check = await checkTemplateSet(set);
   const field = input.field ?? 'sms';
   return {
     type: input.type,

@@ -33,11 +33,11 @@ export interface TemplateRow {
 }
 
 /** Every field of every type's channels in every locale, in catalog order. */
-export function templateRows(templates: TemplateStore): TemplateRow[] {
+export async function templateRows(templates: TemplateStore): Promise<TemplateRow[]> {
   const rows: TemplateRow[] = [];
   for (const def of NOTIFICATION_TYPES) {
     for (const locale of LOCALES) {
-      const preview = previewTemplate(templates, { type: def.name, locale });
+      const preview = await previewTemplate(templates, { type: def.name, locale });
       for (const field of TEMPLATE_FIELDS) {
         const channel = fieldChannel(field);
         if (!def.channels.includes(channel)) continue;

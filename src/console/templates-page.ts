@@ -137,7 +137,7 @@ export function registerTemplatePages(
           : (extra.edit.dltTemplateId ?? undefined),
       dltText: extra.edit?.dltText === undefined ? active.dltText : (extra.edit.dltText ?? undefined),
       activeVersion: active.version,
-      preview: previewTemplate(deps.templates, extra.edit ?? key, deps.sms.prices),
+      preview: await previewTemplate(deps.templates, extra.edit ?? key, deps.sms.prices),
       versions: await templateVersions(deps.db, key),
       diff: extra.diff,
       canChange,
@@ -155,7 +155,7 @@ export function registerTemplatePages(
     async (request, reply) => {
       // An empty select ("All") arrives as an empty parameter: no filter.
       const q = Object.fromEntries(Object.entries(request.query).filter(([, v]) => v !== ''));
-      const main = templateListMain(templateRows(deps.templates), q);
+      const main = templateListMain(await templateRows(deps.templates), q);
       return sendHtml(reply, 200, 'Templates', main, request);
     },
   );
@@ -168,7 +168,7 @@ export function registerTemplatePages(
     async (request) => {
       const b = request.body;
       requireEditable(b);
-      const preview = previewTemplate(deps.templates, toEdit(b, b), deps.sms.prices);
+      const preview = await previewTemplate(deps.templates, toEdit(b, b), deps.sms.prices);
       return { preview, html: previewPanel(preview, b.field).value };
     },
   );
@@ -282,7 +282,7 @@ export function registerTemplatePages(
           'FORBIDDEN',
           'Test sends go to the SMS sandbox only, and it is not the backend here.',
         );
-      const preview = previewTemplate(deps.templates, key, deps.sms.prices);
+      const preview = await previewTemplate(deps.templates, key, deps.sms.prices);
       const body = preview.rendered.sms;
       if (body === undefined)
         return editor(

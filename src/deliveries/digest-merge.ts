@@ -43,7 +43,7 @@ export async function usersWithDueDigest(q: Queryable, cutoff: Date): Promise<nu
 export async function mergeUserDigest<Item>(
   db: Db,
   userId: number,
-  toItem: (held: HeldDigestRow) => Item,
+  toItem: (held: HeldDigestRow) => Promise<Item>,
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
     const held = await queryRows<HeldDigestRow>(
@@ -55,7 +55,7 @@ export async function mergeUserDigest<Item>(
     );
     const carrier = held.at(-1);
     if (!carrier) return false;
-    const items = held.map(toItem);
+    const items = await Promise.all(held.map(toItem));
     // The carrier stays queued but is made due: the state machine's digest_release (queued → queued).
     await tx.execute(sql`update deliveries set status = ${TRANSITIONS.digest_release.to},
         next_attempt_at = now(), updated_at = now(),

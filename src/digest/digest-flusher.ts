@@ -24,13 +24,13 @@ export async function flushDigests(db: Db, opts: { windowMs: number; now?: Date 
 }
 
 /** What the digest email lists of one held notification. */
-function digestItem(h: HeldDigestRow): DigestItem {
+async function digestItem(h: HeldDigestRow): Promise<DigestItem> {
   return {
     notification_id: h.notification_id,
     type: h.type,
     title: h.title,
     message: h.message,
-    link: notificationLink(h.type, h.context),
+    link: await notificationLink(h.type, h.context),
     created_at: new Date(h.created_at).toISOString(),
   };
 }

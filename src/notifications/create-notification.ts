@@ -12,10 +12,13 @@ import { AppError } from '../errors.ts';
 import { type DeliveryPolicyConfig, smsCapCounted } from '../preferences/delivery-policy.ts';
 import { capPeriodStarts } from '../preferences/sms-caps.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
-import { decideNotification, wantsSms } from './decide-notification.ts';
+import { decideNotification, type InAppText, renderInAppText, wantsSms } from './decide-notification.ts';
 import { checkReplay, claimKey, findIdempotencyKeys, hashRequest } from './idempotency.ts';
 import { type NotificationView, toNotificationView } from './notification-view.ts';
 import { loadRecipients } from './recipient.ts';
+
+/** Items whose in-app text renders at once: 100 renders, a tenth of the render queue (RENDER_QUEUE_LIMIT). */
+const RENDER_SLICE = 50;
 
 export interface CreateNotificationDeps {
   db: Db;
@@ -150,11 +153,29 @@ export async function prepareNotifications(
   }
   const sent = counted.size > 0 ? await countSmsSinceEach(deps.db, [...counted.values()]) : new Map();
 
+  // Rendered side by side on the render threads, a slice at a time so one big batch leaves room in
+  // their queue for other requests; a template error is its item's result.
+  const texts = new Map<number, InAppText | AppError>();
+  for (let i = 0; i < toDecide.length; i += RENDER_SLICE) {
+    await Promise.all(
+      toDecide.slice(i, i + RENDER_SLICE).map(async ({ index, input, def }) => {
+        const recipient = recipients.get(input.userId);
+        if (!recipient) return;
+        texts.set(index, await renderInAppText(deps, def, recipient.user, input).catch(itemError));
+      }),
+    );
+  }
+
   const smsEarlier = new Map<number, number>();
   for (const { index, input, def } of toDecide) {
     const recipient = recipients.get(input.userId);
     if (!recipient) {
       out[index] = new AppError('USER_NOT_FOUND', `No user with id "${input.userId}"`);
+      continue;
+    }
+    const text = texts.get(index)!;
+    if (text instanceof AppError) {
+      out[index] = text;
       continue;
     }
     const userId = recipient.user.id;
@@ -168,6 +189,7 @@ export async function prepareNotifications(
         input,
         def,
         recipient,
+        text,
         idempotency: claims.get(index),
         smsSent: before && { today: before.today + earlier, thisMonth: before.thisMonth + earlier },
         now,
@@ -244,7 +266,11 @@ function itemResult<T>(fn: () => T): T | AppError {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
+    return itemError(err);
   }
+}
+
+function itemError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  throw err;
 }

@@ -5,7 +5,8 @@ import type { SmsSent } from '../deliveries/read-deliveries.ts';
 import { AppError } from '../errors.ts';
 import { deliveryPolicy } from '../preferences/delivery-policy.ts';
 import { channelWidePreferences, isChannelEnabled } from '../preferences/preference-map.ts';
-import { buildTemplateContext, renderTemplate } from '../templates/render.ts';
+import { buildTemplateContext } from '../templates/render.ts';
+import { renderTemplate } from '../templates/render-pool.ts';
 import type {
   CreateNotificationDeps,
   CreateNotificationInput,
@@ -14,8 +15,35 @@ import type {
 import { decideChannels } from './eligibility.ts';
 import type { Recipient } from './recipient.ts';
 
+/** The in-app title and message: the request's own, or the user's templates rendered with the context. */
+export interface InAppText {
+  title: string;
+  message: string;
+}
+
+/** Renders a notification's in-app text (on the render threads; see templates/render-pool.ts). */
+export async function renderInAppText(
+  deps: CreateNotificationDeps,
+  def: NotificationTypeDef,
+  user: Recipient['user'],
+  input: CreateNotificationInput,
+): Promise<InAppText> {
+  const templateContext = buildTemplateContext(user, input.context);
+  const render = async (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
+    if (override) return override;
+    const template = deps.templates.get(def.name, field, user.locale);
+    if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
+    return renderTemplate(template.source, templateContext);
+  };
+  const [title, message] = await Promise.all([
+    render('in_app_title', input.title),
+    render('in_app_body', input.message),
+  ]);
+  return { title, message };
+}
+
 /**
- * One notification's decision from what was read for it: rendering, each channel's eligibility,
+ * One notification's decision from what was read and rendered for it: each channel's eligibility,
  * quiet hours and the SMS cap (`smsSent`: its user's SMS so far, when the cap applies). Pure but
  * for the random id.
  */
@@ -25,6 +53,7 @@ export function decideNotification(
     input: CreateNotificationInput;
     def: NotificationTypeDef;
     recipient: Recipient;
+    text: InAppText;
     idempotency: IdempotencyClaim | undefined;
     smsSent: SmsSent | undefined;
     now: Date;
@@ -33,15 +62,7 @@ export function decideNotification(
   const { input, def, recipient } = d;
   const { user } = recipient;
   const prefs = prefsFor(def, recipient);
-  const templateContext = buildTemplateContext(user, input.context);
-  const render = (field: 'in_app_title' | 'in_app_body', override: string | undefined) => {
-    if (override) return override;
-    const template = deps.templates.get(def.name, field, user.locale);
-    if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No ${field} template for ${def.name}`);
-    return renderTemplate(template.source, templateContext);
-  };
-  const title = render('in_app_title', input.title);
-  const message = render('in_app_body', input.message);
+  const { title, message } = d.text;
 
   const policy = deliveryPolicy(deps.policy, {
     timeZone: user.timeZone,

@@ -2,7 +2,8 @@
  * Renders notification templates with LiquidJS in a sandbox: templates come from operators (the template
  * editor) and context values from the marketplace and its users, so neither may reach the file system,
  * JavaScript prototypes or unbounded CPU/memory. Parsed templates are cached by source because the
- * delivery worker renders the same few hundred templates thousands of times a second.
+ * delivery worker renders the same few hundred templates thousands of times a second; each render
+ * thread (render-pool.ts) loads this module, so each has its own engines and cache.
  */
 import { Liquid, LiquidError, type Template, UndefinedVariableError } from 'liquidjs';
 import { AppError } from '../errors.ts';
@@ -140,11 +141,13 @@ function parseCached(engine: Engine, source: string): Template[] {
 }
 
 /**
- * Renders one template field. Throws TEMPLATE_MISSING_VAR (naming the variable path) when the context
- * lacks a variable, TEMPLATE_INVALID when the source does not parse or renders to nothing,
- * TEMPLATE_LIMIT_EXCEEDED (naming the limit) when it runs past one of TEMPLATE_LIMITS.
+ * Renders one template field on the calling thread. Throws TEMPLATE_MISSING_VAR (naming the variable
+ * path) when the context lacks a variable, TEMPLATE_INVALID when the source does not parse or renders
+ * to nothing, TEMPLATE_LIMIT_EXCEEDED (naming the limit) when it runs past one of TEMPLATE_LIMITS.
+ * Only render-pool.ts calls it (on a render thread, or inline with TEMPLATE_RENDER_THREADS=0): a
+ * render can take up to `render_time`, which on the API's thread would stall every request.
  */
-export function renderTemplate(
+export function renderOnThisThread(
   source: string,
   context: Record<string, unknown>,
   opts?: { escapeHtml?: boolean },

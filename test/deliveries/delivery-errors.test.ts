@@ -9,6 +9,7 @@ import {
 } from '../../src/channels/delivery-errors.ts';
 import { classifySmtpError } from '../../src/channels/email/smtp-errors.ts';
 import { classifyPushStatus } from '../../src/channels/push/push-errors.ts';
+import { ERRORS, type ErrorCode } from '../../src/errors.ts';
 import { decideChannels } from '../../src/notifications/eligibility.ts';
 
 const SRC = new URL('../../src/', import.meta.url);
@@ -56,7 +57,12 @@ function writtenErrorCodes(): Map<string, string> {
   );
   for (const code of quotedCodes(schema)) add(code, 'db/schema.sql');
   for (const { path, text } of sources(['channels', 'templates'])) {
-    for (const code of matches(text, /new AppError\(\s*'([A-Z_]+)'/g)) add(code, path);
+    for (const code of matches(text, /new AppError\(\s*'([A-Z_]+)'/g)) {
+      // The render pool's refusals (5xx: queue full, closing) are thrown on by the channels
+      // (isMessageFault) and retried; they are never a delivery's error code.
+      if (path.startsWith('templates/') && ERRORS[code as ErrorCode].status >= 500) continue;
+      add(code, path);
+    }
   }
   return found;
 }

@@ -26,7 +26,7 @@ test('the README quick start is exactly the two commands', () => {
 
 test('docs/templates.md and docs/events.md match the catalog, templates and event table', async () => {
   const { templatesDoc, eventsDoc } = await import('../../scripts/catalog-docs.ts');
-  assert.equal(read('docs/templates.md'), templatesDoc(), 'run `node scripts/catalog-docs.ts`');
+  assert.equal(read('docs/templates.md'), await templatesDoc(), 'run `node scripts/catalog-docs.ts`');
   assert.equal(read('docs/events.md'), eventsDoc(), 'run `node scripts/catalog-docs.ts`');
 });
 

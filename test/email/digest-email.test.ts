@@ -7,7 +7,8 @@ import { createEmailTransport } from '../../src/channels/email/transport.ts';
 import { DigestEmailChannel } from '../../src/digest/digest-channel.ts';
 import { digestContext } from '../../src/digest/digest-email.ts';
 import { LinkTokens } from '../../src/me/link-tokens.ts';
-import { buildTemplateContext, renderTemplate } from '../../src/templates/render.ts';
+import { buildTemplateContext } from '../../src/templates/render.ts';
+import { renderTemplate } from '../../src/templates/render-pool.ts';
 import { FRAME_FIELDS, LOCALES } from '../../src/templates/template-files.ts';
 import { TemplateStore } from '../../src/templates/template-store.ts';
 import { insertUser } from '../helpers/fixtures.ts';
@@ -116,7 +117,7 @@ test(`a Hindi user's digest is the Hindi digest frame, with the configured setti
   }
 });
 
-test('the digest frame renders in every locale, strict Liquid, one item and many', () => {
+test('the digest frame renders in every locale, strict Liquid, one item and many', async () => {
   const templates = new TemplateStore();
   const user = { firstName: null, lastName: null, email: 'a@example.com', locale: 'en' };
   const item = { notification_id: 'n', type: 'promo_offer', title: 'T', message: 'M', created_at: '' };
@@ -126,7 +127,7 @@ test('the digest frame renders in every locale, strict Liquid, one item and many
       for (const field of FRAME_FIELDS) {
         const source = templates.get('digest', field, locale);
         assert.equal(source?.locale, locale, `${locale} ${field}`);
-        const out = renderTemplate(source.source, context, { escapeHtml: field === 'email_html' });
+        const out = await renderTemplate(source.source, context, { escapeHtml: field === 'email_html' });
         assert.ok(field === 'email_subject' || out.includes('https://x.test/s'), `${locale} ${field}`);
         assert.ok(items.length === 1 || out.includes('3'), `${locale} ${field} names the count`);
         assert.doesNotMatch(out, /null|href=""/, `${locale} ${field}: an item without a link has none`);
@@ -135,7 +136,7 @@ test('the digest frame renders in every locale, strict Liquid, one item and many
   }
 });
 
-test("each digest item links to its page, in every locale's text and HTML", () => {
+test("each digest item links to its page, in every locale's text and HTML", async () => {
   const templates = new TemplateStore();
   const user = { firstName: 'Asha', lastName: null, email: 'a@example.com', locale: 'en' };
   const review = 'https://laundryconnect.com/orders/LC240117/review';
@@ -159,8 +160,8 @@ test("each digest item links to its page, in every locale's text and HTML", () =
   ];
   for (const locale of LOCALES) {
     const context = buildTemplateContext({ ...user, locale }, digestContext(items, 'https://x.test/s'));
-    const text = renderTemplate(templates.get('digest', 'email_text', locale)!.source, context);
-    const html = renderTemplate(templates.get('digest', 'email_html', locale)!.source, context, {
+    const text = await renderTemplate(templates.get('digest', 'email_text', locale)!.source, context);
+    const html = await renderTemplate(templates.get('digest', 'email_html', locale)!.source, context, {
       escapeHtml: true,
     });
     assert.match(text, new RegExp(`- Rate\\n  M1\\n  ${review}\\n`), `${locale} text`);

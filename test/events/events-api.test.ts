@@ -225,7 +225,7 @@ describe(`events API (${ENGINE})`, () => {
       const id = ((await res.json()) as { notifications: Array<{ notification_id: string }> })
         .notifications[0]!.notification_id;
       const d = await waitForSmsStatus(t.database.db, id, 'delivered');
-      const expected = composeSms(app.templates, DEFAULT_SMS_PRICES, {
+      const expected = await composeSms(app.templates, DEFAULT_SMS_PRICES, {
         type: 'payment_completed',
         to: user.phone!,
         user: { ...user },

@@ -6,9 +6,9 @@ import { notificationLink } from '../../src/templates/notification-link.ts';
 import { loadTemplateFiles } from '../../src/templates/template-files.ts';
 
 describe('notification links', () => {
-  test("each type's link is the page its email links to, in every locale", () => {
+  test("each type's link is the page its email links to, in every locale", async () => {
     for (const def of NOTIFICATION_TYPES) {
-      const link = notificationLink(def.name, def.sampleContext);
+      const link = await notificationLink(def.name, def.sampleContext);
       assert.ok(link?.startsWith('https://'), def.name);
       for (const set of loadTemplateFiles().filter((s) => s.type === def.name)) {
         // The source, not a render: the email must build the same URL from the same variables.
@@ -18,7 +18,7 @@ describe('notification links', () => {
     }
   });
 
-  test('links only use variables their type declares', () => {
+  test('links only use variables their type declares', async () => {
     const liquid = new Liquid();
     for (const def of NOTIFICATION_TYPES) {
       for (const variable of liquid.globalFullVariablesSync(def.link)) {
@@ -27,11 +27,11 @@ describe('notification links', () => {
     }
   });
 
-  test('a context without what the link needs gives no link, not a broken one', () => {
-    assert.equal(notificationLink('review_request', { order: {} }), null);
-    assert.equal(notificationLink('no_such_type', {}), null);
+  test('a context without what the link needs gives no link, not a broken one', async () => {
+    assert.equal(await notificationLink('review_request', { order: {} }), null);
+    assert.equal(await notificationLink('no_such_type', {}), null);
     assert.equal(
-      notificationLink('review_request', { order: { order_number: 'LC1' } }),
+      await notificationLink('review_request', { order: { order_number: 'LC1' } }),
       'https://laundryconnect.com/orders/LC1/review',
     );
   });

@@ -5,7 +5,7 @@ import type { RunningApp } from '../../src/app.ts';
 import { analyzeSms } from '../../src/channels/sms/segments.ts';
 import { notifications } from '../../src/db/schema.ts';
 import { SMS_INBOUND_PATH } from '../../src/inbound/sms-inbound.ts';
-import { renderTemplate } from '../../src/templates/render.ts';
+import { renderTemplate } from '../../src/templates/render-pool.ts';
 import { LOCALES, loadTemplateFiles } from '../../src/templates/template-files.ts';
 import { insertUser, waitFor } from '../helpers/fixtures.ts';
 import { ADMIN_KEY, startSmsApp } from '../helpers/sms-app.ts';
@@ -13,10 +13,10 @@ import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-d
 
 const TYPE = 'sms_opt_in_confirmed';
 
-test('the opt-in confirmation names the brand, HELP and STOP, and fits one SMS segment in every locale', () => {
+test('the opt-in confirmation names the brand, HELP and STOP, and fits one SMS segment in every locale', async () => {
   for (const locale of LOCALES) {
     const set = loadTemplateFiles().find((s) => s.type === TYPE && s.locale === locale)!;
-    const sms = renderTemplate(set.fields.sms, { first_name: 'Priya' });
+    const sms = await renderTemplate(set.fields.sms, { first_name: 'Priya' });
     assert.match(sms, /^LaundryConnect: /, locale);
     assert.match(sms, /HELP/, locale);
     assert.match(sms, /STOP/, locale);

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { maskPhone, validatePhone } from '../../src/channels/sms/phone.ts';
 import { maskPhoneForLog } from '../../src/logger.ts';
-import { buildTemplateContext, renderTemplate } from '../../src/templates/render.ts';
+import { buildTemplateContext } from '../../src/templates/render.ts';
+import { renderTemplate } from '../../src/templates/render-pool.ts';
 
 /**
  * Properties of the pure parsers that face user data: phone numbers and template rendering. The
@@ -41,7 +42,7 @@ const hostile = fc.oneof(
 );
 
 describe('phone parsing under arbitrary input', () => {
-  test('validatePhone never throws; accepts only canonical E.164, returned unchanged', () => {
+  test('validatePhone never throws; accepts only canonical E.164, returned unchanged', async () => {
     fc.assert(
       fc.property(
         fc.oneof(
@@ -63,7 +64,7 @@ describe('phone parsing under arbitrary input', () => {
     );
   });
 
-  test('masking never shows more than the country code and two digits of a valid number', () => {
+  test('masking never shows more than the country code and two digits of a valid number', async () => {
     fc.assert(
       fc.property(fc.integer({ min: 6_000_000_000, max: 9_999_999_999 }), (n) => {
         const phone = `+91${n}`;
@@ -77,7 +78,7 @@ describe('phone parsing under arbitrary input', () => {
     );
   });
 
-  test('masking arbitrary strings never throws', () => {
+  test('masking arbitrary strings never throws', async () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => {
         assert.equal(typeof maskPhone(s), 'string');
@@ -89,31 +90,31 @@ describe('phone parsing under arbitrary input', () => {
 });
 
 describe('template rendering with hostile data', () => {
-  test('Liquid in a context value is printed verbatim, not executed', () => {
-    fc.assert(
-      fc.property(hostile, hostile, (orderNumber, firstName) => {
+  test('Liquid in a context value is printed verbatim, not executed', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile, hostile, async (orderNumber, firstName) => {
         const ctx = buildTemplateContext(
           { firstName, lastName: null, email: null, locale: 'en' },
           { order: { order_number: orderNumber } },
         );
-        const out = renderTemplate('Hi {{ first_name }}, order #{{ order.order_number }}!', ctx);
+        const out = await renderTemplate('Hi {{ first_name }}, order #{{ order.order_number }}!', ctx);
         assert.equal(out, `Hi ${firstName}, order #${orderNumber}!`);
       }),
       { numRuns: RUNS },
     );
   });
 
-  test('the HTML engine escapes hostile values instead of running or passing them through', () => {
-    fc.assert(
-      fc.property(hostile, (value) => {
-        const out = renderTemplate('<p>{{ v }}</p>', { v: value }, { escapeHtml: true });
+  test('the HTML engine escapes hostile values instead of running or passing them through', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile, async (value) => {
+        const out = await renderTemplate('<p>{{ v }}</p>', { v: value }, { escapeHtml: true });
         assert.ok(!out.slice(3, -4).includes('<'), out);
       }),
       { numRuns: RUNS },
     );
   });
 
-  test('hostile keys and prototype tricks in the context cannot reach JavaScript objects', () => {
+  test('hostile keys and prototype tricks in the context cannot reach JavaScript objects', async () => {
     const ctx = JSON.parse('{"__proto__": {"polluted": "yes"}, "order": {"constructor": "c"}}') as Record<
       string,
       unknown
@@ -124,7 +125,7 @@ describe('template rendering with hostile data', () => {
       '{{ order.__proto__ | default: "-" }}',
     ]) {
       try {
-        const out = renderTemplate(source, ctx);
+        const out = await renderTemplate(source, ctx);
         assert.doesNotMatch(out, /Object|Function|yes/, source);
       } catch (err) {
         assert.equal((err as { code?: string }).code, 'TEMPLATE_MISSING_VAR', source);
@@ -133,13 +134,13 @@ describe('template rendering with hostile data', () => {
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined, 'no prototype pollution');
   });
 
-  test('an operator template that loops forever or includes files fails with a template error', () => {
+  test('an operator template that loops forever or includes files fails with a template error', async () => {
     for (const source of [
       '{% for i in (1..100000000) %}x{% endfor %}',
       '{% include "/etc/passwd" %}',
       '{% render "../../package.json" %}',
     ]) {
-      assert.throws(
+      await assert.rejects(
         () => renderTemplate(source, {}),
         (err: { code?: string }) =>
           ['TEMPLATE_INVALID', 'TEMPLATE_MISSING_VAR', 'TEMPLATE_LIMIT_EXCEEDED'].includes(err.code ?? ''),

@@ -67,7 +67,7 @@ describe(`crash-safe SMS sending (${ENGINE})`, () => {
     const [job] = await claimDue(t.database.db, [{ channel: 'sms', limit: 1 }], 'worker-that-dies', 200);
     assert.ok(job);
     if (reachedTwilio) {
-      const sms = composeSms(api.templates, DEFAULT_SMS_PRICES, {
+      const sms = await composeSms(api.templates, DEFAULT_SMS_PRICES, {
         type: 'order_confirmed',
         to: phone,
         user: { ...user },

@@ -14,7 +14,7 @@ import {
 import { cli } from '../cli/helpers.ts';
 
 /** A stand-in for the real renderer: `{{ a.b }}` lookups, throwing on a missing variable like it does. */
-const render: Render = (source, context) =>
+const render: Render = async (source, context) =>
   source.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_, path: string) => {
     const value = path
       .split('.')
@@ -27,12 +27,12 @@ const order = { order: { order_number: 'LC10023', pickup_date: '5 Jan, 10:00' } 
 const paymentContext = { payment: { amount: '499.00', transaction_id: 'TXN8812345' } };
 const lint = (input: Partial<LintInput> & { source: string }) =>
   lintSmsTemplate({ sampleContext: {}, ...input }, render);
-const codes = (input: Partial<LintInput> & { source: string }): LintWarningCode[] =>
-  lint(input).warnings.map((w) => w.code);
+const codes = async (input: Partial<LintInput> & { source: string }): Promise<LintWarningCode[]> =>
+  (await lint(input)).warnings.map((w) => w.code);
 
 describe('lintSmsTemplate', () => {
-  test('the seed order template renders clean in one GSM-7 segment', () => {
-    const report = lint({
+  test('the seed order template renders clean in one GSM-7 segment', async () => {
+    const report = await lint({
       source:
         'LaundryConnect: Order #{{ order.order_number }} confirmed! Pickup scheduled for {{ order.pickup_date }}. Thank you!',
       sampleContext: order,
@@ -46,8 +46,8 @@ describe('lintSmsTemplate', () => {
     });
   });
 
-  test('the seed payment template: ₹ forces UCS-2 and a second segment', () => {
-    const report = lint({
+  test('the seed payment template: ₹ forces UCS-2 and a second segment', async () => {
+    const report = await lint({
       source:
         'LaundryConnect: Payment of ₹{{ payment.amount }} successful! Transaction ID: {{ payment.transaction_id }}. Thank you!',
       sampleContext: paymentContext,
@@ -67,8 +67,8 @@ describe('lintSmsTemplate', () => {
     );
   });
 
-  test('a Hindi template is UCS-2 by nature, not "forced"', () => {
-    const report = lint({
+  test('a Hindi template is UCS-2 by nature, not "forced"', async () => {
+    const report = await lint({
       source: 'LaundryConnect: आपका ऑर्डर #{{ order.order_number }} पुष्टि हो गया है। धन्यवाद!',
       sampleContext: order,
     });
@@ -76,8 +76,8 @@ describe('lintSmsTemplate', () => {
     assert.deepEqual(report.warnings, []);
   });
 
-  test('a grapheme made of several code points is named with each', () => {
-    const report = lint({ source: 'LaundryConnect: Done 👍🏽' });
+  test('a grapheme made of several code points is named with each', async () => {
+    const report = await lint({ source: 'LaundryConnect: Done 👍🏽' });
     assert.equal(
       report.warnings[0]!.message,
       'UCS-2 forced by "👍🏽" (U+1F44D U+1F3FD): 70 chars per segment instead of 160',
@@ -101,7 +101,8 @@ describe('lintSmsTemplate', () => {
     ['a dashed card number', 'LaundryConnect: Paid with {{ card }}', { card: '5500-0000-0000-0004' }],
   ];
   for (const [name, source, sampleContext] of sensitive) {
-    test(`flags ${name}`, () => assert.deepEqual(codes({ source, sampleContext }), ['SENSITIVE_DATA']));
+    test(`flags ${name}`, async () =>
+      assert.deepEqual(await codes({ source, sampleContext }), ['SENSITIVE_DATA']));
   }
 
   const notSensitive: Array<[string, string]> = [
@@ -111,30 +112,30 @@ describe('lintSmsTemplate', () => {
     ['words containing the patterns', 'LaundryConnect: Spinning done, passport photos? Topping up.'],
   ];
   for (const [name, source] of notSensitive) {
-    test(`does not flag ${name}`, () => assert.deepEqual(codes({ source }), []));
+    test(`does not flag ${name}`, async () => assert.deepEqual(await codes({ source }), []));
   }
 
-  test('a card number warning quotes the number found', () => {
-    const report = lint({ source: 'LaundryConnect: card 4111111111111111' });
+  test('a card number warning quotes the number found', async () => {
+    const report = await lint({ source: 'LaundryConnect: card 4111111111111111' });
     assert.match(report.warnings[0]!.message, /a card number \(4111111111111111\)/);
   });
 
-  test('flags a missing brand prefix', () => {
-    assert.deepEqual(codes({ source: 'Order confirmed' }), ['MISSING_BRAND_PREFIX']);
-    assert.deepEqual(codes({ source: 'laundryconnect: Order confirmed' }), ['MISSING_BRAND_PREFIX']);
+  test('flags a missing brand prefix', async () => {
+    assert.deepEqual(await codes({ source: 'Order confirmed' }), ['MISSING_BRAND_PREFIX']);
+    assert.deepEqual(await codes({ source: 'laundryconnect: Order confirmed' }), ['MISSING_BRAND_PREFIX']);
   });
 
-  test('flags long messages as multi-segment', () => {
-    assert.deepEqual(codes({ source: `LaundryConnect: ${'x'.repeat(150)}` }), ['MULTI_SEGMENT']);
+  test('flags long messages as multi-segment', async () => {
+    assert.deepEqual(await codes({ source: `LaundryConnect: ${'x'.repeat(150)}` }), ['MULTI_SEGMENT']);
   });
 
-  test('checks the rendered text against the DLT registration', () => {
+  test('checks the rendered text against the DLT registration', async () => {
     const source = 'LaundryConnect: Order #{{ order.order_number }} confirmed!';
     assert.deepEqual(
-      codes({ source, sampleContext: order, dltText: 'LaundryConnect: Order #{#var#} confirmed!' }),
+      await codes({ source, sampleContext: order, dltText: 'LaundryConnect: Order #{#var#} confirmed!' }),
       [],
     );
-    const report = lint({
+    const report = await lint({
       source,
       sampleContext: order,
       dltText: 'LaundryConnect: Order {#var#} is confirmed!',
@@ -148,8 +149,8 @@ describe('lintSmsTemplate', () => {
     ]);
   });
 
-  test('a render failure is reported with counts for the raw source', () => {
-    const report = lint({
+  test('a render failure is reported with counts for the raw source', async () => {
+    const report = await lint({
       source: 'LaundryConnect: Order #{{ order.missing }}',
       sampleContext: order,
       dltText: 'x',
@@ -167,9 +168,9 @@ describe('lintSmsTemplate', () => {
 });
 
 describe('formatLintReport', () => {
-  test('prints an aligned table, a summary and every warning', () => {
-    const clean = lint({ source: 'LaundryConnect: Order ready' });
-    const warned = lint({ source: 'Paid ₹5' });
+  test('prints an aligned table, a summary and every warning', async () => {
+    const clean = await lint({ source: 'LaundryConnect: Order ready' });
+    const warned = await lint({ source: 'Paid ₹5' });
     const text = formatLintReport([
       { type: 'order_ready', locale: 'en', report: clean },
       { type: 'payment_completed', locale: 'hi', report: warned },

@@ -10,7 +10,7 @@ import {
   NOTIFICATION_TYPES,
   requireNotificationType,
 } from '../../src/catalog/catalog.ts';
-import { renderTemplate } from '../../src/templates/render.ts';
+import { renderTemplate } from '../../src/templates/render-pool.ts';
 import {
   DEFAULT_LOCALE,
   LOCALES,
@@ -53,23 +53,23 @@ function dirWith(files: Record<string, unknown>): string {
 }
 
 describe('template files', () => {
-  test('every locale has exactly one file per notification type', () => {
+  test('every locale has exactly one file per notification type', async () => {
     for (const locale of LOCALES) {
       const types = SETS.filter((set) => set.locale === locale).map((set) => set.type);
       assert.deepEqual(types.sort(), [...NOTIFICATION_TYPE_NAMES].sort(), locale);
     }
   });
 
-  test('every SMS in every locale starts with the brand in Latin script', () => {
+  test('every SMS in every locale starts with the brand in Latin script', async () => {
     for (const set of SETS)
       assert.ok(set.fields.sms.startsWith('LaundryConnect:'), `${set.locale}/${set.type}`);
   });
 
-  test("the seed's example SMS templates are used verbatim", () => {
+  test("the seed's example SMS templates are used verbatim", async () => {
     for (const [type, sms] of Object.entries(SEED_EXAMPLES)) assert.equal(english(type).fields.sms, sms);
   });
 
-  test('templates only use variables their notification type declares', () => {
+  test('templates only use variables their notification type declares', async () => {
     const liquid = new Liquid();
     for (const set of SETS) {
       const declared = new Set(requireNotificationType(set.type).variables);
@@ -81,7 +81,7 @@ describe('template files', () => {
     }
   });
 
-  test('translations are real: Hindi in Devanagari, Tamil in Tamil script', () => {
+  test('translations are real: Hindi in Devanagari, Tamil in Tamil script', async () => {
     const script = { hi: /\p{Script=Devanagari}/u, ta: /\p{Script=Tamil}/u } as const;
     for (const set of SETS.filter((s) => s.locale !== 'en')) {
       for (const field of TEMPLATE_FIELDS) {
@@ -94,21 +94,21 @@ describe('template files', () => {
     }
   });
 
-  test('English SMS fit one GSM-7 segment, except the seed example that carries ₹', () => {
+  test('English SMS fit one GSM-7 segment, except the seed example that carries ₹', async () => {
     for (const set of SETS.filter((s) => s.locale === 'en')) {
-      const message = new SegmentedMessage(renderSms(set));
+      const message = new SegmentedMessage(await renderSms(set));
       if (set.type === 'payment_completed') assert.equal(message.segmentsCount, 2);
       else assert.deepEqual([set.type, message.encodingName, message.segmentsCount], [set.type, 'GSM-7', 1]);
     }
   });
 
-  test('Hindi and Tamil SMS stay within three UCS-2 segments', () => {
+  test('Hindi and Tamil SMS stay within three UCS-2 segments', async () => {
     for (const set of SETS.filter((s) => s.locale !== 'en')) {
-      assert.ok(new SegmentedMessage(renderSms(set)).segmentsCount <= 3, `${set.locale}/${set.type}`);
+      assert.ok(new SegmentedMessage(await renderSms(set)).segmentsCount <= 3, `${set.locale}/${set.type}`);
     }
   });
 
-  test('order SMS carry a tracking link', () => {
+  test('order SMS carry a tracking link', async () => {
     for (const set of SETS.filter((s) =>
       /^order_(created|picked_up|ready|delivered|cancelled|rescheduled)$/.test(s.type),
     )) {
@@ -119,7 +119,7 @@ describe('template files', () => {
     }
   });
 
-  test('email HTML is self-contained: no scripts, external assets or stylesheets', () => {
+  test('email HTML is self-contained: no scripts, external assets or stylesheets', async () => {
     for (const set of SETS) {
       assert.doesNotMatch(
         set.fields.email_html,
@@ -133,7 +133,7 @@ describe('template files', () => {
 describe('India DLT templates', () => {
   const critical = NOTIFICATION_TYPES.filter((def) => def.priority === 'critical');
 
-  test('every critical English SMS has a 19-digit DLT template id and text', () => {
+  test('every critical English SMS has a 19-digit DLT template id and text', async () => {
     assert.ok(critical.length >= 5);
     for (const def of critical) {
       const set = english(def.name);
@@ -144,7 +144,7 @@ describe('India DLT templates', () => {
     assert.equal(new Set(ids).size, ids.length);
   });
 
-  test('a DLT text has one {#var#} slot per output in the SMS and matches it once rendered', () => {
+  test('a DLT text has one {#var#} slot per output in the SMS and matches it once rendered', async () => {
     for (const set of SETS.filter((s) => s.dltText)) {
       const dltText = set.dltText ?? '';
       const slots = dltText.split('{#var#}').length - 1;
@@ -155,20 +155,20 @@ describe('India DLT templates', () => {
         .split('{#var#}')
         .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
         .join('.{1,30}');
-      assert.match(renderSms(set), new RegExp(`^${pattern}$`, 'u'), set.type);
+      assert.match(await renderSms(set), new RegExp(`^${pattern}$`, 'u'), set.type);
     }
   });
 });
 
 describe('loadTemplateFiles', () => {
-  test('reads a locale folder into template sets', () => {
+  test('reads a locale folder into template sets', async () => {
     const dir = dirWith({ 'hi/welcome.json': validFile() });
     const [set, ...rest] = loadTemplateFiles(dir);
     assert.equal(rest.length, 0);
     assert.deepEqual(set, { type: 'welcome', locale: 'hi', fields: validFile() });
   });
 
-  test('a missing or blank field is refused naming the file and field', () => {
+  test('a missing or blank field is refused naming the file and field', async () => {
     const { push_body: _, ...missing } = validFile();
     assert.throws(
       () => loadTemplateFiles(dirWith({ 'en/welcome.json': missing })),
@@ -180,7 +180,7 @@ describe('loadTemplateFiles', () => {
     );
   });
 
-  test('a malformed DLT id, an unknown field or a half-given DLT pair is refused', () => {
+  test('a malformed DLT id, an unknown field or a half-given DLT pair is refused', async () => {
     for (const extra of [
       { dlt_template_id: '12345', dlt_text: 'LaundryConnect: {#var#}' },
       { dlt_template_id: '1107170000000000009' },
@@ -194,7 +194,7 @@ describe('loadTemplateFiles', () => {
     }
   });
 
-  test('invalid JSON, an unknown type or an unsupported locale folder is refused', () => {
+  test('invalid JSON, an unknown type or an unsupported locale folder is refused', async () => {
     assert.throws(
       () => loadTemplateFiles(dirWith({ 'en/welcome.json': '{ nope' })),
       /welcome\.json is not valid JSON/,
@@ -223,7 +223,7 @@ describe('resolveLocale', () => {
     [undefined, DEFAULT_LOCALE],
   ];
   for (const [requested, expected] of cases) {
-    test(`${JSON.stringify(requested)} resolves to ${expected}`, () =>
+    test(`${JSON.stringify(requested)} resolves to ${expected}`, async () =>
       assert.equal(resolveLocale(requested), expected));
   }
 });

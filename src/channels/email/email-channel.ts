@@ -2,7 +2,8 @@ import type { UnsubscribeTokens } from '../../auth/unsubscribe-tokens.ts';
 import { type Category, getNotificationType } from '../../catalog/catalog.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { buildTemplateContext, renderTemplate } from '../../templates/render.ts';
+import { buildTemplateContext } from '../../templates/render.ts';
+import { isMessageFault, renderTemplate } from '../../templates/render-pool.ts';
 import type { TemplateField } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
@@ -74,9 +75,9 @@ export class EmailChannel implements Channel {
     }
     let email: RenderedEmail;
     try {
-      email = this.#render(template, job.user, context);
+      email = await this.#render(template, job.user, context);
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
+      if (!isMessageFault(err)) throw err;
       return {
         kind: 'permanent',
         code: err.code,
@@ -192,7 +193,11 @@ export class EmailChannel implements Channel {
    * Renders a notification type's email, or a frame's (the digest), in the user's language: one
    * place for the user variables, HTML escaping and the one-line subject.
    */
-  #render(type: string, user: DeliveryJob['user'], context: Record<string, unknown>): RenderedEmail {
+  async #render(
+    type: string,
+    user: DeliveryJob['user'],
+    context: Record<string, unknown>,
+  ): Promise<RenderedEmail> {
     const full = buildTemplateContext(user, context);
     const field = (name: TemplateField, escapeHtml = false) => {
       const template = this.#o.templates.get(type, name, user.locale);
@@ -201,12 +206,13 @@ export class EmailChannel implements Channel {
       }
       return renderTemplate(template.source, full, { escapeHtml });
     };
-    return {
-      // A subject is one header line: a newline in a context value must not start another header.
-      subject: field('email_subject').replace(/\s+/g, ' ').trim(),
-      text: field('email_text'),
-      html: field('email_html', true),
-    };
+    const [subject, text, html] = await Promise.all([
+      field('email_subject'),
+      field('email_text'),
+      field('email_html', true),
+    ]);
+    // A subject is one header line: a newline in a context value must not start another header.
+    return { subject: subject.replace(/\s+/g, ' ').trim(), text, html };
   }
 }
 

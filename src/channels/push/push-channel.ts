@@ -2,7 +2,8 @@ import webpush, { type VapidKeys } from 'web-push';
 import type { Db } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { buildTemplateContext, renderTemplate } from '../../templates/render.ts';
+import { buildTemplateContext } from '../../templates/render.ts';
+import { isMessageFault, renderTemplate } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
@@ -51,9 +52,9 @@ export class PushChannel implements Channel {
     }
     let message: PushMessage;
     try {
-      message = this.#message(job);
+      message = await this.#message(job);
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
+      if (!isMessageFault(err)) throw err;
       return { kind: 'permanent', code: err.code, message: err.message };
     }
     const payload = JSON.stringify(message);
@@ -145,7 +146,7 @@ export class PushChannel implements Channel {
   }
 
   /** What the service worker receives (docs/inbox.md, "Web Push"). */
-  #message(job: DeliveryJob): PushMessage {
+  async #message(job: DeliveryJob): Promise<PushMessage> {
     const context = buildTemplateContext(job.user, job.context);
     const field = (name: 'push_title' | 'push_body') => {
       const template = this.#o.templates.get(job.notificationType, name, job.user.locale);
@@ -153,9 +154,10 @@ export class PushChannel implements Channel {
         throw new AppError('TEMPLATE_NOT_FOUND', `No ${name} template for "${job.notificationType}"`);
       return renderTemplate(template.source, context);
     };
+    const [title, body] = await Promise.all([field('push_title'), field('push_body')]);
     return {
-      title: field('push_title'),
-      body: field('push_body'),
+      title,
+      body,
       notification_id: job.notificationId,
       type: job.notificationType,
     };

@@ -1,5 +1,5 @@
-import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import { isMessageFault } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage, twilioErrorCode } from '../delivery-errors.ts';
@@ -33,7 +33,7 @@ export class SmsChannel implements Channel {
   }
 
   async send(job: DeliveryJob): Promise<SendResult> {
-    const prepared = this.#prepare(job);
+    const prepared = await this.#prepare(job);
     if ('kind' in prepared) return prepared;
     const { phone, sms, details } = prepared;
     if (job.outcomeUnknown) {
@@ -73,13 +73,13 @@ export class SmsChannel implements Channel {
 
   /** Lookup-only attempt (see Channel.lookup): the earlier attempt's message, or null. */
   async lookup(job: DeliveryJob): Promise<SendResult | null> {
-    const prepared = this.#prepare(job);
+    const prepared = await this.#prepare(job);
     if ('kind' in prepared) return prepared;
     return this.#adopt(job, prepared);
   }
 
   /** The number checked and the text composed, or why this delivery cannot be sent. */
-  #prepare(job: DeliveryJob): SendResult | Prepared {
+  async #prepare(job: DeliveryJob): Promise<SendResult | Prepared> {
     const phone = job.user.phone;
     if (!phone) {
       const message = skipMessage('no_phone', { email: job.user.email ?? job.user.externalId });
@@ -89,15 +89,15 @@ export class SmsChannel implements Channel {
       return { kind: 'skipped', reason: 'invalid_phone', message: skipMessage('invalid_phone') };
     let sms: Sms;
     try {
-      sms = composeSms(this.#o.templates, this.#o.prices, {
+      sms = await composeSms(this.#o.templates, this.#o.prices, {
         type: job.notificationType,
         to: phone,
         user: job.user,
         context: job.context,
       });
     } catch (err) {
-      if (err instanceof AppError) return { kind: 'permanent', code: err.code, message: err.message };
-      throw err;
+      if (!isMessageFault(err)) throw err;
+      return { kind: 'permanent', code: err.code, message: err.message };
     }
     const details = {
       encoding: sms.encoding,
@@ -144,7 +144,7 @@ export class SmsChannel implements Channel {
   }
 }
 
-type Sms = ReturnType<typeof composeSms>;
+type Sms = Awaited<ReturnType<typeof composeSms>>;
 interface Prepared {
   phone: string;
   sms: Sms;

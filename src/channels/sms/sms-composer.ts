@@ -1,5 +1,6 @@
 import { AppError } from '../../errors.ts';
-import { buildTemplateContext, renderTemplate } from '../../templates/render.ts';
+import { buildTemplateContext } from '../../templates/render.ts';
+import { renderTemplate } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import { estimateSmsCost, type PriceTable, type SmsCostEstimate } from './cost.ts';
 import { dltMismatchReason } from './dlt.ts';
@@ -27,10 +28,14 @@ export interface ComposeInput {
  * count as the network sees them, the estimated cost, and the India DLT check — a text that no
  * longer matches its registered template would be rejected by the carrier, so it fails here first.
  */
-export function composeSms(templates: TemplateStore, prices: PriceTable, input: ComposeInput): ComposedSms {
+export async function composeSms(
+  templates: TemplateStore,
+  prices: PriceTable,
+  input: ComposeInput,
+): Promise<ComposedSms> {
   const template = templates.get(input.type, 'sms', input.user.locale);
   if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No SMS template for ${input.type}`);
-  const body = renderTemplate(template.source, buildTemplateContext(input.user, input.context));
+  const body = await renderTemplate(template.source, buildTemplateContext(input.user, input.context));
   if (template.dltText) {
     const reason = dltMismatchReason(body, template.dltText);
     if (reason) {

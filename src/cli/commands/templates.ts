@@ -128,7 +128,7 @@ export async function runLoadTemplatesCommand(argv: string[]): Promise<number> {
   if (check === undefined) {
     // Checked before the database is opened, so a broken file fails fast; the load checks again.
     try {
-      checkTemplateSets(sets);
+      await checkTemplateSets(sets);
     } catch (err) {
       if (!(err instanceof TemplateLoadError)) throw err;
       console.error(`Error: ${err.message}. Nothing was loaded.`);
@@ -182,7 +182,7 @@ export async function runLintTemplatesCommand(argv: string[]): Promise<number> {
   if (!sets) return 1;
   let lint: LintRow[];
   try {
-    lint = checkTemplateSets(sets);
+    lint = await checkTemplateSets(sets);
   } catch (err) {
     if (!(err instanceof TemplateLoadError)) throw err;
     console.error(`Error: ${err.message}`);

@@ -210,9 +210,9 @@ async function sendToUser(config: Config, email: string): Promise<number> {
   const phone = user.phone;
   if (!validatePhone(phone).ok) return invalidPhone();
   const type = 'order_confirmed';
-  let composed: ReturnType<typeof composeSms>;
+  let composed: Awaited<ReturnType<typeof composeSms>>;
   try {
-    composed = composeSms(
+    composed = await composeSms(
       templates,
       config.SMS_PRICES_JSON ? parsePriceTable(config.SMS_PRICES_JSON) : DEFAULT_SMS_PRICES,
       { type, to: phone, user, context: requireNotificationType(type).sampleContext },
