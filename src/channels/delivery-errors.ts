@@ -211,7 +211,8 @@ const COMPOSE_ERRORS = {
   TEMPLATE_LIMIT_EXCEEDED: {
     class: 'permanent',
     channels: RENDERED,
-    meaning: 'Rendering the template hit a limit (parse size, render time, memory or output size).',
+    meaning:
+      'Rendering the template hit a limit (parse size, memory or output size). Running out of render time is retried instead (CHANNEL_ERROR): the limit is wall-clock, and a loaded machine can cause it.',
     fix: 'Simplify the template or shorten the data it loops over.',
   },
   SMS_DLT_MISMATCH: {

@@ -279,8 +279,12 @@ export async function renderTemplate(
 /**
  * Whether a render or compose error is the message's own (a template or its context: the delivery
  * fails for good) rather than the service's state at that moment (a 5xx: render queue full, pool
- * closing), which the channel throws so the attempt is retried.
+ * closing), which the channel throws so the attempt is retried. Running out of render TIME is the
+ * moment's too: the limit is wall-clock (LiquidJS's renderLimit), so a loaded machine can stall a
+ * render that the save-time check passed; a send is retried (bounded by its budget), never failed
+ * for good on a stall. The other limits (size, memory, output) do not depend on the machine.
  */
 export function isMessageFault(err: unknown): err is AppError {
-  return err instanceof AppError && err.status < 500;
+  if (!(err instanceof AppError) || err.status >= 500) return false;
+  return !(err.code === 'TEMPLATE_LIMIT_EXCEEDED' && err.details?.['limit'] === 'render_time');
 }

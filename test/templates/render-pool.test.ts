@@ -259,6 +259,11 @@ describe('render pool', () => {
     assert.equal(isMessageFault(new AppError('SERVICE_OVERLOADED')), false);
     assert.equal(isMessageFault(new AppError('NOT_READY')), false);
     assert.equal(isMessageFault(new AppError('TEMPLATE_MISSING_VAR')), true);
+    // Out of time may be the machine's stall: retried. Out of memory or output is the template's.
+    const limit = (name: string) => new AppError('TEMPLATE_LIMIT_EXCEEDED', 'limit', { limit: name });
+    assert.equal(isMessageFault(limit('render_time')), false);
+    assert.equal(isMessageFault(limit('memory')), true);
+    assert.equal(isMessageFault(limit('output_size')), true);
     assert.equal(isMessageFault(new Error('boom')), false);
   });
 });
