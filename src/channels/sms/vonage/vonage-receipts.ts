@@ -87,7 +87,7 @@ export function verifyVonageWebhook(
  * not delivered by the carrier (`undelivered`); `rejected` was refused before it (`failed`).
  * `unknown` says nothing new, so it ranks as `sent` and never moves a delivery back.
  */
-const PROVIDER_STATUS = {
+export const VONAGE_PROVIDER_STATUS = {
   accepted: 'sent',
   buffered: 'sent',
   unknown: 'sent',
@@ -99,7 +99,7 @@ const PROVIDER_STATUS = {
 
 const receiptSchema = z.looseObject({
   messageId: z.string().min(1).max(64),
-  status: z.enum(Object.keys(PROVIDER_STATUS) as [keyof typeof PROVIDER_STATUS]),
+  status: z.enum(Object.keys(VONAGE_PROVIDER_STATUS) as [keyof typeof VONAGE_PROVIDER_STATUS]),
   msisdn: z.string().regex(/^\d{7,15}$/),
   'err-code': z
     .string()
@@ -112,8 +112,8 @@ const receiptSchema = z.looseObject({
 export interface VonageReceipt {
   /** The part's message id (one receipt per part). */
   messageId: string;
-  vonageStatus: keyof typeof PROVIDER_STATUS;
-  providerStatus: (typeof PROVIDER_STATUS)[keyof typeof PROVIDER_STATUS];
+  vonageStatus: keyof typeof VONAGE_PROVIDER_STATUS;
+  providerStatus: (typeof VONAGE_PROVIDER_STATUS)[keyof typeof VONAGE_PROVIDER_STATUS];
   /** The recipient, E.164. */
   to: string;
   /** On a failed receipt: `VONAGE_DLR_<err-code>`, its text and whether a later attempt may pass. */
@@ -133,7 +133,7 @@ export function parseVonageReceipt(
   const parsed = receiptSchema.safeParse(verifyVonageWebhook(params, opts));
   if (!parsed.success) throw new VonageWebhookError('malformed', 'Vonage receipt is missing a field');
   const r = parsed.data;
-  const providerStatus = PROVIDER_STATUS[r.status];
+  const providerStatus = VONAGE_PROVIDER_STATUS[r.status];
   const failed = providerStatus === 'undelivered' || providerStatus === 'failed';
   const errCode = failed ? Number(r['err-code'] ?? 0) : 0;
   // A failure without a code is Vonage's "unknown" (1).
