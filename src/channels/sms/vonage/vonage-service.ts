@@ -13,7 +13,7 @@
  * - Its `timeout` option aborts the request (an `AbortError`); there is no per-call signal.
  * - It never retries: the delivery worker owns every retry, as on the Twilio side.
  */
-import { SMS, SMSFailure, type SMSMessages, type SMSParams } from '@vonage/sms';
+import { SMS, SMSFailure, type SMSMessages, type SMSParams, TypeEnum } from '@vonage/sms';
 import { INVALID_PHONE_MESSAGE, validatePhone } from '../phone.ts';
 import type { ProviderAnswer } from '../routing/provider-answer.ts';
 import { analyzeSms } from '../segments.ts';
@@ -104,7 +104,7 @@ export class VonageService {
       to: to.slice(1),
       text,
       // Left as `text`, a character outside GSM-7 arrives as `?`.
-      ...(analyzeSms(text).encoding === 'UCS-2' ? { type: 'unicode' as SMSParams['type'] } : {}),
+      ...(analyzeSms(text).encoding === 'UCS-2' ? { type: TypeEnum.UNICODE } : {}),
       ...(clientRef ? { clientRef } : {}),
       ...(opts.entityId ? { entityId: opts.entityId } : {}),
       ...(opts.contentId ? { contentId: opts.contentId } : {}),
@@ -164,6 +164,10 @@ export function readParts(parts: readonly Part[], to: string, clientRef: string 
   };
 }
 
+/**
+ * A failed send. Unless Vonage's table says otherwise, a refusal will not pass by sending the same
+ * request again (but throttling will), and a 5xx, a timeout or an unreached host may.
+ */
 function failure(
   to: string,
   clientRef: string | null,
