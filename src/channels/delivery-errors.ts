@@ -4,13 +4,21 @@ import { describeSmtpReply, type EmailErrorCode } from './email/smtp-errors.ts';
 import { classifyPushStatus, describePushStatus, type PushErrorCode } from './push/push-errors.ts';
 import { INVALID_PHONE_MESSAGE } from './sms/phone.ts';
 import { classifyTwilioError, isKnownTwilioError, twilioErrorMessage } from './sms/twilio-errors.ts';
+import {
+  parseVonageErrorCode,
+  VONAGE_RECEIPT_ERRORS,
+  VONAGE_SEND_STATUSES,
+  type VonageErrorCode,
+  vonageReceiptError,
+  vonageSendStatus,
+} from './sms/vonage/vonage-errors.ts';
 
 /**
  * The delivery-error catalogue: every code the service writes to a delivery's `error_code` (and its
  * history) and every `skip_reason`, with its class, its meaning in plain words, what an operator can
  * do, and its anchor in docs/errors.md (whose section is generated from this file). It lives beside
  * the channel interface because channels write these codes and must not import from `deliveries/`.
- * Provider codes (Twilio's numbers, SMTP replies, push HTTP statuses) stay in their channel's table;
+ * Provider codes (Twilio's numbers, Vonage's `VONAGE_*`, SMTP replies, push HTTP statuses) stay in their channel's table;
  * `describeDeliveryError` reaches them all.
  */
 
@@ -40,8 +48,8 @@ const SERVICE_ERRORS = {
     class: 'unknown_outcome',
     channels: ['sms'],
     meaning:
-      'The SMS request got no Twilio error code: no answer (network, timeout), an HTTP failure without a code, or SMS not configured on this worker.',
-    fix: 'Nothing when it passes (retried, looked up before a resend). If it persists, check that the service reaches Twilio and that the Twilio settings are set.',
+      'The SMS request got no Twilio error code (nor a Vonage status): no answer (network, timeout), an HTTP failure without a code, or SMS not configured on this worker.',
+    fix: 'Nothing when it passes (retried, looked up before a resend). If it persists, check that the service reaches the provider (Twilio, Vonage) and that its settings are set.',
   },
   TIMEOUT: {
     class: 'unknown_outcome',
@@ -230,10 +238,10 @@ export type CatalogueErrorCode = keyof typeof DELIVERY_ERRORS;
 export type TwilioErrorCode = `${number}`;
 
 /**
- * What a channel may record as `error_code`. A catalogued code, a Twilio code, or an API error code
- * raised while composing (the catalogued ones above; any other falls back to the API catalogue).
+ * What a channel may record as `error_code`. A catalogued code, a Twilio or Vonage code, or an API
+ * error code raised while composing (the catalogued ones above; any other falls back to the API catalogue).
  */
-export type DeliveryErrorCode = CatalogueErrorCode | TwilioErrorCode | ErrorCode;
+export type DeliveryErrorCode = CatalogueErrorCode | TwilioErrorCode | VonageErrorCode | ErrorCode;
 
 export function twilioErrorCode(code: number): TwilioErrorCode {
   return `${code}`;
@@ -355,6 +363,8 @@ export function describeDeliveryError(channel: ChannelName, code: string): Deliv
       known: true,
     };
   }
+  const vonage = channel === 'sms' ? parseVonageErrorCode(code) : undefined;
+  if (vonage) return describeVonage(code, vonage);
   const numeric = /^[1-9]\d{0,8}$/.test(code) ? Number(code) : null;
   if (numeric !== null && channel === 'sms') return describeTwilio(code, numeric);
   if (numeric !== null && channel === 'email') {
@@ -411,5 +421,34 @@ function describeTwilio(code: string, numeric: number): DeliveryErrorInfo {
     fix: TWILIO_FIX[kind],
     docs: `https://www.twilio.com/docs/api/errors/${code}`,
     known: isKnownTwilioError(numeric),
+  };
+}
+
+/** Vonage's pages for its two tables: the SMS API's `status` and the receipts' `err-code`. */
+export const VONAGE_DOCS = {
+  send: 'https://developer.vonage.com/en/messaging/sms/guides/troubleshooting-sms',
+  receipt: 'https://developer.vonage.com/en/messaging/sms/guides/delivery-receipts',
+} as const;
+
+const VONAGE_FIX = {
+  retryable:
+    'Nothing when it passes (retried, or sent through the other provider); if it persists, see Vonage’s page for the code.',
+  permanent:
+    'Sending again through Vonage will not help: fix the cause on Vonage’s page (number, account, sender, DLT registration).',
+} as const;
+
+function describeVonage(
+  code: string,
+  { table, number }: { table: 'send' | 'receipt'; number: number },
+): DeliveryErrorInfo {
+  const entry = table === 'send' ? vonageSendStatus(number) : vonageReceiptError(number);
+  const known = Object.hasOwn(table === 'send' ? VONAGE_SEND_STATUSES : VONAGE_RECEIPT_ERRORS, number);
+  return {
+    code,
+    class: entry.class,
+    meaning: `Vonage ${table === 'send' ? 'status' : 'receipt error'} ${number}: ${entry.text}.`,
+    fix: VONAGE_FIX[entry.class],
+    docs: VONAGE_DOCS[table],
+    known,
   };
 }
