@@ -277,14 +277,23 @@ export async function renderTemplate(
 }
 
 /**
- * Whether a render or compose error is the message's own (a template or its context: the delivery
- * fails for good) rather than the service's state at that moment (a 5xx: render queue full, pool
- * closing), which the channel throws so the attempt is retried. Running out of render TIME is the
- * moment's too: the limit is wall-clock (LiquidJS's renderLimit), so a loaded machine can stall a
- * render that the save-time check passed; a send is retried (bounded by its budget), never failed
- * for good on a stall. The other limits (size, memory, output) do not depend on the machine.
+ * Whether a render or compose error is the message's own (a template or its context: a preview
+ * shows it on the field) rather than the service's state at that moment (a 5xx: render queue full,
+ * pool closing), which is thrown on.
  */
 export function isMessageFault(err: unknown): err is AppError {
-  if (!(err instanceof AppError) || err.status >= 500) return false;
-  return !(err.code === 'TEMPLATE_LIMIT_EXCEEDED' && err.details?.['limit'] === 'render_time');
+  return err instanceof AppError && err.status < 500;
+}
+
+/**
+ * Whether a render error at SEND fails the delivery for good: a message fault, except running out
+ * of render time. That limit is wall-clock (LiquidJS's renderLimit), so a loaded machine can stall a
+ * render the save-time check passed; the channel throws it and the attempt is retried (bounded by
+ * its budget). The other limits (size, memory, output) do not depend on the machine.
+ */
+export function failsDelivery(err: unknown): err is AppError {
+  return (
+    isMessageFault(err) &&
+    !(err.code === 'TEMPLATE_LIMIT_EXCEEDED' && err.details?.['limit'] === 'render_time')
+  );
 }

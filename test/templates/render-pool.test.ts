@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { AppError } from '../../src/errors.ts';
 import { renderOnThisThread } from '../../src/templates/render.ts';
 import {
+  failsDelivery,
   isMessageFault,
   RenderPool,
   type RenderPoolOptions,
@@ -259,11 +260,15 @@ describe('render pool', () => {
     assert.equal(isMessageFault(new AppError('SERVICE_OVERLOADED')), false);
     assert.equal(isMessageFault(new AppError('NOT_READY')), false);
     assert.equal(isMessageFault(new AppError('TEMPLATE_MISSING_VAR')), true);
-    // Out of time may be the machine's stall: retried. Out of memory or output is the template's.
+    // At send, out of time may be the machine's stall: retried. Out of memory or output is the
+    // template's. A preview shows every limit on its field (isMessageFault).
     const limit = (name: string) => new AppError('TEMPLATE_LIMIT_EXCEEDED', 'limit', { limit: name });
-    assert.equal(isMessageFault(limit('render_time')), false);
-    assert.equal(isMessageFault(limit('memory')), true);
-    assert.equal(isMessageFault(limit('output_size')), true);
+    assert.equal(isMessageFault(limit('render_time')), true);
+    assert.equal(failsDelivery(limit('render_time')), false);
+    assert.equal(failsDelivery(limit('memory')), true);
+    assert.equal(failsDelivery(limit('output_size')), true);
+    assert.equal(failsDelivery(new AppError('SERVICE_OVERLOADED')), false);
+    assert.equal(failsDelivery(new AppError('TEMPLATE_MISSING_VAR')), true);
     assert.equal(isMessageFault(new Error('boom')), false);
   });
 });

@@ -3,7 +3,7 @@ import { type Category, getNotificationType } from '../../catalog/catalog.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { buildTemplateContext } from '../../templates/render.ts';
-import { isMessageFault, renderTemplate } from '../../templates/render-pool.ts';
+import { failsDelivery, renderTemplate } from '../../templates/render-pool.ts';
 import type { TemplateField } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
@@ -77,7 +77,7 @@ export class EmailChannel implements Channel {
     try {
       email = await this.#render(template, job.user, context);
     } catch (err) {
-      if (!isMessageFault(err)) throw err;
+      if (!failsDelivery(err)) throw err;
       return {
         kind: 'permanent',
         code: err.code,

@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { buildTemplateContext } from '../../templates/render.ts';
-import { isMessageFault, renderTemplate } from '../../templates/render-pool.ts';
+import { failsDelivery, renderTemplate } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
@@ -54,7 +54,7 @@ export class PushChannel implements Channel {
     try {
       message = await this.#message(job);
     } catch (err) {
-      if (!isMessageFault(err)) throw err;
+      if (!failsDelivery(err)) throw err;
       return { kind: 'permanent', code: err.code, message: err.message };
     }
     const payload = JSON.stringify(message);

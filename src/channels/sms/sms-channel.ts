@@ -1,5 +1,5 @@
 import type { Logger } from '../../logger.ts';
-import { isMessageFault } from '../../templates/render-pool.ts';
+import { failsDelivery } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage, twilioErrorCode } from '../delivery-errors.ts';
@@ -96,7 +96,7 @@ export class SmsChannel implements Channel {
         context: job.context,
       });
     } catch (err) {
-      if (!isMessageFault(err)) throw err;
+      if (!failsDelivery(err)) throw err;
       return { kind: 'permanent', code: err.code, message: err.message };
     }
     const details = {
