@@ -9,7 +9,7 @@ const CLI = fileURLToPath(new URL('../../src/sandbox/cli.ts', import.meta.url));
 const RUN = `const { runSandboxCommand } = await import(${JSON.stringify(CLI)});
 process.exitCode = await runSandboxCommand(process.argv.slice(1));`;
 
-function runCli(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
+function runCli(args: string[]) {
   const child = spawn(process.execPath, ['--input-type=module', '-e', RUN, '--', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -21,7 +21,21 @@ function runCli(args: string[]): { child: ChildProcess; stdout: () => string; st
   child.stderr?.on('data', (chunk: Buffer) => {
     err += chunk;
   });
-  return { child, stdout: () => out, stderr: () => err };
+  /** Resolves once stdout holds `text` (the banner printed), rejects if the process exits first. */
+  const printed = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!out.includes(text)) return;
+        child.stdout?.off('data', check);
+        child.off('exit', exited);
+        resolve();
+      };
+      const exited = () => reject(new Error(`exited before printing "${text}": ${out}${err}`));
+      child.stdout?.on('data', check);
+      child.once('exit', exited);
+      check();
+    });
+  return { child, stdout: () => out, stderr: () => err, printed };
 }
 
 async function exitCode(child: ChildProcess): Promise<number | null> {
@@ -48,15 +62,18 @@ test('an unknown option or bad fault JSON exits 2 with the usage', async () => {
 
 test('the sandbox starts, serves, masks a supplied token and stops cleanly on SIGTERM', async (t) => {
   const token = 'abcdef0123456789abcdef0123456789';
-  const { child, stdout } = runCli(['--port', '0', '--auth-token', token, '--faults', '{"rate429":1}']);
+  const { child, stdout, printed } = runCli([
+    '--port',
+    '0',
+    '--auth-token',
+    token,
+    '--faults',
+    '{"rate429":1}',
+  ]);
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const deadline = Date.now() + 10_000;
-  while (!stdout().includes('auth token')) {
-    if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no banner: ${stdout()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await printed('auth token');
   const url = /listening on (http:\/\/\S+)/.exec(stdout())?.[1];
   assert.ok(url, stdout());
   assert.match(stdout(), /auth token {3}abcdef0123\.\.\./);
@@ -70,15 +87,11 @@ test('the sandbox starts, serves, masks a supplied token and stops cleanly on SI
 });
 
 test('the banner names the Vonage API key and never prints its secrets', async (t) => {
-  const { child, stdout } = runCli(['--port', '0']);
+  const { child, stdout, printed } = runCli(['--port', '0']);
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const deadline = Date.now() + 10_000;
-  while (!stdout().includes('signatures')) {
-    if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no banner: ${stdout()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await printed('signatures');
   const { apiKey, apiSecret, signatureSecret } = VONAGE_SANDBOX_DEFAULTS;
   assert.match(stdout(), new RegExp(`API key {6}${apiKey}`));
   assert.ok(!stdout().includes(apiSecret) && !stdout().includes(signatureSecret), 'no secret printed');
