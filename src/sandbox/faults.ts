@@ -5,6 +5,7 @@
  * configurations written before Vonage keep their meaning) or both (`all`).
  */
 import { z } from 'zod';
+import { seededRandom } from '../seeded-random.ts';
 import type { SandboxProvider } from './message-store.ts';
 import { FAILURE_ERR_CODES, REFUSAL_STATUSES } from './vonage/errors.ts';
 
@@ -83,18 +84,6 @@ const NO_RULES: ProviderRules = { defaults: {}, byNumber: new Map() };
 
 /** The transport-level outcome of one create request. */
 export type CreateOutcome = 'ok' | 'rate-limited' | 'server-error' | 'hang';
-
-/** Mulberry32: tiny, fast and good enough to make a fault sequence reproducible. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultInjector {
   #config: FaultConfig = {};

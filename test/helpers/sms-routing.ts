@@ -6,18 +6,7 @@ import {
 } from '../../src/channels/sms/routing/routing-config.ts';
 import { SmsRouter } from '../../src/channels/sms/routing/sms-router.ts';
 import { TestClock } from '../../src/clock.ts';
-
-/** mulberry32: a small seeded source of uniform numbers in [0, 1), so `weighted` picks repeat exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/seeded-random.ts';
 
 /** A route of twilio and vonage with these weights and prices, in that order. */
 export function twoProviders(
