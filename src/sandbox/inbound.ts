@@ -21,7 +21,6 @@ export const optOutType = matchKeyword;
 /** The received message as the sandbox stores it, carrying the webhook form it will post. */
 export function inboundMessage(sms: InboundSms, accountSid: string, now: number): SandboxMessage {
   const sid = newSid('SM');
-  const numSegments = countSegments(sms.body);
   const params: Record<string, string> = {
     AccountSid: accountSid,
     ApiVersion: API_VERSION,
@@ -29,7 +28,7 @@ export function inboundMessage(sms: InboundSms, accountSid: string, now: number)
     From: sms.from,
     MessageSid: sid,
     NumMedia: '0',
-    NumSegments: String(numSegments),
+    NumSegments: String(countSegments(sms.body)),
     SmsMessageSid: sid,
     SmsSid: sid,
     SmsStatus: 'received',
@@ -37,16 +36,26 @@ export function inboundMessage(sms: InboundSms, accountSid: string, now: number)
   };
   const optOut = optOutType(sms.body);
   if (optOut !== null) params.OptOutType = optOut;
+  return receivedMessage(
+    { sid, provider: 'twilio', from: sms.from, to: sms.to, body: sms.body, params },
+    now,
+  );
+}
+
+/**
+ * A text someone sent to one of the sandbox's numbers, as the message store keeps it, whichever
+ * provider's API received it; `params` is the webhook body that provider will post.
+ */
+export function receivedMessage(
+  m: Pick<SandboxMessage, 'sid' | 'provider' | 'from' | 'to' | 'body' | 'params'>,
+  now: number,
+): SandboxMessage {
   return {
-    sid,
-    provider: 'twilio',
+    ...m,
     direction: 'inbound',
-    to: sms.to,
-    from: sms.from,
-    body: sms.body,
     messagingServiceSid: null,
     status: 'received',
-    numSegments,
+    numSegments: countSegments(m.body),
     numMedia: 0,
     errorCode: null,
     errorMessage: null,
@@ -56,6 +65,5 @@ export function inboundMessage(sms: InboundSms, accountSid: string, now: number)
     dateUpdated: now,
     statusCallback: null,
     history: [{ status: 'received', at: now }],
-    params,
   };
 }

@@ -3,8 +3,10 @@
  * `msisdn`, the text, its `type` and its first word as `keyword`, so STOP/START/HELP arriving
  * through Vonage can be tested. Concatenated inbound parts are not simulated: one text, one webhook.
  */
+
+import { receivedMessage } from '../inbound.ts';
 import type { SandboxMessage } from '../message-store.ts';
-import { countSegments, isGsm7 } from '../segments.ts';
+import { isGsm7 } from '../segments.ts';
 import type { VonageAccount } from './account.ts';
 import { msisdn, networkCode, newMessageId } from './network.ts';
 import { vonageTimestamp } from './receipts.ts';
@@ -46,25 +48,17 @@ export function vonageInboundMessage(
 ): SandboxMessage {
   const sid = newMessageId();
   return {
-    sid,
-    provider: 'vonage',
-    direction: 'inbound',
-    to: sms.to,
-    from: sms.from,
-    body: sms.text,
-    messagingServiceSid: null,
-    status: 'received',
-    numSegments: countSegments(sms.text),
-    numMedia: 0,
-    errorCode: null,
-    errorMessage: null,
-    price: null,
-    dateCreated: now,
-    dateSent: now,
-    dateUpdated: now,
-    statusCallback: null,
-    history: [{ status: 'received', at: now }],
-    params: inboundParams(sms, sid, account, now),
+    ...receivedMessage(
+      {
+        sid,
+        provider: 'vonage',
+        from: sms.from,
+        to: sms.to,
+        body: sms.text,
+        params: inboundParams(sms, sid, account, now),
+      },
+      now,
+    ),
     vonage: {
       messageIds: [sid],
       partPrice: '0.00000000',
