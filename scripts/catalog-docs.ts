@@ -1,12 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { NOTIFICATION_TYPES } from '../src/catalog/catalog.ts';
-import {
-  DELIVERY_ERRORS,
-  type DeliveryErrorEntry,
-  deliveryErrorAnchor,
-  describeDeliveryError,
-  SKIP_REASONS,
-} from '../src/channels/delivery-errors.ts';
+import { deliveryErrorAnchor, describeDeliveryError } from '../src/channels/delivery-error-info.ts';
+import { DELIVERY_ERRORS, type DeliveryErrorEntry, SKIP_REASONS } from '../src/channels/delivery-errors.ts';
 import { analyzeSms } from '../src/channels/sms/segments.ts';
 import { TWILIO_ERRORS } from '../src/channels/sms/twilio-errors.ts';
 import {
@@ -182,7 +177,7 @@ export function deliveryErrorsSection(): string {
     "Twilio's numeric codes as they are (`30003`; see [sms.md](sms.md) and Twilio's error",
     'dictionary); email records one of the `EMAIL_*` codes with the SMTP reply in its metadata',
     '(`smtp_code`), push one of the `PUSH_*` codes (see [inbox.md](inbox.md#web-push)).',
-    '`describeDeliveryError(channel, code)` (src/channels/delivery-errors.ts) answers the meaning, fix',
+    '`describeDeliveryError(channel, code)` (src/channels/delivery-error-info.ts) answers the meaning, fix',
     'and class of any of them, a Twilio code, an SMTP reply or a push status included.',
     '',
     '| code | class | channels | meaning | fix |',

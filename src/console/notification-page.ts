@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { DeliveryErrorInfo } from '../channels/delivery-errors.ts';
+import type { DeliveryErrorInfo } from '../channels/delivery-error-info.ts';
 import { maskPhonesIn } from '../channels/sms/phone.ts';
 import {
   type DeliveryTimeline,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CHANNELS } from '../catalog/catalog.ts';
-import { describeDeliveryError } from '../channels/delivery-errors.ts';
+import { describeDeliveryError } from '../channels/delivery-error-info.ts';
 import type { Clock } from '../clock.ts';
 import type { Queryable } from '../db/database.ts';
 import { Html, html } from '../http/html.ts';

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { ChannelName } from '../catalog/catalog.ts';
-import { type DeliveryErrorInfo, describeDeliveryError } from '../channels/delivery-errors.ts';
+import { type DeliveryErrorInfo, describeDeliveryError } from '../channels/delivery-error-info.ts';
 import type { Queryable } from '../db/database.ts';
 import { type DeliveryStatus, notifications, users } from '../db/schema.ts';
 import { type DeliveryRow, deliveriesWithHistory, type HistoryRow } from './read-deliveries.ts';

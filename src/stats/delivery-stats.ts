@@ -17,7 +17,7 @@
 
 import { sql } from 'drizzle-orm';
 import { CHANNELS, type ChannelName } from '../catalog/catalog.ts';
-import { describeDeliveryError } from '../channels/delivery-errors.ts';
+import { describeDeliveryError } from '../channels/delivery-error-info.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { type Cover, covered, rollupCover, uncovered } from './stats-rollup.ts';
 import type { StatsWindow } from './stats-window.ts';

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { CHANNELS, getNotificationType } from '../../src/catalog/catalog.ts';
-import { describeDeliveryError } from '../../src/channels/delivery-errors.ts';
+import { describeDeliveryError } from '../../src/channels/delivery-error-info.ts';
 import { SESSION_COOKIE } from '../../src/console/session-routes.ts';
 import { deliveries, notifications } from '../../src/db/schema.ts';
 import { deliveryStats } from '../../src/stats/delivery-stats.ts';

@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import {
-  DELIVERY_ERRORS,
-  describeDeliveryError,
-  SKIP_REASONS,
-  skipMessage,
-} from '../../src/channels/delivery-errors.ts';
+import { describeDeliveryError } from '../../src/channels/delivery-error-info.ts';
+import { DELIVERY_ERRORS, SKIP_REASONS, skipMessage } from '../../src/channels/delivery-errors.ts';
 import { classifySmtpError } from '../../src/channels/email/smtp-errors.ts';
 import { classifyPushStatus } from '../../src/channels/push/push-errors.ts';
 import { ERRORS, type ErrorCode } from '../../src/errors.ts';

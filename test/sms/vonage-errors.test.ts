@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SMSStatus } from '@vonage/sms';
-import { describeDeliveryError } from '../../src/channels/delivery-errors.ts';
+import { describeDeliveryError } from '../../src/channels/delivery-error-info.ts';
 import { classifyOutcome } from '../../src/channels/sms/routing/provider-answer.ts';
 import {
   parseVonageErrorCode,

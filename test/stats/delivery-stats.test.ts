@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { describeDeliveryError } from '../../src/channels/delivery-errors.ts';
+import { describeDeliveryError } from '../../src/channels/delivery-error-info.ts';
 import { deliveryStats } from '../../src/stats/delivery-stats.ts';
 import { resolveWindow, StatsWindowError } from '../../src/stats/stats-window.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-db.ts';
