@@ -346,6 +346,7 @@ CREATE OR REPLACE FUNCTION public.lc_apply_provider_statuses(p_updates jsonb, p_
 AS $function$
 #variable_conflict use_column
 begin
+  perform lc_lock_provider_message_ids(array(select e ->> 'sid' from jsonb_array_elements(p_updates) e));
   return query
   with v as (
     select * from jsonb_to_recordset(p_updates) as v(
@@ -378,7 +379,9 @@ begin
                        else coalesce(d.details, '{}'::jsonb) || jsonb_build_object('price', x.price) end,
         metadata = jsonb_set(d.metadata, array[d.channel], coalesce(d.metadata -> d.channel, '{}'::jsonb)
           || jsonb_build_object('status', x.status, 'updated_at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-          || case when x.error_code is null then '{}'::jsonb else jsonb_build_object('error_code', x.error_code::bigint) end),
+          || case when x.error_code is null then '{}'::jsonb
+                  when x.error_code ~ '^[0-9]{1,18}$' then jsonb_build_object('error_code', x.error_code::bigint)
+                  else jsonb_build_object('error_code', x.error_code) end),
         updated_at = now()
     from cur x
     where d.id = x.id and (p_machine -> x.event -> 'from') ? d.status
@@ -456,6 +459,8 @@ begin
   if exists (select 1 from jsonb_array_elements(p_batch) e where not coalesce(p_machine ? (e ->> 'event'), false)) then
     raise exception 'lc_complete_deliveries: an outcome names no event of the state machine';
   end if;
+  perform lc_lock_provider_message_ids(array(
+    select e ->> 'provider_message_id' from jsonb_array_elements(p_batch) e));
   with v as (
     -- Each outcome names its event (deliveries/state-machine.ts); p_machine gives its status and
     -- the states it may leave, so a row in any other state is left alone.
@@ -594,6 +599,20 @@ begin
      from notification_settings s where s.user_id = u.id),
     exists (select 1 from push_subscriptions ps where ps.user_id = u.id)
   from users u where u.external_id in (select jsonb_array_elements_text(p_external_ids));
+end $function$;
+
+CREATE OR REPLACE FUNCTION public.lc_lock_provider_message_ids(p_ids text[])
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  k int;
+begin
+  -- Sorted, so two transactions locking overlapping sets cannot deadlock. The first key names
+  -- this lock space (0x4C430001, "LC" and 1); a hash collision only makes two messages wait for each other.
+  for k in select distinct hashtext(i) from unnest(p_ids) i where i is not null order by 1 loop
+    perform pg_advisory_xact_lock(1279459329, k);
+  end loop;
 end $function$;
 
 CREATE OR REPLACE FUNCTION public.lc_stats_mark_dirty()

@@ -26,8 +26,8 @@ export const PROVIDER_STATUS_RANKS_JSON = JSON.stringify(PROVIDER_STATUS_RANK);
 export interface ProviderStatusUpdate {
   providerMessageId: string;
   providerStatus: string;
-  /** The provider's error code (Twilio's are integers), stored as a number in `metadata`. */
-  errorCode: number | null;
+  /** The provider's error code: Twilio's are integers (kept a number in `metadata`), Vonage's text. */
+  errorCode: number | string | null;
   /** The failure's text for the delivery's `error_message`. */
   errorMessage: string | null;
   price: string | null;
@@ -52,7 +52,8 @@ export interface AppliedStatus {
  * ProviderStatusWriter, which keeps them apart and in order). The statement is the PL/pgSQL
  * function lc_apply_provider_statuses (live body in src/db/schema.sql; 0008 made an identical
  * replayed callback record only once, 0009 writes the error's text and keeps the code a number in
- * `metadata`, 0012 takes its status and guard from the state machine: provider_* events).
+ * `metadata`, 0012 takes its status and guard from the state machine: provider_* events, 0018
+ * waits for a worker's uncommitted write of the same provider id and keeps text codes as text).
  */
 export async function applyProviderStatuses(
   q: Queryable,
