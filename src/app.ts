@@ -163,7 +163,14 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       onOptedOut,
       writer: new ProviderStatusWriter(database.db),
     };
-    const sms = await setupSms(config, { templates, logger, statusCallbackUrl: callbackUrl, onOptedOut });
+    const sms = await setupSms(config, {
+      templates,
+      logger,
+      statusCallbackUrl: callbackUrl,
+      vonageReceiptUrl: () => (publicUrl ? publicUrl + config.VONAGE_RECEIPT_PATH : undefined),
+      clock,
+      onOptedOut,
+    });
     closers.push(() => sms.close());
     const unsubscribeTokens = await UnsubscribeTokens.create(database.db);
     const meLinks = await LinkTokens.create(database.db, () => clock.now());

@@ -112,6 +112,30 @@ const schema = z.object({
   DLT_ENTITY_ID: optionalString,
   DLT_SENDER_ID: optionalString,
   SMS_SANDBOX_URL: optionalString,
+  /**
+   * Which SMS providers may send, comma-separated (`twilio,vonage`). Unset: every provider that is
+   * configured (on the sandbox backend, both).
+   */
+  SMS_PROVIDERS: z
+    .string()
+    .regex(
+      /^\s*(twilio|vonage)\s*(,\s*(twilio|vonage)\s*)*$/,
+      'must list twilio and/or vonage, comma-separated',
+    )
+    .optional(),
+  /** A JSON file of SMS routes per country and health thresholds (docs/sms.md, "Routing"). */
+  SMS_ROUTING_FILE: optionalString,
+  VONAGE_API_KEY: optionalString,
+  VONAGE_API_SECRET: optionalString,
+  /** Signs Vonage's delivery receipts and inbound webhooks (the dashboard's signature secret). */
+  VONAGE_SIGNATURE_SECRET: optionalString,
+  VONAGE_SIGNATURE_METHOD: z
+    .enum(['md5hash', 'md5hmac', 'sha1hmac', 'sha256hmac', 'sha512hmac'])
+    .default('md5hash'),
+  /** The sender: an alphanumeric id (India's DLT header, up to 11 characters) or a number. */
+  VONAGE_FROM: optionalString,
+  VONAGE_RECEIPT_PATH: z.string().default('/api/sms/vonage/receipt'),
+  VONAGE_INBOUND_PATH: z.string().default('/api/sms/vonage/inbound'),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   SANDBOX_STEP_MS: z.coerce.number().int().min(0).default(200),
 
@@ -190,7 +214,9 @@ export type Config = z.infer<typeof schema>;
  */
 export function smsBackend(config: Config): 'sandbox' | 'twilio' {
   if (config.SMS_BACKEND) return config.SMS_BACKEND;
-  return config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN ? 'twilio' : 'sandbox';
+  const twilio = config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN;
+  const vonage = config.VONAGE_API_KEY && config.VONAGE_API_SECRET;
+  return twilio || vonage ? 'twilio' : 'sandbox';
 }
 
 /** Parse an environment (defaults to process.env, after loading `.env` if present). */

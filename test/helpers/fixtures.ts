@@ -6,9 +6,11 @@ import { retryPolicies } from '../../src/deliveries/retry-policy.ts';
 import type { CreateNotificationDeps } from '../../src/notifications/create-notification.ts';
 import { TemplateStore } from '../../src/templates/template-store.ts';
 
-// Quiet hours off by default: an app test must not depend on the time of day it runs at.
+// Quiet hours off by default: an app test must not depend on the time of day it runs at. Twilio
+// alone by default: a test of one provider's path must not have its SMS routed to the other (the
+// routing tests name both).
 export const testConfig = (env: Record<string, string> = {}) =>
-  loadConfig({ LOG_LEVEL: 'silent', QUIET_HOURS_DEFAULT: 'off', ...env });
+  loadConfig({ LOG_LEVEL: 'silent', QUIET_HOURS_DEFAULT: 'off', SMS_PROVIDERS: 'twilio', ...env });
 
 let templates: TemplateStore | undefined;
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SMS, SMSFailure, type SMSMessages, type SMSParams } from '@vonage/sms';
 import type { Twilio } from 'twilio';
 import { createTwilioClient } from '../../src/channels/sms/twilio-http-client.ts';
+import { NO_PRIVATE_KEY } from '../../src/channels/sms/vonage/vonage-service.ts';
 import type { TwilioSandbox } from '../../src/sandbox/server.ts';
 
 export interface ReceivedWebhook {
@@ -70,7 +71,10 @@ export function sdkClient(
 /** The official Vonage SMS client, pointed at the sandbox through the SDK's own `restHost`. */
 export function vonageClient(sandbox: TwilioSandbox, overrides: { apiSecret?: string } = {}): SMS {
   const { apiKey, apiSecret } = sandbox.vonage;
-  return new SMS({ apiKey, apiSecret: overrides.apiSecret ?? apiSecret }, { restHost: sandbox.url });
+  return new SMS(
+    { apiKey, apiSecret: overrides.apiSecret ?? apiSecret, privateKey: NO_PRIVATE_KEY },
+    { restHost: sandbox.url },
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { DEFAULT_SMS_PRICES, parsePriceTable } from '../../channels/sms/cost.ts'
 import { validatePhone } from '../../channels/sms/phone.ts';
 import { composeSms } from '../../channels/sms/sms-composer.ts';
 import type { SendSmsResult } from '../../channels/sms/sms-service.ts';
+import { systemClock } from '../../clock.ts';
 import { type Config, maskSecret } from '../../config.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
@@ -44,6 +45,8 @@ export function setupCliSms(
     templates,
     logger: cliLogger(config),
     statusCallbackUrl: () => statusCallbackUrl(config),
+    vonageReceiptUrl: () => (config.PUBLIC_URL ? config.PUBLIC_URL + config.VONAGE_RECEIPT_PATH : undefined),
+    clock: systemClock,
     // sendSms never reports opt-outs; only the delivery channel records them.
     onOptedOut: async () => {},
   });

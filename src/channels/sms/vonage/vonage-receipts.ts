@@ -18,6 +18,7 @@ import {
   vonageReceiptErrorCode,
   vonageReceiptErrorMessage,
 } from './vonage-errors.ts';
+import { NO_PRIVATE_KEY } from './vonage-service.ts';
 
 /** The dashboard's signature methods, as `VONAGE_SIGNATURE_METHOD` names them. */
 export const VONAGE_SIGNATURE_METHODS = {
@@ -52,7 +53,7 @@ export class VonageWebhookError extends AppError {
 }
 
 /** The SDK's check needs no credentials: only the secret and method passed to it. */
-const verifier = new SMS({ apiKey: '', apiSecret: '' });
+const verifier = new SMS({ apiKey: '', apiSecret: '', privateKey: NO_PRIVATE_KEY });
 
 /** The webhook's parameters, once its signature and age are checked. */
 export function verifyVonageWebhook(

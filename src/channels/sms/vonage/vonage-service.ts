@@ -78,6 +78,12 @@ export type VonageSendResult =
 type Part = SMSMessages['messages'][number];
 type Failure = Extract<VonageSendResult, { success: false }>;
 
+/**
+ * The SMS API signs with key and secret, no application key. Given none, `@vonage/auth` calls
+ * `fs.existsSync(undefined)`, which Node 24 warns about on stderr (DEP0187) — in every CLI's output.
+ */
+export const NO_PRIVATE_KEY = '';
+
 export class VonageService {
   readonly #sms: SMS;
   readonly #s: VonageSettings;
@@ -85,7 +91,7 @@ export class VonageService {
   constructor(settings: VonageSettings) {
     this.#s = settings;
     this.#sms = new SMS(
-      { apiKey: settings.apiKey, apiSecret: settings.apiSecret },
+      { apiKey: settings.apiKey, apiSecret: settings.apiSecret, privateKey: NO_PRIVATE_KEY },
       { restHost: settings.restHost?.replace(/\/+$/, ''), timeout: settings.timeoutMs },
     );
   }
