@@ -12,7 +12,7 @@ import { registerConsole } from './console/console.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { startEmbeddedVacuum } from './db/embedded-vacuum.ts';
 import { runMigrations } from './db/migrate.ts';
-import { ProviderStatusWriter } from './deliveries/apply-provider-statuses.ts';
+import { findParkedStatus, ProviderStatusWriter } from './deliveries/apply-provider-statuses.ts';
 import { retryPolicies } from './deliveries/retry-policy.ts';
 import { DeliveryWorker } from './deliveries/worker.ts';
 import { DigestEmailChannel } from './digest/digest-channel.ts';
@@ -169,6 +169,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       statusCallbackUrl: callbackUrl,
       vonageReceiptUrl: () => (publicUrl ? publicUrl + config.VONAGE_RECEIPT_PATH : undefined),
       clock,
+      receiptFor: (reference) => findParkedStatus(database.db, reference),
       onOptedOut,
     });
     closers.push(() => sms.close());

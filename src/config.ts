@@ -134,6 +134,8 @@ const schema = z.object({
     .default('md5hash'),
   /** The sender: an alphanumeric id (India's DLT header, up to 11 characters) or a number. */
   VONAGE_FROM: optionalString,
+  /** A Vonage send that got no answer counts as not sent once no receipt came for it this long. */
+  VONAGE_RECONCILE_WINDOW_MS: z.coerce.number().int().min(0).default(600_000),
   VONAGE_RECEIPT_PATH: z.string().default('/api/sms/vonage/receipt'),
   VONAGE_INBOUND_PATH: z.string().default('/api/sms/vonage/inbound'),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(0),

@@ -35,6 +35,18 @@ export interface DeliveryJob {
   outcomeUnknown: boolean;
   /** When the delivery was created: the earliest an earlier attempt can have been sent. */
   createdAt: Date;
+  /**
+   * The previous attempt's route as it stored it (`details.route`), or null before any: whom an
+   * unknown outcome is reconciled with. A reaped attempt leaves only `requested_at` (the worker
+   * died before it could say which provider it asked).
+   */
+  lastRoute?: AttemptRoute | null;
+}
+
+export interface AttemptRoute {
+  provider?: string | null;
+  /** ISO instant of the request, or the latest it can have been made. */
+  requested_at?: string | null;
 }
 
 /**
@@ -57,6 +69,8 @@ export type SendResult =
       details?: Record<string, unknown>;
       content?: DeliveryContent;
       metadata?: Record<string, unknown>;
+      /** For the delivery's history (its timeline): how it was sent, e.g. the provider chosen and why. */
+      detail?: string;
     }
   | {
       kind: 'retryable';
@@ -68,6 +82,7 @@ export type SendResult =
        * must look for the message before sending again, as after a dead worker.
        */
       outcomeUnknown?: boolean;
+      details?: Record<string, unknown>;
       content?: DeliveryContent;
       metadata?: Record<string, unknown>;
     }
@@ -75,6 +90,7 @@ export type SendResult =
       kind: 'permanent';
       code: DeliveryErrorCode;
       message: string;
+      details?: Record<string, unknown>;
       content?: DeliveryContent;
       metadata?: Record<string, unknown>;
     }

@@ -63,18 +63,25 @@ const SERVICE_ERRORS = {
       "The sender number's send rate (SMS_SEND_RATE) was exhausted longer than a send may wait, so the attempt was put back.",
     fix: 'Nothing for a burst (retried later). If it is frequent, raise the sender’s rate with Twilio and SMS_SEND_RATE, or add senders.',
   },
+  NO_SMS_PROVIDER: {
+    class: 'retryable',
+    channels: ['sms'],
+    meaning:
+      "No SMS provider of the destination's route could take the attempt: each is out of rotation (failing outright, waiting for its probe) or not configured; the message says which and why.",
+    fix: "Nothing while a provider comes back (the attempt is retried when its probe is due). If it lasts, see GET /api/v1/sms/providers and the providers' status pages; check SMS_PROVIDERS and the route in SMS_ROUTING_FILE.",
+  },
   LOOKUP_FAILED: {
     class: 'unknown_outcome',
     channels: ['sms'],
     meaning:
-      'Every attempt ended in doubt and Twilio could not be asked either whether one was sent; the delivery keeps details.outcome_unknown: true.',
-    fix: "Check the message in Twilio's console (Messages, by number and time). The lookup is asked again while its budget lasts.",
+      'Every attempt ended in doubt and the provider could not tell either whether one was sent (Twilio could not be asked; Vonage sent no receipt yet within VONAGE_RECONCILE_WINDOW_MS); the delivery keeps details.outcome_unknown: true.',
+    fix: "Check the message in the provider's console (details.route.provider; Twilio: Messages, by number and time). The lookup is asked again while its budget lasts.",
   },
   NOT_SENT: {
     class: 'permanent',
     channels: ['sms'],
     meaning:
-      'Every attempt failed in doubt and Twilio, asked afterwards, has no such message: it was not sent.',
+      'Every attempt failed in doubt and the provider, asked afterwards, has no such message (Twilio: none listed; Vonage: no receipt within VONAGE_RECONCILE_WINDOW_MS): it was not sent.',
     fix: 'See each attempt in the delivery history for the cause; resend the notification once it is fixed.',
   },
   LEASE_EXPIRED: {

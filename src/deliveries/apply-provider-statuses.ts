@@ -33,6 +33,8 @@ export interface ProviderStatusUpdate {
   price: string | null;
   /** When the failure is worth another attempt (e.g. 30003 unreachable handset), when to try. */
   retryAt: Date | null;
+  /** Our reference the provider echoed (Vonage's `client-ref`: the delivery id), kept if it is parked. */
+  reference?: string | null;
 }
 
 export interface AppliedStatus {
@@ -76,6 +78,7 @@ export async function applyProviderStatuses(
         error_code: u.errorCode,
         error_message: u.errorMessage,
         price: u.price,
+        client_ref: u.reference ?? null,
       };
     }),
   );
@@ -126,4 +129,22 @@ export class ProviderStatusWriter {
   apply(update: ProviderStatusUpdate): Promise<AppliedStatus | undefined> {
     return this.#commit.submit(update);
   }
+}
+
+/**
+ * The furthest-along status report parked for a message whose id no delivery holds, found by the
+ * reference the provider echoed: how a send that got no answer learns that the provider did take
+ * it (its receipt came, naming our delivery id). Undefined when none came.
+ */
+export async function findParkedStatus(
+  q: Queryable,
+  reference: string,
+): Promise<{ providerMessageId: string; providerStatus: string } | undefined> {
+  const [row] = await queryRows<{ sid: string; status: string }>(
+    q,
+    sql`select report->>'sid' as sid, report->>'status' as status from early_provider_statuses
+        where report->>'client_ref' = ${reference}
+        order by (report->>'rank')::int desc, id desc limit 1`,
+  );
+  return row ? { providerMessageId: row.sid, providerStatus: row.status } : undefined;
 }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { ChannelName } from '../catalog/catalog.ts';
-import type { DeliveryJob } from '../channels/channel.ts';
+import type { AttemptRoute, DeliveryJob } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { type ProfileColumns, profileFromColumns } from './profile-columns.ts';
 import { sqlInstant } from './sql-instant.ts';
@@ -16,6 +16,7 @@ interface ClaimedRow extends ProfileColumns {
   max_attempts: number;
   channel: ChannelName;
   outcome_unknown: boolean | null;
+  route: AttemptRoute | null;
   created_ms: string | number;
   public_id: string;
   type: string;
@@ -63,5 +64,6 @@ export async function claimDue(
     user: { id: String(r.user_id), ...profileFromColumns(r) },
     outcomeUnknown: r.outcome_unknown === true,
     createdAt: new Date(Number(r.created_ms)),
+    lastRoute: r.route,
   }));
 }

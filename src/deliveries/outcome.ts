@@ -33,6 +33,7 @@ export function toCompletion(
         costAmount: result.costAmount ?? null,
         costCurrency: result.costCurrency ?? null,
         details: result.details || content ? { ...result.details, ...content } : null,
+        detail: result.detail ?? null,
       };
     case 'retryable': {
       const retryAt = nextAttemptAt(policy, job.attempt, now, result.retryAfterMs);
@@ -57,7 +58,7 @@ export function toCompletion(
         errorCode: result.code,
         errorMessage: result.message,
         // Cleared when the provider gave a clear refusal, so only a real doubt costs a lookup.
-        details: { outcome_unknown: result.outcomeUnknown === true, ...content },
+        details: { ...result.details, outcome_unknown: result.outcomeUnknown === true, ...content },
         detail: retryAt
           ? `${what} failed (${result.code}); retry at ${retryAt.toISOString()}`
           : lookupAt
@@ -71,7 +72,7 @@ export function toCompletion(
         event: lookup ? 'lookup_none' : 'send_permanent',
         errorCode: result.code,
         errorMessage: result.message,
-        details: content,
+        details: result.details || content ? { ...result.details, ...content } : null,
       };
     case 'skipped':
       return { ...base, event: 'send_skipped', skipReason: result.reason, errorMessage: result.message };

@@ -8,7 +8,7 @@ import { fromGuard, onlyFrom, TRANSITIONS } from './state-machine.ts';
 
 /**
  * Give back deliveries whose worker died (lease expired while `sending`): queued again and flagged
- * `outcome_unknown`. Past the retry budget that attempt may still have sent, so a channel that can
+ * `outcome_unknown` (its route: asked before now, of an unknown provider). Past the retry budget that attempt may still have sent, so a channel that can
  * ask its provider (`lookups`: lookup-only attempts per channel) gets it queued for a lookup (the
  * worker never sends past the budget); only when those are spent too is it failed. `now` as for
  * claimDue: null is the database's clock, the one the lease was set by.
@@ -28,7 +28,9 @@ export async function reapExpiredLeases(
           next_attempt_at = (select now from clock), lease_owner = null, lease_expires_at = null,
           error_code = case when d.attempts < d.max_attempts + x.lookups then d.error_code else 'LEASE_EXPIRED' end,
           failed_at = case when d.attempts < d.max_attempts + x.lookups then null else now() end,
-          details = coalesce(d.details, '{}'::jsonb) || '{"outcome_unknown": true}'::jsonb,
+          -- Which provider the dead attempt asked is not known, only that it was before now.
+          details = coalesce(d.details, '{}'::jsonb) || jsonb_build_object('outcome_unknown', true,
+            'route', jsonb_build_object('requested_at', (select now from clock))),
           updated_at = now()
       from (
         select id, coalesce((${JSON.stringify(lookups)}::jsonb ->> channel)::int, 0) as lookups

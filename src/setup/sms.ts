@@ -8,8 +8,11 @@ import {
 } from '../channels/sms/routing/routing-config.ts';
 import { SmsRouter } from '../channels/sms/routing/sms-router.ts';
 import { SmsChannel } from '../channels/sms/sms-channel.ts';
+import type { SmsProvider } from '../channels/sms/sms-provider.ts';
 import { SmsService } from '../channels/sms/sms-service.ts';
 import { createTwilioClient } from '../channels/sms/twilio-http-client.ts';
+import { TwilioProvider } from '../channels/sms/twilio-provider.ts';
+import { VonageProvider, type VonageProviderOptions } from '../channels/sms/vonage/vonage-provider.ts';
 import type { VonageSignatureMethod } from '../channels/sms/vonage/vonage-receipts.ts';
 import { VonageService } from '../channels/sms/vonage/vonage-service.ts';
 import type { Clock } from '../clock.ts';
@@ -63,6 +66,8 @@ export interface SmsSetupDeps {
   /** Vonage's delivery receipt URL once the HTTP server knows its address (undefined: no receipts). */
   vonageReceiptUrl: () => string | undefined;
   clock: Clock;
+  /** A Vonage receipt parked for our reference (see VonageProvider); absent, Vonage sends in doubt stay in doubt. */
+  receiptFor?: VonageProviderOptions['receiptFor'];
   onOptedOut: (userId: number, reason: string) => Promise<void>;
 }
 
@@ -127,12 +132,28 @@ export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsS
   const routing = config.SMS_ROUTING_FILE ? readRouting(config.SMS_ROUTING_FILE) : DEFAULT_ROUTING;
   const router =
     providers.length > 0 ? new SmsRouter({ config: routing, providers, clock: deps.clock }) : undefined;
-  const channel = service.configured
+  const senders = new Map<ProviderName, SmsProvider>();
+  for (const name of providers) {
+    senders.set(
+      name,
+      name === 'twilio'
+        ? new TwilioProvider(service)
+        : new VonageProvider({
+            service: vonage!.service,
+            receiptFor: deps.receiptFor,
+            reconcileWindowMs: config.VONAGE_RECONCILE_WINDOW_MS,
+            clock: deps.clock,
+          }),
+    );
+  }
+  const channel = router
     ? new SmsChannel({
-        service,
+        providers: senders,
+        router,
         templates: deps.templates,
         prices,
         logger: deps.logger,
+        clock: deps.clock,
         onOptedOut: deps.onOptedOut,
         dlt: { entityId: config.DLT_ENTITY_ID, senderId: config.DLT_SENDER_ID },
       })

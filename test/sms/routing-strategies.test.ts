@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEFAULT_ROUTES } from '../../src/channels/sms/routing/routing-config.ts';
+import { DEFAULT_HEALTH, DEFAULT_ROUTES } from '../../src/channels/sms/routing/routing-config.ts';
+import { SmsRouter } from '../../src/channels/sms/routing/sms-router.ts';
+import { TestClock } from '../../src/clock.ts';
 import { INDIA, testRouter, twoProviders, US } from '../helpers/sms-routing.ts';
 
 describe('cheapest', () => {
@@ -138,6 +140,27 @@ describe('exclude and no provider', () => {
     assert.equal(choice.ok, false);
     assert.equal(!choice.ok && choice.retryAfterMs, 30_000);
     assert.match(!choice.ok ? choice.reason : '', /vonage out of rotation \(auth error\)/);
+  });
+
+  test('every provider out of rotation and none tried yet: the SMS goes anyway, by the strategy (last resort)', () => {
+    const { router } = testRouter({ default: twoProviders('priority') });
+    router.recordRequest('twilio', { result: 'not-reached' });
+    router.recordRequest('vonage', { result: 'refused', refusal: 'auth' });
+    const choice = router.choose(INDIA, 1);
+    assert.equal(choice.ok && choice.provider, 'twilio');
+    assert.match(choice.ok ? choice.reason : '', /^last resort, none in rotation: priority for default/);
+    assert.equal(router.choose(INDIA, 1, ['twilio']).ok, false, 'after a refusal the rotation holds');
+  });
+
+  test('a route whose only configured provider is out of rotation still sends through it, never the unconfigured one', () => {
+    const single = new SmsRouter({
+      config: { routes: { default: twoProviders('cheapest') }, health: DEFAULT_HEALTH },
+      providers: ['twilio'],
+      clock: new TestClock(0),
+    });
+    for (let i = 0; i < 3; i++) single.recordRequest('twilio', { result: 'server-error' });
+    const choice = single.choose(INDIA, 1);
+    assert.equal(choice.ok && choice.provider, 'twilio');
   });
 
   test('a provider the service has not configured is passed over', () => {

@@ -1,28 +1,45 @@
+import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../logger.ts';
 import { failsDelivery } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
-import { skipMessage, twilioErrorCode } from '../delivery-errors.ts';
+import { skipMessage } from '../delivery-errors.ts';
 import type { PriceTable } from './cost.ts';
 import { maskPhone, validatePhone } from './phone.ts';
+import { classifyOutcome, type DeliveryOutcome } from './routing/provider-answer.ts';
+import type { ProviderName } from './routing/routing-config.ts';
+import type { Choice, SmsRouter } from './routing/sms-router.ts';
 import { composeSms } from './sms-composer.ts';
-import type { SmsService } from './sms-service.ts';
+import type { FoundSms, SmsProvider, SmsProviderResult } from './sms-provider.ts';
 
 export interface SmsChannelOptions {
-  service: SmsService;
+  /** Every provider that may send (the router chooses among them). */
+  providers: ReadonlyMap<ProviderName, SmsProvider>;
+  router: SmsRouter;
   templates: TemplateStore;
   prices: PriceTable;
   logger: Logger;
-  /** Twilio said the recipient opted out (21610): turn their SMS off. */
+  clock: Clock;
+  /** A provider said the recipient opted out (Twilio's 21610): turn their SMS off everywhere. */
   onOptedOut: (userId: number, reason: string) => Promise<void>;
   dlt: { entityId: string | undefined; senderId: string | undefined };
 }
 
+/** One provider request of an attempt, as `details.route.tried` records it. */
+interface Tried {
+  provider: ProviderName;
+  outcome: DeliveryOutcome;
+  code: string | null;
+}
+
 /**
- * SMS deliveries: check the number, compose the text, send through the SDK, and classify the answer
- * (retryable / permanent / opted out). The state after "sent" arrives later by status callback.
- * One provider request per attempt: the worker never starts another for a delivery it holds. When
- * the budget ends in doubt, `lookup` asks Twilio about the earlier attempts instead of sending.
+ * SMS deliveries: check the number, compose the text, let the router choose the provider, send, and
+ * classify the answer. The state after "sent" arrives later by the provider's status reports.
+ * Never twice (the router's contract, sms-router.ts): one provider request at a time per delivery;
+ * a clear refusal fails over at once to the next provider; an answer that may hide a send (no
+ * answer, 5xx) ends the attempt, and the next one first asks THAT provider whether it sent
+ * (`lookup` does only that, once the budget ended in doubt); a refusal of the number itself is not
+ * failed over. Every attempt stores its route (`details.route`: provider, why, what was tried).
  */
 export class SmsChannel implements Channel {
   readonly name = 'sms' as const;
@@ -35,47 +52,83 @@ export class SmsChannel implements Channel {
   async send(job: DeliveryJob): Promise<SendResult> {
     const prepared = await this.#prepare(job);
     if ('kind' in prepared) return prepared;
-    const { phone, sms, details } = prepared;
+    const avoid: ProviderName[] = [];
     if (job.outcomeUnknown) {
-      const adopted = await this.#adopt(job, prepared);
-      if (adopted) return adopted;
+      const reconciled = await this.#reconcile(job, prepared);
+      if (reconciled.found) return reconciled.found;
+      // It did not send there: prefer another provider, but that one if it is the only one left.
+      avoid.push(...reconciled.asked);
     }
-    const result = await this.#o.service.sendSms(phone, sms.body, job.notificationId);
+    const { phone, sms } = prepared;
     const content = { body: sms.body };
-    if (result.success) {
-      return {
-        kind: 'sent',
-        providerMessageId: result.message_sid,
-        providerStatus: result.status,
-        costAmount: sms.cost.amount,
-        costCurrency: sms.cost.currency,
-        details,
-        content,
-        metadata: { sms: sentMetadata(result.message_sid, result.status, result.to) },
-      };
+    const tried: Tried[] = [];
+    const refused: ProviderName[] = [];
+    let last: Failed | undefined;
+    for (;;) {
+      const choice = this.#choose(phone, sms.segments, refused, avoid);
+      if (!choice.ok) {
+        if (last) return this.#failure(job, prepared, last, 'known-refusal');
+        return {
+          kind: 'retryable',
+          code: 'NO_SMS_PROVIDER',
+          message: choice.reason,
+          ...(choice.retryAfterMs === null ? {} : { retryAfterMs: choice.retryAfterMs }),
+          details: { route: { provider: null, route: choice.route, reason: choice.reason, tried } },
+          content,
+        };
+      }
+      const requestedAt = new Date(this.#o.clock.now());
+      const result = await this.#provider(choice.provider).send({
+        to: phone,
+        body: sms.body,
+        notificationId: job.notificationId,
+        reference: job.deliveryId,
+        dlt: { entityId: this.#o.dlt.entityId ?? null, contentId: sms.dltTemplateId ?? null },
+      });
+      this.#o.router.recordRequest(choice.provider, result.answer);
+      const outcome = classifyOutcome(result.answer);
+      tried.push({ provider: choice.provider, outcome, code: result.success ? null : result.code });
+      const route = routeDetails(choice, requestedAt, tried);
+      if (result.success) {
+        return {
+          kind: 'sent',
+          providerMessageId: result.messageId,
+          providerStatus: result.status,
+          costAmount: choice.cost.amount,
+          costCurrency: choice.cost.currency,
+          details: { ...prepared.details, route },
+          content,
+          detail: routeLine(route),
+          metadata: {
+            sms: {
+              ...sentMetadata(result.messageId, result.status, result.to, choice.provider),
+              ...result.metadata,
+            },
+          },
+        };
+      }
+      this.#o.logger.warn(
+        {
+          deliveryId: job.deliveryId,
+          to: maskPhone(phone),
+          provider: choice.provider,
+          code: result.code,
+          outcome,
+        },
+        'SMS send failed',
+      );
+      const failed = { provider: choice.provider, result, route };
+      if (outcome !== 'known-refusal') return this.#failure(job, prepared, failed, outcome);
+      refused.push(choice.provider);
+      last = failed;
     }
-    const code = result.error_code === null ? 'NETWORK' : twilioErrorCode(result.error_code);
-    this.#o.logger.warn(
-      { deliveryId: job.deliveryId, to: maskPhone(phone), code, classification: result.classification },
-      'SMS send failed',
-    );
-    const metadata = { sms: { sent: false, error: result.error, error_code: result.error_code, to: phone } };
-    if (result.classification === 'retryable') {
-      // No answer (timeout, dropped connection) or a 5xx: Twilio may have created the message.
-      const outcomeUnknown = result.http_status === null || result.http_status >= 500;
-      return { kind: 'retryable', code, message: result.error, outcomeUnknown, content, metadata };
-    }
-    if (result.classification === 'opted_out') {
-      await this.#o.onOptedOut(Number(job.user.id), `Twilio error 21610 for delivery ${job.deliveryId}`);
-    }
-    return { kind: 'permanent', code, message: result.error, content, metadata };
   }
 
   /** Lookup-only attempt (see Channel.lookup): the earlier attempt's message, or null. */
   async lookup(job: DeliveryJob): Promise<SendResult | null> {
     const prepared = await this.#prepare(job);
     if ('kind' in prepared) return prepared;
-    return this.#adopt(job, prepared);
+    return (await this.#reconcile(job, prepared)).found;
   }
 
   /** The number checked and the text composed, or why this delivery cannot be sent. */
@@ -111,47 +164,148 @@ export class SmsChannel implements Channel {
     return { phone, sms, details };
   }
 
-  /**
-   * An earlier attempt may have reached Twilio (its worker died mid-send, or it got no answer): ask
-   * Twilio whether that SMS went out (same number, same text, since the delivery was created) and
-   * adopt it rather than send twice. A lookup that fails throws: the attempt ends unknown again,
-   * and nothing is sent on a guess.
-   */
-  async #adopt(job: DeliveryJob, { phone, sms, details }: Prepared): Promise<SendResult | null> {
-    const found = await this.#o.service.findSentMessage(
-      phone,
-      sms.body,
-      new Date(job.createdAt.getTime() - 1000),
-    );
-    this.#o.logger.info(
-      { deliveryId: job.deliveryId, adopted: found?.sid ?? null },
-      found
-        ? 'reconciled: the earlier attempt had reached the provider'
-        : 'reconciled: no earlier message at the provider',
-    );
-    if (!found) return null;
-    return {
-      kind: 'sent',
-      providerMessageId: found.sid,
-      providerStatus: found.status,
-      delivered: found.status === 'delivered',
-      costAmount: sms.cost.amount,
-      costCurrency: sms.cost.currency,
-      details: { ...details, reconciled: true },
-      content: { body: sms.body },
-      metadata: { sms: sentMetadata(found.sid, found.status, phone) },
+  /** A provider to send through: never a refused one, one just reconciled only when it is the last. */
+  #choose(phone: string, segments: number, refused: ProviderName[], avoid: ProviderName[]): Choice {
+    const choice = this.#o.router.choose(phone, segments, [...refused, ...avoid]);
+    return choice.ok || avoid.length === 0 ? choice : this.#o.router.choose(phone, segments, refused);
+  }
+
+  #provider(name: ProviderName): SmsProvider {
+    const provider = this.#o.providers.get(name);
+    if (!provider) throw new Error(`the SMS router chose ${name}, which this channel was not given`);
+    return provider;
+  }
+
+  /** An attempt's end without a send: retried (in doubt or not), failed, or the user opted out. */
+  async #failure(
+    job: DeliveryJob,
+    prepared: Prepared,
+    { provider, result, route }: Failed,
+    outcome: DeliveryOutcome,
+  ): Promise<SendResult> {
+    const details = { route };
+    const content = { body: prepared.sms.body };
+    const metadata = {
+      sms: {
+        sent: false,
+        error: result.error,
+        error_code: result.providerCode,
+        to: prepared.phone,
+        provider,
+      },
     };
+    if (outcome === 'unknown') {
+      return {
+        kind: 'retryable',
+        code: result.code,
+        message: result.error,
+        outcomeUnknown: true,
+        details,
+        content,
+        metadata,
+      };
+    }
+    if (result.classification === 'retryable') {
+      return {
+        kind: 'retryable',
+        code: result.code,
+        message: result.error,
+        outcomeUnknown: false,
+        details,
+        content,
+        metadata,
+      };
+    }
+    if (result.classification === 'opted_out') {
+      await this.#o.onOptedOut(
+        Number(job.user.id),
+        `${provider} error ${result.providerCode} for delivery ${job.deliveryId}`,
+      );
+    }
+    return { kind: 'permanent', code: result.code, message: result.error, details, content, metadata };
+  }
+
+  /**
+   * An earlier attempt may have reached a provider (its worker died mid-send, or it got no answer):
+   * ask the provider it asked (every provider, when a dead worker could not say which) whether that
+   * SMS went out, and adopt it rather than send twice. A provider that cannot tell throws: the
+   * attempt ends unknown again, and nothing is sent on a guess.
+   */
+  async #reconcile(
+    job: DeliveryJob,
+    { phone, sms, details }: Prepared,
+  ): Promise<{ found: SendResult | null; asked: ProviderName[] }> {
+    const last = job.lastRoute?.provider;
+    const asked = last && this.#o.providers.has(last) ? [last] : [...this.#o.providers.keys()];
+    const requestedAt = job.lastRoute?.requested_at ? new Date(job.lastRoute.requested_at) : null;
+    for (const name of asked) {
+      const found: FoundSms | null = await this.#provider(name).findSent({
+        to: phone,
+        body: sms.body,
+        since: new Date(job.createdAt.getTime() - 1000),
+        reference: job.deliveryId,
+        requestedAt,
+      });
+      this.#o.logger.info(
+        { deliveryId: job.deliveryId, provider: name, adopted: found?.messageId ?? null },
+        found
+          ? 'reconciled: the earlier attempt had reached the provider'
+          : 'reconciled: no earlier message at the provider',
+      );
+      if (found) {
+        return {
+          asked,
+          found: {
+            kind: 'sent',
+            providerMessageId: found.messageId,
+            providerStatus: found.status,
+            delivered: found.status === 'delivered',
+            costAmount: sms.cost.amount,
+            costCurrency: sms.cost.currency,
+            details: { ...details, reconciled: true, route: { ...job.lastRoute, provider: name } },
+            content: { body: sms.body },
+            metadata: { sms: sentMetadata(found.messageId, found.status, phone, name) },
+          },
+        };
+      }
+    }
+    return { found: null, asked };
   }
 }
 
 type Sms = Awaited<ReturnType<typeof composeSms>>;
+/** A provider request that did not send, with the attempt's route up to it. */
+interface Failed {
+  provider: ProviderName;
+  result: Extract<SmsProviderResult, { success: false }>;
+  route: ReturnType<typeof routeDetails>;
+}
 interface Prepared {
   phone: string;
   sms: Sms;
   details: Record<string, unknown>;
 }
 
-/** The seed's `notification.metadata.sms` shape. */
-function sentMetadata(sid: string, status: string, to: string) {
-  return { sent: true, message_sid: sid, sent_at: new Date().toISOString(), status, to };
+/** `details.route`: which provider this attempt asked last, why, and every request it made. */
+function routeDetails(choice: Extract<Choice, { ok: true }>, requestedAt: Date, tried: Tried[]) {
+  return {
+    provider: choice.provider,
+    route: choice.route,
+    strategy: choice.strategy,
+    reason: choice.reason,
+    requested_at: requestedAt.toISOString(),
+    tried: [...tried],
+  };
+}
+
+/** The route in the history's words: `via vonage (priority for IN: vonage); twilio: known-refusal (20429)`. */
+function routeLine(route: ReturnType<typeof routeDetails>): string {
+  const failed = route.tried.filter((x) => x.outcome !== 'ok');
+  const before = failed.map((x) => `; ${x.provider}: ${x.outcome}${x.code ? ` (${x.code})` : ''}`).join('');
+  return `via ${route.provider} (${route.reason})${before}`;
+}
+
+/** The seed's `notification.metadata.sms` shape, plus the provider that sent it. */
+function sentMetadata(sid: string, status: string, to: string, provider: ProviderName) {
+  return { sent: true, message_sid: sid, sent_at: new Date().toISOString(), status, to, provider };
 }

@@ -1,6 +1,12 @@
 import type twilio from 'twilio';
 import { INVALID_PHONE_MESSAGE, validatePhone } from './phone.ts';
-import { classifyTwilioError, type TwilioErrorClass, twilioErrorMessage } from './twilio-errors.ts';
+import type { ProviderAnswer } from './routing/provider-answer.ts';
+import {
+  classifyTwilioError,
+  type TwilioErrorClass,
+  twilioAnswer,
+  twilioErrorMessage,
+} from './twilio-errors.ts';
 
 export interface SmsSettings {
   client: twilio.Twilio | undefined;
@@ -27,6 +33,8 @@ export type SendSmsResult =
       error_code: number | null;
       http_status: number | null;
       classification: TwilioErrorClass;
+      /** What it says to the SMS routing: may the delivery fail over, and the provider's health. */
+      answer: ProviderAnswer;
       to: string;
       notification_id: string | null;
     };
@@ -69,17 +77,24 @@ export class SmsService {
       code: number | null,
       status: number | null,
       cls: TwilioErrorClass,
+      answer: ProviderAnswer,
     ): SendSmsResult => ({
       success: false,
       error,
       error_code: code,
       http_status: status,
       classification: cls,
+      answer,
       to,
       notification_id: notificationId,
     });
-    if (!this.configured || !this.#s.client) return fail(SMS_NOT_CONFIGURED, null, null, 'permanent');
-    if (!validatePhone(to).ok) return fail(INVALID_PHONE_MESSAGE, 21211, null, 'permanent');
+    if (!this.configured || !this.#s.client)
+      return fail(SMS_NOT_CONFIGURED, null, null, 'permanent', { result: 'refused', refusal: 'auth' });
+    if (!validatePhone(to).ok)
+      return fail(INVALID_PHONE_MESSAGE, 21211, null, 'permanent', {
+        result: 'refused',
+        refusal: 'recipient',
+      });
     const callback = this.#s.statusCallbackUrl();
     try {
       const msg = await this.#s.client.messages.create({
@@ -100,12 +115,19 @@ export class SmsService {
         notification_id: notificationId,
       };
     } catch (err) {
-      const e = err as { code?: number; status?: number; message?: string };
+      const e = err as { code?: number | string; status?: number; message?: string };
       // A RestException carries Twilio's code and HTTP status; anything else is the network.
       const code = typeof e.code === 'number' ? e.code : null;
       const status = typeof e.status === 'number' ? e.status : null;
       const text = code ? twilioErrorMessage(code, e.message) : `Twilio request failed: ${e.message}`;
-      return fail(text, code, status, classifyTwilioError(code, status ?? undefined));
+      const socketCode = typeof e.code === 'string' ? e.code : undefined;
+      return fail(
+        text,
+        code,
+        status,
+        classifyTwilioError(code, status ?? undefined),
+        twilioAnswer(code, status, socketCode),
+      );
     }
   }
 

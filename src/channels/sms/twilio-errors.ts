@@ -3,6 +3,8 @@
  * give up, or the recipient opted out. Codes and meanings are from Twilio's error dictionary
  * (https://www.twilio.com/docs/api/errors); a code not listed here is classified by HTTP status.
  */
+import type { ProviderAnswer } from './routing/provider-answer.ts';
+
 export type TwilioErrorClass = 'retryable' | 'permanent' | 'opted_out';
 
 /** The Twilio codes this service knows (docs/errors.md lists them). */
@@ -74,4 +76,33 @@ export function parseTwilioErrorCode(raw: string | null | undefined): number | n
 /** Message statuses after which Twilio will not deliver this message any more. */
 export function isFinalFailureStatus(status: string): boolean {
   return status === 'failed' || status === 'undelivered';
+}
+
+/** Refusals about the number itself: another provider would refuse it too, so no failover. */
+const RECIPIENT_CODES = new Set([21211, 21610, 21612, 21614]);
+const AUTH_CODES = new Set([20003, 30002]);
+const THROTTLE_CODES = new Set([20429, 21611]);
+/** Socket errors raised before the request was written: nothing can have been sent. */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A Messages create's failure as the routing reads it (provider-answer.ts): Twilio's code and HTTP
+ * status when it answered, else the socket error's code (`ECONNREFUSED`: not reached; a timeout
+ * or a dropped connection: no answer, it may have sent).
+ */
+export function twilioAnswer(
+  code: number | null,
+  httpStatus: number | null,
+  socketCode: string | undefined,
+): Exclude<ProviderAnswer, { result: 'accepted' }> {
+  if (httpStatus === null) {
+    return socketCode && NOT_REACHED.has(socketCode) ? { result: 'not-reached' } : { result: 'no-answer' };
+  }
+  if (httpStatus >= 500) return { result: 'server-error' };
+  if (code !== null && RECIPIENT_CODES.has(code)) return { result: 'refused', refusal: 'recipient' };
+  if ((code !== null && AUTH_CODES.has(code)) || httpStatus === 401 || httpStatus === 403)
+    return { result: 'refused', refusal: 'auth' };
+  if ((code !== null && THROTTLE_CODES.has(code)) || httpStatus === 429)
+    return { result: 'refused', refusal: 'throttled' };
+  return { result: 'refused', refusal: 'other' };
 }

@@ -5,8 +5,11 @@
 -- under load). Both functions now take a transaction-scoped advisory lock per provider message id,
 -- in one order, before reading: whichever comes second waits for the first to commit and then sees
 -- its write (READ COMMITTED takes a fresh snapshot per statement of a volatile function).
--- Also: a provider error code that is not a number (Vonage's) is kept as text in `metadata`
--- instead of failing the cast; Twilio's stay integers.
+-- Also, for the second SMS provider (issue 17): a provider error code that is not a number
+-- (Vonage's) is kept as text in `metadata` instead of failing the cast (Twilio's stay integers); a
+-- parked report keeps its `client_ref` (Vonage echoes our delivery id), so a send that timed out
+-- can be reconciled by the receipt that came for it; and the claim hands the channel the previous
+-- attempt's route (`details.route`: which provider was asked, when), whom to reconcile with.
 create function lc_lock_provider_message_ids(p_ids text[]) returns void
 language plpgsql as $function$
 declare
@@ -30,7 +33,7 @@ begin
   with v as (
     select * from jsonb_to_recordset(p_updates) as v(
       ord int, sid text, status text, rank int, delivered boolean, failed boolean,
-      retry_at timestamptz, error_code text, error_message text, price text)
+      retry_at timestamptz, error_code text, error_message text, price text, client_ref text)
   ), cur as (
     -- No row locks: the update below re-checks its conditions on the row as it is when it gets
     -- there (READ COMMITTED re-evaluates a changed row), so two reports for one message racing on
@@ -149,4 +152,46 @@ begin
     perform * from lc_apply_provider_statuses(early, p_ranks, p_machine);
   end if;
   return query select unnest(written);
+end $function$;
+--> statement-breakpoint
+drop function lc_claim_deliveries(jsonb, text, int, timestamptz);
+--> statement-breakpoint
+create function lc_claim_deliveries(p_wants jsonb, p_owner text, p_lease_ms int, p_now timestamptz default null)
+returns table (id bigint, attempts integer, max_attempts integer, channel text, created_ms double precision, outcome_unknown boolean, route jsonb, public_id text, type text, title text, message text, context jsonb, user_id bigint, external_id text, email text, phone text, first_name text, last_name text, locale text, time_zone text)
+language plpgsql as $function$
+#variable_conflict use_column
+declare
+  v_now timestamptz := coalesce(p_now, now());
+begin
+  return query
+  with picked as (
+    select p.id
+    from jsonb_to_recordset(p_wants) as w(channel text, "limit" int)
+    cross join lateral (
+      select d.id from deliveries d
+      where d.status = 'queued' and d.channel = w.channel and d.next_attempt_at <= v_now
+      order by d.next_attempt_at
+      limit w."limit"
+      for update skip locked
+    ) p
+  ), claimed as (
+    update deliveries d
+    set status = 'sending', lease_owner = p_owner,
+        lease_expires_at = v_now + p_lease_ms * interval '1 millisecond',
+        attempts = d.attempts + 1, updated_at = now()
+    from picked where d.id = picked.id
+    returning d.id, d.notification_id, d.channel, d.attempts, d.max_attempts,
+              (extract(epoch from d.created_at) * 1000)::float8 as created_ms,
+              (d.details->>'outcome_unknown')::boolean as outcome_unknown,
+              d.details->'route' as route
+  ), history as (
+    insert into delivery_status_history (delivery_id, from_status, to_status, detail)
+    select c.id, 'queued', 'sending', 'attempt ' || c.attempts from claimed c
+  )
+  select c.id, c.attempts, c.max_attempts, c.channel, c.created_ms, c.outcome_unknown, c.route,
+         n.notification_id, n.type, n.title, n.message, n.context,
+         u.id, u.external_id, u.email, u.phone, u.first_name, u.last_name, u.locale, u.time_zone
+  from claimed c
+  join notifications n on n.id = c.notification_id
+  join users u on u.id = n.user_id;
 end $function$;

@@ -109,7 +109,10 @@ export class SmsRouter {
       standing: this.#standing(provider.name, exclude, now),
     }));
     const probe = this.#startProbe(usable, key, now);
-    const picked = probe ?? pick(route.strategy, key, candidates, this.#random);
+    const picked =
+      probe ??
+      pick(route.strategy, key, candidates, this.#random) ??
+      this.#lastResort(route.strategy, key, candidates, exclude);
     if (!picked) {
       const why = candidates.map((c) => `${c.provider.name} ${whyNot(c.standing)}`).join('; ');
       const reason = `no provider available for ${key}: ${why}`;
@@ -172,6 +175,32 @@ export class SmsRouter {
       this.#log(now, change.provider, 'weight', change);
     }
     return now;
+  }
+
+  /**
+   * Every provider of the route out of rotation, none tried yet for this delivery: send through
+   * them anyway, by the route's strategy. Holding the SMS back would only spend its attempts with
+   * no request made (and a route with one provider would stop until each probe); the worker's
+   * retry backoff paces them. After a refusal in the same attempt the rotation holds (retry later).
+   */
+  #lastResort(
+    strategy: Strategy,
+    key: string,
+    candidates: Candidate[],
+    exclude: readonly ProviderName[],
+  ): Pick | null {
+    if (exclude.length > 0) return null;
+    const outOfRotation = (name: ProviderName) => {
+      const rotation = this.#providers.get(name)?.rotation.state.state;
+      return rotation !== undefined && rotation !== 'in';
+    };
+    const anyway = candidates.map((c) =>
+      c.standing.kind === 'unavailable' && outOfRotation(c.provider.name)
+        ? { ...c, standing: { kind: 'unhealthy' as const, why: c.standing.why } }
+        : c,
+    );
+    const picked = pick(strategy, key, anyway, this.#random);
+    return picked && { ...picked, reason: `last resort, none in rotation: ${picked.reason}` };
   }
 
   /** A usable provider whose probe is due takes this request as its probe, whatever the strategy. */
