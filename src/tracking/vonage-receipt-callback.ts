@@ -31,7 +31,10 @@ const DELIVERY_ID = /^[1-9]\d{0,14}$/;
  * one status, and the first final status wins (final ranks are equal), so a later part that fails
  * after the first was delivered leaves the delivery `delivered`.
  */
-export async function receiptProviderId(db: Db, receipt: VonageReceipt): Promise<string> {
+export async function receiptProviderId(
+  db: Db,
+  receipt: Pick<VonageReceipt, 'messageId' | 'clientRef'>,
+): Promise<string> {
   const ref = receipt.clientRef;
   if (ref === null || !DELIVERY_ID.test(ref)) return receipt.messageId;
   const [d] = await db
