@@ -1,4 +1,3 @@
-import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   parseVonageReceipt,
@@ -7,7 +6,7 @@ import {
 } from '../channels/sms/vonage/vonage-receipts.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
-import { deliveries } from '../db/schema.ts';
+import { smsMessageIds } from '../deliveries/read-deliveries.ts';
 import { recordSmsStatus, type SmsStatusDeps } from './sms-status.ts';
 
 export interface VonageReceiptOptions {
@@ -37,14 +36,9 @@ export async function receiptProviderId(
 ): Promise<string> {
   const ref = receipt.clientRef;
   if (ref === null || !DELIVERY_ID.test(ref)) return receipt.messageId;
-  const [d] = await db
-    .select({ providerMessageId: deliveries.providerMessageId, metadata: deliveries.metadata })
-    .from(deliveries)
-    .where(and(eq(deliveries.id, Number(ref)), eq(deliveries.channel, 'sms')));
+  const d = await smsMessageIds(db, Number(ref));
   if (!d?.providerMessageId) return receipt.messageId;
-  const parts = (d.metadata['sms'] as { message_ids?: unknown } | undefined)?.message_ids;
-  const known =
-    d.providerMessageId === receipt.messageId || (Array.isArray(parts) && parts.includes(receipt.messageId));
+  const known = d.providerMessageId === receipt.messageId || d.partIds.includes(receipt.messageId);
   return known ? d.providerMessageId : receipt.messageId;
 }
 
