@@ -49,18 +49,17 @@ export function registerVonageInbound(app: FastifyInstance, o: VonageInboundOpti
       request.log.warn({ ...log, err }, 'Vonage reply SMS not sent');
     }
   };
-  const route = {
+  app.route({
+    // Vonage's dashboard sends them as JSON POSTs or as GET queries.
+    method: ['POST', 'GET'],
+    url: o.path,
     schema: { tags: ['webhooks'], summary: 'Vonage inbound SMS webhook (signed: sig, timestamp)' },
     // Signed (checked before anything is read) and sent by Vonage in bursts from few addresses:
     // the per-address limit would throw texts away; a forged request costs one hash.
-    config: { rateLimit: false, admissionPool: 'provider' as const },
-  };
-  app.post(o.path, route, async (request, reply) => {
-    await handle(request, request.body);
-    return reply.code(200).send();
-  });
-  app.get(o.path, route, async (request, reply) => {
-    await handle(request, request.query);
-    return reply.code(200).send();
+    config: { rateLimit: false, admissionPool: 'provider' },
+    handler: async (request, reply) => {
+      await handle(request, request.method === 'GET' ? request.query : request.body);
+      return reply.code(200).send();
+    },
   });
 }

@@ -78,18 +78,17 @@ export function registerVonageReceipts(app: FastifyInstance, o: VonageReceiptOpt
       );
     }
   };
-  const route = {
+  app.route({
+    // Vonage's dashboard sends them as JSON POSTs or as GET queries.
+    method: ['POST', 'GET'],
+    url: o.path,
     schema: { tags: ['webhooks'], summary: 'Vonage SMS delivery receipt (signed: sig, timestamp)' },
     // Signed (checked before anything is read) and sent by Vonage in bursts from few addresses:
     // the per-address limit would throw receipts away; a forged request costs one hash.
-    config: { rateLimit: false, admissionPool: 'provider' as const },
-  };
-  app.post(o.path, route, async (request, reply) => {
-    await handle(request, request.body);
-    return reply.code(200).send();
-  });
-  app.get(o.path, route, async (request, reply) => {
-    await handle(request, request.query);
-    return reply.code(200).send();
+    config: { rateLimit: false, admissionPool: 'provider' },
+    handler: async (request, reply) => {
+      await handle(request, request.method === 'GET' ? request.query : request.body);
+      return reply.code(200).send();
+    },
   });
 }
