@@ -33,6 +33,7 @@ import { registerUnsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { registerUserRoutes } from './http/routes/users.ts';
 import { createHttpServer } from './http/server.ts';
 import { registerSmsInbound, SMS_INBOUND_PATH } from './inbound/sms-inbound.ts';
+import { registerVonageInbound } from './inbound/vonage-inbound.ts';
 import { InAppChannel } from './inbox/in-app-channel.ts';
 import { InboxPublisher } from './inbox/inbox-events.ts';
 import { InboxHub } from './inbox/inbox-hub.ts';
@@ -54,6 +55,7 @@ import { startRenderPool } from './templates/render-pool.ts';
 import { TemplateStore } from './templates/template-store.ts';
 import { registerSmsStatusCallback } from './tracking/sms-status-callback.ts';
 import { SmsStatusSweep } from './tracking/status-sweep.ts';
+import { registerVonageReceipts } from './tracking/vonage-receipt-callback.ts';
 import { VERSION } from './version.ts';
 
 export interface AppOptions {
@@ -324,6 +326,26 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           helpText: config.SMS_HELP_TEXT,
           logger,
           onSmsOptIn,
+        });
+      }
+      const vonage = sms.vonage;
+      if (vonage?.signature) {
+        // Vonage stamps its webhooks on the wall clock, whatever clock a test steps the rules on.
+        const signed = { signature: vonage.signature, clock: systemClock };
+        registerVonageReceipts(http, {
+          ...signed,
+          db: database.db,
+          path: config.VONAGE_RECEIPT_PATH,
+          status: smsStatusDeps,
+        });
+        registerVonageInbound(http, {
+          ...signed,
+          db: database.db,
+          path: config.VONAGE_INBOUND_PATH,
+          helpText: config.SMS_HELP_TEXT,
+          logger,
+          onSmsOptIn,
+          sendSms: (to, text) => vonage.service.sendSms(to, text),
         });
       }
       await http.listen({ host: config.HOST, port: config.PORT });

@@ -21,7 +21,7 @@ export const ERRORS = {
   DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
   STORAGE_FULL: { status: 503, title: 'Database storage full' },
   INTERNAL: { status: 500, title: 'Internal error' },
-  SIGNATURE_INVALID: { status: 403, title: 'Invalid Twilio signature' },
+  SIGNATURE_INVALID: { status: 403, title: 'Invalid or missing provider webhook signature' },
   UNSUBSCRIBE_LINK_INVALID: { status: 400, title: 'Invalid or expired unsubscribe link' },
   SMS_NOT_CONFIGURED: { status: 503, title: 'SMS service not configured' },
   SMS_INVALID_PHONE: { status: 400, title: 'Invalid phone number format' },

@@ -1,10 +1,10 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { deliveries, deliveryStatusHistory } from '../db/schema.ts';
 
 /**
  * Every read of deliveries that another part of the service makes to do its job (the API's view of
- * a notification, the inbox, SMS caps, the SMS budget, two-way SMS, the console's pages). They
+ * a notification, the inbox, SMS caps, the SMS budget, two-way SMS, Vonage's receipts, the console's pages). They
  * change nothing; the statements that change a delivery are this folder's other files. The
  * reporting aggregates are src/stats/delivery-stats.ts.
  */
@@ -133,4 +133,22 @@ export function deliveryStatusesOf(
     .from(deliveries)
     .where(inArray(deliveries.notificationId, [...notificationRowIds]))
     .orderBy(asc(deliveries.id));
+}
+
+/**
+ * An SMS delivery's provider id and every part's id (`metadata.sms.message_ids`, which a Vonage
+ * send records), or undefined when there is no SMS delivery with this id.
+ */
+export async function smsMessageIds(
+  q: Queryable,
+  deliveryId: number,
+): Promise<{ providerMessageId: string | null; partIds: string[] } | undefined> {
+  const [d] = await q
+    .select({ providerMessageId: deliveries.providerMessageId, metadata: deliveries.metadata })
+    .from(deliveries)
+    .where(and(eq(deliveries.id, deliveryId), eq(deliveries.channel, 'sms')));
+  if (!d) return undefined;
+  const ids = (d.metadata['sms'] as { message_ids?: unknown } | undefined)?.message_ids;
+  const partIds = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  return { providerMessageId: d.providerMessageId, partIds };
 }

@@ -1,24 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isYes, matchKeyword } from '../channels/sms/sms-keywords.ts';
 import { assertTwilioSignature } from '../channels/sms/twilio-signature.ts';
-import type { Db } from '../db/database.ts';
-import type { Logger } from '../logger.ts';
-import { optInToSms, type SmsOptInHook } from '../preferences/preferences-service.ts';
-import { optOutOfSms } from '../preferences/sms-opt-out.ts';
-import { latestSmsNotification, storeInbound, usersByPhone } from './sms-replies.ts';
+import { handleInboundText, type InboundKeywordDeps } from './inbound-keywords.ts';
 
 export const SMS_INBOUND_PATH = '/api/sms/inbound/';
 
-export interface InboundOptions {
-  db: Db;
+export interface InboundOptions extends InboundKeywordDeps {
   authToken: string;
   publicBaseUrl: () => string;
-  helpText: string;
-  logger: Logger;
-  /** Sends the SMS opt-in confirmation when START turns SMS on. */
-  onSmsOptIn?: SmsOptInHook;
 }
 
 const inboundBody = z
@@ -44,12 +34,9 @@ export function twiml(message?: string): string {
 }
 
 /**
- * Texts sent to our number (signed by Twilio; a forged request is a 403 before anything is read).
- * STOP-type keywords switch all of the sender's SMS off, START-type back on, HELP answers with the
- * help text; a YES after a message that asked for confirmation confirms that order; everything is
- * stored. No reply to STOP: Twilio sends its own confirmation and blocks ours to an opted-out number.
- * No reply to START either: Twilio answers it itself, and when START turned SMS on the opt-in
- * confirmation (notifications/sms-opt-in-confirmation.ts) is our one message, so the user is not told twice.
+ * Texts sent to our Twilio number (signed by Twilio; a forged request is a 403 before anything is
+ * read), handled as every provider's (inbound-keywords.ts). The reply, if any, is the TwiML answer:
+ * a webhook Twilio retried gets the same answer again, since Twilio did not get the first.
  */
 export function registerSmsInbound(app: FastifyInstance, o: InboundOptions): void {
   app.withTypeProvider<ZodTypeProvider>().post(
@@ -67,41 +54,14 @@ export function registerSmsInbound(app: FastifyInstance, o: InboundOptions): voi
     },
     async (request, reply) => {
       const b = request.body;
-      const matched = await usersByPhone(o.db, b.From);
-      const user = matched[0];
-      const latest = user ? await latestSmsNotification(o.db, user.id) : undefined;
-      const confirms = isYes(b.Body) && latest?.asksConfirmation === true;
-      const keyword = confirms ? null : matchKeyword(b.Body);
-      const fresh = await storeInbound(o.db, {
-        messageSid: b.MessageSid,
-        userId: user?.id ?? null,
+      const { reply: text } = await handleInboundText(o, {
+        provider: 'twilio',
+        messageId: b.MessageSid,
         from: b.From,
         to: b.To,
         body: b.Body,
-        keyword,
-        notificationId: latest?.notificationId ?? null,
-        orderNumber: latest?.orderNumber ?? null,
-        confirmed: confirms,
       });
-      const send = (text?: string) => reply.type('text/xml').send(twiml(text));
-      if (keyword === 'HELP') return send(o.helpText);
-      // A webhook Twilio retried was handled the first time: answer the same, change nothing again.
-      if (fresh) {
-        const reason = `SMS keyword "${b.Body.trim()}" from the user's phone`;
-        for (const u of keyword === 'STOP' || keyword === 'START' ? matched : []) {
-          if (keyword === 'STOP') await optOutOfSms(o.db, u.id, 'stop_keyword', reason);
-          else await optInToSms(o.db, u.id, reason, o.onSmsOptIn);
-        }
-        o.logger.info(
-          { messageSid: b.MessageSid, keyword, users: matched.length, confirmed: confirms },
-          'inbound SMS',
-        );
-      }
-      if (confirms) {
-        const order = latest?.orderNumber ? `order ${latest.orderNumber}` : 'your order';
-        return send(`LaundryConnect: thanks, ${order} is confirmed.`);
-      }
-      return send();
+      return reply.type('text/xml').send(twiml(text));
     },
   );
 }

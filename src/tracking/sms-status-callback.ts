@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseTwilioErrorCode } from '../channels/sms/twilio-errors.ts';
 import { assertTwilioSignature } from '../channels/sms/twilio-signature.ts';
-import { recordSmsStatus, type SmsStatusDeps } from './sms-status.ts';
+import { recordSmsStatus, type SmsStatusDeps, twilioStatusReport } from './sms-status.ts';
 
 export interface StatusCallbackOptions {
   path: string;
@@ -42,12 +42,12 @@ export function registerSmsStatusCallback(app: FastifyInstance, o: StatusCallbac
     async (request, reply) => {
       const b = request.body;
       const applied = await recordSmsStatus(
-        {
+        twilioStatusReport({
           sid: b.MessageSid,
           status: b.MessageStatus,
           errorCode: parseTwilioErrorCode(b.ErrorCode),
           price: b.Price ?? null,
-        },
+        }),
         o.status,
         'status callback',
       );

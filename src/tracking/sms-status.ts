@@ -3,12 +3,19 @@ import { type Clock, systemClock } from '../clock.ts';
 import type { AppliedStatus, ProviderStatusWriter } from '../deliveries/apply-provider-statuses.ts';
 
 export interface SmsStatusReport {
-  sid: string;
+  /** The provider's id for the message, as the delivery records it. */
+  providerMessageId: string;
+  /** In the words the queue ranks (Twilio's: `sent`, `delivered`, `undelivered`, `failed`…). */
   status: string;
-  /** Twilio's error code, an integer as its API types it. */
-  errorCode: number | null;
-  /** Twilio's text for it when the report carries one (a fetched message does, a callback not). */
-  errorMessage?: string | null;
+  /** The provider's code for a failure: Twilio's integers, Vonage's `VONAGE_DLR_<n>`. */
+  errorCode: number | string | null;
+  /** The failure's text for the delivery's `error_message`. */
+  errorMessage: string | null;
+  /**
+   * The provider's own verdict on the failure: `retryable` goes back to the queue, `opted_out` turns
+   * the user's SMS off as well; null when the report is no failure.
+   */
+  errorClass: 'retryable' | 'permanent' | 'opted_out' | null;
   price: string | null;
 }
 
@@ -23,9 +30,32 @@ export interface SmsStatusDeps {
 }
 
 /**
- * Record what Twilio says about a message — from a status callback or from the sweep that asks
- * about messages whose callbacks never came — with the same rules either way: statuses never move
- * backwards, retryable async failures go back to the queue, 21610 turns the user's SMS off.
+ * A Twilio status (a callback's or a fetched message's) as a report: Twilio's code, its text (the
+ * one Twilio gave, when a fetched message carries it) and the classification of that code.
+ */
+export function twilioStatusReport(m: {
+  sid: string;
+  status: string;
+  errorCode: number | null;
+  errorMessage?: string | null;
+  price: string | null;
+}): SmsStatusReport {
+  const failed = m.status === 'failed' || m.status === 'undelivered';
+  return {
+    providerMessageId: m.sid,
+    status: m.status,
+    errorCode: m.errorCode,
+    errorMessage: m.errorCode ? twilioErrorMessage(m.errorCode, m.errorMessage) : null,
+    errorClass: failed && m.errorCode ? classifyTwilioError(m.errorCode) : null,
+    price: m.price,
+  };
+}
+
+/**
+ * Record what a provider says about a message — Twilio's status callbacks and the sweep that asks
+ * about messages whose callbacks never came, Vonage's delivery receipts — with the same rules
+ * whoever says it: statuses never move backwards, retryable async failures go back to the queue,
+ * an opted-out recipient (Twilio's 21610) turns the user's SMS off.
  */
 export async function recordSmsStatus(
   report: SmsStatusReport,
@@ -33,17 +63,17 @@ export async function recordSmsStatus(
   via: string,
 ): Promise<AppliedStatus | undefined> {
   const failed = report.status === 'failed' || report.status === 'undelivered';
-  const cls = failed && report.errorCode ? classifyTwilioError(report.errorCode) : null;
+  const cls = failed ? report.errorClass : null;
   const applied = await deps.writer.apply({
-    providerMessageId: report.sid,
+    providerMessageId: report.providerMessageId,
     providerStatus: report.status,
     errorCode: report.errorCode,
-    errorMessage: report.errorCode ? twilioErrorMessage(report.errorCode, report.errorMessage) : null,
+    errorMessage: report.errorMessage,
     price: report.price,
     retryAt: cls === 'retryable' ? new Date((deps.clock ?? systemClock).now() + deps.retryDelayMs) : null,
   });
   if (applied?.applied && cls === 'opted_out') {
-    await deps.onOptedOut(Number(applied.userId), `Twilio error ${report.errorCode} (${via})`);
+    await deps.onOptedOut(Number(applied.userId), `${report.errorMessage ?? report.errorCode} (${via})`);
   }
   return applied;
 }

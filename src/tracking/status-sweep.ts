@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
 import { takeStaleSent } from '../deliveries/take-stale-sent.ts';
 import type { Logger } from '../logger.ts';
-import { recordSmsStatus, type SmsStatusDeps } from './sms-status.ts';
+import { recordSmsStatus, type SmsStatusDeps, twilioStatusReport } from './sms-status.ts';
 
 export interface StatusSweepOptions {
   db: Db;
@@ -65,13 +65,13 @@ export class SmsStatusSweep {
     for (const d of stale) {
       const m = await this.#o.service.getMessageStatus(d.providerMessageId);
       const applied = await recordSmsStatus(
-        {
+        twilioStatusReport({
           sid: m.sid,
           status: m.status,
           errorCode: m.error_code,
           errorMessage: m.error_message,
           price: m.price,
-        },
+        }),
         this.#o.status,
         'status sweep',
       );

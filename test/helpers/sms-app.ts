@@ -4,6 +4,7 @@ import { startApp } from '../../src/app.ts';
 import { CATEGORIES, getNotificationType } from '../../src/catalog/catalog.ts';
 import type { Db } from '../../src/db/database.ts';
 import { deliveries, notificationPreferences, notifications } from '../../src/db/schema.ts';
+import type { Logger } from '../../src/logger.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
 import { insertUser, testConfig, waitFor } from './fixtures.ts';
 import type { TestDatabase } from './test-db.ts';
@@ -11,7 +12,11 @@ import type { TestDatabase } from './test-db.ts';
 export const ADMIN_KEY = 'lcn_test_admin_key_0123456789';
 
 /** The whole service in-process on the test's database, with the built-in Twilio sandbox. */
-export async function startSmsApp(t: TestDatabase, env: Record<string, string> = {}): Promise<RunningApp> {
+export async function startSmsApp(
+  t: TestDatabase,
+  env: Record<string, string> = {},
+  logger?: Logger,
+): Promise<RunningApp> {
   return startApp({
     config: testConfig({
       PORT: '0',
@@ -25,6 +30,7 @@ export async function startSmsApp(t: TestDatabase, env: Record<string, string> =
     api: true,
     worker: true,
     database: t.database,
+    ...(logger ? { logger } : {}),
   });
 }
 
