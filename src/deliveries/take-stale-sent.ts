@@ -11,6 +11,8 @@ import { sqlInstant } from './sql-instant.ts';
 export async function takeStaleSent(
   q: Queryable,
   channel: ChannelName,
+  /** Only this provider's (`metadata.<channel>.provider`; a delivery from before it was stored: `twilio`). */
+  provider: string,
   olderThanMs: number,
   limit: number,
   now: Date | null = null,
@@ -21,6 +23,7 @@ export async function takeStaleSent(
       where d.id in (
         select id from deliveries
         where status = 'sent' and channel = ${channel} and provider_message_id is not null
+          and coalesce(metadata -> ${channel} ->> 'provider', 'twilio') = ${provider}
           and updated_at < coalesce(${sqlInstant(now)}::timestamptz, now()) - ${olderThanMs} * interval '1 millisecond'
         order by updated_at
         limit ${limit}

@@ -17,6 +17,8 @@ export interface SmsStatusReport {
    */
   errorClass: 'retryable' | 'permanent' | 'opted_out' | null;
   price: string | null;
+  /** Our reference the provider echoed (Vonage's `client-ref`): kept if the report is parked. */
+  reference?: string | null;
 }
 
 export interface SmsStatusDeps {
@@ -70,6 +72,7 @@ export async function recordSmsStatus(
     errorCode: report.errorCode,
     errorMessage: report.errorMessage,
     price: report.price,
+    reference: report.reference ?? null,
     retryAt: cls === 'retryable' ? new Date((deps.clock ?? systemClock).now() + deps.retryDelayMs) : null,
   });
   if (applied?.applied && cls === 'opted_out') {

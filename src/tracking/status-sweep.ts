@@ -57,6 +57,8 @@ export class SmsStatusSweep {
     const stale = await takeStaleSent(
       this.#o.db,
       'sms',
+      // Twilio's are fetched; Vonage's SMS API has no status lookup: its receipts are all we learn.
+      'twilio',
       this.#o.staleAfterMs,
       this.#o.batchSize ?? 50,
       (this.#o.clock ?? systemClock).sqlNow(),

@@ -67,6 +67,8 @@ export function registerVonageReceipts(app: FastifyInstance, o: VonageReceiptOpt
         errorClass: receipt.errorClass,
         // One part's price: the send's answer already summed the parts', so this would undercount.
         price: null,
+        // A receipt for a send that got no answer is how the channel learns it went out.
+        reference: receipt.clientRef,
       },
       o.status,
       'Vonage receipt',

@@ -7,7 +7,7 @@ import { asc, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { deliveryStatusHistory } from '../../src/db/schema.ts';
 import { waitFor } from '../helpers/fixtures.ts';
-import { notify, smsDelivery, smsUser, startSmsApp } from '../helpers/sms-app.ts';
+import { notify, smsDelivery, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 
 /**
@@ -25,6 +25,7 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
   const hanging = '+919876500603';
   const landline = '+919876500604';
   const healthy = '+919876500605';
+  const vonageHanging = '+14155552671';
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lc-routing-'));
     const routing = join(dir, 'routing.json');
@@ -37,6 +38,14 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
             providers: [
               { name: 'twilio', weight: 100, perSegment: 0.05, currency: 'USD' },
               { name: 'vonage', weight: 0, perSegment: 0.04, currency: 'USD' },
+            ],
+          },
+          // Vonage first: what Vonage's side does decides.
+          US: {
+            strategy: 'priority',
+            providers: [
+              { name: 'vonage', weight: 100, perSegment: 0.01, currency: 'USD' },
+              { name: 'twilio', weight: 0, perSegment: 0.02, currency: 'USD' },
             ],
           },
           default: {
@@ -58,6 +67,7 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
         [serverError]: { rate5xx: 1 },
         [hanging]: { rateHang: 1 },
         [landline]: { createError: 21614 },
+        [vonageHanging]: { provider: 'vonage', rateHang: 1 },
       },
     });
   });
@@ -124,7 +134,7 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
       .where(eq(deliveryStatusHistory.deliveryId, Number(d.id)))
       .orderBy(asc(deliveryStatusHistory.id));
     assert.ok(history.some((h) => h.toStatus === 'queued' && h.errorCode === '20500'));
-    assert.match(history.at(-1)!.detail ?? '', /^via vonage /);
+    assert.match(history.find((h) => h.toStatus === 'sent')?.detail ?? '', /^via vonage \(priority for IN/);
     assert.equal(route(d).provider, 'vonage');
   });
 
@@ -151,5 +161,64 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
       route(d).tried.map((x) => [x.provider, x.outcome]),
       [['twilio', 'permanent-recipient']],
     );
+  });
+
+  test('a Vonage send that got no answer but did go out is adopted from its receipt, not sent again', async () => {
+    await smsUser(t.database.db, 'route-vonage-hang', vonageHanging);
+    const d = await waitForSmsStatus(t.database.db, await notify(app, 'route-vonage-hang'), 'delivered');
+    const sent = atSandbox(vonageHanging);
+    assert.deepEqual(
+      sent.map((m) => m.provider),
+      ['vonage'],
+    );
+    assert.equal(d.providerMessageId, sent[0]!.sid);
+    assert.equal((d.details as { reconciled?: boolean }).reconciled, true);
+    assert.ok(d.attempts >= 2);
+  });
+});
+
+describe(`a Vonage send in doubt with no receipt in the window (${ENGINE})`, () => {
+  let t: TestDatabase;
+  let app: RunningApp;
+  let dir: string;
+  const refusing = '+14155552672';
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lc-routing-'));
+    const routing = join(dir, 'routing.json');
+    const vonageFirst = {
+      strategy: 'priority',
+      providers: [
+        { name: 'vonage', weight: 100, perSegment: 0.01, currency: 'USD' },
+        { name: 'twilio', weight: 0, perSegment: 0.02, currency: 'USD' },
+      ],
+    };
+    writeFileSync(routing, JSON.stringify({ routes: { default: vonageFirst } }));
+    t = await createTestDatabase();
+    // No window: a send in doubt without a receipt counts as not sent at once.
+    app = await startSmsApp(t, {
+      SMS_PROVIDERS: 'twilio,vonage',
+      SMS_ROUTING_FILE: routing,
+      VONAGE_RECONCILE_WINDOW_MS: '0',
+    });
+    app.sms.sandbox!.setFaults({ byNumber: { [refusing]: { provider: 'vonage', rate5xx: 1 } } });
+  });
+  after(async () => {
+    app.sms.sandbox!.setFaults({});
+    await app.close();
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a Vonage 5xx that created nothing is sent once through Twilio', async () => {
+    await smsUser(t.database.db, 'vonage-5xx', refusing);
+    const d = await waitForSmsStatus(t.database.db, await notify(app, 'vonage-5xx'), 'delivered');
+    assert.deepEqual(
+      app.sms
+        .sandbox!.messages()
+        .filter((m) => m.to === refusing)
+        .map((m) => m.provider),
+      ['twilio'],
+    );
+    assert.equal((d.details as { route: { provider: string } }).route.provider, 'twilio');
   });
 });
