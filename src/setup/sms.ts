@@ -110,72 +110,78 @@ export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsS
     }
     from ??= SANDBOX_FROM_NUMBER;
   }
-  const client =
-    config.SMS_ENABLED && accountSid && authToken
-      ? createTwilioClient({ accountSid, authToken, baseUrl, timeoutMs: config.SMS_REQUEST_TIMEOUT_MS })
+  // A configuration error below must not leave the sandbox this process started listening.
+  try {
+    const client =
+      config.SMS_ENABLED && accountSid && authToken
+        ? createTwilioClient({ accountSid, authToken, baseUrl, timeoutMs: config.SMS_REQUEST_TIMEOUT_MS })
+        : undefined;
+    const onSandbox =
+      backend === 'sandbox'
+        ? {
+            url: baseUrl,
+            account: sandbox?.vonage ?? { ...VONAGE_SANDBOX_DEFAULTS, ...definedOnly(vonageAccount) },
+          }
+        : undefined;
+    const vonage = config.SMS_ENABLED ? vonageSetup(config, onSandbox, deps) : undefined;
+    const service = new SmsService({
+      client,
+      from,
+      messagingServiceSid: config.TWILIO_MESSAGING_SERVICE_SID,
+      statusCallbackUrl: deps.statusCallbackUrl,
+    });
+    const providers = enabledProviders(config, { twilio: service.configured, vonage: vonage !== undefined });
+    const routing = config.SMS_ROUTING_FILE ? readRouting(config.SMS_ROUTING_FILE) : DEFAULT_ROUTING;
+    const router =
+      providers.length > 0 ? new SmsRouter({ config: routing, providers, clock: deps.clock }) : undefined;
+    const senders = new Map<ProviderName, SmsProvider>();
+    for (const name of providers) {
+      senders.set(
+        name,
+        name === 'twilio'
+          ? new TwilioProvider(service)
+          : new VonageProvider({
+              service: vonage!.service,
+              receiptFor: deps.receiptFor,
+              reconcileWindowMs: config.VONAGE_RECONCILE_WINDOW_MS,
+              clock: deps.clock,
+            }),
+      );
+    }
+    const channel = router
+      ? new SmsChannel({
+          providers: senders,
+          router,
+          templates: deps.templates,
+          prices,
+          logger: deps.logger,
+          clock: deps.clock,
+          onOptedOut: deps.onOptedOut,
+          dlt: { entityId: config.DLT_ENTITY_ID, senderId: config.DLT_SENDER_ID },
+        })
       : undefined;
-  const onSandbox =
-    backend === 'sandbox'
-      ? {
-          url: baseUrl,
-          account: sandbox?.vonage ?? { ...VONAGE_SANDBOX_DEFAULTS, ...definedOnly(vonageAccount) },
-        }
-      : undefined;
-  const vonage = config.SMS_ENABLED ? vonageSetup(config, onSandbox, deps) : undefined;
-  const service = new SmsService({
-    client,
-    from,
-    messagingServiceSid: config.TWILIO_MESSAGING_SERVICE_SID,
-    statusCallbackUrl: deps.statusCallbackUrl,
-  });
-  const providers = enabledProviders(config, { twilio: service.configured, vonage: vonage !== undefined });
-  const routing = config.SMS_ROUTING_FILE ? readRouting(config.SMS_ROUTING_FILE) : DEFAULT_ROUTING;
-  const router =
-    providers.length > 0 ? new SmsRouter({ config: routing, providers, clock: deps.clock }) : undefined;
-  const senders = new Map<ProviderName, SmsProvider>();
-  for (const name of providers) {
-    senders.set(
-      name,
-      name === 'twilio'
-        ? new TwilioProvider(service)
-        : new VonageProvider({
-            service: vonage!.service,
-            receiptFor: deps.receiptFor,
-            reconcileWindowMs: config.VONAGE_RECONCILE_WINDOW_MS,
-            clock: deps.clock,
-          }),
-    );
+    if (config.SMS_ENABLED && !channel) {
+      deps.logger.warn({}, 'SMS service not configured: SMS deliveries will be skipped (see docs/sms.md)');
+    }
+    return {
+      backend,
+      service,
+      channel,
+      sandbox,
+      accountSid,
+      authToken,
+      from,
+      vonage,
+      providers,
+      router,
+      routing,
+      prices,
+      close: async () => sandbox?.close(),
+    };
+  } catch (err) {
+    await sandbox?.close();
+    throw err;
   }
-  const channel = router
-    ? new SmsChannel({
-        providers: senders,
-        router,
-        templates: deps.templates,
-        prices,
-        logger: deps.logger,
-        clock: deps.clock,
-        onOptedOut: deps.onOptedOut,
-        dlt: { entityId: config.DLT_ENTITY_ID, senderId: config.DLT_SENDER_ID },
-      })
-    : undefined;
-  if (config.SMS_ENABLED && !channel) {
-    deps.logger.warn({}, 'SMS service not configured: SMS deliveries will be skipped (see docs/sms.md)');
-  }
-  return {
-    backend,
-    service,
-    channel,
-    sandbox,
-    accountSid,
-    authToken,
-    from,
-    vonage,
-    providers,
-    router,
-    routing,
-    prices,
-    close: async () => sandbox?.close(),
-  };
 }
 
 /**
