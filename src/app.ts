@@ -53,6 +53,7 @@ import { startBudgetMonitor } from './stats/sms-budget.ts';
 import { startStatsSealer } from './stats/stats-rollup.ts';
 import { startRenderPool } from './templates/render-pool.ts';
 import { TemplateStore } from './templates/template-store.ts';
+import { startDeliveryLatencyFeed } from './tracking/delivery-latency-feed.ts';
 import { registerSmsStatusCallback } from './tracking/sms-status-callback.ts';
 import { SmsStatusSweep } from './tracking/status-sweep.ts';
 import { registerVonageReceipts } from './tracking/vonage-receipt-callback.ts';
@@ -404,6 +405,17 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
       closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger, clock));
       closers.push(startStatsSealer(database.db, logger));
+      if (sms.router) {
+        closers.push(
+          startDeliveryLatencyFeed({
+            db: database.db,
+            router: sms.router,
+            providers: sms.providers,
+            intervalMs: config.SMS_HEALTH_POLL_MS,
+            logger,
+          }),
+        );
+      }
     }
 
     return {

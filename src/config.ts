@@ -123,6 +123,8 @@ const schema = z.object({
       'must list twilio and/or vonage, comma-separated',
     )
     .optional(),
+  /** How often a worker reads delivered SMS's latencies into the routing's health (slow-delivery rule). */
+  SMS_HEALTH_POLL_MS: z.coerce.number().int().positive().default(15_000),
   /** A JSON file of SMS routes per country and health thresholds (docs/sms.md, "Routing"). */
   SMS_ROUTING_FILE: optionalString,
   VONAGE_API_KEY: optionalString,
