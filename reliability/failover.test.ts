@@ -22,30 +22,33 @@ import {
 } from './harness.ts';
 
 /**
- * Two providers, Twilio first for India (the harness's phones): Twilio's side of the sandbox answers
- * every create 5xx, then hangs on every one (the message IS created), then answers 429 to every one,
- * then is healthy again, while notifications keep coming. Vonage stays healthy throughout. Each SMS
+ * Two providers, Twilio first for India (the harness's phones): with both healthy Twilio carries
+ * everything; then Twilio's side of the sandbox answers every create 5xx, then hangs on every one
+ * (the message IS created), then answers 429 to every one, then is healthy again, while
+ * notifications keep coming. Vonage stays healthy throughout. Each SMS
  * arrives once, at one provider or the other, or fails with a reason; none arrives and is recorded
  * failed. Per phase the figures say which provider carried what, how soon Vonage took over and
  * whether Twilio got the traffic back once it recovered (reported, not asserted: timing).
  *
- * A phase is PER_PHASE notifications submitted at RATE/s, then every delivery of it settled before
+ * A phase is its count of notifications submitted at RATE/s, then every delivery of it settled before
  * the next fault is set, so each notification met exactly one phase's faults.
  */
 const PER_PHASE = 300;
 const RATE = 30;
 
+// The first phase also warms the worker up, so the 5xx phase's failover time is not its start-up.
 const PHASES = [
-  { name: '5xx', faults: { provider: 'twilio', rate5xx: 1 } },
-  { name: 'hang', faults: { provider: 'twilio', rateHang: 1 } },
-  { name: '429', faults: { provider: 'twilio', rate429: 1 } },
-  { name: 'healthy', faults: {} },
+  { name: 'before', count: 100, faults: {} },
+  { name: '5xx', count: PER_PHASE, faults: { provider: 'twilio', rate5xx: 1 } },
+  { name: 'hang', count: PER_PHASE, faults: { provider: 'twilio', rateHang: 1 } },
+  { name: '429', count: PER_PHASE, faults: { provider: 'twilio', rate429: 1 } },
+  { name: 'recovered', count: PER_PHASE, faults: {} },
 ] as const;
-const COUNT = PER_PHASE * PHASES.length;
+const COUNT = PHASES.reduce((n, p) => n + p.count, 0);
 
 /**
  * Priority, Twilio first: Twilio carries everything while it is healthy. Health reacts within the
- * scenario: a 15 s window (the default 15 min would keep the faults' failures against Twilio long
+ * scenario: a 10 s window (the default 15 min would keep the faults' failures against Twilio long
  * after it recovered) and probes after 2 s, doubling to 4 s (above the 1 s request timeout, so a
  * timed-out request's outcome cannot be taken for the probe's; rotation.ts).
  */
@@ -66,12 +69,13 @@ const ROUTING = {
       ],
     },
   },
-  health: { windowMs: 15_000, probeBackoffMs: 2_000, probeBackoffMaxMs: 4_000, probeTimeoutMs: 5_000 },
+  health: { windowMs: 10_000, probeBackoffMs: 2_000, probeBackoffMaxMs: 4_000, probeTimeoutMs: 5_000 },
 };
 
 interface PhaseRun {
   name: string;
   first: number;
+  count: number;
   startedAt: number;
   endedAt: number;
   /** The sandbox's Twilio-side refusals and hangs during the phase. */
@@ -99,12 +103,12 @@ test('Twilio fails (5xx, then hangs, then 429s) and recovers: Vonage takes over,
     procs.push(runCli(['worker'], { ...env, WORKER_ID: 'failover-w1' }));
 
     const runs: PhaseRun[] = [];
+    let first = 0;
     for (const [p, phase] of PHASES.entries()) {
       const before = twilioFaultCounts(await sandbox.stats());
       await sandbox.setFaults({ ...phase.faults, seed: 20_261_203 + p });
       const startedAt = Date.now();
-      const first = p * PER_PHASE;
-      const stats = await submitAll(() => url, first + PER_PHASE, RATE, { first });
+      const stats = await submitAll(() => url, first + phase.count, RATE, { first });
       await until(
         async () => (await unsettled(store)) === 0,
         120_000,
@@ -117,8 +121,18 @@ test('Twilio fails (5xx, then hangs, then 429s) and recovers: Vonage takes over,
           .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
           .filter(([, v]) => v > 0),
       );
-      runs.push({ name: phase.name, first, startedAt, endedAt: Date.now(), twilioFaults });
-      t.diagnostic(`phase ${phase.name}: submitted ${JSON.stringify(stats)}, Twilio ${JSON.stringify(twilioFaults)}`);
+      runs.push({
+        name: phase.name,
+        first,
+        count: phase.count,
+        startedAt,
+        endedAt: Date.now(),
+        twilioFaults,
+      });
+      first += phase.count;
+      t.diagnostic(
+        `phase ${phase.name}: submitted ${JSON.stringify(stats)}, Twilio ${JSON.stringify(twilioFaults)}`,
+      );
     }
     await sandbox.setFaults({});
 
@@ -137,13 +151,19 @@ test('Twilio fails (5xx, then hangs, then 429s) and recovers: Vonage takes over,
         faultsInjected: injected,
         started,
         notes: [
-          `${PER_PHASE} notifications per phase at ${RATE}/s, each phase settled before the next; route IN priority twilio → vonage; health ${JSON.stringify(ROUTING.health)}`,
+          `${PHASES.map((p) => `${p.name} ${p.count}`).join(', ')} notifications at ${RATE}/s, each phase settled before the next; route IN priority twilio → vonage; health ${JSON.stringify(ROUTING.health)}`,
           ...phases.map(describePhase),
         ],
       }),
     );
     assertNoneLostOrDuplicated(m, COUNT);
     assert.equal(m.arrived + m.failedWithReason, COUNT, 'each SMS arrived or failed with a recorded reason');
+    // Priority, Twilio first and healthy: it carries all of it.
+    assert.deepEqual(
+      phases[0]!.sentBy,
+      { twilio: PHASES[0].count },
+      'both healthy: everything through Twilio',
+    );
     // Twilio creates nothing while it answers 5xx or 429: whatever of those phases was sent, Vonage sent.
     for (const ph of phases.filter((x) => x.name === '5xx' || x.name === '429')) {
       assert.equal(ph.sentBy['twilio'] ?? 0, 0, `phase ${ph.name}: nothing sent through Twilio`);
@@ -189,7 +209,7 @@ async function phaseFigures(store: Store, sandbox: Sandbox, runs: PhaseRun[]) {
     );
     const messages = await sandbox.messages();
     return runs.map((run) => {
-      const mine = (i: number) => i >= run.first && i < run.first + PER_PHASE;
+      const mine = (i: number) => i >= run.first && i < run.first + run.count;
       const sentBy: Record<string, number> = {};
       const statuses: Record<string, number> = {};
       for (const d of deliveries.filter((x) => mine(x.i))) {
@@ -210,6 +230,10 @@ async function phaseFigures(store: Store, sandbox: Sandbox, runs: PhaseRun[]) {
       const straightToVonage = rows.find(
         (s) => via('vonage')(s) && /twilio (out of rotation|unhealthy)/.test(s.detail.split(';')[0]!),
       );
+      // Recovery: Twilio back, then passed over again while its window still holds the outage's failures.
+      const back = rows.findIndex(via('twilio'));
+      const awayAgain =
+        back === -1 ? undefined : rows.slice(back).find((s) => s.detail.includes('twilio unhealthy'));
       const probes = rows.filter((s) => s.detail.includes('probe of twilio')).length;
       // Recovery: from which send on Twilio sent every SMS of the phase.
       const lastVonage = rows.findLastIndex(via('vonage'));
@@ -224,7 +248,8 @@ async function phaseFigures(store: Store, sandbox: Sandbox, runs: PhaseRun[]) {
         probes,
         firstVonage: since(rows.find(via('vonage'))),
         straightToVonage: since(straightToVonage),
-        firstTwilio: since(rows.find(via('twilio'))),
+        firstTwilio: since(rows[back]),
+        unhealthyAgain: since(awayAgain),
         allTwilioFrom: since(allTwilioFrom),
       };
     });
@@ -235,10 +260,10 @@ async function phaseFigures(store: Store, sandbox: Sandbox, runs: PhaseRun[]) {
 
 function describePhase(ph: Awaited<ReturnType<typeof phaseFigures>>[number]): string {
   const sent = `sent by ${JSON.stringify(ph.sentBy)} (statuses ${JSON.stringify(ph.statuses)}; arrivals at the sandbox during it ${JSON.stringify(ph.arrivedAt)})`;
-  const twilio = `Twilio refused/hung ${JSON.stringify(ph.twilioFaults)}, ${ph.probes} sends were Twilio probes`;
+  const twilio = `Twilio refused/hung ${JSON.stringify(ph.twilioFaults)}, ${ph.probes} SMS sent by a Twilio probe`;
   const times =
-    ph.name === 'healthy'
-      ? `first SMS through Twilio again ${ph.firstTwilio} after recovery, all through Twilio from ${ph.allTwilioFrom}; first through Vonage ${ph.firstVonage}`
+    ph.name === 'before' || ph.name === 'recovered'
+      ? `first SMS through Twilio ${ph.firstTwilio} into the phase, passed over again as unhealthy ${ph.unhealthyAgain}, all through Twilio from ${ph.allTwilioFrom}; first through Vonage ${ph.firstVonage}`
       : `first SMS through Vonage ${ph.firstVonage} after the fault started, first routed straight to Vonage (Twilio out of rotation/unhealthy) ${ph.straightToVonage}`;
   return `phase ${ph.name} (${ph.seconds} s): ${sent}; ${twilio}; ${times}`;
 }

@@ -40,7 +40,8 @@ export async function startSandbox(stepMs = 50): Promise<Sandbox> {
     url,
     proc,
     setFaults: async (faults) => void (await json('PUT', '/sandbox/faults', faults)),
-    messages: async () => (await json('GET', '/sandbox/messages?limit=1000000'))['messages'] as SandboxMessage[],
+    messages: async () =>
+      (await json('GET', '/sandbox/messages?limit=1000000'))['messages'] as SandboxMessage[],
     stats: () => json('GET', '/sandbox/stats'),
     async stop() {
       proc.child.kill('SIGTERM');
