@@ -66,6 +66,7 @@ export async function measure(store: Store, sandbox: Sandbox, count: number) {
           from deliveries d join notifications n on n.id = d.notification_id join users u on u.id = n.user_id
           where d.channel = 'sms'`,
     );
+    // Every provider's arrivals: an SMS sent once at Twilio and again at Vonage is a duplicate.
     const received = new Map<string, number>();
     for (const m of await sandbox.messages()) {
       const order = /Order #(R\d+) /.exec(m.body)?.[1];

@@ -8,7 +8,7 @@ import type { Figures } from '../reliability/figures.ts';
 
 /**
  * `npm run test:reliability`: the fault suite (reliability/*.test.ts: SIGKILL, PostgreSQL restart,
- * provider faults, burst, connection resets and a stalled database, disk full, a callback replay flood). The files run one after another, one process each (they share the
+ * provider faults, failover between two providers, burst, connection resets and a stalled database, disk full, a callback replay flood). The files run one after another, one process each (they share the
  * machine's two cores and its PostgreSQL); each writes its figures to its own folder under
  * $TMPDIR/lcn-reliability-results, and this script prints them as one table, a failed file's rows
  * marked failed, a skipped test's as a row "skipped: <reason>". `--update-docs` also writes the
@@ -31,6 +31,7 @@ const END = '<!-- reliability-table:end -->';
 const ORDER = [
   'sigkill',
   'provider-faults',
+  'failover',
   'burst',
   'db-link|connection-resets|database-stall',
   'disk-full',

@@ -1,12 +1,22 @@
-/** The external Twilio sandbox process: what arrived. */
+/** The external sandbox process (Twilio's API and Vonage's): what arrived, at either. */
 import { type CliProcess, runCli } from '../../test/process/cli.ts';
 import { SID, TOKEN } from './settings.ts';
+
+/** One message as the control plane lists it (both providers' unless asked for one). */
+export interface SandboxMessage {
+  to: string;
+  body: string;
+  sid: string;
+  status: string;
+  provider: 'twilio' | 'vonage';
+  date_created: string;
+}
 
 export interface Sandbox {
   url: string;
   proc: CliProcess;
   setFaults(faults: object): Promise<void>;
-  messages(): Promise<Array<{ to: string; body: string; sid: string; status: string }>>;
+  messages(): Promise<SandboxMessage[]>;
   stats(): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -31,12 +41,7 @@ export async function startSandbox(stepMs = 50): Promise<Sandbox> {
     proc,
     setFaults: async (faults) => void (await json('PUT', '/sandbox/faults', faults)),
     messages: async () =>
-      (await json('GET', '/sandbox/messages?limit=1000000'))['messages'] as Array<{
-        to: string;
-        body: string;
-        sid: string;
-        status: string;
-      }>,
+      (await json('GET', '/sandbox/messages?limit=1000000'))['messages'] as SandboxMessage[],
     stats: () => json('GET', '/sandbox/stats'),
     async stop() {
       proc.child.kill('SIGTERM');
