@@ -52,6 +52,18 @@ describe('outright failure and the probe', () => {
     );
   });
 
+  test('back by its probe, a provider is not held unhealthy by the failures that took it out', () => {
+    const { router, clock } = testRouter(routes());
+    // Out after 3 in a row; the requests in flight then fail too, all in the window.
+    for (let i = 0; i < 12; i++) router.recordRequest('twilio', { result: 'server-error' });
+    assert.equal(chosen(router), 'vonage');
+    clock.advance(30 * SECOND);
+    assert.equal(chosen(router), 'twilio', 'the probe');
+    router.recordRequest('twilio', { result: 'accepted' });
+    assert.equal(twilioState(router).healthy, true);
+    assert.equal(chosen(router), 'twilio', 'priority sends it traffic again at once');
+  });
+
   test('a failed probe doubles the backoff, up to 5 min', () => {
     const { router, clock } = testRouter(routes());
     router.recordRequest('twilio', { result: 'refused', refusal: 'auth' });

@@ -36,6 +36,15 @@ export class HealthWindow {
     this.#bucket(now).requests[outcome]++;
   }
 
+  /**
+   * Forget the requests counted so far (delivery latencies stay): a provider back in rotation by
+   * its probe has answered for the failures that took it out. Kept, they would hold it unhealthy
+   * (and, under `priority` or `cheapest`, without traffic to dilute them) for a whole window.
+   */
+  forgetRequests(): void {
+    for (const { counts } of this.#buckets) counts.requests = emptyCounts().requests;
+  }
+
   /** A delivery receipt: `latencyMs` from sent to delivered. */
   recordDelivery(now: number, latencyMs: number): void {
     const counts = this.#bucket(now);

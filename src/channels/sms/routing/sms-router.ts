@@ -136,7 +136,9 @@ export class SmsRouter {
     const state = this.#state(provider);
     const outcome = requestOutcome(answer);
     state.window.recordRequest(now, outcome);
-    this.#log(now, provider, 'rotation', state.rotation.record(now, outcome));
+    const change = state.rotation.record(now, outcome);
+    if (change?.to === 'in') state.window.forgetRequests();
+    this.#log(now, provider, 'rotation', change);
     this.#refresh();
   }
 
