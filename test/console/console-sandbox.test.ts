@@ -201,7 +201,11 @@ describe(`console sandbox phone without the in-process sandbox (${ENGINE})`, () 
     test(`with ${name} the page is a 404 that says why, and not in the menu`, async () => {
       const t = await createTestDatabase();
       const key = 'lcn_test_console_sandbox_absent';
-      const app = await startConsoleApp(t, { adminKey: key, env });
+      // A start that fails must still close the database (an open one keeps the file's process alive).
+      const app = await startConsoleApp(t, { adminKey: key, env }).catch(async (err) => {
+        await t.close();
+        throw err;
+      });
       try {
         const c = new ConsoleClient(app.url!);
         await c.signIn(key);
