@@ -27,6 +27,7 @@ import { registerNotificationBatchRoute } from './http/routes/notification-batch
 import { registerNotificationRoutes } from './http/routes/notifications.ts';
 import { type PreferenceRouteDeps, registerPreferenceRoutes } from './http/routes/preferences.ts';
 import { registerPushRoutes } from './http/routes/push.ts';
+import { registerSmsProviderRoutes } from './http/routes/sms-providers.ts';
 import { registerStatsRoutes } from './http/routes/stats.ts';
 import { registerTemplateRoutes } from './http/routes/templates.ts';
 import { registerUnsubscribeRoutes } from './http/routes/unsubscribe.ts';
@@ -281,6 +282,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         settings: settingsLinks,
       });
       registerStatsRoutes(http, { db: database.db, timeZone: config.STATS_TIME_ZONE });
+      registerSmsProviderRoutes(http, { db: database.db, config, sms });
       registerApiKeyRoutes(http, database.db);
       await registerConsole(http, {
         database,

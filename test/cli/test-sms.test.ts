@@ -28,12 +28,86 @@ describe('test-sms --check-config', () => {
         '  From Number: +15005550006',
         '  Backend: sandbox (built-in, no Twilio account needed)',
         '  Status Callback: https://notify.example.com/api/sms/status-callback/',
+        // Vonage, which the sandbox also serves, after the seed's lines.
+        '✓ Vonage is configured',
+        '  API Key: ********',
+        '  From: LNDRYC',
+        "  Account: the sandbox's (VONAGE_API_KEY unset)",
+        '  Delivery Receipts: signed (md5hash)',
+        '✓ Sending through: twilio, vonage (SMS_PROVIDERS unset: every configured provider)',
         RULE,
         '',
       ].join('\n'),
     );
     assert.ok(!`${r.stdout}${r.stderr}`.includes(TOKEN), 'the auth token is never printed');
     assert.ok(!r.stdout.includes(SID), 'the full SID is never printed');
+  });
+
+  test("Vonage's own credentials: the key masked, the sender, signed receipts; no secret printed", async () => {
+    const key = 'vk0123456789abcd';
+    const secret = 'VonageApiSecret9';
+    const signature = 'vonage-signature-secret-for-cli';
+    const r = await cli(['test-sms', '--check-config'], {
+      SMS_BACKEND: 'sandbox',
+      PUBLIC_URL: 'https://notify.example.com',
+      VONAGE_API_KEY: key,
+      VONAGE_API_SECRET: secret,
+      VONAGE_SIGNATURE_SECRET: signature,
+      VONAGE_SIGNATURE_METHOD: 'sha256hmac',
+      VONAGE_FROM: 'LCNTFY',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(
+      r.stdout.includes(
+        [
+          '✓ Vonage is configured',
+          '  API Key: vk01234567...',
+          '  From: LCNTFY',
+          '  Delivery Receipts: signed (sha256hmac)',
+          '  Receipt URL: https://notify.example.com/api/sms/vonage/receipt',
+          '✓ Sending through: twilio, vonage (SMS_PROVIDERS unset: every configured provider)',
+        ].join('\n'),
+      ),
+      r.stdout,
+    );
+    for (const hidden of [key, secret, signature]) {
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(hidden), `never printed: ${hidden}`);
+    }
+  });
+
+  test('SMS_PROVIDERS=twilio: Vonage is shown configured but not enabled', async () => {
+    const r = await cli(['test-sms', '--check-config'], { SMS_BACKEND: 'sandbox', SMS_PROVIDERS: 'twilio' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /✓ Vonage is configured\n[\s\S]*✓ Sending through: twilio \(SMS_PROVIDERS=twilio\)\n {2}Not enabled: vonage \(configured; add to SMS_PROVIDERS to use\)\n/,
+    );
+  });
+
+  test('Vonage half set up: what is missing, exit 1, nothing reported as fine', async () => {
+    const r = await cli(['test-sms', '--check-config'], {
+      SMS_BACKEND: 'twilio',
+      VONAGE_API_KEY: 'abcdef12',
+      VONAGE_API_SECRET: 'VonageApiSecret9',
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /✗ Vonage partly configured\n {2}Set VONAGE_FROM too/);
+    assert.match(r.stderr, /^Error: Vonage partly configured: VONAGE_FROM not set$/m);
+    assert.doesNotMatch(r.stdout, /✓/);
+    assert.ok(!`${r.stdout}${r.stderr}`.includes('VonageApiSecret9'));
+  });
+
+  test('SMS_PROVIDERS naming a provider that is not configured: the reason, exit 1, no stack trace', async () => {
+    const r = await cli(['test-sms', '--check-config'], { SMS_BACKEND: 'twilio', SMS_PROVIDERS: 'vonage' });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /✗ SMS configuration invalid\n {2}SMS_PROVIDERS names vonage, which is not configured/,
+    );
+    assert.equal(
+      r.stderr.trim(),
+      'Error: SMS_PROVIDERS names vonage, which is not configured (see docs/sms.md)',
+    );
   });
 
   test('with no configuration at all the sandbox is used, and the check still ends (no server left running)', async () => {

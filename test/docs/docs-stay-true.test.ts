@@ -35,3 +35,14 @@ test("docs/errors.md's delivery errors match their catalogue: every code documen
   const doc = read('docs/errors.md');
   assert.equal(doc, errorsDoc(doc), 'run `node scripts/catalog-docs.ts`');
 });
+
+test("docs/sms.md's routing example is the built-in configuration, and parses", async () => {
+  const { DEFAULT_ROUTING, parseRoutingConfig } = await import(
+    '../../src/channels/sms/routing/routing-config.ts'
+  );
+  const doc = read('docs/sms.md');
+  const example = /The built-in configuration, as a file[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(example, 'the example follows "The built-in configuration, as a file"');
+  assert.deepEqual(parseRoutingConfig(example), DEFAULT_ROUTING);
+  assert.deepEqual(JSON.parse(example), DEFAULT_ROUTING, 'every health field spelt out');
+});

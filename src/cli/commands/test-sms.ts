@@ -5,10 +5,11 @@ import { validatePhone } from '../../channels/sms/phone.ts';
 import { composeSms } from '../../channels/sms/sms-composer.ts';
 import type { SendSmsResult } from '../../channels/sms/sms-service.ts';
 import { systemClock } from '../../clock.ts';
-import { type Config, maskSecret } from '../../config.ts';
+import { type Config, ConfigError, maskSecret } from '../../config.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
 import { type SmsSetup, setupSms } from '../../setup/sms.ts';
+import { smsProvidersReport } from '../../stats/sms-providers.ts';
 import { TemplateStore } from '../../templates/template-store.ts';
 import { configOrExit, parseCommand } from '../command.ts';
 import { credentialsProblem } from './sms-credentials.ts';
@@ -19,8 +20,12 @@ const HELP = `Usage: laundryconnect-notify test-sms <one of the options below>
 Check the SMS configuration or send a test SMS (the seed's \`manage.py test_sms\`).
 
 Options:
-  --check-config            check the SMS credentials with Twilio and print the configuration
-                            (secrets masked); exit 1 if not configured or rejected
+  --check-config            check the SMS configuration and print it, both providers (secrets
+                            masked): Twilio's credentials with an authenticated call, Vonage's
+                            variables (key, secret, sender), and which ones SMS_PROVIDERS enables;
+                            exit 1 if SMS is not configured, Twilio rejects the credentials,
+                            Vonage is only partly configured or SMS_PROVIDERS names a provider
+                            that is not configured
   --phone <e164> [--message <text>]
                             send <text> (default "Test SMS from LaundryConnect!") to an E.164
                             number such as +919876543210
@@ -28,9 +33,10 @@ Options:
                             the user with this email; a test send does not check preferences
   -h, --help                show this help
 
-SMS backend: Twilio when TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER are set, else
-the built-in sandbox (started in this process, or the one at SMS_SANDBOX_URL); SMS_BACKEND forces
-either. --user-email reads users from DATABASE_URL or the embedded database in DATA_DIR.
+SMS backend: the providers' own APIs when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or
+VONAGE_API_KEY and VONAGE_API_SECRET) are set, else the built-in sandbox, which speaks both (started
+in this process, or the one at SMS_SANDBOX_URL); SMS_BACKEND forces either. --phone and --user-email
+send through Twilio. --user-email reads users from DATABASE_URL or the embedded database in DATA_DIR.
 Exit codes: 0 sent / configured, 1 failed / not configured, 2 usage error.`;
 
 const RULE = '='.repeat(60);
@@ -94,19 +100,37 @@ export async function runTestSmsCommand(argv: string[]): Promise<number> {
 }
 
 async function checkConfig(config: Config): Promise<number> {
-  const sms = await setupCliSms(config);
+  console.log(RULE);
+  console.log('SMS Configuration Check');
+  console.log(RULE);
+  const sms = await setupOrExplain(config);
+  if (sms instanceof ConfigError) {
+    console.log('✗ SMS configuration invalid');
+    console.log(`  ${sms.message}`);
+    console.log(RULE);
+    console.error(`Error: ${sms.message}`);
+    return 1;
+  }
   try {
-    console.log(RULE);
-    console.log('SMS Configuration Check');
-    console.log(RULE);
-    if (!sms.service.configured) {
+    // A half-set Vonage is more likely a mistake than a choice: say so before anything else.
+    const vonageUnset = VONAGE_VARIABLES.filter((name) => !config[name]);
+    if (config.SMS_ENABLED && !sms.vonage && vonageUnset.length < VONAGE_VARIABLES.length) {
+      console.log('✗ Vonage partly configured');
+      console.log(`  Set ${vonageUnset.join(' and ')} too, or unset the other VONAGE_* variables`);
+      console.log(RULE);
+      console.error(`Error: Vonage partly configured: ${vonageUnset.join(' and ')} not set`);
+      return 1;
+    }
+    // The channel, not the provider list: SMS are skipped without it, whatever is configured.
+    if (!sms.channel) {
       console.log('✗ SMS service not configured');
       for (const hint of notConfiguredHints(config)) console.log(`  ${hint}`);
       console.log(RULE);
       console.error('Error: SMS service not configured');
       return 1;
     }
-    const problem = await credentialsProblem(config, sms);
+    // Checked before anything is reported as fine: the seed stopped at the first problem too.
+    const problem = sms.service.configured ? await credentialsProblem(config, sms) : undefined;
     if (problem) {
       console.log('✗ SMS credentials rejected');
       console.log('  Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are correct');
@@ -116,13 +140,21 @@ async function checkConfig(config: Config): Promise<number> {
     }
     const callback = statusCallbackUrl(config);
     console.log('✓ SMS service is enabled and configured');
-    console.log(`  Account SID: ${maskSecret(sms.accountSid)}`);
-    if (sms.from) console.log(`  From Number: ${sms.from}`);
-    if (config.TWILIO_MESSAGING_SERVICE_SID) {
-      console.log(`  Messaging Service: ${maskSecret(config.TWILIO_MESSAGING_SERVICE_SID)}`);
+    if (sms.service.configured) {
+      console.log(`  Account SID: ${maskSecret(sms.accountSid)}`);
+      if (sms.from) console.log(`  From Number: ${sms.from}`);
+      if (config.TWILIO_MESSAGING_SERVICE_SID) {
+        console.log(`  Messaging Service: ${maskSecret(config.TWILIO_MESSAGING_SERVICE_SID)}`);
+      }
     }
     console.log(`  Backend: ${describeBackend(config, sms)}`);
-    if (callback) console.log(`  Status Callback: ${callback}`);
+    if (sms.service.configured && callback) console.log(`  Status Callback: ${callback}`);
+    if (!sms.service.configured) {
+      console.log('✗ Twilio not configured');
+      console.log(`  Set ${unsetTwilioVariables(config).join(', ')} to send through Twilio too`);
+    }
+    printVonage(config, sms);
+    printProviders(config, sms);
     console.log(RULE);
     return 0;
   } finally {
@@ -130,26 +162,82 @@ async function checkConfig(config: Config): Promise<number> {
   }
 }
 
+/** The SMS setup, or the configuration error that stopped it (e.g. SMS_PROVIDERS naming an unconfigured provider). */
+async function setupOrExplain(config: Config, templates?: TemplateStore): Promise<SmsSetup | ConfigError> {
+  try {
+    return await setupCliSms(config, templates);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+}
+
+const VONAGE_VARIABLES = ['VONAGE_API_KEY', 'VONAGE_API_SECRET', 'VONAGE_FROM'] as const;
+
+/**
+ * A check of the configuration only: the SDK this service uses (`@vonage/sms`) has no call that
+ * sends nothing, and the sandbox serves only the SMS API.
+ */
+function printVonage(config: Config, sms: SmsSetup): void {
+  if (!sms.vonage) {
+    console.log('✗ Vonage not configured');
+    console.log(
+      `  Set ${VONAGE_VARIABLES.join(', ')} (from the Vonage dashboard) to send through Vonage too`,
+    );
+    return;
+  }
+  console.log('✓ Vonage is configured');
+  console.log(`  API Key: ${maskSecret(sms.vonage.apiKey)}`);
+  console.log(`  From: ${sms.vonage.from}`);
+  if (sms.backend === 'sandbox' && !config.VONAGE_API_KEY) {
+    console.log("  Account: the sandbox's (VONAGE_API_KEY unset)");
+  }
+  if (sms.vonage.signature) {
+    console.log(`  Delivery Receipts: signed (${sms.vonage.signature.method})`);
+    if (config.PUBLIC_URL) console.log(`  Receipt URL: ${config.PUBLIC_URL}${config.VONAGE_RECEIPT_PATH}`);
+  } else {
+    console.log('  Delivery Receipts: not asked for (set VONAGE_SIGNATURE_SECRET to verify them)');
+  }
+}
+
+/** Which providers send (SMS_PROVIDERS), and which are configured but left out. */
+function printProviders(config: Config, sms: SmsSetup): void {
+  const why = config.SMS_PROVIDERS
+    ? `SMS_PROVIDERS=${config.SMS_PROVIDERS}`
+    : 'SMS_PROVIDERS unset: every configured provider';
+  console.log(`✓ Sending through: ${sms.providers.join(', ')} (${why})`);
+  const left = smsProvidersReport(config, sms)
+    .providers.filter((p) => p.configured && !p.enabled)
+    .map((p) => p.name);
+  if (left.length > 0)
+    console.log(`  Not enabled: ${left.join(', ')} (configured; add to SMS_PROVIDERS to use)`);
+}
+
 function describeBackend(config: Config, sms: SmsSetup): string {
-  if (sms.backend === 'twilio') return 'twilio';
+  if (sms.backend === 'twilio') return "live (the providers' own APIs)";
   if (config.SMS_SANDBOX_URL) return `sandbox at ${config.SMS_SANDBOX_URL}`;
   return 'sandbox (built-in, no Twilio account needed)';
 }
 
 function notConfiguredHints(config: Config): string[] {
   if (!config.SMS_ENABLED) return ['SMS is switched off: set SMS_ENABLED=true'];
-  const missing = [
-    config.TWILIO_ACCOUNT_SID ? undefined : 'TWILIO_ACCOUNT_SID',
-    config.TWILIO_AUTH_TOKEN ? undefined : 'TWILIO_AUTH_TOKEN',
-    config.TWILIO_PHONE_NUMBER || config.TWILIO_MESSAGING_SERVICE_SID ? undefined : 'TWILIO_PHONE_NUMBER',
-  ].filter((name) => name !== undefined);
+  const missing = unsetTwilioVariables(config);
   if (config.SMS_SANDBOX_URL && config.SMS_BACKEND !== 'twilio') {
     return [`Set ${missing.join(' and ')} to the credentials of the sandbox at ${config.SMS_SANDBOX_URL}`];
   }
   return [
     `Set ${missing.join(', ')} (from the Twilio console; the phone number in E.164, e.g. +919876543210)`,
+    `or ${VONAGE_VARIABLES.join(', ')} (from the Vonage dashboard)`,
     'or unset SMS_BACKEND to use the built-in sandbox',
   ];
+}
+
+function unsetTwilioVariables(config: Config): string[] {
+  return [
+    config.TWILIO_ACCOUNT_SID ? undefined : 'TWILIO_ACCOUNT_SID',
+    config.TWILIO_AUTH_TOKEN ? undefined : 'TWILIO_AUTH_TOKEN',
+    config.TWILIO_PHONE_NUMBER || config.TWILIO_MESSAGING_SERVICE_SID ? undefined : 'TWILIO_PHONE_NUMBER',
+  ].filter((name) => name !== undefined);
 }
 
 function invalidPhone(): number {
@@ -162,7 +250,11 @@ async function withSms(
   templates: TemplateStore,
   fn: (sms: SmsSetup) => Promise<number>,
 ): Promise<number> {
-  const sms = await setupCliSms(config, templates);
+  const sms = await setupOrExplain(config, templates);
+  if (sms instanceof ConfigError) {
+    console.error(`Error: ${sms.message}`);
+    return 1;
+  }
   try {
     if (!sms.service.configured) {
       console.error('Error: SMS service not configured (run `test-sms --check-config` for what to set)');
