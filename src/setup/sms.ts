@@ -219,6 +219,7 @@ function vonageSetup(
 
 /** SMS_PROVIDERS' list (or every configured provider), Twilio first; naming an unconfigured one is an error. */
 function enabledProviders(config: Config, configured: Record<'twilio' | 'vonage', boolean>): ProviderName[] {
+  if (!config.SMS_ENABLED) return [];
   const wanted = config.SMS_PROVIDERS
     ? [...new Set(config.SMS_PROVIDERS.split(',').map((p) => p.trim() as 'twilio' | 'vonage'))]
     : (['twilio', 'vonage'] as const).filter((p) => configured[p]);

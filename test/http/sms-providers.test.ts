@@ -187,9 +187,8 @@ describe(`GET /api/v1/sms/providers (${ENGINE})`, () => {
     let app: RunningApp;
     before(async () => {
       t = await createTestDatabase();
-      // SMS_PROVIDERS unset (the test default names twilio, which SMS_ENABLED=false leaves unconfigured:
-      // a start-up error).
-      app = await startSmsApp(t, { SMS_ENABLED: 'false', SMS_PROVIDERS: undefined as unknown as string });
+      // SMS_PROVIDERS still names twilio (the test default): SMS off wins, no provider is enabled.
+      app = await startSmsApp(t, { SMS_ENABLED: 'false' });
     });
     after(async () => {
       await app?.close();
