@@ -96,7 +96,8 @@ export class SmsChannel implements Channel {
           providerStatus: result.status,
           costAmount: choice.cost.amount,
           costCurrency: choice.cost.currency,
-          details: { ...prepared.details, route },
+          // The charge, as the stats' "reported" figures read it (Twilio's arrives later by callback).
+          details: { ...prepared.details, route, ...(result.price ? { price: result.price } : {}) },
           content,
           detail: routeLine(route),
           metadata: {

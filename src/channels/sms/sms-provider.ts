@@ -26,6 +26,8 @@ export type SmsProviderResult =
       messageId: string;
       status: string;
       to: string;
+      /** What the provider said it charged, when its answer says (Vonage's does; Twilio's comes by callback). */
+      price: string | null;
       /** Provider-specific additions to the seed's `metadata.sms` (e.g. every part's id). */
       metadata: Record<string, unknown>;
     }

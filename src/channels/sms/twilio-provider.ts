@@ -24,6 +24,7 @@ export class TwilioProvider implements SmsProvider {
         messageId: r.message_sid,
         status: r.status,
         to: r.to,
+        price: r.price,
         metadata: {},
       };
     }

@@ -51,6 +51,7 @@ export class VonageProvider implements SmsProvider {
         // Vonage's answer means it took the message: Twilio's word for that is `queued`.
         status: 'accepted',
         to: r.to,
+        price: r.price,
         metadata: {
           message_ids: r.message_ids,
           price: r.price,
