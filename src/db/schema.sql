@@ -351,7 +351,7 @@ begin
   with v as (
     select * from jsonb_to_recordset(p_updates) as v(
       ord int, sid text, status text, rank int, delivered boolean, failed boolean,
-      retry_at timestamptz, error_code text, error_message text, price text)
+      retry_at timestamptz, error_code text, error_message text, price text, client_ref text)
   ), cur as (
     -- No row locks: the update below re-checks its conditions on the row as it is when it gets
     -- there (READ COMMITTED re-evaluates a changed row), so two reports for one message racing on
@@ -409,7 +409,7 @@ begin
 end $function$;
 
 CREATE OR REPLACE FUNCTION public.lc_claim_deliveries(p_wants jsonb, p_owner text, p_lease_ms integer, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone)
- RETURNS TABLE(id bigint, attempts integer, max_attempts integer, channel text, created_ms double precision, outcome_unknown boolean, public_id text, type text, title text, message text, context jsonb, user_id bigint, external_id text, email text, phone text, first_name text, last_name text, locale text, time_zone text)
+ RETURNS TABLE(id bigint, attempts integer, max_attempts integer, channel text, created_ms double precision, outcome_unknown boolean, route jsonb, public_id text, type text, title text, message text, context jsonb, user_id bigint, external_id text, email text, phone text, first_name text, last_name text, locale text, time_zone text)
  LANGUAGE plpgsql
 AS $function$
 #variable_conflict use_column
@@ -435,12 +435,13 @@ begin
     from picked where d.id = picked.id
     returning d.id, d.notification_id, d.channel, d.attempts, d.max_attempts,
               (extract(epoch from d.created_at) * 1000)::float8 as created_ms,
-              (d.details->>'outcome_unknown')::boolean as outcome_unknown
+              (d.details->>'outcome_unknown')::boolean as outcome_unknown,
+              d.details->'route' as route
   ), history as (
     insert into delivery_status_history (delivery_id, from_status, to_status, detail)
     select c.id, 'queued', 'sending', 'attempt ' || c.attempts from claimed c
   )
-  select c.id, c.attempts, c.max_attempts, c.channel, c.created_ms, c.outcome_unknown,
+  select c.id, c.attempts, c.max_attempts, c.channel, c.created_ms, c.outcome_unknown, c.route,
          n.notification_id, n.type, n.title, n.message, n.context,
          u.id, u.external_id, u.email, u.phone, u.first_name, u.last_name, u.locale, u.time_zone
   from claimed c
