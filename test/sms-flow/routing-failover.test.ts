@@ -26,6 +26,7 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
   const landline = '+919876500604';
   const healthy = '+919876500605';
   const vonageHanging = '+14155552671';
+  const vonageRefusing = '+14155552673';
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lc-routing-'));
     const routing = join(dir, 'routing.json');
@@ -68,6 +69,7 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
         [hanging]: { rateHang: 1 },
         [landline]: { createError: 21614 },
         [vonageHanging]: { provider: 'vonage', rateHang: 1 },
+        [vonageRefusing]: { provider: 'vonage', rate5xx: 1 },
       },
     });
   });
@@ -79,7 +81,15 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
   });
   const atSandbox = (phone: string) => app.sms.sandbox!.messages().filter((m) => m.to === phone);
   const route = (d: { details: unknown }) =>
-    (d.details as { route: { provider: string; tried: Array<{ provider: string; outcome: string }> } }).route;
+    (
+      d.details as {
+        route: {
+          provider: string;
+          requested_at: string;
+          tried: Array<{ provider: string; outcome: string }>;
+        };
+      }
+    ).route;
   const settled = async (id: string) =>
     waitFor(async () => {
       const d = await smsDelivery(t.database.db, id);
@@ -176,6 +186,22 @@ describe(`SMS routing across Twilio and Vonage (${ENGINE})`, () => {
     assert.equal(d.providerMessageId, sent[0]!.sid);
     assert.equal((d.details as { reconciled?: boolean }).reconciled, true);
     assert.ok(d.attempts >= 2);
+  });
+  test('a Vonage send in doubt with no receipt yet is sent nowhere else; it is asked again when the window ends', async () => {
+    await smsUser(t.database.db, 'route-vonage-pending', vonageRefusing);
+    const id = await notify(app, 'route-vonage-pending');
+    const d = await waitFor(async () => {
+      const row = await smsDelivery(t.database.db, id);
+      return row.errorCode === 'LOOKUP_FAILED' && row.status === 'queued' ? row : undefined;
+    });
+    assert.deepEqual(atSandbox(vonageRefusing), []);
+    const requested = Date.parse(route(d).requested_at);
+    // VONAGE_RECONCILE_WINDOW_MS (10 min by default) after the request in doubt, not the 100 ms retry pace.
+    assert.ok(
+      d.nextAttemptAt!.getTime() - requested > 9 * 60_000,
+      `next attempt ${d.nextAttemptAt!.toISOString()}`,
+    );
+    assert.match(d.errorMessage ?? '', /No Vonage receipt yet/);
   });
 });
 

@@ -10,7 +10,7 @@ import { classifyOutcome, type DeliveryOutcome } from './routing/provider-answer
 import type { ProviderName } from './routing/routing-config.ts';
 import type { Choice, SmsRouter } from './routing/sms-router.ts';
 import { composeSms } from './sms-composer.ts';
-import type { FoundSms, SmsProvider, SmsProviderResult } from './sms-provider.ts';
+import { type FoundSms, ReconcilePending, type SmsProvider, type SmsProviderResult } from './sms-provider.ts';
 
 export interface SmsChannelOptions {
   /** Every provider that may send (the router chooses among them). */
@@ -240,13 +240,31 @@ export class SmsChannel implements Channel {
     const asked = last && this.#o.providers.has(last) ? [last] : [...this.#o.providers.keys()];
     const requestedAt = job.lastRoute?.requested_at ? new Date(job.lastRoute.requested_at) : null;
     for (const name of asked) {
-      const found: FoundSms | null = await this.#provider(name).findSent({
-        to: phone,
-        body: sms.body,
-        since: new Date(job.createdAt.getTime() - 1000),
-        reference: job.deliveryId,
-        requestedAt,
-      });
+      let found: FoundSms | null;
+      try {
+        found = await this.#provider(name).findSent({
+          to: phone,
+          body: sms.body,
+          since: new Date(job.createdAt.getTime() - 1000),
+          reference: job.deliveryId,
+          requestedAt,
+        });
+      } catch (err) {
+        if (!(err instanceof ReconcilePending)) throw err;
+        // Asked again when it can tell, not at the retry pace: each attempt in doubt spends budget.
+        return {
+          asked,
+          found: {
+            kind: 'retryable',
+            code: 'LOOKUP_FAILED',
+            message: err.message,
+            outcomeUnknown: true,
+            retryAfterMs: err.retryAfterMs,
+            details: { route: { ...job.lastRoute } },
+            content: { body: sms.body },
+          },
+        };
+      }
       this.#o.logger.info(
         { deliveryId: job.deliveryId, provider: name, adopted: found?.messageId ?? null },
         found

@@ -59,12 +59,24 @@ export interface ReconcileQuery {
   requestedAt: Date | null;
 }
 
+/** The provider cannot tell yet whether the send in doubt went out; ask again after `retryAfterMs`. */
+export class ReconcilePending extends Error {
+  override name = 'ReconcilePending';
+  readonly retryAfterMs: number;
+
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 export interface SmsProvider {
   readonly name: ProviderName;
   send(request: SmsRequest): Promise<SmsProviderResult>;
   /**
    * The message an earlier attempt sent through this provider, or null when it certainly sent
-   * none. Throws when it cannot tell (yet): the attempt then stays in doubt and nothing is sent.
+   * none. Throws when it cannot tell (`ReconcilePending` when it will, later): the attempt then
+   * stays in doubt and nothing is sent.
    */
   findSent(query: ReconcileQuery): Promise<FoundSms | null>;
 }

@@ -1,10 +1,11 @@
 import type { Clock } from '../../../clock.ts';
-import type {
-  FoundSms,
-  ReconcileQuery,
-  SmsProvider,
-  SmsProviderResult,
-  SmsRequest,
+import {
+  type FoundSms,
+  ReconcilePending,
+  type ReconcileQuery,
+  type SmsProvider,
+  type SmsProviderResult,
+  type SmsRequest,
 } from '../sms-provider.ts';
 import type { VonageService } from './vonage-service.ts';
 
@@ -77,8 +78,10 @@ export class VonageProvider implements SmsProvider {
     const asked = (query.requestedAt ?? query.since).getTime();
     const waited = this.#o.clock.now() - asked;
     if (waited < this.#o.reconcileWindowMs) {
-      throw new Error(
-        `no Vonage receipt yet for the send in doubt; it counts as not sent ${Math.ceil((this.#o.reconcileWindowMs - waited) / 1000)} s from now`,
+      const left = this.#o.reconcileWindowMs - waited;
+      throw new ReconcilePending(
+        `No Vonage receipt yet for the send in doubt; it counts as not sent ${Math.ceil(left / 1000)} s from now`,
+        left,
       );
     }
     return null;
