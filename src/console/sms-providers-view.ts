@@ -29,13 +29,15 @@ function when(iso: string, timeZone: string): Html {
 }
 
 function state(p: ProviderSnapshot, timeZone: string): Html {
-  const label = html`<strong>${STATE_LABELS[p.state]}</strong>`;
-  if (p.state === 'in_rotation' || p.outSince === null) return label;
-  return html`${label} since ${when(p.outSince, timeZone)}: ${p.outCause}${
-    p.nextProbeAt
-      ? html`<span class="note">next probe from ${when(p.nextProbeAt, timeZone)}</span>`
-      : html`<span class="note">a probe request is in flight</span>`
-  }`;
+  if (p.state === 'in_rotation' || p.outSince === null)
+    return html`<strong>${STATE_LABELS[p.state]}</strong>`;
+  // A probing provider is still out since then: the probe decides whether it comes back.
+  const out = html`since ${when(p.outSince, timeZone)}: ${p.outCause}`;
+  return p.state === 'out'
+    ? html`<strong>${STATE_LABELS.out}</strong> ${out}${
+        p.nextProbeAt && html`<span class="note">next probe from ${when(p.nextProbeAt, timeZone)}</span>`
+      }`
+    : html`<strong>${STATE_LABELS.probing}</strong>: a probe request is in flight<span class="note">out ${out}</span>`;
 }
 
 function health(p: ProviderSnapshot): Html {
@@ -58,6 +60,7 @@ function fromTo(h: HistoryEntry): string {
 }
 
 function providerTable(routing: RoutingSnapshot, timeZone: string): Html {
+  // One health window for every provider (the routing config's health settings).
   const windowMs = routing.providers[0]?.window.ms ?? 0;
   return html`<div class="scroll" role="region" aria-label="SMS providers" tabindex="0"><table class="providers">
 <caption>Enabled SMS providers as of ${when(routing.at, timeZone)} (${timeZone}); counts over the last ${formatCount(windowMs / 60_000)} min</caption>

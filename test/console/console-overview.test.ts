@@ -4,6 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { CHANNELS, getNotificationType } from '../../src/catalog/catalog.ts';
 import { describeDeliveryError } from '../../src/channels/delivery-error-info.ts';
+import { TestClock } from '../../src/clock.ts';
 import { SESSION_COOKIE } from '../../src/console/session-routes.ts';
 import { formatLocalDateTime } from '../../src/console/zoned-time.ts';
 import { deliveries, notifications } from '../../src/db/schema.ts';
@@ -182,6 +183,8 @@ describe(`console overview and its live stream (${ENGINE})`, () => {
 
 describe(`console overview: SMS providers (${ENGINE})`, () => {
   const ZONE = 'Asia/Kolkata';
+  // The router's backoff runs on the app's clock: the probing test steps past it.
+  const clock = new TestClock();
   let t: TestDatabase;
   let app: RunningApp;
 
@@ -190,6 +193,7 @@ describe(`console overview: SMS providers (${ENGINE})`, () => {
     app = await startConsoleApp(t, {
       adminKey: ADMIN_KEY,
       env: { SMS_PROVIDERS: 'twilio,vonage', STATS_TIME_ZONE: ZONE },
+      clock,
     });
   });
   after(async () => {
@@ -202,6 +206,7 @@ describe(`console overview: SMS providers (${ENGINE})`, () => {
     assert.equal((await c.signIn(ADMIN_KEY)).status, 303);
     return providersSection((await c.request('GET', '/console/overview')).text);
   }
+  const at = (iso: string | null) => formatLocalDateTime(new Date(iso!), ZONE);
   const row = (section: string, provider: string) => {
     const m = new RegExp(`<tr data-provider="${provider}">([\\s\\S]*?)</tr>`).exec(section);
     if (!m) throw new Error(`no row for ${provider}`);
@@ -227,7 +232,6 @@ describe(`console overview: SMS providers (${ENGINE})`, () => {
     app.sms.router!.recordRequest('vonage', { result: 'not-reached' });
     const routing = app.sms.router!.snapshot();
     const vonage = routing.providers.find((p) => p.name === 'vonage')!;
-    const at = (iso: string | null) => formatLocalDateTime(new Date(iso!), ZONE);
 
     const section = await overview();
     assert.equal(
@@ -244,6 +248,30 @@ describe(`console overview: SMS providers (${ENGINE})`, () => {
       ),
     );
     assert.ok(section.includes(`<time datetime="${change.at}">`), 'the instant, machine-readable');
+  });
+
+  test('once its backoff is over and a request is its probe, the provider shows as probing, and the changes are newest first', async () => {
+    const out = app.sms.router!.snapshot().providers.find((p) => p.name === 'vonage')!;
+    assert.equal(out.state, 'out', 'the previous test took it out');
+    clock.advance(Date.parse(out.nextProbeAt!) - clock.now());
+    // India's route lists Vonage: the next SMS there is its probe.
+    const choice = app.sms.router!.choose('IN', 1);
+    assert.ok(choice.ok && choice.probe && choice.provider === 'vonage', JSON.stringify(choice));
+    const history = app.sms.router!.snapshot().history;
+
+    const section = await overview();
+    assert.match(
+      row(section, 'vonage'),
+      new RegExp(
+        `^vonage Probing: a probe request is in flight out since ${at(out.outSince)}: connection refused not judged while out of rotation `,
+      ),
+    );
+    assert.match(
+      text(section),
+      new RegExp(
+        `The last 2 routing changes, newest first .* Reason ${at(history[1]!.at)} vonage Rotation out → probing probe after 30 s out ${at(history[0]!.at)} vonage Rotation in → out connection refused$`,
+      ),
+    );
   });
 });
 
