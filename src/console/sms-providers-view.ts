@@ -11,7 +11,7 @@ import { formatLocalDateTime } from './zoned-time.ts';
  */
 
 /** The overview shows the newest changes only; the API has the router's whole history. */
-export const HISTORY_SHOWN = 10;
+const HISTORY_SHOWN = 10;
 
 const STATE_LABELS: Record<ProviderSnapshot['state'], string> = {
   in_rotation: 'In rotation',
