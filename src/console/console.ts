@@ -16,6 +16,7 @@ import type { PreferenceRouteDeps } from '../http/routes/preferences.ts';
 import type { Logger } from '../logger.ts';
 import type { CreateNotificationDeps } from '../notifications/create-notification.ts';
 import type { SmsSetup } from '../setup/sms.ts';
+import { smsProvidersReport } from '../stats/sms-providers.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { registerActivity } from './activity-page.ts';
 import { registerAuditPage } from './audit-page.ts';
@@ -70,7 +71,13 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
   const sessions = new ConsoleSessions(db, o.sessionLimits, o.clock);
   const guard = consoleGuard(sessions, new Set(o.sms.sandbox ? (['sandbox'] as const) : []));
   const secureCookies = o.publicUrl?.startsWith('https:') ?? false;
-  const overview = { db, timeZone: o.timeZone, clock: o.clock, warningPercent: o.warningPercent };
+  const overview = {
+    db,
+    timeZone: o.timeZone,
+    clock: o.clock,
+    warningPercent: o.warningPercent,
+    smsProviders: () => smsProvidersReport(o.config, o.sms),
+  };
   const live = new LiveSnapshots({
     database: o.database,
     intervalMs: o.liveIntervalMs,

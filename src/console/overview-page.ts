@@ -7,10 +7,12 @@ import type { Clock } from '../clock.ts';
 import type { Queryable } from '../db/database.ts';
 import { Html, html } from '../http/html.ts';
 import { type DeliveryStats, deliveryStats } from '../stats/delivery-stats.ts';
+import type { SmsProvidersReport } from '../stats/sms-providers.ts';
 import { type NamedWindow, resolveWindow, STATS_WINDOWS } from '../stats/stats-window.ts';
 import { CHANNEL_LABELS, formatAge, formatCount, formatMoney, formatRate } from './format.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import type { ConsoleGuard } from './session-routes.ts';
+import { smsProvidersSection } from './sms-providers-view.ts';
 
 export interface OverviewDeps {
   db: Queryable;
@@ -18,6 +20,8 @@ export interface OverviewDeps {
   clock: Clock;
   /** A channel whose delivery rate is below this percentage is flagged. */
   warningPercent: number;
+  /** The SMS providers and the router's state now, as GET /api/v1/sms/providers answers. */
+  smsProviders: () => SmsProvidersReport;
 }
 
 const WINDOW_LABELS: Record<NamedWindow, string> = {
@@ -160,7 +164,12 @@ const rendered = (snapshot: OverviewSnapshot, id: string) => new Html(snapshot.s
 const section = (snapshot: OverviewSnapshot, id: string) =>
   html`<div id="${id}" data-live>${rendered(snapshot, id)}</div>`;
 
-function overviewMain(window: NamedWindow, stats: DeliveryStats, snapshot: OverviewSnapshot): Html {
+function overviewMain(
+  window: NamedWindow,
+  stats: DeliveryStats,
+  snapshot: OverviewSnapshot,
+  providers: Html,
+): Html {
   const s = (id: string) => section(snapshot, id);
   return html`<h1>Overview: ${WINDOW_LABELS[window]}</h1>
 <nav aria-label="Window" class="windows"><ul>${STATS_WINDOWS.map(
@@ -175,7 +184,8 @@ function overviewMain(window: NamedWindow, stats: DeliveryStats, snapshot: Overv
 <section aria-labelledby="h-volume"><h2 id="h-volume">Volume per channel</h2>
 <figure><div id="volume-chart" class="chart" data-chart="${JSON.stringify(snapshot.chart)}" role="img" aria-label="Line chart of deliveries created per ${stats.window.granularity} and channel; the same figures are in the table below"></div>
 <figcaption><details><summary>The figures as a table</summary><div class="scroll" role="region" aria-label="Volume per channel as a table" tabindex="0">${s('volume-table')}</div></details></figcaption></figure></section>
-<section aria-labelledby="h-queue"><h2 id="h-queue">Queue</h2>${s('queue')}</section>`;
+<section aria-labelledby="h-queue"><h2 id="h-queue">Queue</h2>${s('queue')}</section>
+<section aria-labelledby="h-providers"><h2 id="h-providers">SMS providers</h2>${providers}</section>`;
 }
 
 export function registerOverviewPage(app: FastifyInstance, deps: OverviewDeps, guard: ConsoleGuard): void {
@@ -195,7 +205,13 @@ export function registerOverviewPage(app: FastifyInstance, deps: OverviewDeps, g
               scripts: ['overview.js'],
               styles: [`${CONSOLE_PATH}/vendor/uplot/uPlot.min.css`],
             },
-            overviewMain(request.query.window, stats, snapshot),
+            // Not in the live snapshot: the router's state is as of this page load (reload for now).
+            overviewMain(
+              request.query.window,
+              stats,
+              snapshot,
+              smsProvidersSection(deps.smsProviders().routing, deps.timeZone),
+            ),
           ),
         );
       },
