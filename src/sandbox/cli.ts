@@ -75,6 +75,11 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
     faults,
     logger,
   });
+  // Listening for the stop before the banner: whoever reads the banner may stop it at once.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   // A generated token exists only in this process, so it is shown; a supplied one is masked.
   const token =
     values['auth-token'] === undefined ? `${sandbox.authToken} (generated)` : maskSecret(sandbox.authToken);
@@ -87,10 +92,7 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
   console.log('  secrets      API secret and signature secret: the defaults in docs/sms.md');
   console.log(`  signatures   ${sandbox.vonage.signatureAlgorithm}`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await stopped;
   logger.info({ signal, stats: sandbox.stats() }, 'twilio sandbox stopping');
   await sandbox.close();
   return 0;
