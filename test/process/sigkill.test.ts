@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { type Database, openDatabase, queryRows } from '../../src/db/database.ts';
@@ -22,6 +23,9 @@ async function idsWhere(db: Database, where: ReturnType<typeof sql>): Promise<st
 }
 
 /** The deliveries the killed worker left in `sending` (its leases), read once it is dead. */
+/** A process's state letter from /proc (`T`: stopped by a signal); the name may hold spaces, so after its `)`. */
+const processState = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+
 const orphansOf = (db: Database, owner: string) =>
   idsWhere(db, sql`status = 'sending' and lease_owner = ${owner}`);
 
@@ -99,6 +103,9 @@ describe('a worker process killed with SIGKILL while holding leases', () => {
       await waitFor(
         async () => {
           a.child.kill('SIGSTOP');
+          // The signal is asynchronous: until A is stopped it may still send a statement that
+          // completes its leases after they were counted.
+          await waitFor(async () => processState(a.child.pid!) === 'T', 5_000, 'A stopped');
           await waitFor(async () => (await othersActive()) === 0, 5_000, "A's statements finished");
           if ((await count(sql`status = 'sending' and lease_owner = 'A'`)) > 0) return true;
           a.child.kill('SIGCONT');
