@@ -133,10 +133,32 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     db,
     listen: (channel, onPayload, onReconnect) => listener.listen(channel, onPayload, onReconnect),
     async close() {
-      await listener.close();
-      await pool.end();
+      await endWithin(listener.close(), 'the LISTEN connection', opts.logger);
+      await endWithin(pool.end(), 'the database pool', opts.logger);
     },
   };
+}
+
+/** How long closing may wait for the database's connections to end. */
+const END_TIMEOUT_MS = 5_000;
+
+/**
+ * node-postgres can leave a close waiting for good after the server stalled: `pool.end()` waits
+ * for a client whose connection attempt connectionTimeoutMillis cut (issues #2243, #3543), and a
+ * client's `end()` after a failed connect waits for an `end` event that already fired (#2777).
+ * Their sockets are gone by then, so after a bound the close goes on, and says so.
+ */
+async function endWithin(ending: Promise<unknown>, what: string, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    ending.then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), END_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!ended)
+    logger.warn({ waitMs: END_TIMEOUT_MS }, `${what} did not end in time after a stall; closing anyway`);
 }
 
 /** Run raw SQL and return its rows on either engine (their result objects differ only in type). */
