@@ -6,6 +6,7 @@ import {
   isFinalFailureStatus,
   parseTwilioErrorCode,
   type TwilioErrorClass,
+  twilioAnswer,
   twilioErrorMessage,
 } from '../../src/channels/sms/twilio-errors.ts';
 
@@ -88,5 +89,21 @@ describe('error codes and texts as stored', () => {
     assert.equal(twilioErrorMessage(30005), 'Twilio error 30005: Unknown destination handset');
     assert.equal(twilioErrorMessage(30005, 'Unknown handset'), 'Twilio error 30005: Unknown handset');
     assert.equal(twilioErrorMessage(30005, null), 'Twilio error 30005: Unknown destination handset');
+  });
+});
+
+describe('twilioAnswer (what a failed create says to the routing)', () => {
+  test('no answer: a refused connection reached nothing, a timeout or dropped connection may have sent', () => {
+    assert.deepEqual(twilioAnswer(null, null, 'ECONNREFUSED'), { result: 'not-reached' });
+    assert.deepEqual(twilioAnswer(null, null, 'ECONNABORTED'), { result: 'no-answer' });
+    assert.deepEqual(twilioAnswer(null, null, undefined), { result: 'no-answer' });
+  });
+  test('answers: 5xx in doubt; the number, the account and throttling refused, each by its kind', () => {
+    assert.deepEqual(twilioAnswer(20500, 500, undefined), { result: 'server-error' });
+    assert.deepEqual(twilioAnswer(21614, 400, undefined), { result: 'refused', refusal: 'recipient' });
+    assert.deepEqual(twilioAnswer(21610, 400, undefined), { result: 'refused', refusal: 'recipient' });
+    assert.deepEqual(twilioAnswer(20003, 401, undefined), { result: 'refused', refusal: 'auth' });
+    assert.deepEqual(twilioAnswer(20429, 429, undefined), { result: 'refused', refusal: 'throttled' });
+    assert.deepEqual(twilioAnswer(21606, 400, undefined), { result: 'refused', refusal: 'other' });
   });
 });

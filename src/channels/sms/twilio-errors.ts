@@ -3,7 +3,7 @@
  * give up, or the recipient opted out. Codes and meanings are from Twilio's error dictionary
  * (https://www.twilio.com/docs/api/errors); a code not listed here is classified by HTTP status.
  */
-import type { ProviderAnswer } from './routing/provider-answer.ts';
+import { NOT_REACHED_SOCKET_ERRORS, type ProviderAnswer } from './routing/provider-answer.ts';
 
 export type TwilioErrorClass = 'retryable' | 'permanent' | 'opted_out';
 
@@ -82,8 +82,6 @@ export function isFinalFailureStatus(status: string): boolean {
 const RECIPIENT_CODES = new Set([21211, 21610, 21612, 21614]);
 const AUTH_CODES = new Set([20003, 30002]);
 const THROTTLE_CODES = new Set([20429, 21611]);
-/** Socket errors raised before the request was written: nothing can have been sent. */
-const NOT_REACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * A Messages create's failure as the routing reads it (provider-answer.ts): Twilio's code and HTTP
@@ -96,7 +94,9 @@ export function twilioAnswer(
   socketCode: string | undefined,
 ): Exclude<ProviderAnswer, { result: 'accepted' }> {
   if (httpStatus === null) {
-    return socketCode && NOT_REACHED.has(socketCode) ? { result: 'not-reached' } : { result: 'no-answer' };
+    return socketCode && NOT_REACHED_SOCKET_ERRORS.has(socketCode)
+      ? { result: 'not-reached' }
+      : { result: 'no-answer' };
   }
   if (httpStatus >= 500) return { result: 'server-error' };
   if (code !== null && RECIPIENT_CODES.has(code)) return { result: 'refused', refusal: 'recipient' };

@@ -17,6 +17,19 @@ export type ProviderAnswer =
   | { result: 'not-reached' };
 
 /**
+ * Socket errors raised before a request was written: nothing can have been sent (`not-reached`).
+ * Twilio's SDK (axios) and Vonage's (fetch/undici) raise different subsets of them.
+ */
+export const NOT_REACHED_SOCKET_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
  * - `ok`: sent; nothing more to choose.
  * - `known-refusal`: the provider certainly did not send; another provider may be tried at once.
  * - `unknown`: it may have sent; reconcile with THIS provider before choosing again.

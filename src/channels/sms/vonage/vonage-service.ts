@@ -15,7 +15,7 @@
  */
 import { SMS, SMSFailure, type SMSMessages, type SMSParams, TypeEnum } from '@vonage/sms';
 import { INVALID_PHONE_MESSAGE, validatePhone } from '../phone.ts';
-import type { ProviderAnswer } from '../routing/provider-answer.ts';
+import { NOT_REACHED_SOCKET_ERRORS, type ProviderAnswer } from '../routing/provider-answer.ts';
 import { analyzeSms } from '../segments.ts';
 import {
   type VonageErrorClass,
@@ -194,16 +194,6 @@ function failure(
   };
 }
 
-/** Socket errors raised before the request was written: nothing can have been sent. */
-const NOT_REACHED = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 /** An HTTP status other than 200, a timeout or a socket error, described without the request. */
 function transportFailure(err: unknown): [string, Partial<Failure> & Pick<Failure, 'answer'>] {
   const e = err as { name?: string; response?: unknown; cause?: { code?: string } };
@@ -219,7 +209,7 @@ function transportFailure(err: unknown): [string, Partial<Failure> & Pick<Failur
   if (e.name === 'AbortError' || e.name === 'TimeoutError')
     return ['Vonage request timed out', { answer: { result: 'no-answer' } }];
   const code = e.cause?.code;
-  if (code && NOT_REACHED.has(code))
+  if (code && NOT_REACHED_SOCKET_ERRORS.has(code))
     return [`Vonage request failed: ${code}`, { answer: { result: 'not-reached' } }];
   // A dropped connection, or anything else once the request may have been written: it may have sent.
   return [`Vonage request failed: ${code ?? e.name ?? 'unknown error'}`, { answer: { result: 'no-answer' } }];
