@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { NOTIFICATION_TYPES } from '../src/catalog/catalog.ts';
+import { describeDeliveryRules } from '../src/catalog/delivery-rules.ts';
 import { deliveryErrorAnchor, describeDeliveryError } from '../src/channels/delivery-error-info.ts';
 import { DELIVERY_ERRORS, type DeliveryErrorEntry, SKIP_REASONS } from '../src/channels/delivery-errors.ts';
 import { analyzeSms } from '../src/channels/sms/segments.ts';
@@ -46,6 +47,18 @@ export async function templatesDoc(): Promise<string> {
       (t) =>
         `| \`${t.name}\` | ${t.category} | ${t.priority} | ${t.recipient} | ${t.channels.join(', ')} | ${t.variables.map((v) => `\`${v}\``).join(', ')} | \`${t.link}\` |`,
     ),
+    '',
+    '## Delivery rules',
+    '',
+    'Rules per type (src/catalog/delivery-rules.ts), checked when the catalog loads: a rule naming a',
+    'channel the type does not use, or a delay past its maximum, stops the service at start-up.',
+    '',
+    '| type | rules |',
+    '|---|---|',
+    ...NOTIFICATION_TYPES.map((t) => {
+      const rules = describeDeliveryRules(t.rules);
+      return `| \`${t.name}\` | ${rules.length > 0 ? rules.join('; ') : '—'} |`;
+    }),
     '',
     '## Examples (English SMS with the sample context)',
     '',

@@ -3,6 +3,7 @@
  * preferences, templates, the dashboard) looks types up here instead of spelling their names.
  */
 import { AppError } from '../errors.ts';
+import { type DeliveryRules, deliveryRuleProblems } from './delivery-rules.ts';
 
 /** The ways a notification can reach a user; each has one module under src/channels/ (in_app: src/inbox/). */
 export const CHANNELS = ['in_app', 'sms', 'email', 'push'] as const;
@@ -37,6 +38,8 @@ export interface NotificationTypeDef {
    * category, not just in its own (the SMS opt-in confirmation). Default: its own category.
    */
   gatedBy?: 'channel';
+  /** Escalation, fallback, delay, cancel and collapse keys, throttle (catalog/delivery-rules.ts). */
+  rules?: DeliveryRules;
 }
 
 const ALL_CHANNELS: readonly ChannelName[] = ['in_app', 'sms', 'email', 'push'];
@@ -218,8 +221,16 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The catalog is code, so its rules are checked as it loads: a wrong rule stops any process at start-up. */
+function checked(types: NotificationTypeDef[]): NotificationTypeDef[] {
+  const problems = types.flatMap(deliveryRuleProblems);
+  if (problems.length > 0)
+    throw new Error(`The notification catalog's delivery rules are wrong:\n- ${problems.join('\n- ')}`);
+  return types;
+}
+
 export const NOTIFICATION_TYPES: readonly NotificationTypeDef[] = deepFreeze(
-  Object.entries(DEFS).map(([name, def]) => ({ name, ...def })),
+  checked(Object.entries(DEFS).map(([name, def]) => ({ name, ...def }))),
 );
 
 export const NOTIFICATION_TYPE_NAMES: readonly string[] = NOTIFICATION_TYPES.map((def) => def.name);

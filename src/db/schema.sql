@@ -209,10 +209,15 @@ CREATE TABLE notifications (
   context jsonb NOT NULL DEFAULT '{}'::jsonb,
   read_at timestamp with time zone,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
+  send_at timestamp with time zone,
+  cancel_key text,
+  collapse_key text,
   CONSTRAINT notifications_user_id_users_id_fk FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE,
   CONSTRAINT notifications_pkey PRIMARY KEY (id)
 );
 
+CREATE INDEX notifications_cancel_key_idx ON public.notifications USING btree (cancel_key) WHERE (cancel_key IS NOT NULL);
+CREATE INDEX notifications_collapse_idx ON public.notifications USING btree (user_id, type, collapse_key) WHERE (collapse_key IS NOT NULL);
 CREATE INDEX notifications_created_idx ON public.notifications USING btree (created_at, id);
 CREATE UNIQUE INDEX notifications_notification_id_key ON public.notifications USING btree (notification_id);
 CREATE INDEX notifications_type_created_idx ON public.notifications USING btree (type, created_at, id);
@@ -543,26 +548,38 @@ begin
   with v as (
     select v.* from jsonb_to_recordset(p_items) as v(
       ord int, notification_id text, user_id bigint, type text, category text, priority text,
-      title text, message text, context jsonb, deliveries jsonb)
+      title text, message text, context jsonb, send_at timestamptz, cancel_key text, collapse_key text,
+      deliveries jsonb)
     join unnest(stored) as s(ord) on s.ord = v.ord
   ), n as (
-    insert into notifications (notification_id, user_id, type, category, priority, title, message, context)
-    select v.notification_id, v.user_id, v.type, v.category, v.priority, v.title, v.message, v.context
+    insert into notifications (notification_id, user_id, type, category, priority, title, message, context,
+      send_at, cancel_key, collapse_key)
+    select v.notification_id, v.user_id, v.type, v.category, v.priority, v.title, v.message, v.context,
+      v.send_at, v.cancel_key, v.collapse_key
     from v order by v.ord
     returning *
   ), d as (
-    insert into deliveries (notification_id, channel, status, max_attempts, next_attempt_at, skip_reason, error_message)
+    insert into deliveries (notification_id, channel, status, max_attempts, next_attempt_at, skip_reason, error_message,
+      details)
     select n.id, e.channel, p_machine -> e.event ->> 'to', e.max_attempts, e.next_attempt_at, e.skip_reason,
-           e.error_message
+           e.error_message, e.details
     from n join v on v.notification_id = n.notification_id
     cross join lateral jsonb_to_recordset(v.deliveries) as e(
       ord int, channel text, event text, max_attempts int, next_attempt_at timestamptz,
-      skip_reason text, error_message text)
+      skip_reason text, error_message text, details jsonb)
     order by n.id, e.ord
     returning *
   ), h as (
+    -- The first history row says why the delivery starts as it does: a rule's wait (its `detail`,
+    -- e.g. "waiting for read until …"), else the skip's message.
     insert into delivery_status_history (delivery_id, from_status, to_status, detail)
-    select d.id, null, d.status, d.error_message from d order by d.id
+    select d.id, null, d.status, coalesce(x.detail, d.error_message)
+    from d left join (
+      select n.id as notification_id, e.channel, e.detail
+      from n join v on v.notification_id = n.notification_id
+      cross join lateral jsonb_to_recordset(v.deliveries) as e(channel text, detail text)
+    ) x on x.notification_id = d.notification_id and x.channel = d.channel
+    order by d.id
     returning *
   )
   select json_build_object(

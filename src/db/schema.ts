@@ -121,10 +121,19 @@ export const notifications = pgTable(
     message: text('message').notNull(),
     context: jsonb('context').$type<Record<string, unknown>>().notNull().default({}),
     readAt: timestamp('read_at', { withTimezone: true }),
+    /** Delivery rules (catalog/delivery-rules.ts): when it was asked to go out, and its keys. */
+    sendAt: timestamp('send_at', { withTimezone: true }),
+    cancelKey: text('cancel_key'),
+    collapseKey: text('collapse_key'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('notifications_notification_id_key').on(t.notificationId),
+    // Cancel by key, and the newer notification of a collapse key finding the older (migration 0019).
+    index('notifications_cancel_key_idx').on(t.cancelKey).where(sql`${t.cancelKey} is not null`),
+    index('notifications_collapse_idx')
+      .on(t.userId, t.type, t.collapseKey)
+      .where(sql`${t.collapseKey} is not null`),
     index('notifications_user_created_idx').on(t.userId, t.createdAt),
     // The activity list's newest-first pages, overall and per type (migration 0014).
     index('notifications_created_idx').on(t.createdAt, t.id),

@@ -17,6 +17,10 @@ export interface NewNotification {
   title: string;
   message: string;
   context: Record<string, unknown>;
+  /** Delivery rules (catalog/delivery-rules.ts): the requested send time and the type's keys. */
+  sendAt?: Date | null;
+  cancelKey?: string | null;
+  collapseKey?: string | null;
 }
 
 export interface NewDelivery {
@@ -26,6 +30,10 @@ export interface NewDelivery {
   nextAttemptAt: Date | null;
   skipReason: string | null;
   errorMessage: string | null;
+  /** A rule's state kept on the delivery from the start (e.g. the escalation it waits for). */
+  details?: Record<string, unknown> | null;
+  /** Its first history line when a rule shapes it ("waiting for read until …"). */
+  detail?: string | null;
 }
 
 /** The state machine's creation event of each initial status (lc_insert_notifications checks it). */
@@ -83,6 +91,9 @@ export async function insertNotifications(
     title: n.title,
     message: n.message,
     context: n.context,
+    send_at: n.sendAt?.toISOString() ?? null,
+    cancel_key: n.cancelKey ?? null,
+    collapse_key: n.collapseKey ?? null,
     scope: k?.scope ?? null,
     key: k?.key ?? null,
     request_hash: k?.requestHash ?? null,
@@ -94,6 +105,8 @@ export async function insertNotifications(
       next_attempt_at: d.nextAttemptAt?.toISOString() ?? null,
       skip_reason: d.skipReason,
       error_message: d.errorMessage,
+      details: d.details ?? null,
+      detail: d.detail ?? null,
     })),
   }));
   const queued = [
