@@ -1,5 +1,6 @@
 import { runSandboxCommand } from '../sandbox/cli.ts';
 import type { Command } from './command.ts';
+import { runKeysCommand } from './commands/keys.ts';
 import { runMigrateCommand } from './commands/migrate.ts';
 import { runServeCommand } from './commands/serve.ts';
 import { runSmsCommand } from './commands/sms-status.ts';
@@ -25,6 +26,10 @@ const COMMANDS: Record<string, Command> = {
     run: (argv) => runServeCommand(argv, { api: false, worker: true }),
   },
   migrate: { summary: 'Apply database migrations and exit', run: runMigrateCommand },
+  keys: {
+    summary: 'API keys: `keys list`, `keys create --name N --role R`, `keys revoke ID`, `keys rotate ID`',
+    run: runKeysCommand,
+  },
   'test-sms': {
     summary: 'Check the SMS configuration or send a test SMS (--check-config, --phone, --user-email)',
     run: runTestSmsCommand,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, gt, inArray, isNull, lte, or } from 'drizzle-orm';
-import type { ApiKeyIdentity } from '../auth/api-keys.ts';
+import { type ApiKeyIdentity, keyIsLive } from '../auth/api-keys.ts';
 import type { Clock } from '../clock.ts';
 import type { Queryable } from '../db/database.ts';
 import { apiKeys, consoleSessions } from '../db/schema.ts';
@@ -91,7 +91,7 @@ export class ConsoleSessions {
           eq(consoleSessions.tokenHash, hashToken(token)),
           gt(consoleSessions.createdAt, new Date(now.getTime() - this.#limits.absoluteMs)),
           gt(consoleSessions.lastSeenAt, new Date(now.getTime() - this.#limits.idleMs)),
-          isNull(apiKeys.revokedAt),
+          keyIsLive(),
           inArray(apiKeys.role, [...CONSOLE_ROLES]),
         ),
       );

@@ -23,7 +23,7 @@ export interface CliResult {
 export function cli(
   args: string[],
   env: Record<string, string> = {},
-  timeoutMs = 60_000,
+  timeoutMs = 180_000,
 ): Promise<CliResult> {
   const cwd = mkdtempSync(join(tmpdir(), 'lcn-cli-'));
   const child = spawn(process.execPath, [BIN, ...args], {
