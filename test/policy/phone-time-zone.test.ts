@@ -108,9 +108,9 @@ describe(`quiet hours follow the phone's zone when the user has none (${ENGINE})
     assert.equal(await smsDue('tz-in', NY_NIGHT), NY_NIGHT);
   });
 
-  test('their own zone wins over the phone', async () => {
+  test('their own zone wins over the phone (Tokyo: 12:30, day)', async () => {
     await smsUser(db(), 'tz-us-own', US);
-    await db().update(users).set({ timeZone: 'Asia/Kolkata' }).where(eq(users.externalId, 'tz-us-own'));
+    await db().update(users).set({ timeZone: 'Asia/Tokyo' }).where(eq(users.externalId, 'tz-us-own'));
     assert.equal(await smsDue('tz-us-own', NY_NIGHT), NY_NIGHT);
   });
 
