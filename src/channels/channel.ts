@@ -9,6 +9,7 @@ export interface RecipientProfile {
   firstName: string | null;
   lastName: string | null;
   locale: string;
+  /** The effective zone (user-time-zone.ts): their own, else their phone's, else the default. */
   timeZone: string;
 }
 

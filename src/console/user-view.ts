@@ -7,6 +7,7 @@ import { CATEGORIES, CHANNELS } from '../catalog/catalog.ts';
 import { maskPhone } from '../channels/sms/phone.ts';
 import { type Html, html } from '../http/html.ts';
 import type { PreferenceView } from '../preferences/preference-fields.ts';
+import { effectiveTimeZone, type TimeZoneSource } from '../user-time-zone.ts';
 import { CHANNEL_LABELS, formatCount } from './format.ts';
 import { CONSOLE_PATH } from './layout.ts';
 import type { CapUsage, RecentNotification, SmsChange, UserRow } from './users-data.ts';
@@ -41,6 +42,18 @@ export const userHref = (externalId: string) => `${CONSOLE_PATH}/users/${encodeU
 const utc = (d: Date) =>
   html`<time datetime="${d.toISOString()}">${d.toISOString().slice(0, 16).replace('T', ' ')}</time>`;
 
+const ZONE_SOURCES: Record<TimeZoneSource, string> = {
+  user: 'own setting',
+  phone: 'from the phone number',
+  default: 'service default: no own setting, no phone country',
+};
+
+/** The zone their quiet hours and caps follow, and where it comes from. */
+export function zoneLine(u: UserRow): Html {
+  const { zone, source } = effectiveTimeZone(u);
+  return html`${zone} <span class="note">(${ZONE_SOURCES[source]})</span>`;
+}
+
 export function userMain(d: UserPageData): Html {
   const u = d.user;
   const id = encodeURIComponent(u.externalId);
@@ -52,7 +65,7 @@ export function userMain(d: UserPageData): Html {
 <div><dt>Email</dt><dd>${u.email ?? '—'}</dd></div>
 <div><dt>Phone</dt><dd>${shownPhone(u.phone)}</dd></div>
 <div><dt>Locale</dt><dd>${u.locale}</dd></div>
-<div><dt>Time zone</dt><dd>${u.timeZone}</dd></div>
+<div><dt>Time zone</dt><dd id="time-zone">${zoneLine(u)}</dd></div>
 <div><dt>Role</dt><dd>${u.role}</dd></div>
 <div><dt>Created</dt><dd>${utc(u.createdAt)} UTC</dd></div>
 </dl>
@@ -147,7 +160,7 @@ function smsSection(d: UserPageData): Html {
 <div><dt>Sent this month</dt><dd data-cap="month">${capLine(d.caps.thisMonth, caps.monthly)}</dd></div>
 </dl>
 <p class="note">Counted as the caps count them: SMS not skipped or failed, by the user's local day and month
-(${d.user.timeZone}).${caps.exemptCritical ? ' Critical notifications are exempt from the caps.' : ''}</p>
+(${effectiveTimeZone(d.user).zone}).${caps.exemptCritical ? ' Critical notifications are exempt from the caps.' : ''}</p>
 <h3>Opt-in and opt-out history</h3>
 ${
   d.smsHistory.length === 0

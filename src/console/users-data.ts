@@ -9,6 +9,7 @@ import type { Db } from '../db/database.ts';
 import { notifications, preferenceChanges, users } from '../db/schema.ts';
 import { countSmsSince, deliveryStatusesOf } from '../deliveries/read-deliveries.ts';
 import { capPeriodStarts, type SmsCaps } from '../preferences/sms-caps.ts';
+import { effectiveTimeZone } from '../user-time-zone.ts';
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -59,7 +60,7 @@ export interface CapUsage {
 
 /** SMS counted against the caps in the user's local day and month, exactly as creation counts them. */
 export async function capUsage(db: Db, user: UserRow, caps: SmsCaps, now: Date): Promise<CapUsage> {
-  const sent = await countSmsSince(db, user.id, capPeriodStarts(now, user.timeZone));
+  const sent = await countSmsSince(db, user.id, capPeriodStarts(now, effectiveTimeZone(user).zone));
   return { caps, ...sent };
 }
 

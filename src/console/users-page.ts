@@ -20,7 +20,7 @@ import { recordAudit } from './audit-log.ts';
 import { CONSOLE_PATH, layout } from './layout.ts';
 import type { ConsoleOperator } from './session.ts';
 import type { ConsoleGuard } from './session-routes.ts';
-import { fullName, shownPhone, userHref, userMain } from './user-view.ts';
+import { fullName, shownPhone, userHref, userMain, zoneLine } from './user-view.ts';
 import {
   capUsage,
   findUserRow,
@@ -103,7 +103,7 @@ ${
         (
           u,
         ) => html`<tr><td><a href="${userHref(u.externalId)}">${u.externalId}</a></td><td>${fullName(u)}</td>
-<td>${u.email ?? '—'}</td><td>${shownPhone(u.phone)}</td><td>${u.locale}</td><td>${u.timeZone}</td></tr>`,
+<td>${u.email ?? '—'}</td><td>${shownPhone(u.phone)}</td><td>${u.locale}</td><td>${zoneLine(u)}</td></tr>`,
       )}</tbody></table></div>`)
 }
 ${next && html`<p><a rel="next" href="${CONSOLE_PATH}/users?q=${encodeURIComponent(query ?? '')}&amp;after=${next.id}">More users</a></p>`}`;

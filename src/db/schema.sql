@@ -333,7 +333,7 @@ CREATE TABLE users (
   first_name text,
   last_name text,
   locale text NOT NULL DEFAULT 'en'::text,
-  time_zone text NOT NULL DEFAULT 'Asia/Kolkata'::text,
+  time_zone text,
   role text NOT NULL DEFAULT 'customer'::text,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   updated_at timestamp with time zone NOT NULL DEFAULT now(),

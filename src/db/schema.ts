@@ -36,7 +36,8 @@ export const users = pgTable(
     firstName: text('first_name'),
     lastName: text('last_name'),
     locale: text('locale').notNull().default('en'),
-    timeZone: text('time_zone').notNull().default('Asia/Kolkata'),
+    /** Their own setting; null: the phone's country decides, else the default (user-time-zone.ts). */
+    timeZone: text('time_zone'),
     role: text('role').notNull().default('customer'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

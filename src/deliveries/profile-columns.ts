@@ -1,4 +1,5 @@
 import type { RecipientProfile } from '../channels/channel.ts';
+import { effectiveTimeZone } from '../user-time-zone.ts';
 
 /** A user's profile columns as SQL returns them (recipient loads and claims). */
 export interface ProfileColumns {
@@ -8,7 +9,8 @@ export interface ProfileColumns {
   first_name: string | null;
   last_name: string | null;
   locale: string;
-  time_zone: string;
+  /** Their own; the profile carries the effective zone. */
+  time_zone: string | null;
 }
 
 export function profileFromColumns(c: ProfileColumns): RecipientProfile {
@@ -19,6 +21,6 @@ export function profileFromColumns(c: ProfileColumns): RecipientProfile {
     firstName: c.first_name,
     lastName: c.last_name,
     locale: c.locale,
-    timeZone: c.time_zone,
+    timeZone: effectiveTimeZone({ timeZone: c.time_zone, phone: c.phone }).zone,
   };
 }

@@ -7,6 +7,7 @@ import { users } from '../db/schema.ts';
 import { type Html, html } from '../http/html.ts';
 import { findInboxUser, type InboxItem, listInbox, markAllRead, markRead } from '../inbox/inbox-store.ts';
 import { text } from '../text.ts';
+import { effectiveTimeZone } from '../user-time-zone.ts';
 import { meLayout } from './layout.ts';
 import { ME_PATH, type MeGuard, meUser } from './session.ts';
 import type { PageShellOf } from './shell.ts';
@@ -86,11 +87,14 @@ export function registerInboxPage(scope: FastifyInstance, deps: InboxPageDeps): 
       const user = await findInboxUser(db, userId);
       const { cursor } = request.query as z.infer<typeof cursorQuery>;
       const page = await listInbox(db, user, { cursor, limit: PAGE_SIZE, unreadOnly: false });
-      const [row] = await db.select({ timeZone: users.timeZone }).from(users).where(eq(users.id, user.id));
+      const [row] = await db
+        .select({ timeZone: users.timeZone, phone: users.phone })
+        .from(users)
+        .where(eq(users.id, user.id));
       const shell = await deps.shell(reply, userId, 'inbox');
       const main = inboxMain(page, {
         csrfToken: shell.csrfToken,
-        timeZone: row!.timeZone,
+        timeZone: effectiveTimeZone(row!).zone,
         unread: shell.unread,
         first: cursor === undefined,
       });

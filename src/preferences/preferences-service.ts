@@ -9,6 +9,7 @@ import {
   users,
 } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
+import { effectiveTimeZone } from '../user-time-zone.ts';
 import { loadQuietHours } from './delivery-policy.ts';
 import { type PreferenceView, parsePreferencePatch, preferenceView } from './preference-fields.ts';
 import { isChannelEnabled, loadPreferences, type PreferenceMap, preferenceKey } from './preference-map.ts';
@@ -51,7 +52,7 @@ export async function getPreferences(
   const user = await findUser(db, externalId);
   const prefs = await loadPreferences(db, user.id);
   const quiet = await loadQuietHours(db, user.id, defaultQuietHours);
-  return preferenceView(user.externalId, prefs, quiet, user.timeZone);
+  return preferenceView(user.externalId, prefs, quiet, effectiveTimeZone(user).zone);
 }
 
 /**
@@ -157,12 +158,15 @@ export async function updatePreferences(
         }
       }
     }
-    if (patch.timeZone !== undefined && patch.timeZone !== user.timeZone) {
+    // Like the flags: only a zone other than the one in effect is written, so saving a form that
+    // shows the phone's zone does not pin it as their own.
+    const zoneBefore = effectiveTimeZone(user).zone;
+    if (patch.timeZone !== undefined && patch.timeZone !== zoneBefore) {
       await tx
         .update(users)
         .set({ timeZone: patch.timeZone, updatedAt: sql`now()` })
         .where(eq(users.id, user.id));
-      settingChanges.push({ field: 'time_zone', fromValue: user.timeZone, toValue: patch.timeZone });
+      settingChanges.push({ field: 'time_zone', fromValue: zoneBefore, toValue: patch.timeZone });
     }
     if (settingChanges.length > 0) {
       await tx

@@ -103,7 +103,10 @@ describe(`console users pages (${ENGINE})`, () => {
     assert.equal(page.status, 200);
     assert.match(page.text, /<h1>User u-page<\/h1>/);
     assert.ok(page.text.includes('+91********10') && !page.text.includes('9876543210'), 'masked phone');
-    assert.match(page.text, /<dt>Time zone<\/dt><dd>Asia\/Kolkata<\/dd>/);
+    assert.match(
+      page.text,
+      /<dt>Time zone<\/dt><dd id="time-zone">Asia\/Kolkata <span class="note">\(from the phone number\)<\/span><\/dd>/,
+    );
     assert.match(page.text, /<dd data-cap="today">2 of 3<\/dd>/);
     assert.match(page.text, /<dd data-cap="month">2 of 50<\/dd>/);
     assert.match(page.text, /<strong>Opted in<\/strong>: SMS on for 5 of 5 categories/);

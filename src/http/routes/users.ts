@@ -10,6 +10,7 @@ import { AppError } from '../../errors.ts';
 import { isSupportedLocale, LOCALES } from '../../templates/template-files.ts';
 import { text } from '../../text.ts';
 import { isTimeZone } from '../../time-zone.ts';
+import { effectiveTimeZone } from '../../user-time-zone.ts';
 import { requireApiKey } from '../auth.ts';
 
 export const userIdParam = z.object({
@@ -30,7 +31,11 @@ const userBody = z
       )
       .optional()
       .describe('e.g. en, hi, ta'),
-    time_zone: text().refine(isTimeZone, 'must be an IANA time zone such as Asia/Kolkata').optional(),
+    time_zone: text()
+      .refine(isTimeZone, 'must be an IANA time zone such as Asia/Kolkata')
+      .nullable()
+      .optional()
+      .describe("Their own zone; null: the phone number's country decides, else the default"),
     role: z.enum(['customer', 'partner', 'admin']).optional(),
   })
   .strict();
@@ -38,6 +43,7 @@ const userBody = z
 type UserRow = typeof users.$inferSelect;
 
 export function userView(u: UserRow) {
+  const zone = effectiveTimeZone(u);
   return {
     id: u.externalId,
     email: u.email,
@@ -46,6 +52,9 @@ export function userView(u: UserRow) {
     last_name: u.lastName,
     locale: u.locale,
     time_zone: u.timeZone,
+    // What quiet hours, caps and schedules use, and why: 'user', 'phone' or 'default'.
+    effective_time_zone: zone.zone,
+    effective_time_zone_source: zone.source,
     role: u.role,
     created_at: u.createdAt.toISOString(),
     updated_at: u.updatedAt.toISOString(),
