@@ -247,7 +247,7 @@ export function twilioErrorCode(code: number): TwilioErrorCode {
 }
 
 interface SkipEntry {
-  /** The `error_message` recorded with it; `{channel}` and `{email}` are filled in. */
+  /** The `error_message` recorded with it, its `{placeholders}` filled in by the writer. */
   message: string;
   meaning: string;
   fix: string;
