@@ -101,15 +101,27 @@ const DEFS: Record<string, Def> = {
   order_confirmed: orderType('critical', 'Order confirmed and pickup scheduled', ['order.pickup_date']),
   order_picked_up: orderType('regular', 'Laundry picked up', ['order.items_count', 'order.delivery_date']),
   order_ready: orderType('regular', 'Order cleaned and ready for delivery', ['order.delivery_date']),
-  order_out_for_delivery: orderType('critical', 'Order is being delivered', []),
+  // A newer "out for delivery" of the same order (a new ETA, another rider) replaces one still queued.
+  order_out_for_delivery: {
+    ...orderType('critical', 'Order is being delivered', []),
+    rules: { collapseKey: 'order.order_number' },
+  },
   order_delivered: orderType('critical', 'Order delivered successfully', []),
   order_cancelled: orderType('critical', 'Order cancelled', []),
-  order_rescheduled: orderType('regular', 'Pickup moved to a new slot', ['order.pickup_date']),
+  // Only the latest slot of an order matters: a newer reschedule replaces one still queued (held by quiet hours).
+  order_rescheduled: {
+    ...orderType('regular', 'Pickup moved to a new slot', ['order.pickup_date']),
+    rules: { collapseKey: 'order.order_number' },
+  },
   pickup_reminder: orderType('regular', 'Reminder shortly before the pickup slot', [
     'order.pickup_date',
     'order.partner_name',
   ]),
-  payment_initiated: paymentType('regular', 'Payment processing', 'payment', []),
+  // A notice, not news (completed or failed follows): one per quarter hour, however often the user retries.
+  payment_initiated: {
+    ...paymentType('regular', 'Payment processing', 'payment', []),
+    rules: { throttleMinutes: 15 },
+  },
   payment_completed: paymentType('critical', 'Payment successful', 'payment', ['payment.transaction_id']),
   payment_failed: paymentType('critical', 'Payment failed; the customer must pay again', 'payment', []),
   refund_requested: paymentType('regular', 'Refund request received', 'refund', []),

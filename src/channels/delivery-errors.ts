@@ -247,7 +247,7 @@ export function twilioErrorCode(code: number): TwilioErrorCode {
 }
 
 interface SkipEntry {
-  /** The `error_message` recorded with it; `{channel}` and `{email}` are filled in. */
+  /** The `error_message` recorded with it, its `{placeholders}` filled in by the writer. */
   message: string;
   meaning: string;
   fix: string;
@@ -302,6 +302,19 @@ export const SKIP_REASONS = {
     message: 'Sent in one digest with other notifications',
     meaning: 'The notification went out inside another delivery’s digest email.',
     fix: 'Nothing: see the carrier delivery named in the message.',
+  },
+  superseded: {
+    message: 'superseded by {notification}',
+    meaning:
+      'A newer notification of the same type and collapse key (e.g. the same order) was stored for the user while this one was still queued; only the newest is sent.',
+    fix: 'Nothing: see the newer notification named in the message.',
+  },
+  throttled: {
+    message:
+      'throttled: at most one {type} per user every {minutes} min; {notification} holds the window until {until}',
+    meaning:
+      "The type's throttle window (docs/templates.md) was already held for this user by an earlier notification of the type, so nothing of this one was sent.",
+    fix: 'Nothing: the next one of the type after the window is sent.',
   },
 } as const satisfies Record<string, SkipEntry>;
 export type SkipReason = keyof typeof SKIP_REASONS;

@@ -619,18 +619,26 @@ begin
   from users u where u.external_id in (select jsonb_array_elements_text(p_external_ids));
 end $function$;
 
-CREATE OR REPLACE FUNCTION public.lc_lock_provider_message_ids(p_ids text[])
+CREATE OR REPLACE FUNCTION public.lc_lock_keys(p_space integer, p_keys text[])
  RETURNS void
  LANGUAGE plpgsql
 AS $function$
 declare
   k int;
 begin
-  -- Sorted, so two transactions locking overlapping sets cannot deadlock. The first key names
-  -- this lock space (0x4C430001, "LC" and 1); a hash collision only makes two messages wait for each other.
-  for k in select distinct hashtext(i) from unnest(p_ids) i where i is not null order by 1 loop
-    perform pg_advisory_xact_lock(1279459329, k);
+  -- Sorted, so two transactions locking overlapping sets cannot deadlock; a hash collision only
+  -- makes two keys wait for each other.
+  for k in select distinct hashtext(i) from unnest(p_keys) i where i is not null order by 1 loop
+    perform pg_advisory_xact_lock(p_space, k);
   end loop;
+end $function$;
+
+CREATE OR REPLACE FUNCTION public.lc_lock_provider_message_ids(p_ids text[])
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  perform lc_lock_keys(1279459329, p_ids);
 end $function$;
 
 CREATE OR REPLACE FUNCTION public.lc_stats_mark_dirty()

@@ -31,6 +31,7 @@ export const WRITE_PATHS = [
   'skipQueuedSmsForUser',
   'mergeUserDigest',
   'resendFailedDelivery',
+  'supersedeDeliveries',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
 
@@ -184,6 +185,12 @@ export const TRANSITIONS = {
     to: 'queued',
     by: 'resendFailedDelivery',
     effects: 'an admin resent it from the console (audited): due now, one more send (attempts = max − 1)',
+  },
+  supersede: {
+    from: ['queued'],
+    to: 'skipped',
+    by: 'supersedeDeliveries',
+    effects: 'a newer notification of the same user, type and collapse key was stored; superseded',
   },
 } as const satisfies Record<string, Transition>;
 

@@ -42,7 +42,7 @@ export async function createNotificationBatch(
     deps,
     valid.map((v) => v.input),
   );
-  const stored = await storeNotifications(deps.db, prepared, false);
+  const stored = await storeNotifications(deps, prepared, false);
   const results: BatchItemResult[] = new Array(items.length);
   items.forEach((item, index) => {
     if ('invalid' in item) results[index] = failed(index, item.invalid);

@@ -1,11 +1,6 @@
 import { type ChannelName, type NotificationTypeDef, requireNotificationType } from '../catalog/catalog.ts';
-import type { Db, Queryable } from '../db/database.ts';
-import {
-  type IdempotencyClaim,
-  insertNotifications,
-  type NewDelivery,
-  type NotificationToInsert,
-} from '../deliveries/enqueue.ts';
+import type { Db } from '../db/database.ts';
+import type { IdempotencyClaim, NewDelivery, NotificationToInsert } from '../deliveries/enqueue.ts';
 import { countSmsSinceEach } from '../deliveries/read-deliveries.ts';
 import type { RetryPolicy } from '../deliveries/retry-policy.ts';
 import { AppError } from '../errors.ts';
@@ -16,6 +11,7 @@ import { decideNotification, type InAppText, renderInAppText, wantsSms } from '.
 import { checkReplay, claimKey, findIdempotencyKeys, hashRequest } from './idempotency.ts';
 import { type NotificationView, toNotificationView } from './notification-view.ts';
 import { loadRecipients } from './recipient.ts';
+import { storeWithRules } from './store-with-rules.ts';
 
 /** Items whose in-app text renders at once: 100 renders, a tenth of the render queue (RENDER_QUEUE_LIMIT). */
 const RENDER_SLICE = 50;
@@ -76,7 +72,7 @@ export async function createNotification(
   deps: CreateNotificationDeps,
   input: CreateNotificationInput,
 ): Promise<CreateNotificationResult> {
-  const [result] = await storeNotifications(deps.db, await prepareNotifications(deps, [input]), true);
+  const [result] = await storeNotifications(deps, await prepareNotifications(deps, [input]), true);
   if (result instanceof AppError) throw result;
   return result!;
 }
@@ -207,13 +203,14 @@ export async function prepareNotifications(
 }
 
 /**
- * The write: ONE atomic call for every new notification of the set (insertNotifications); one
- * result per prepared item, in order. A key taken meanwhile by a request that committed first is
+ * The write: ONE atomic call for every new notification of the set (insertNotifications; in one
+ * transaction with the collapse and throttle rules when a type of the set has them, see
+ * store-with-rules.ts); one result per prepared item, in order. A key taken meanwhile by a request that committed first is
  * that request's notification, or a conflict; a repeat gets its first item's result. `withViews`:
  * answer each created one's view from the rows written (the single create).
  */
 export async function storeNotifications(
-  q: Queryable,
+  deps: Pick<CreateNotificationDeps, 'db' | 'now'>,
   prepared: ReadonlyArray<PreparedNotification | AppError>,
   withViews: boolean,
 ): Promise<Array<CreateNotificationResult | AppError>> {
@@ -222,10 +219,11 @@ export async function storeNotifications(
   );
   const inserted =
     fresh.length > 0
-      ? await insertNotifications(
-          q,
+      ? await storeWithRules(
+          deps.db,
           fresh.map((f) => f.p),
           withViews,
+          deps.now?.() ?? new Date(),
         )
       : [];
   const out: Array<CreateNotificationResult | AppError> = prepared.map((p) => {

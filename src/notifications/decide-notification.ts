@@ -14,6 +14,7 @@ import type {
 } from './create-notification.ts';
 import { decideChannels } from './eligibility.ts';
 import type { Recipient } from './recipient.ts';
+import { collapseKeyOf } from './store-with-rules.ts';
 
 /** The in-app title and message: the request's own, or the user's templates rendered with the context. */
 export interface InAppText {
@@ -92,6 +93,7 @@ export function decideNotification(
       title,
       message,
       context: input.context,
+      collapseKey: collapseKeyOf(def, input.context),
     },
     deliveries: decisions.map((c) => ({
       channel: c.channel,

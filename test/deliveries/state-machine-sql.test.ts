@@ -16,6 +16,7 @@ import {
   TRANSITIONS_JSON,
   type WritePath,
 } from '../../src/deliveries/state-machine.ts';
+import { supersedeDeliveries } from '../../src/deliveries/supersede-deliveries.ts';
 import { flushDigests } from '../../src/digest/digest-flusher.ts';
 import { optOutOfSms } from '../../src/preferences/sms-opt-out.ts';
 import { insertUser } from '../helpers/fixtures.ts';
@@ -155,6 +156,26 @@ const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notifications'>, Driver> = {
     const d = await deliveryIn(from, 'sms');
     await resendFailedDelivery(t.database.db, d.id, 'state machine test', new Date());
     return d.id;
+  },
+  supersedeDeliveries: async (_event, from) => {
+    // The older of two notifications of one user, type and collapse key: the newer supersedes it.
+    const db = t.database.db;
+    const older = await deliveryIn(from, 'in_app');
+    const [d] = await db.select().from(deliveries).where(eq(deliveries.id, older.id));
+    await db.update(notifications).set({ collapseKey: 'K1' }).where(eq(notifications.id, d!.notificationId));
+    const newer = `n-sm-${++seq}`;
+    await db.insert(notifications).values({
+      notificationId: newer,
+      userId: older.userId,
+      type: 'order_confirmed',
+      category: 'transactional',
+      priority: 'normal',
+      title: 't',
+      message: 'm',
+      collapseKey: 'K1',
+    });
+    await supersedeDeliveries(db, [newer]);
+    return older.id;
   },
 };
 
