@@ -303,6 +303,12 @@ export const SKIP_REASONS = {
     meaning: 'The notification went out inside another delivery’s digest email.',
     fix: 'Nothing: see the carrier delivery named in the message.',
   },
+  cancelled: {
+    message: 'Cancelled before it was sent',
+    meaning:
+      'The notification was cancelled while this delivery waited (by its id, or by its cancel key, e.g. the order number when the order was cancelled); the message says which.',
+    fix: 'Nothing: create it again if it is still wanted.',
+  },
 } as const satisfies Record<string, SkipEntry>;
 export type SkipReason = keyof typeof SKIP_REASONS;
 

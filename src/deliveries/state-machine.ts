@@ -31,6 +31,7 @@ export const WRITE_PATHS = [
   'skipQueuedSmsForUser',
   'mergeUserDigest',
   'resendFailedDelivery',
+  'cancelDeliveries',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
 
@@ -184,6 +185,12 @@ export const TRANSITIONS = {
     to: 'queued',
     by: 'resendFailedDelivery',
     effects: 'an admin resent it from the console (audited): due now, one more send (attempts = max − 1)',
+  },
+  cancel: {
+    from: ['queued'],
+    to: 'skipped',
+    by: 'cancelDeliveries',
+    effects: 'cancelled by id or by key (e.g. order.cancelled) before it was sent; cancelled',
   },
 } as const satisfies Record<string, Transition>;
 
