@@ -17,7 +17,7 @@ export interface CancelledDelivery {
   cancelled: boolean;
 }
 
-const REASON: SkipReason = 'cancelled';
+const reason = 'cancelled' satisfies SkipReason;
 
 /**
  * Cancel the target's waiting deliveries (cancel: queued → skipped, skip reason `cancelled`,
@@ -53,7 +53,7 @@ export async function cancelDeliveries(
       for update of d
     ), cancelled as (
       update deliveries d
-      set status = ${TRANSITIONS.cancel.to}, skip_reason = ${REASON}, error_message = ${detail},
+      set status = ${TRANSITIONS.cancel.to}, skip_reason = ${reason}, error_message = ${detail},
           next_attempt_at = null, lease_owner = null, lease_expires_at = null, updated_at = now()
       from target t
       where d.id = t.id and ${fromGuard(sql`d.status`, 'cancel')}
