@@ -14,7 +14,7 @@ import type {
 } from './create-notification.ts';
 import { decideChannels } from './eligibility.ts';
 import type { Recipient } from './recipient.ts';
-import { scheduledAttemptAt, scheduledDetail, scheduleOf } from './schedule.ts';
+import { scheduledDetail, scheduleOf } from './schedule.ts';
 
 /** The in-app title and message: the request's own, or the user's templates rendered with the context. */
 export interface InAppText {
@@ -99,8 +99,7 @@ export function decideNotification(
       cancelKey: schedule.cancelKey,
     },
     deliveries: decisions.map((c) => {
-      const next =
-        c.status === 'queued' ? scheduledAttemptAt(policy.firstAttemptAt(c.channel), schedule) : null;
+      const next = c.status === 'queued' ? policy.firstAttemptAt(c.channel) : null;
       return {
         channel: c.channel,
         status: c.status,

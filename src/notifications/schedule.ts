@@ -109,16 +109,6 @@ export function scheduleOf(
   };
 }
 
-/**
- * A queued delivery's first attempt time given the policy's (`policyAt`, computed from the send
- * time, so quiet hours hold a regular SMS scheduled inside them). A scheduled delivery the digest
- * would hold (null) is due at its send time instead: the digest collects by creation time, which
- * would send it before its time.
- */
-export function scheduledAttemptAt(policyAt: Date | null, schedule: Schedule): Date | null {
-  return policyAt ?? schedule.sendAt;
-}
-
 /** The first history line: the send time, and when quiet hours hold it past that. */
 export function scheduledDetail(schedule: Schedule, due: Date | null): string | null {
   if (!schedule.detail) return null;

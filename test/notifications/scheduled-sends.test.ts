@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { asc, eq } from 'drizzle-orm';
 import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { deliveries, deliveryStatusHistory, notifications, users } from '../../src/db/schema.ts';
+import { flushDigests } from '../../src/digest/digest-flusher.ts';
 import { AppError } from '../../src/errors.ts';
 import {
   type CreateNotificationInput,
@@ -12,6 +13,8 @@ import { deliveryPolicyConfig } from '../../src/preferences/delivery-policy.ts';
 import { notificationDeps, testConfig } from '../helpers/fixtures.ts';
 import { smsUser } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
+
+const HOUR = 3_600_000;
 
 /** send_at and per-type delays as a notification is created (the decision; the worker side is in test/sms-flow). */
 describe(`scheduled and delayed sends at creation (${ENGINE})`, () => {
@@ -157,20 +160,32 @@ describe(`scheduled and delayed sends at creation (${ENGINE})`, () => {
     assert.equal(skew.n.sendAt?.toISOString(), at);
   });
 
-  test('review_request waits its 120-minute delay (the digest does not take it early); an explicit send_at wins', async () => {
+  test('review_request waits its 120-minute delay, and joins a digest only from then; an explicit send_at wins', async () => {
     await smsUser(db(), 'sch-review');
     const at = '2027-01-17T10:00:00.000Z';
     const delayed = await create(at, { userId: 'sch-review', type: 'review_request' });
     assert.equal(delayed.n.sendAt?.toISOString(), '2027-01-17T12:00:00.000Z');
-    assert.equal(delayed.next['email'], '2027-01-17T12:00:00.000Z');
     assert.equal(delayed.next['in_app'], '2027-01-17T12:00:00.000Z');
+    assert.equal(delayed.next['email'], null, 'held for the digest');
     const explicit = await create(at, {
       userId: 'sch-review',
       type: 'review_request',
       sendAt: '2027-01-17T10:30:00Z',
     });
     assert.equal(explicit.n.sendAt?.toISOString(), '2027-01-17T10:30:00.000Z');
-    assert.equal(explicit.next['email'], '2027-01-17T10:30:00.000Z');
+    assert.equal(explicit.next['in_app'], '2027-01-17T10:30:00.000Z');
+
+    const email = async (notificationId: number) =>
+      (await db().select().from(deliveries).where(eq(deliveries.notificationId, notificationId))).find(
+        (d) => d.channel === 'email',
+      )!;
+    // An hour and a quarter after its 10:30: the explicit one is digested, the 12:00 one is not yet.
+    assert.equal(await flushDigests(db(), { windowMs: HOUR, now: new Date('2027-01-17T11:45:00Z') }), 1);
+    assert.notEqual((await email(explicit.n.id)).nextAttemptAt, null);
+    assert.equal((await email(delayed.n.id)).nextAttemptAt, null);
+    assert.equal(await flushDigests(db(), { windowMs: HOUR, now: new Date('2027-01-17T12:30:00Z') }), 0);
+    assert.equal(await flushDigests(db(), { windowMs: HOUR, now: new Date('2027-01-17T13:00:01Z') }), 1);
+    assert.notEqual((await email(delayed.n.id)).nextAttemptAt, null);
   });
 
   test('without send_at or a delay nothing changes: due now, no send_at; a request cancel_key wins over the type’s', async () => {
