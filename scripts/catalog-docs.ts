@@ -99,6 +99,13 @@ export function eventsDoc(): string {
     return `| \`${type}\` | ${status ? `\`${status}\`` : ''} | \`${route.type}\` | ${route.recipients.join(', ')} | ${fields.join(', ')} |`;
   });
   const kinds = Object.entries(FIELD_KIND_DOCS).map(([kind, doc]) => `- ${kind}: ${doc}`);
+  const cancelling = Object.entries(EVENT_ROUTES).flatMap(([key, route]) => {
+    if (!route.cancels) return [];
+    const [type, status] = key.split(':');
+    return [
+      `\`${type}\`${status ? ` to \`${status}\`` : ''} first cancels every waiting notification whose cancel key is its \`data.${route.cancels}\`, then notifies.`,
+    ];
+  });
   return [
     '# Events API',
     '',
@@ -119,6 +126,11 @@ export function eventsDoc(): string {
     'and creates the rest.',
     '',
     'Many at once: `POST /api/v1/events/batch` takes up to 1,000 events, one result each ([batches.md](batches.md)).',
+    '',
+    'Later: `send_at` (an instant with its offset, or `{"local": "2027-01-18T08:00"}` in each',
+    "recipient's time zone) schedules the event's notifications, and `cancel_key` gives them a key",
+    'that cancels them while they wait ([scheduling.md](scheduling.md)).',
+    ...cancelling,
     '',
     "Each event's `data` must hold every value its templates print (the last column), of its kind;",
     'other keys pass through untouched. A missing, blank (empty or only spaces), `null`, object or',

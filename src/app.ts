@@ -24,6 +24,7 @@ import { registerEventRoutes } from './http/routes/events.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
 import { registerInboxRoutes } from './http/routes/inbox.ts';
 import { registerNotificationBatchRoute } from './http/routes/notification-batch.ts';
+import { registerNotificationCancelRoutes } from './http/routes/notification-cancel.ts';
 import { registerNotificationRoutes } from './http/routes/notifications.ts';
 import { type PreferenceRouteDeps, registerPreferenceRoutes } from './http/routes/preferences.ts';
 import { registerPushRoutes } from './http/routes/push.ts';
@@ -252,6 +253,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);
       registerNotificationRoutes(http, notificationDeps);
       registerNotificationBatchRoute(http, notificationDeps, config.BATCH_BODY_LIMIT_BYTES);
+      registerNotificationCancelRoutes(http, database.db);
       registerEventBatchRoute(http, notificationDeps, config.BATCH_BODY_LIMIT_BYTES);
       const onSmsOptIn = smsOptInConfirmation(notificationDeps);
       const preferenceDeps: PreferenceRouteDeps = {

@@ -211,6 +211,8 @@ const DEFS: Record<string, Def> = {
     variables: ['first_name', 'order.order_number', 'order.partner_name'],
     sampleContext: orderContext,
     link: `${ORDER_LINK}/review`,
+    // Two hours after the delivery, once the customer has unpacked; dropped if the order is cancelled.
+    rules: { delayMinutes: 120, cancelKey: 'order.order_number' },
   },
   promo_offer: {
     category: 'promotions',
@@ -223,6 +225,25 @@ const DEFS: Record<string, Def> = {
     link: SITE,
   },
 };
+
+/**
+ * The order types whose waiting notifications go when the order is cancelled (order.cancelled
+ * cancels by the order number: event-map.ts). Not order_cancelled itself, nor order_delivered.
+ */
+const CANCELLED_WITH_THE_ORDER: ReadonlySet<string> = new Set([
+  'order_created',
+  'order_confirmed',
+  'order_picked_up',
+  'order_ready',
+  'order_out_for_delivery',
+  'order_rescheduled',
+  'pickup_reminder',
+]);
+
+function withOrderCancelKey(name: string, def: Def): Def {
+  if (!CANCELLED_WITH_THE_ORDER.has(name)) return def;
+  return { ...def, rules: { cancelKey: 'order.order_number', ...def.rules } };
+}
 
 /** Sample contexts share objects, so freeze them all: a caller mutating one would corrupt every preview. */
 function deepFreeze<T>(value: T): T {
@@ -242,7 +263,7 @@ function checked(types: NotificationTypeDef[]): NotificationTypeDef[] {
 }
 
 export const NOTIFICATION_TYPES: readonly NotificationTypeDef[] = deepFreeze(
-  checked(Object.entries(DEFS).map(([name, def]) => ({ name, ...def }))),
+  checked(Object.entries(DEFS).map(([name, def]) => ({ name, ...withOrderCancelKey(name, def) }))),
 );
 
 export const NOTIFICATION_TYPE_NAMES: readonly string[] = NOTIFICATION_TYPES.map((def) => def.name);

@@ -316,6 +316,12 @@ export const SKIP_REASONS = {
       "The type's throttle window (docs/templates.md) was already held for this user by an earlier notification of the type, so nothing of this one was sent.",
     fix: 'Nothing: the next one of the type after the window is sent.',
   },
+  cancelled: {
+    message: 'Cancelled before it was sent',
+    meaning:
+      'The notification was cancelled while this delivery waited (by its id, or by its cancel key, e.g. the order number when the order was cancelled); the message says which.',
+    fix: 'Nothing: create it again if it is still wanted.',
+  },
 } as const satisfies Record<string, SkipEntry>;
 export type SkipReason = keyof typeof SKIP_REASONS;
 

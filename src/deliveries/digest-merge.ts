@@ -13,6 +13,8 @@ import { fromGuard, onlyFrom, TRANSITIONS } from './state-machine.ts';
 
 const HELD = sql`${fromGuard(sql`d.status`, 'digest_release')} and d.next_attempt_at is null and d.channel = 'email'
   and n.priority = 'digest'`;
+/** A scheduled one (send_at) joins a digest only once its time has come, and its wait counts from then. */
+const ITEM_TIME = sql`coalesce(n.send_at, n.created_at)`;
 
 /** A held digest delivery with the notification it carries. */
 export interface HeldDigestRow {
@@ -25,12 +27,12 @@ export interface HeldDigestRow {
   created_at: string | Date;
 }
 
-/** Users whose oldest held digest notification was created at or before `cutoff` (500 at most). */
+/** Users whose oldest held digest notification was created (or scheduled) at or before `cutoff` (500 at most). */
 export async function usersWithDueDigest(q: Queryable, cutoff: Date): Promise<number[]> {
   const due = await queryRows<{ user_id: string }>(
     q,
     sql`select n.user_id from deliveries d join notifications n on n.id = d.notification_id
-        where ${HELD} group by n.user_id having min(n.created_at) <= ${cutoff.toISOString()}::timestamptz limit 500`,
+        where ${HELD} group by n.user_id having min(${ITEM_TIME}) <= ${cutoff.toISOString()}::timestamptz limit 500`,
   );
   return due.map((r) => Number(r.user_id));
 }
@@ -44,13 +46,14 @@ export async function mergeUserDigest<Item>(
   db: Db,
   userId: number,
   toItem: (held: HeldDigestRow) => Promise<Item>,
+  now: Date = new Date(),
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
     const held = await queryRows<HeldDigestRow>(
       tx,
       sql`select d.id, n.notification_id, n.type, n.title, n.message, n.context, n.created_at
           from deliveries d join notifications n on n.id = d.notification_id
-          where n.user_id = ${userId} and ${HELD}
+          where n.user_id = ${userId} and ${HELD} and ${ITEM_TIME} <= ${now.toISOString()}::timestamptz
           order by d.id for update of d skip locked`,
     );
     const carrier = held.at(-1);

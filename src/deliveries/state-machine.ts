@@ -32,6 +32,7 @@ export const WRITE_PATHS = [
   'mergeUserDigest',
   'resendFailedDelivery',
   'supersedeDeliveries',
+  'cancelDeliveries',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
 
@@ -191,6 +192,12 @@ export const TRANSITIONS = {
     to: 'skipped',
     by: 'supersedeDeliveries',
     effects: 'a newer notification of the same user, type and collapse key was stored; superseded',
+  },
+  cancel: {
+    from: ['queued'],
+    to: 'skipped',
+    by: 'cancelDeliveries',
+    effects: 'cancelled by id or by key (e.g. order.cancelled) before it was sent; cancelled',
   },
 } as const satisfies Record<string, Transition>;
 

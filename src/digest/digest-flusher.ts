@@ -15,10 +15,11 @@ import type { DigestItem } from './digest-email.ts';
 
 /** Collect every user's due digest; returns how many digests were started. */
 export async function flushDigests(db: Db, opts: { windowMs: number; now?: Date }): Promise<number> {
-  const cutoff = new Date((opts.now ?? new Date()).getTime() - opts.windowMs);
+  const now = opts.now ?? new Date();
+  const cutoff = new Date(now.getTime() - opts.windowMs);
   let started = 0;
   for (const userId of await usersWithDueDigest(db, cutoff)) {
-    if (await mergeUserDigest(db, userId, digestItem)) started++;
+    if (await mergeUserDigest(db, userId, digestItem, now)) started++;
   }
   return started;
 }

@@ -16,6 +16,8 @@ export interface EventRoute {
   fields: readonly DataField[];
   /** The same as a schema; other keys in `data` pass through untouched. */
   data: z.ZodType<Record<string, unknown>>;
+  /** A `data` path: the notifications waiting under its value (their cancel key) are cancelled first. */
+  cancels?: string;
 }
 
 function route(type: string, recipients: readonly Recipient[]): EventRoute {
@@ -32,7 +34,10 @@ export const EVENT_ROUTES: Readonly<Record<string, EventRoute>> = {
   'order.status_changed:ready': customer('order_ready'),
   'order.status_changed:out_for_delivery': customer('order_out_for_delivery'),
   'order.status_changed:delivered': customer('order_delivered'),
-  'order.status_changed:cancelled': route('order_cancelled', ['customer', 'partner']),
+  'order.status_changed:cancelled': {
+    ...route('order_cancelled', ['customer', 'partner']),
+    cancels: 'order.order_number',
+  },
   'order.status_changed:rescheduled': customer('order_rescheduled'),
   'order.pickup_reminder': customer('pickup_reminder'),
   'order.review_requested': customer('review_request'),

@@ -1,6 +1,7 @@
 import { AppError, problemBody } from '../errors.ts';
 import type { CreateNotificationDeps } from '../notifications/create-notification.ts';
 import { type BatchItemResult, createNotificationBatch } from '../notifications/create-notification-batch.ts';
+import { cancelForEvents } from './event-cancellation.ts';
 import {
   type EventNotification,
   type EventOutcome,
@@ -69,6 +70,12 @@ export async function handleEventBatch(
     }
   });
 
+  // Before the batch is stored, as the single route does: an order cancelled in this batch cancels
+  // what waited under its key, not the notifications the batch itself creates.
+  await cancelForEvents(
+    deps.db,
+    asked.map((a) => a.event),
+  );
   const stored = await createNotificationBatch(
     deps,
     flat.map((n) => ({ input: n.input })),

@@ -4,6 +4,8 @@ import {
   type CreateNotificationInput,
   createNotification,
 } from '../notifications/create-notification.ts';
+import type { SendAtInput } from '../notifications/schedule.ts';
+import { cancelForEvents } from './event-cancellation.ts';
 import { EVENT_TYPES, findRoute, ORDER_STATUSES, type Recipient, STATUS_EVENT } from './event-map.ts';
 
 export interface MarketplaceEvent {
@@ -14,6 +16,9 @@ export interface MarketplaceEvent {
   partner_id?: string | undefined;
   user_id?: string | undefined;
   data: Record<string, unknown>;
+  /** For every recipient's notification (notifications/schedule.ts). */
+  send_at?: SendAtInput | undefined;
+  cancel_key?: string | undefined;
 }
 
 export interface EventOutcome {
@@ -68,6 +73,8 @@ export function eventNotifications(event: MarketplaceEvent, opts: EventOptions):
         userId,
         type: route.type,
         context: event.data,
+        sendAt: event.send_at,
+        cancelKey: event.cancel_key,
         idempotencyKey: key ? `${key}:${recipient}` : undefined,
         idempotencyScope: opts.scope,
       },
@@ -101,7 +108,9 @@ export async function handleEvent(
   opts: EventOptions,
 ): Promise<EventOutcome[]> {
   const outcomes: EventOutcome[] = [];
-  for (const n of eventNotifications(event, opts)) {
+  const asked = eventNotifications(event, opts);
+  await cancelForEvents(deps.db, [event]);
+  for (const n of asked) {
     try {
       outcomes.push(eventOutcome(n, await createNotification(deps, n.input)));
     } catch (err) {

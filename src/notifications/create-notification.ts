@@ -11,6 +11,7 @@ import { decideNotification, type InAppText, renderInAppText, wantsSms } from '.
 import { checkReplay, claimKey, findIdempotencyKeys, hashRequest } from './idempotency.ts';
 import { type NotificationView, toNotificationView } from './notification-view.ts';
 import { loadRecipients } from './recipient.ts';
+import type { SendAtInput } from './schedule.ts';
 import { storeWithRules } from './store-with-rules.ts';
 
 /** Items whose in-app text renders at once: 100 renders, a tenth of the render queue (RENDER_QUEUE_LIMIT). */
@@ -38,6 +39,9 @@ export interface CreateNotificationInput {
   idempotencyKey?: string | undefined;
   /** Keys are unique per caller (API key) so two callers cannot collide. */
   idempotencyScope?: string;
+  /** When to send it, and the key that may cancel it meanwhile (notifications/schedule.ts). */
+  sendAt?: SendAtInput | undefined;
+  cancelKey?: string | undefined;
 }
 
 export interface CreateNotificationResult {

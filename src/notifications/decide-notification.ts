@@ -14,6 +14,7 @@ import type {
 } from './create-notification.ts';
 import { decideChannels } from './eligibility.ts';
 import type { Recipient } from './recipient.ts';
+import { scheduledDetail, scheduleOf } from './schedule.ts';
 import { collapseKeyOf } from './store-with-rules.ts';
 
 /** The in-app title and message: the request's own, or the user's templates rendered with the context. */
@@ -64,13 +65,15 @@ export function decideNotification(
   const { user } = recipient;
   const prefs = prefsFor(def, recipient);
   const { title, message } = d.text;
+  const schedule = scheduleOf(def, input, user.timeZone, d.now);
 
   const policy = deliveryPolicy(deps.policy, {
     timeZone: user.timeZone,
     quietHours: recipient.quietHours,
     priority: def.priority,
     smsSent: d.smsSent,
-    now: d.now,
+    // Quiet hours are judged at the send time: a scheduled SMS due inside them waits for their end.
+    now: schedule.sendAt ?? d.now,
   });
   const decisions = decideChannels({
     channels: def.channels,
@@ -94,15 +97,21 @@ export function decideNotification(
       message,
       context: input.context,
       collapseKey: collapseKeyOf(def, input.context),
+      sendAt: schedule.sendAt,
+      cancelKey: schedule.cancelKey,
     },
-    deliveries: decisions.map((c) => ({
-      channel: c.channel,
-      status: c.status,
-      maxAttempts: deps.retryPolicies[c.channel].maxAttempts,
-      nextAttemptAt: c.status === 'queued' ? policy.firstAttemptAt(c.channel) : null,
-      skipReason: c.status === 'skipped' ? c.reason : null,
-      errorMessage: c.status === 'skipped' ? c.message : null,
-    })),
+    deliveries: decisions.map((c) => {
+      const next = c.status === 'queued' ? policy.firstAttemptAt(c.channel) : null;
+      return {
+        channel: c.channel,
+        status: c.status,
+        maxAttempts: deps.retryPolicies[c.channel].maxAttempts,
+        nextAttemptAt: next,
+        skipReason: c.status === 'skipped' ? c.reason : null,
+        errorMessage: c.status === 'skipped' ? c.message : null,
+        detail: c.status === 'queued' ? scheduledDetail(schedule, next) : null,
+      };
+    }),
     idempotency: d.idempotency,
     externalUserId: user.externalId,
   };

@@ -52,7 +52,17 @@ export function checkReplay(
 export function hashRequest(input: CreateNotificationInput): string {
   return createHash('sha256')
     .update(
-      JSON.stringify([input.userId, input.type, input.context, input.title ?? null, input.message ?? null]),
+      JSON.stringify([
+        input.userId,
+        input.type,
+        input.context,
+        input.title ?? null,
+        input.message ?? null,
+        // Only when given, so a key stored before scheduling existed still replays.
+        ...(input.sendAt !== undefined || input.cancelKey !== undefined
+          ? [input.sendAt ?? null, input.cancelKey ?? null]
+          : []),
+      ]),
     )
     .digest('hex');
 }

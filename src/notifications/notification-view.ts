@@ -42,6 +42,8 @@ export function toNotificationView(
     is_read: n.readAt !== null,
     read_at: iso(n.readAt),
     created_at: n.createdAt.toISOString(),
+    send_at: iso(n.sendAt),
+    cancel_key: n.cancelKey,
     deliveries: ds.map((d) => ({
       channel: d.channel,
       status: d.status,

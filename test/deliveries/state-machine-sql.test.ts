@@ -5,6 +5,7 @@ import type { ChannelName } from '../../src/catalog/catalog.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { DELIVERY_STATUSES, type DeliveryStatus, deliveries, notifications } from '../../src/db/schema.ts';
 import { applyProviderStatuses } from '../../src/deliveries/apply-provider-statuses.ts';
+import { cancelDeliveries } from '../../src/deliveries/cancel-deliveries.ts';
 import { claimDue } from '../../src/deliveries/claim.ts';
 import { completeBatch } from '../../src/deliveries/complete.ts';
 import { reapExpiredLeases } from '../../src/deliveries/reap.ts';
@@ -176,6 +177,16 @@ const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notifications'>, Driver> = {
     });
     await supersedeDeliveries(db, [newer]);
     return older.id;
+  },
+  cancelDeliveries: async (_event, from) => {
+    const d = await deliveryIn(from, 'sms');
+    const [n] = await t.database.db
+      .select({ id: notifications.notificationId })
+      .from(notifications)
+      .innerJoin(deliveries, eq(deliveries.notificationId, notifications.id))
+      .where(eq(deliveries.id, d.id));
+    await cancelDeliveries(t.database.db, { notificationId: n!.id }, 'cancelled by id');
+    return d.id;
   },
 };
 

@@ -29,6 +29,7 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   'src/deliveries/digest-merge.ts': ['mergeUserDigest'],
   'src/deliveries/resend.ts': ['resendFailedDelivery'],
   'src/deliveries/supersede-deliveries.ts': ['supersedeDeliveries'],
+  'src/deliveries/cancel-deliveries.ts': ['cancelDeliveries'],
 };
 
 const WRITES =

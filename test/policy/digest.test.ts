@@ -36,7 +36,13 @@ describe(`digest of non-urgent notifications (${ENGINE})`, () => {
         availableChannels: new Set(['in_app', 'email'] as const),
         policy: deliveryPolicyConfig(app.config),
       },
-      { userId, type, context: getNotificationType(type)!.sampleContext },
+      {
+        userId,
+        type,
+        context: getNotificationType(type)!.sampleContext,
+        // Now, not after review_request's 2 h delay: an explicit send_at wins over it.
+        ...(type === 'review_request' && { sendAt: new Date().toISOString() }),
+      },
     );
     return notificationId;
   }

@@ -6,7 +6,7 @@ import { handleEvent } from '../../events/handle-event.ts';
 import type { CreateNotificationDeps } from '../../notifications/create-notification.ts';
 import { jsonObject, text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
-import { idempotencyHeaders } from './notifications.ts';
+import { idempotencyHeaders, scheduleFields } from './notifications.ts';
 
 /** The fields of one event, in the single route's body and in a batch item alike. */
 export const eventFields = {
@@ -18,6 +18,7 @@ export const eventFields = {
   data: jsonObject()
     .default({})
     .describe('Payload: order, payment, refund… (template variables, see docs/events.md)'),
+  ...scheduleFields,
 };
 
 /**

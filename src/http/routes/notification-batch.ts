@@ -33,6 +33,8 @@ function toBatchItem(raw: unknown, index: number, idempotencyScope: string): Bat
       context: b.context,
       title: b.title,
       message: b.message,
+      sendAt: b.send_at,
+      cancelKey: b.cancel_key,
       idempotencyKey: b.idempotency_key,
       idempotencyScope,
     },

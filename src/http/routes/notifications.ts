@@ -1,12 +1,38 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { RULE_LIMITS } from '../../catalog/delivery-rules.ts';
 import { AppError } from '../../errors.ts';
 import { contextValueIssues } from '../../notifications/context-schema.ts';
 import { type CreateNotificationDeps, createNotification } from '../../notifications/create-notification.ts';
 import { getNotificationView } from '../../notifications/notification-view.ts';
+import { LOCAL_WALL_TIME } from '../../notifications/schedule.ts';
 import { jsonObject, text } from '../../text.ts';
 import { requireApiKey } from '../auth.ts';
+
+/** When to send and what may cancel it: on notifications and events alike (docs/scheduling.md). */
+export const scheduleFields = {
+  send_at: z
+    .union([
+      z.iso.datetime({ offset: true }).describe('An instant with its offset, e.g. 2027-01-18T08:00:00+05:30'),
+      z
+        .object({
+          local: text()
+            .regex(LOCAL_WALL_TIME, 'must be a local time YYYY-MM-DDTHH:MM')
+            .describe("A wall time in the recipient's time zone, e.g. 2027-01-18T08:00"),
+        })
+        .strict(),
+    ])
+    .optional()
+    .describe(
+      `Send later: in the future, at most ${RULE_LIMITS.delayMinutes / 1440} days ahead; wins over the type's delay`,
+    ),
+  cancel_key: text()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("Cancels it while it waits (POST /api/v1/notifications/cancel); else the type's cancel key"),
+};
 
 /** The fields of one notification to create, in a single create and in a batch item alike. */
 export const createFields = {
@@ -15,6 +41,7 @@ export const createFields = {
   context: jsonObject().default({}).describe('Template variables, e.g. {"order": {...}}'),
   title: text().min(1).max(200).optional().describe('Overrides the rendered in-app title'),
   message: text().min(1).max(2000).optional().describe('Overrides the rendered in-app message'),
+  ...scheduleFields,
 };
 
 /**
@@ -63,6 +90,8 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: CreateNot
         context: b.context,
         title: b.title,
         message: b.message,
+        sendAt: b.send_at,
+        cancelKey: b.cancel_key,
         idempotencyKey: request.headers['idempotency-key'],
         idempotencyScope: `key:${request.apiKey!.id}`,
       });
