@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, gt, inArray, isNull, lte, or } from 'drizzle-orm';
+import { and, eq, gt, inArray, lte, or } from 'drizzle-orm';
 import { type ApiKeyIdentity, keyIsLive } from '../auth/api-keys.ts';
 import type { Clock } from '../clock.ts';
 import type { Queryable } from '../db/database.ts';
