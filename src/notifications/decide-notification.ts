@@ -13,6 +13,7 @@ import type {
   PreparedNotification,
 } from './create-notification.ts';
 import { decideChannels } from './eligibility.ts';
+import { holdForEscalation } from './escalation-hold.ts';
 import type { Recipient } from './recipient.ts';
 
 /** The in-app title and message: the request's own, or the user's templates rendered with the context. */
@@ -81,7 +82,7 @@ export function decideNotification(
     hasPushSubscription: recipient.hasPushSubscription,
   });
 
-  return {
+  return holdForEscalation(def, {
     kind: 'new',
     notification: {
       notificationId: `ntf_${randomBytes(12).toString('base64url')}`,
@@ -103,7 +104,7 @@ export function decideNotification(
     })),
     idempotency: d.idempotency,
     externalUserId: user.externalId,
-  };
+  });
 }
 
 /** The channel choices that gate this type: channel-wide for the types gated by channel. */
