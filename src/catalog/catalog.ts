@@ -100,7 +100,12 @@ const DEFS: Record<string, Def> = {
   order_created: orderType('regular', 'New order placed', ['order.pickup_date']),
   order_confirmed: orderType('critical', 'Order confirmed and pickup scheduled', ['order.pickup_date']),
   order_picked_up: orderType('regular', 'Laundry picked up', ['order.items_count', 'order.delivery_date']),
-  order_ready: orderType('regular', 'Order cleaned and ready for delivery', ['order.delivery_date']),
+  // The guide's cost advice: most users see the in-app message within minutes, so the SMS (paid per
+  // segment) goes only to those who have not (delivery-rules.ts). Critical types never wait.
+  order_ready: {
+    ...orderType('regular', 'Order cleaned and ready for delivery', ['order.delivery_date']),
+    rules: { escalation: { channels: ['sms'], afterMinutes: 10 } },
+  },
   // A newer "out for delivery" of the same order (a new ETA, another rider) replaces one still queued.
   order_out_for_delivery: {
     ...orderType('critical', 'Order is being delivered', []),
@@ -124,7 +129,11 @@ const DEFS: Record<string, Def> = {
   },
   payment_completed: paymentType('critical', 'Payment successful', 'payment', ['payment.transaction_id']),
   payment_failed: paymentType('critical', 'Payment failed; the customer must pay again', 'payment', []),
-  refund_requested: paymentType('regular', 'Refund request received', 'refund', []),
+  // An acknowledgement, not an alert: the SMS only if the in-app message is unseen after 30 min.
+  refund_requested: {
+    ...paymentType('regular', 'Refund request received', 'refund', []),
+    rules: { escalation: { channels: ['sms'], afterMinutes: 30 } },
+  },
   refund_completed: paymentType('critical', 'Refund processed', 'refund', []),
   refund_rejected: paymentType('regular', 'Refund request declined', 'refund', []),
   welcome: {

@@ -42,6 +42,15 @@ export interface DeliveryJob {
    * died before it could say which provider it asked).
    */
   lastRoute?: AttemptRoute | null;
+  /** Held back for the in-app message to be read (`details.escalation`): checked before it is sent. */
+  escalation?: EscalationWait | null;
+}
+
+/** An escalated delivery's wait, as creation stored it (notifications/escalation-hold.ts). */
+export interface EscalationWait {
+  waits_for: 'in_app_read';
+  /** ISO instant: the in-app message's send time + the rule's minutes. */
+  until: string;
 }
 
 export interface AttemptRoute {
@@ -95,7 +104,15 @@ export type SendResult =
       content?: DeliveryContent;
       metadata?: Record<string, unknown>;
     }
-  | { kind: 'skipped'; reason: SkipReason; message: string; metadata?: Record<string, unknown> };
+  | {
+      kind: 'skipped';
+      reason: SkipReason;
+      message: string;
+      metadata?: Record<string, unknown>;
+      details?: Record<string, unknown>;
+      /** For the delivery's history, when the reason needs more than its message (e.g. when it was read). */
+      detail?: string;
+    };
 
 /**
  * The one interface every delivery channel implements. The worker never knows which provider is

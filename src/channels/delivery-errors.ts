@@ -70,6 +70,13 @@ const SERVICE_ERRORS = {
       "No SMS provider of the destination's route could take the attempt: each is out of rotation (failing outright, waiting for its probe) or not configured; the message says which and why.",
     fix: "Nothing while a provider comes back (the attempt is retried when its probe is due). If it lasts, see GET /api/v1/sms/providers and the providers' status pages; check SMS_PROVIDERS and the route in SMS_ROUTING_FILE.",
   },
+  ESCALATION_CHECK_FAILED: {
+    class: 'retryable',
+    channels: RENDERED,
+    meaning:
+      'An escalated delivery could not read whether its in-app message was read (the database did not answer), so it was not sent this time.',
+    fix: 'Nothing when it passes (retried, checked again). If it persists, see the database’s health (/readyz).',
+  },
   LOOKUP_FAILED: {
     class: 'unknown_outcome',
     channels: ['sms'],
@@ -297,6 +304,12 @@ export const SKIP_REASONS = {
     message: 'SMS cap reached for this user',
     meaning: 'The user reached their daily or monthly SMS cap.',
     fix: 'Nothing, or raise the caps (docs/preferences.md).',
+  },
+  read_in_app: {
+    message: 'The in-app message was read before the {channel} was due: not sent',
+    meaning:
+      'The type escalates (docs/templates.md): this channel waited for the in-app message to be read, and it was read before the send, so it was never sent or paid for (the history says when it was read).',
+    fix: 'Nothing: the rule saved the send.',
   },
   digested: {
     message: 'Sent in one digest with other notifications',

@@ -414,7 +414,7 @@ begin
 end $function$;
 
 CREATE OR REPLACE FUNCTION public.lc_claim_deliveries(p_wants jsonb, p_owner text, p_lease_ms integer, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone)
- RETURNS TABLE(id bigint, attempts integer, max_attempts integer, channel text, created_ms double precision, outcome_unknown boolean, route jsonb, public_id text, type text, title text, message text, context jsonb, user_id bigint, external_id text, email text, phone text, first_name text, last_name text, locale text, time_zone text)
+ RETURNS TABLE(id bigint, attempts integer, max_attempts integer, channel text, created_ms double precision, outcome_unknown boolean, route jsonb, escalation jsonb, public_id text, type text, title text, message text, context jsonb, user_id bigint, external_id text, email text, phone text, first_name text, last_name text, locale text, time_zone text)
  LANGUAGE plpgsql
 AS $function$
 #variable_conflict use_column
@@ -441,12 +441,13 @@ begin
     returning d.id, d.notification_id, d.channel, d.attempts, d.max_attempts,
               (extract(epoch from d.created_at) * 1000)::float8 as created_ms,
               (d.details->>'outcome_unknown')::boolean as outcome_unknown,
-              d.details->'route' as route
+              d.details->'route' as route,
+              d.details->'escalation' as escalation
   ), history as (
     insert into delivery_status_history (delivery_id, from_status, to_status, detail)
     select c.id, 'queued', 'sending', 'attempt ' || c.attempts from claimed c
   )
-  select c.id, c.attempts, c.max_attempts, c.channel, c.created_ms, c.outcome_unknown, c.route,
+  select c.id, c.attempts, c.max_attempts, c.channel, c.created_ms, c.outcome_unknown, c.route, c.escalation,
          n.notification_id, n.type, n.title, n.message, n.context,
          u.id, u.external_id, u.email, u.phone, u.first_name, u.last_name, u.locale, u.time_zone
   from claimed c

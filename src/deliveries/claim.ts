@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { ChannelName } from '../catalog/catalog.ts';
-import type { AttemptRoute, DeliveryJob } from '../channels/channel.ts';
+import type { AttemptRoute, DeliveryJob, EscalationWait } from '../channels/channel.ts';
 import { type Queryable, queryRows } from '../db/database.ts';
 import { type ProfileColumns, profileFromColumns } from './profile-columns.ts';
 import { sqlInstant } from './sql-instant.ts';
@@ -17,6 +17,7 @@ interface ClaimedRow extends ProfileColumns {
   channel: ChannelName;
   outcome_unknown: boolean | null;
   route: AttemptRoute | null;
+  escalation: EscalationWait | null;
   created_ms: string | number;
   public_id: string;
   type: string;
@@ -65,5 +66,6 @@ export async function claimDue(
     outcomeUnknown: r.outcome_unknown === true,
     createdAt: new Date(Number(r.created_ms)),
     lastRoute: r.route,
+    escalation: r.escalation,
   }));
 }

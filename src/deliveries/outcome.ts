@@ -75,6 +75,13 @@ export function toCompletion(
         details: result.details || content ? { ...result.details, ...content } : null,
       };
     case 'skipped':
-      return { ...base, event: 'send_skipped', skipReason: result.reason, errorMessage: result.message };
+      return {
+        ...base,
+        event: 'send_skipped',
+        skipReason: result.reason,
+        errorMessage: result.message,
+        details: result.details ?? null,
+        detail: result.detail ?? null,
+      };
   }
 }

@@ -95,7 +95,8 @@ export const TRANSITIONS = {
     from: ['sending'],
     to: 'skipped',
     by: 'lc_complete_deliveries',
-    effects: 'decided at send time (e.g. no phone); skip_reason',
+    effects:
+      'decided at send time (e.g. no phone; read_in_app: an escalation’s in-app message was read); skip_reason',
   },
   lookup_adopt: {
     from: ['sending'],

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.ts';
 import { attemptDelivery } from './attempt.ts';
 import { type ClaimWant, claimDue } from './claim.ts';
 import { DELIVERIES_CHANNEL } from './enqueue.ts';
+import { attemptEscalated, type EscalationCheckDeps } from './escalation-check.ts';
 import { toCompletion } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import { reapExpiredLeases } from './reap.ts';
@@ -70,12 +71,15 @@ export class DeliveryWorker {
   #lastPass = Number.NEGATIVE_INFINITY;
   #passTimer: NodeJS.Timeout | undefined;
   #idle: (() => void) | undefined;
+  /** What the send-time check of an escalated delivery reads with (escalation-check.ts). */
+  readonly #escalation: EscalationCheckDeps;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#channels = new Map(options.channels.map((c) => [c.name, c]));
+    this.#escalation = { db: options.database.db, clock: this.#clock, logger: options.logger };
     for (const c of options.channels) {
       if (options.retryPolicies[c.name].maxLookups > 0 && !c.lookup)
         throw new Error(`The ${c.name} policy allows lookups but the channel cannot look up`);
@@ -250,7 +254,10 @@ export class DeliveryWorker {
     );
     // The channel's timing, with the budget this delivery was queued with.
     const policy = { ...this.#o.retryPolicies[channel.name], maxAttempts: job.maxAttempts };
-    void attemptDelivery(channel, job, policy, controller.signal, this.#o.logger).then((result) => {
+    const attempt = job.escalation
+      ? attemptEscalated(this.#escalation, channel, job, policy, controller.signal)
+      : attemptDelivery(channel, job, policy, controller.signal, this.#o.logger);
+    void attempt.then((result) => {
       clearTimeout(timeout);
       this.#controllers.delete(controller);
       this.#outcomes.add(toCompletion(job, result, policy, new Date(this.#clock.now())), channel.name);

@@ -13,6 +13,7 @@ import type {
   PreparedNotification,
 } from './create-notification.ts';
 import { decideChannels } from './eligibility.ts';
+import { holdForEscalation } from './escalation-hold.ts';
 import type { Recipient } from './recipient.ts';
 import { scheduledDetail, scheduleOf } from './schedule.ts';
 import { collapseKeyOf } from './store-with-rules.ts';
@@ -85,7 +86,7 @@ export function decideNotification(
     hasPushSubscription: recipient.hasPushSubscription,
   });
 
-  return {
+  return holdForEscalation(def, {
     kind: 'new',
     notification: {
       notificationId: `ntf_${randomBytes(12).toString('base64url')}`,
@@ -114,7 +115,7 @@ export function decideNotification(
     }),
     idempotency: d.idempotency,
     externalUserId: user.externalId,
-  };
+  });
 }
 
 /** The channel choices that gate this type: channel-wide for the types gated by channel. */

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { startApp } from '../../src/app.ts';
 import { CATEGORIES, getNotificationType } from '../../src/catalog/catalog.ts';
+import type { Clock } from '../../src/clock.ts';
 import type { Db } from '../../src/db/database.ts';
 import { deliveries, notificationPreferences, notifications } from '../../src/db/schema.ts';
 import type { Logger } from '../../src/logger.ts';
@@ -16,6 +17,7 @@ export async function startSmsApp(
   t: TestDatabase,
   env: Record<string, string> = {},
   logger?: Logger,
+  clock?: Clock,
 ): Promise<RunningApp> {
   return startApp({
     config: testConfig({
@@ -31,6 +33,7 @@ export async function startSmsApp(
     worker: true,
     database: t.database,
     ...(logger ? { logger } : {}),
+    ...(clock ? { clock } : {}),
   });
 }
 
@@ -43,8 +46,10 @@ export async function smsUser(db: Db, id: string, phone: string | null = '+91987
   return user;
 }
 
-export async function notify(app: RunningApp, userId: string, type = 'order_confirmed') {
+/** `clock`: created at its time (the time a rule's wait is measured from), not the wall clock's. */
+export async function notify(app: RunningApp, userId: string, type = 'order_confirmed', clock?: Clock) {
   const deps = {
+    ...(clock ? { now: () => new Date(clock.now()) } : {}),
     db: app.database.db,
     templates: app.templates,
     retryPolicies: (await import('../../src/deliveries/retry-policy.ts')).retryPolicies(app.config),
