@@ -191,7 +191,7 @@ describe(`scheduled and delayed sends at creation (${ENGINE})`, () => {
   test('without send_at or a delay nothing changes: due now, no send_at; a request cancel_key wins over the type’s', async () => {
     await smsUser(db(), 'sch-now');
     const at = '2027-01-17T10:00:00.000Z';
-    const plain = await create(at, { userId: 'sch-now', type: 'order_ready', cancelKey: 'route-7' });
+    const plain = await create(at, { userId: 'sch-now', type: 'order_picked_up', cancelKey: 'route-7' });
     assert.equal(plain.n.sendAt, null);
     assert.equal(plain.next['sms'], at);
     assert.equal(plain.firstLine, null);
