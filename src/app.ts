@@ -43,6 +43,7 @@ import { createLogger, type Logger, logDestination } from './logger.ts';
 import { LinkTokens } from './me/link-tokens.ts';
 import { registerMe } from './me/me.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
+import { startFallbackPass } from './notifications/fallback-pass.ts';
 import { smsOptInConfirmation } from './notifications/sms-opt-in-confirmation.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
 import { optOutOfSms } from './preferences/sms-opt-out.ts';
@@ -406,6 +407,9 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       closers.push(() => w.stop());
       if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
       closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger, clock));
+      closers.push(
+        startFallbackPass({ deps: notificationDeps, intervalMs: config.WORKER_POLL_MS, logger, clock }),
+      );
       closers.push(startStatsSealer(database.db, logger));
       if (sms.router) {
         closers.push(

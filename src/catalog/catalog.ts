@@ -101,7 +101,13 @@ const DEFS: Record<string, Def> = {
   order_confirmed: orderType('critical', 'Order confirmed and pickup scheduled', ['order.pickup_date']),
   order_picked_up: orderType('regular', 'Laundry picked up', ['order.items_count', 'order.delivery_date']),
   order_ready: orderType('regular', 'Order cleaned and ready for delivery', ['order.delivery_date']),
-  order_out_for_delivery: orderType('critical', 'Order is being delivered', []),
+  // An alert of the moment ("keep your phone handy"): SMS, push and the inbox, not an email read
+  // hours later; email only when the SMS cannot reach the user (fallback: an invalid or dead number).
+  order_out_for_delivery: {
+    ...orderType('critical', 'Order is being delivered', []),
+    channels: ['in_app', 'sms', 'push'],
+    rules: { fallback: { sms: ['email'] } },
+  },
   order_delivered: orderType('critical', 'Order delivered successfully', []),
   order_cancelled: orderType('critical', 'Order cancelled', []),
   order_rescheduled: orderType('regular', 'Pickup moved to a new slot', ['order.pickup_date']),

@@ -31,6 +31,7 @@ export const WRITE_PATHS = [
   'skipQueuedSmsForUser',
   'mergeUserDigest',
   'resendFailedDelivery',
+  'createFallbackDeliveries',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
 
@@ -184,6 +185,28 @@ export const TRANSITIONS = {
     to: 'queued',
     by: 'resendFailedDelivery',
     effects: 'an admin resent it from the console (audited): due now, one more send (attempts = max − 1)',
+  },
+  // Fallback (catalog rule; notifications/fallback-pass.ts): a delivery that failed for good gets
+  // one on the next channel of its type's list, and keeps a line saying so.
+  fallback_queued: {
+    from: [null],
+    to: 'queued',
+    by: 'createFallbackDeliveries',
+    effects:
+      'the next channel of the fallback list, allowed: due now or after quiet hours; details.fallback_from',
+  },
+  fallback_skipped: {
+    from: [null],
+    to: 'skipped',
+    by: 'createFallbackDeliveries',
+    effects: 'the next channel of the fallback list, not allowed (preference, no address): skip_reason',
+  },
+  fallback_linked: {
+    from: ['failed'],
+    to: 'failed',
+    by: 'createFallbackDeliveries',
+    effects:
+      'no status change: the failed delivery records its fallback (details.fallback_to) and a history line',
   },
 } as const satisfies Record<string, Transition>;
 

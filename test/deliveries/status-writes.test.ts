@@ -28,6 +28,7 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   'src/deliveries/skip-for-user.ts': ['skipQueuedSmsForUser'],
   'src/deliveries/digest-merge.ts': ['mergeUserDigest'],
   'src/deliveries/resend.ts': ['resendFailedDelivery'],
+  'src/deliveries/fallback-deliveries.ts': ['createFallbackDeliveries'],
 };
 
 const WRITES =
