@@ -408,7 +408,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
       closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger, clock));
       closers.push(
-        startFallbackPass({ deps: notificationDeps, intervalMs: config.WORKER_POLL_MS, logger, clock }),
+        // At the lease reaper's pace: each pass is two small reads, not worth the poll's when it is fast.
+        startFallbackPass({
+          deps: notificationDeps,
+          intervalMs: Math.max(config.WORKER_POLL_MS, 1000),
+          logger,
+          clock,
+        }),
       );
       closers.push(startStatsSealer(database.db, logger));
       if (sms.router) {

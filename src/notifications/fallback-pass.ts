@@ -140,9 +140,9 @@ export class FallbackPass {
 }
 
 /**
- * Runs a pass at start and every `intervalMs` of the clock (the worker's poll interval: a
- * fallback goes out within one poll of the failure; a test steps its clock to run one). One pass
- * at a time. Returns the stop function, which waits for a pass under way.
+ * Runs a pass at start and every `intervalMs` of the clock (a fallback goes out within one interval
+ * of the failure; a test steps its clock to run one). One pass at a time. Returns the stop
+ * function, which waits for a pass under way.
  */
 export function startFallbackPass(o: {
   deps: CreateNotificationDeps;
