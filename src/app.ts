@@ -44,6 +44,7 @@ import { createLogger, type Logger, logDestination } from './logger.ts';
 import { LinkTokens } from './me/link-tokens.ts';
 import { registerMe } from './me/me.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
+import { startFallbackPass } from './notifications/fallback-pass.ts';
 import { smsOptInConfirmation } from './notifications/sms-opt-in-confirmation.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
 import { optOutOfSms } from './preferences/sms-opt-out.ts';
@@ -408,6 +409,15 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       closers.push(() => w.stop());
       if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
       closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger, clock));
+      closers.push(
+        // At the lease reaper's pace: each pass is two small reads, not worth the poll's when it is fast.
+        startFallbackPass({
+          deps: notificationDeps,
+          intervalMs: Math.max(config.WORKER_POLL_MS, 1000),
+          logger,
+          clock,
+        }),
+      );
       closers.push(startStatsSealer(database.db, logger));
       if (sms.router) {
         closers.push(

@@ -106,10 +106,13 @@ const DEFS: Record<string, Def> = {
     ...orderType('regular', 'Order cleaned and ready for delivery', ['order.delivery_date']),
     rules: { escalation: { channels: ['sms'], afterMinutes: 10 } },
   },
+  // An alert of the moment ("keep your phone handy"): SMS, push and the inbox, not an email read
+  // hours later; email only when the SMS cannot reach the user (fallback: an invalid or dead number).
   // A newer "out for delivery" of the same order (a new ETA, another rider) replaces one still queued.
   order_out_for_delivery: {
     ...orderType('critical', 'Order is being delivered', []),
-    rules: { collapseKey: 'order.order_number' },
+    channels: ['in_app', 'sms', 'push'],
+    rules: { fallback: { sms: ['email'] }, collapseKey: 'order.order_number' },
   },
   order_delivered: orderType('critical', 'Order delivered successfully', []),
   order_cancelled: orderType('critical', 'Order cancelled', []),

@@ -78,6 +78,7 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_created_idx ON public.deliveries USING btree (created_at);
 CREATE INDEX deliveries_due_idx ON public.deliveries USING btree (channel, next_attempt_at) WHERE (status = 'queued'::text);
 CREATE INDEX deliveries_error_code_idx ON public.deliveries USING btree (error_code) WHERE (error_code IS NOT NULL);
+CREATE INDEX deliveries_failed_idx ON public.deliveries USING btree (failed_at, id) WHERE (status = 'failed'::text);
 CREATE INDEX deliveries_lease_idx ON public.deliveries USING btree (lease_expires_at) WHERE (status = 'sending'::text);
 CREATE UNIQUE INDEX deliveries_notification_channel_key ON public.deliveries USING btree (notification_id, channel);
 CREATE INDEX deliveries_provider_message_idx ON public.deliveries USING btree (provider_message_id) WHERE (provider_message_id IS NOT NULL);

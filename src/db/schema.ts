@@ -191,6 +191,8 @@ export const deliveries = pgTable(
     // The stats window, and the activity list's error-code filter (migration 0014).
     index('deliveries_created_idx').on(t.createdAt),
     index('deliveries_error_code_idx').on(t.errorCode).where(sql`${t.errorCode} is not null`),
+    // The fallback pass's reads since its bookmark (migration 0024).
+    index('deliveries_failed_idx').on(t.failedAt, t.id).where(sql`${t.status} = 'failed'`),
     check(
       'deliveries_status_check',
       sql`${t.status} in ('skipped', 'queued', 'sending', 'sent', 'delivered', 'failed')`,

@@ -33,6 +33,7 @@ export const WRITE_PATHS = [
   'resendFailedDelivery',
   'supersedeDeliveries',
   'cancelDeliveries',
+  'createFallbackDeliveries',
 ] as const;
 export type WritePath = (typeof WRITE_PATHS)[number];
 
@@ -199,6 +200,28 @@ export const TRANSITIONS = {
     to: 'skipped',
     by: 'cancelDeliveries',
     effects: 'cancelled by id or by key (e.g. order.cancelled) before it was sent; cancelled',
+  },
+  // Fallback (catalog rule; notifications/fallback-pass.ts): a delivery that failed for good gets
+  // one on the next channel of its type's list, and keeps a line saying so.
+  fallback_queued: {
+    from: [null],
+    to: 'queued',
+    by: 'createFallbackDeliveries',
+    effects:
+      'the next channel of the fallback list, allowed: due now or after quiet hours; details.fallback_from',
+  },
+  fallback_skipped: {
+    from: [null],
+    to: 'skipped',
+    by: 'createFallbackDeliveries',
+    effects: 'the next channel of the fallback list, not allowed (preference, no address): skip_reason',
+  },
+  fallback_linked: {
+    from: ['failed'],
+    to: 'failed',
+    by: 'createFallbackDeliveries',
+    effects:
+      'no status change: the failed delivery records its fallback (details.fallback_to) and a history line',
   },
 } as const satisfies Record<string, Transition>;
 

@@ -8,6 +8,7 @@ import { applyProviderStatuses } from '../../src/deliveries/apply-provider-statu
 import { cancelDeliveries } from '../../src/deliveries/cancel-deliveries.ts';
 import { claimDue } from '../../src/deliveries/claim.ts';
 import { completeBatch } from '../../src/deliveries/complete.ts';
+import { createFallbackDeliveries, type FallbackEvent } from '../../src/deliveries/fallback-deliveries.ts';
 import { reapExpiredLeases } from '../../src/deliveries/reap.ts';
 import { resendFailedDelivery } from '../../src/deliveries/resend.ts';
 import {
@@ -188,7 +189,26 @@ const DRIVERS: Record<Exclude<WritePath, 'lc_insert_notifications'>, Driver> = {
     await cancelDeliveries(t.database.db, { notificationId: n!.id }, 'cancelled by id');
     return d.id;
   },
+  // fallback_linked: the failed delivery stays failed. (Its creation events: their own test below.)
+  createFallbackDeliveries: async (_event, from) => (await fallbackFrom(from, 'fallback_queued')).id,
 };
+
+/** A delivery in `from` that failed with 21211, and the fallback `event` asked for it; the new delivery's status. */
+async function fallbackFrom(from: DeliveryStatus, event: FallbackEvent) {
+  const d = await deliveryIn(from, 'sms', { errorCode: '21211' });
+  const [made] = await createFallbackDeliveries(t.database.db, [
+    {
+      failedId: d.id,
+      channel: 'email',
+      event,
+      maxAttempts: 4,
+      nextAttemptAt: null,
+      skipReason: null,
+      errorMessage: null,
+    },
+  ]);
+  return { id: d.id, created: made?.status };
+}
 
 describe(`every status-writing SQL path follows the state machine (${ENGINE})`, () => {
   before(async () => {
@@ -209,7 +229,9 @@ describe(`every status-writing SQL path follows the state machine (${ENGINE})`, 
     DeliveryEvent,
     (typeof TRANSITIONS)[DeliveryEvent],
   ][]) {
-    if (transition.by === 'lc_insert_notifications') continue;
+    // Creation events (from the new row): tested below, by what they create.
+    if (transition.by === 'lc_insert_notifications' || (transition.from as readonly unknown[]).includes(null))
+      continue;
     test(`${event} (${transition.by}) moves ${transition.from.join('|')} → ${transition.to} and nothing else`, async () => {
       for (const from of DELIVERY_STATUSES) {
         const id = await DRIVERS[transition.by](event, from);
@@ -245,6 +267,16 @@ describe(`every status-writing SQL path follows the state machine (${ENGINE})`, 
     }
     for (const event of ['claim', 'send_ok', 'opt_out_skip', 'no_such_event']) {
       await assert.rejects(create(event), causedBy(/names no creation event/), event);
+    }
+  });
+
+  test('createFallbackDeliveries creates through its creation events, and only for a failed delivery', async () => {
+    for (const event of ['fallback_queued', 'fallback_skipped'] as const) {
+      for (const from of DELIVERY_STATUSES) {
+        const { created } = await fallbackFrom(from, event);
+        const expected = canTransition(from, 'fallback_linked') ? TRANSITIONS[event].to : undefined;
+        assert.equal(created, expected, `${event} for a delivery ${from}`);
+      }
     }
   });
 

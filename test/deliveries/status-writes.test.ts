@@ -30,6 +30,7 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   'src/deliveries/resend.ts': ['resendFailedDelivery'],
   'src/deliveries/supersede-deliveries.ts': ['supersedeDeliveries'],
   'src/deliveries/cancel-deliveries.ts': ['cancelDeliveries'],
+  'src/deliveries/fallback-deliveries.ts': ['createFallbackDeliveries'],
 };
 
 const WRITES =

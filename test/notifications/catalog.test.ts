@@ -68,9 +68,10 @@ describe('notification catalog', () => {
     }
   });
 
-  test('critical types reach the user on every channel (a message about one channel goes by that channel)', () => {
+  test('critical types reach the user on every channel, at once or as a fallback (a message about one channel goes by that channel)', () => {
     for (const def of NOTIFICATION_TYPES.filter((d) => d.priority === 'critical' && !d.gatedBy)) {
-      assert.deepEqual([...def.channels].sort(), [...CHANNELS].sort(), def.name);
+      const fallbacks = Object.values(def.rules?.fallback ?? {}).flat();
+      assert.deepEqual([...new Set([...def.channels, ...fallbacks])].sort(), [...CHANNELS].sort(), def.name);
     }
   });
 
