@@ -14,11 +14,13 @@ import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-d
 import { makeWorker, ScriptedChannel } from '../helpers/workers.ts';
 
 const WINDOW = 15 * 60_000;
+const RESCHEDULED = getNotificationType('order_rescheduled')!.sampleContext;
 const RUN: ChannelName[] = ['in_app', 'email'];
 const runs = (channel: string) => (RUN as string[]).includes(channel);
-const outForDelivery = (order: string) => ({
-  type: 'order_out_for_delivery',
-  context: { order: { order_number: order } },
+// order_rescheduled: collapsed by the order number, and sent on in-app and email (RUN).
+const rescheduled = (order: string) => ({
+  type: 'order_rescheduled',
+  context: { ...RESCHEDULED, order: { ...(RESCHEDULED['order'] as object), order_number: order } },
 });
 const initiated = {
   type: 'payment_initiated',
@@ -74,7 +76,7 @@ describe(`collapse and throttle (${ENGINE})`, () => {
     await insertUser(db, 'c-three-other');
     const deps = notificationDeps(db, RUN);
     const create = (userId: string, order: string) =>
-      createNotification(deps, { userId, ...outForDelivery(order) }).then((r) => r.notificationId);
+      createNotification(deps, { userId, ...rescheduled(order) }).then((r) => r.notificationId);
     const first = await create('c-three', 'ORD-A');
     const second = await create('c-three', 'ORD-A');
     // Another order of the same user, and the same order number of another user: not the same key.
@@ -121,7 +123,7 @@ describe(`collapse and throttle (${ENGINE})`, () => {
     const db = t.database.db;
     await insertUser(db, 'c-sent');
     const deps = notificationDeps(db, RUN);
-    const older = (await createNotification(deps, { userId: 'c-sent', ...outForDelivery('ORD-S') }))
+    const older = (await createNotification(deps, { userId: 'c-sent', ...rescheduled('ORD-S') }))
       .notificationId;
     await sendUntilDelivered(older);
     // Its email is claimed meanwhile: sending.
@@ -129,7 +131,7 @@ describe(`collapse and throttle (${ENGINE})`, () => {
     const claimed = await claimDue(db, [{ channel: 'email', limit: 100 }], 'c-sent-worker', 60_000);
     assert.ok(claimed.some((j) => j.deliveryId === String(email!.id)));
 
-    const newer = (await createNotification(deps, { userId: 'c-sent', ...outForDelivery('ORD-S') }))
+    const newer = (await createNotification(deps, { userId: 'c-sent', ...rescheduled('ORD-S') }))
       .notificationId;
     assert.deepEqual(await statuses(older), ['in_app:delivered:', 'email:sending:']);
     assert.deepEqual(await statuses(newer), ['in_app:queued:', 'email:queued:']);
@@ -139,14 +141,14 @@ describe(`collapse and throttle (${ENGINE})`, () => {
     const db = t.database.db;
     await insertUser(db, 'c-unknown');
     const deps = notificationDeps(db, RUN);
-    const older = (await createNotification(deps, { userId: 'c-unknown', ...outForDelivery('ORD-U') }))
+    const older = (await createNotification(deps, { userId: 'c-unknown', ...rescheduled('ORD-U') }))
       .notificationId;
     const [d] = await deliveriesOf(older);
     await db
       .update(deliveries)
       .set({ attempts: 1, details: { outcome_unknown: true } })
       .where(eq(deliveries.id, d!.id));
-    await createNotification(deps, { userId: 'c-unknown', ...outForDelivery('ORD-U') });
+    await createNotification(deps, { userId: 'c-unknown', ...rescheduled('ORD-U') });
     assert.deepEqual(await statuses(older), ['in_app:queued:', 'email:skipped:superseded']);
   });
 
@@ -155,9 +157,9 @@ describe(`collapse and throttle (${ENGINE})`, () => {
     await insertUser(db, 'c-batch');
     const deps = notificationDeps(db, RUN);
     const results = await createNotificationBatch(deps, [
-      { input: { userId: 'c-batch', ...outForDelivery('ORD-X') } },
-      { input: { userId: 'c-batch', ...outForDelivery('ORD-Y') } },
-      { input: { userId: 'c-batch', ...outForDelivery('ORD-X') } },
+      { input: { userId: 'c-batch', ...rescheduled('ORD-X') } },
+      { input: { userId: 'c-batch', ...rescheduled('ORD-Y') } },
+      { input: { userId: 'c-batch', ...rescheduled('ORD-X') } },
     ]);
     assert.deepEqual(
       results.map((r) => r.status),
@@ -176,9 +178,7 @@ describe(`collapse and throttle (${ENGINE})`, () => {
     const deps = notificationDeps(db, RUN);
     const ids = await Promise.all(
       Array.from({ length: 6 }, () =>
-        createNotification(deps, { userId: 'c-race', ...outForDelivery('ORD-R') }).then(
-          (r) => r.notificationId,
-        ),
+        createNotification(deps, { userId: 'c-race', ...rescheduled('ORD-R') }).then((r) => r.notificationId),
       ),
     );
     const rows = await db
@@ -240,7 +240,7 @@ describe(`collapse and throttle (${ENGINE})`, () => {
       { input: { userId: 'tb-1', ...initiated } },
       { input: { userId: 'tb-2', ...initiated } },
       { input: { userId: 'tb-1', ...initiated } },
-      { input: { userId: 'tb-1', ...outForDelivery('ORD-T') } },
+      { input: { userId: 'tb-1', ...rescheduled('ORD-T') } },
       { input: { userId: 'tb-1', ...initiated } },
     ]);
     const ids = results.map((r) => r.notification_id!);
