@@ -82,3 +82,29 @@ export function isTimeZone(timeZone: string): boolean {
     return false;
   }
 }
+
+/** A wall time without a zone, "YYYY-MM-DDTHH:MM" (seconds optional): a datetime-local field, a `send_at` local time. */
+export const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+/**
+ * The instant a LOCAL_DATE_TIME value names in `timeZone` (a DST gap moves it past the gap, as
+ * zonedToInstant says); undefined when it is no such value or no real date (Date.UTC would roll
+ * 30 February over to March: such a date is refused, not moved).
+ */
+export function localDateTimeInstant(value: string, timeZone: string): Date | undefined {
+  const m = LOCAL_DATE_TIME.exec(value);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map((p) => Number(p ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(wall);
+  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59)
+    return undefined;
+  return new Date(zonedToInstant(wall, timeZone));
+}

@@ -3,7 +3,7 @@ import { CHANNELS, NOTIFICATION_TYPE_NAMES } from '../catalog/catalog.ts';
 import { DELIVERY_STATUSES } from '../db/schema.ts';
 import { ActivityCursorError, type ActivityFilter, decodeCursor } from '../deliveries/activity-query.ts';
 import { AppError } from '../errors.ts';
-import { parseLocalDateTime } from './zoned-time.ts';
+import { localDateTimeInstant } from '../time-zone.ts';
 
 /**
  * The activity list's filters as the page's GET form sends them (every field, empty when unused)
@@ -77,7 +77,7 @@ export function parseActivityQuery(query: unknown, timeZone: string): ActivityQu
   const at = (field: 'from' | 'to') => {
     const value = q[field];
     if (value === undefined) return undefined;
-    const instant = parseLocalDateTime(value, timeZone);
+    const instant = localDateTimeInstant(value, timeZone);
     if (!instant) throw refuse(field, `${value} is not a date and time that exists`);
     return instant;
   };

@@ -7,7 +7,7 @@
 import type { NotificationTypeDef } from '../catalog/catalog.ts';
 import { RULE_LIMITS } from '../catalog/delivery-rules.ts';
 import { AppError } from '../errors.ts';
-import { zonedToInstant } from '../time-zone.ts';
+import { localDateTimeInstant } from '../time-zone.ts';
 
 /** An ISO instant with its offset (`2027-01-18T08:00:00+05:30`), or a wall time in the recipient's zone. */
 export type SendAtInput = string | { local: string };
@@ -16,9 +16,6 @@ export type SendAtInput = string | { local: string };
 export const SEND_AT_GRACE_MS = 60_000;
 /** The furthest ahead a send may be asked for: the same bound as a type's delay. */
 export const SEND_AT_MAX_AHEAD_MS = RULE_LIMITS.delayMinutes * 60_000;
-
-/** `YYYY-MM-DDTHH:MM` with optional `:SS`, no offset. */
-export const LOCAL_WALL_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
 
 export interface Schedule {
   /** When the notification is to go out; null: at once (as before rules existed). */
@@ -34,34 +31,16 @@ function refuse(message: string): never {
   });
 }
 
-/** The instant a local wall time happens in `timeZone` (a DST gap moves it past the gap, as time-zone.ts says). */
-function localInstant(local: string, timeZone: string): Date {
-  const m = LOCAL_WALL_TIME.exec(local);
-  if (!m) refuse(`"${local}" is not a local time YYYY-MM-DDTHH:MM`);
-  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(wall);
-  // Date.UTC rolls 30 February over to March: such a date is refused, not moved.
-  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
-    refuse(`"${local}" is not a real date and time`);
-  }
-  return new Date(zonedToInstant(wall, timeZone));
-}
-
 /**
  * The requested send time as an instant, checked against `now`: not past (beyond the grace; a
  * time within it is now), not further ahead than SEND_AT_MAX_AHEAD_MS. A refusal is a 400 naming
  * `send_at`.
  */
 export function resolveSendAt(spec: SendAtInput, timeZone: string, now: Date): Date {
-  const at = typeof spec === 'string' ? new Date(spec) : localInstant(spec.local, timeZone);
+  const local = typeof spec === 'string' ? undefined : spec.local;
+  const at = local === undefined ? new Date(spec as string) : localDateTimeInstant(local, timeZone);
+  // The route has checked the shape (LOCAL_DATE_TIME), so a local time that names no instant is no real date.
+  if (!at) refuse(`"${local}" is not a real date and time`);
   if (Number.isNaN(at.getTime())) refuse(`"${String(spec)}" is not an ISO date-time`);
   const shown =
     typeof spec === 'string' ? at.toISOString() : `${spec.local} ${timeZone} (${at.toISOString()})`;

@@ -5,9 +5,9 @@ import { createApiKey } from '../../src/auth/api-keys.ts';
 import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { activityCsv, csvCell, csvLine } from '../../src/console/activity-csv.ts';
 import { SESSION_COOKIE } from '../../src/console/session-routes.ts';
-import { parseLocalDateTime } from '../../src/console/zoned-time.ts';
 import { deliveries, notifications } from '../../src/db/schema.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
+import { localDateTimeInstant } from '../../src/time-zone.ts';
 import { insertUser, notificationDeps } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 import { ConsoleClient } from './console-client.ts';
@@ -177,10 +177,13 @@ describe(`console activity list, its CSV export and live stream (${ENGINE})`, ()
   });
 
   test('the datetime-local fields are read in the console zone, and a date that does not exist is refused', () => {
-    assert.equal(parseLocalDateTime('2026-11-20T15:30', ZONE)?.toISOString(), '2026-11-20T10:00:00.000Z');
-    assert.equal(parseLocalDateTime('2026-11-20T15:30:15', 'UTC')?.toISOString(), '2026-11-20T15:30:15.000Z');
-    assert.equal(parseLocalDateTime('2026-02-29T10:00', 'UTC'), undefined);
-    assert.equal(parseLocalDateTime('2026-11-20 10:00', 'UTC'), undefined);
+    assert.equal(localDateTimeInstant('2026-11-20T15:30', ZONE)?.toISOString(), '2026-11-20T10:00:00.000Z');
+    assert.equal(
+      localDateTimeInstant('2026-11-20T15:30:15', 'UTC')?.toISOString(),
+      '2026-11-20T15:30:15.000Z',
+    );
+    assert.equal(localDateTimeInstant('2026-02-29T10:00', 'UTC'), undefined);
+    assert.equal(localDateTimeInstant('2026-11-20 10:00', 'UTC'), undefined);
   });
 
   test('CSV cells are quoted where they must be and never start a formula', () => {

@@ -6,8 +6,8 @@ import { AppError } from '../../errors.ts';
 import { contextValueIssues } from '../../notifications/context-schema.ts';
 import { type CreateNotificationDeps, createNotification } from '../../notifications/create-notification.ts';
 import { getNotificationView } from '../../notifications/notification-view.ts';
-import { LOCAL_WALL_TIME } from '../../notifications/schedule.ts';
 import { jsonObject, text } from '../../text.ts';
+import { LOCAL_DATE_TIME } from '../../time-zone.ts';
 import { requireApiKey } from '../auth.ts';
 
 /** When to send and what may cancel it: on notifications and events alike (docs/scheduling.md). */
@@ -18,7 +18,7 @@ export const scheduleFields = {
       z
         .object({
           local: text()
-            .regex(LOCAL_WALL_TIME, 'must be a local time YYYY-MM-DDTHH:MM')
+            .regex(LOCAL_DATE_TIME, 'must be a local time YYYY-MM-DDTHH:MM')
             .describe("A wall time in the recipient's time zone, e.g. 2027-01-18T08:00"),
         })
         .strict(),
