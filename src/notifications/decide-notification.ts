@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { NotificationTypeDef } from '../catalog/catalog.ts';
-import type { IdempotencyClaim } from '../deliveries/enqueue.ts';
+import type { ChannelName, NotificationTypeDef } from '../catalog/catalog.ts';
+import type { IdempotencyClaim, NewDelivery } from '../deliveries/enqueue.ts';
 import type { SmsSent } from '../deliveries/read-deliveries.ts';
 import { AppError } from '../errors.ts';
 import { deliveryPolicy } from '../preferences/delivery-policy.ts';
@@ -64,27 +64,10 @@ export function decideNotification(
 ): Extract<PreparedNotification, { kind: 'new' }> {
   const { input, def, recipient } = d;
   const { user } = recipient;
-  const prefs = prefsFor(def, recipient);
   const { title, message } = d.text;
   const schedule = scheduleOf(def, input, user.timeZone, d.now);
-
-  const policy = deliveryPolicy(deps.policy, {
-    timeZone: user.timeZone,
-    quietHours: recipient.quietHours,
-    priority: def.priority,
-    smsSent: d.smsSent,
-    // Quiet hours are judged at the send time: a scheduled SMS due inside them waits for their end.
-    now: schedule.sendAt ?? d.now,
-  });
-  const decisions = decideChannels({
-    channels: def.channels,
-    category: def.category,
-    user,
-    prefs,
-    available: deps.availableChannels,
-    smsCapReached: policy.smsCapReached,
-    hasPushSubscription: recipient.hasPushSubscription,
-  });
+  // Quiet hours are judged at the send time: a scheduled SMS due inside them waits for their end.
+  const decided = decideDeliveries(deps, def, recipient, def.channels, d.smsSent, schedule.sendAt ?? d.now);
 
   return holdForEscalation(def, {
     kind: 'new',
@@ -101,27 +84,59 @@ export function decideNotification(
       sendAt: schedule.sendAt,
       cancelKey: schedule.cancelKey,
     },
-    deliveries: decisions.map((c) => {
-      const next = c.status === 'queued' ? policy.firstAttemptAt(c.channel) : null;
-      return {
-        channel: c.channel,
-        status: c.status,
-        maxAttempts: deps.retryPolicies[c.channel].maxAttempts,
-        nextAttemptAt: next,
-        skipReason: c.status === 'skipped' ? c.reason : null,
-        errorMessage: c.status === 'skipped' ? c.message : null,
-        detail: c.status === 'queued' ? scheduledDetail(schedule, next) : null,
-      };
-    }),
+    deliveries: decided.map((delivery) => ({
+      ...delivery,
+      detail: delivery.status === 'queued' ? scheduledDetail(schedule, delivery.nextAttemptAt) : null,
+    })),
     idempotency: d.idempotency,
     externalUserId: user.externalId,
   });
 }
 
-/** The channel choices that gate this type: channel-wide for the types gated by channel. */
-function prefsFor(def: NotificationTypeDef, recipient: Recipient) {
+/**
+ * Each of `channels`' first state for this recipient — allowed and due when (quiet hours, the SMS
+ * cap, judged at `at`), or skipped and why — as at creation; the fallback pass decides its channel
+ * the same way (notifications/fallback-pass.ts).
+ */
+export function decideDeliveries(
+  deps: Pick<CreateNotificationDeps, 'policy' | 'availableChannels' | 'retryPolicies'>,
+  def: NotificationTypeDef,
+  recipient: Recipient,
+  channels: readonly ChannelName[],
+  smsSent: SmsSent | undefined,
+  at: Date,
+): NewDelivery[] {
+  const { user } = recipient;
+  const policy = deliveryPolicy(deps.policy, {
+    timeZone: user.timeZone,
+    quietHours: recipient.quietHours,
+    priority: def.priority,
+    smsSent,
+    now: at,
+  });
+  const decisions = decideChannels({
+    channels,
+    category: def.category,
+    user,
+    prefs: prefsFor(def, recipient, channels),
+    available: deps.availableChannels,
+    smsCapReached: policy.smsCapReached,
+    hasPushSubscription: recipient.hasPushSubscription,
+  });
+  return decisions.map((c) => ({
+    channel: c.channel,
+    status: c.status,
+    maxAttempts: deps.retryPolicies[c.channel].maxAttempts,
+    nextAttemptAt: c.status === 'queued' ? policy.firstAttemptAt(c.channel) : null,
+    skipReason: c.status === 'skipped' ? c.reason : null,
+    errorMessage: c.status === 'skipped' ? c.message : null,
+  }));
+}
+
+/** The channel choices that gate this type: channel-wide (over `channels`) for the types gated by channel. */
+function prefsFor(def: NotificationTypeDef, recipient: Recipient, channels = def.channels) {
   return def.gatedBy === 'channel'
-    ? channelWidePreferences(recipient.prefs, def.category, def.channels)
+    ? channelWidePreferences(recipient.prefs, def.category, channels)
     : recipient.prefs;
 }
 

@@ -10,11 +10,10 @@ import {
 import { failedForGood, fallbackScope, nextFallbackChannel } from '../deliveries/fallback-rule.ts';
 import { countSmsSince } from '../deliveries/read-deliveries.ts';
 import type { Logger } from '../logger.ts';
-import { deliveryPolicy, smsCapCounted } from '../preferences/delivery-policy.ts';
-import { channelWidePreferences } from '../preferences/preference-map.ts';
+import { smsCapCounted } from '../preferences/delivery-policy.ts';
 import { capPeriodStarts } from '../preferences/sms-caps.ts';
 import type { CreateNotificationDeps } from './create-notification.ts';
-import { decideChannels } from './eligibility.ts';
+import { decideDeliveries } from './decide-notification.ts';
 import { loadRecipients, type Recipient } from './recipient.ts';
 
 /**
@@ -91,37 +90,18 @@ export class FallbackPass {
     for (const { c, def, channel } of wanted) {
       const recipient = recipients.get(c.userExternalId);
       if (!recipient) continue;
-      const { user } = recipient;
-      // A channel-gated type (catalog.ts gatedBy) counts the channel as on when it is on anywhere.
-      const prefs =
-        def.gatedBy === 'channel'
-          ? channelWidePreferences(recipient.prefs, def.category, [channel])
-          : recipient.prefs;
-      const policy = deliveryPolicy(deps.policy, {
-        timeZone: user.timeZone,
-        quietHours: recipient.quietHours,
-        priority: def.priority,
-        smsSent: await this.#smsSent(channel, def.priority, recipient, now),
+      const [decided] = decideDeliveries(
+        deps,
+        def,
+        recipient,
+        [channel],
+        await this.#smsSent(channel, def.priority, recipient, now),
         now,
-      });
-      const [decision] = decideChannels({
-        channels: [channel],
-        category: def.category,
-        user,
-        prefs,
-        available: deps.availableChannels,
-        smsCapReached: policy.smsCapReached,
-        hasPushSubscription: recipient.hasPushSubscription,
-      });
-      const queued = decision!.status === 'queued';
+      );
       out.push({
+        ...decided!,
         failedId: c.id,
-        channel,
-        event: queued ? 'fallback_queued' : 'fallback_skipped',
-        maxAttempts: deps.retryPolicies[channel].maxAttempts,
-        nextAttemptAt: queued ? policy.firstAttemptAt(channel) : null,
-        skipReason: decision!.status === 'skipped' ? decision!.reason : null,
-        errorMessage: decision!.status === 'skipped' ? decision!.message : null,
+        event: decided!.status === 'queued' ? 'fallback_queued' : 'fallback_skipped',
       });
     }
     return out;
