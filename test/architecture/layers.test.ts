@@ -40,7 +40,7 @@ export const LAYERS: ReadonlyArray<readonly [folders: readonly string[], job: st
 const root = join(import.meta.dirname, '..', '..');
 const src = join(root, 'src');
 
-/** The folder a src/ file belongs to: its first directory; files at the top are `base`, app.ts is `app`. */
+/** The folder a src/ file belongs to: its first directory; files at the top are `base`, app.ts is `app` (with src/app/). */
 function folderOf(file: string): string {
   const parts = file.split('/');
   if (parts.length > 1) return parts[0]!;
@@ -76,7 +76,7 @@ test('every folder of src/ has a layer, and every layer folder exists', () => {
 });
 
 test('the scan sees imports (so an empty finding below means something)', () => {
-  assert.ok(importsOf('app.ts').includes('deliveries/worker.ts'));
+  assert.ok(importsOf('app/worker-node.ts').includes('deliveries/worker.ts'));
   assert.ok(importsOf('deliveries/claim.ts').some((t) => t.startsWith('channels/')));
 });
 

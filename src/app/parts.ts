@@ -1,0 +1,45 @@
+import type { SettingsLinks } from '../auth/settings-link.ts';
+import type { UnsubscribeTokens } from '../auth/unsubscribe-tokens.ts';
+import type { UserTokens } from '../auth/user-tokens.ts';
+import type { Channel } from '../channels/channel.ts';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { retryPolicies } from '../deliveries/retry-policy.ts';
+import type { Logger } from '../logger.ts';
+import type { LinkTokens } from '../me/link-tokens.ts';
+import type { CreateNotificationDeps } from '../notifications/create-notification.ts';
+import type { EmailSetup } from '../setup/email.ts';
+import type { PushSetup } from '../setup/push.ts';
+import type { SmsSetup } from '../setup/sms.ts';
+import type { BudgetSettings } from '../stats/sms-budget.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
+import type { SmsStatusDeps } from '../tracking/sms-status.ts';
+
+/**
+ * What the composition root has built before it starts a node's roles: the API node
+ * (`api-node.ts`) and the worker node (`worker-node.ts`) are wired from these, and each hands its
+ * teardown to `closers` (run in reverse).
+ */
+export interface AppParts {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  database: Database;
+  closers: Array<() => Promise<void>>;
+  templates: TemplateStore;
+  userTokens: UserTokens;
+  unsubscribeTokens: UnsubscribeTokens;
+  meLinks: LinkTokens;
+  settingsLinks: SettingsLinks;
+  sms: SmsSetup;
+  email: EmailSetup;
+  push: PushSetup;
+  channels: Channel[];
+  retryPolicies: ReturnType<typeof retryPolicies>;
+  notificationDeps: CreateNotificationDeps;
+  smsStatusDeps: SmsStatusDeps;
+  budget: BudgetSettings | undefined;
+  /** The base URL links and callbacks use: PUBLIC_URL, or the API's own address once it listens. */
+  publicUrl(): string | undefined;
+}

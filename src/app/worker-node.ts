@@ -1,0 +1,93 @@
+import { DeliveryWorker } from '../deliveries/worker.ts';
+import { startDigestScheduler } from '../digest/digest-flusher.ts';
+import { startFallbackPass } from '../notifications/fallback-pass.ts';
+import { startBudgetMonitor } from '../stats/sms-budget.ts';
+import { startStatsSealer } from '../stats/stats-rollup.ts';
+import { startDeliveryLatencyFeed } from '../tracking/delivery-latency-feed.ts';
+import { SmsStatusSweep } from '../tracking/status-sweep.ts';
+import type { AppParts } from './parts.ts';
+
+/**
+ * A worker node: the delivery worker and the periodic jobs beside it (status sweep, budget alerts,
+ * digests, the fallback pass, the stats sealer, the SMS providers' latency feed).
+ */
+export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> {
+  const {
+    config,
+    clock,
+    logger,
+    database,
+    closers,
+    channels,
+    retryPolicies,
+    notificationDeps,
+    sms,
+    smsStatusDeps,
+    budget,
+  } = parts;
+  const worker = new DeliveryWorker({
+    database,
+    channels,
+    concurrency: {
+      in_app: config.WORKER_CONCURRENCY_IN_APP,
+      sms: config.WORKER_CONCURRENCY_SMS,
+      email: config.WORKER_CONCURRENCY_EMAIL,
+      push: config.WORKER_CONCURRENCY_PUSH,
+    },
+    // The SDK times its own request out; the worker's abort is the backstop a little later.
+    timeoutsMs: {
+      in_app: 10_000,
+      sms: config.SMS_REQUEST_TIMEOUT_MS + 5_000,
+      email: 30_000,
+      push: 30_000,
+    },
+    retryPolicies,
+    batchSize: config.WORKER_BATCH_SIZE,
+    pollMs: config.WORKER_POLL_MS,
+    leaseMs: config.WORKER_LEASE_MS,
+    shutdownGraceMs: config.WORKER_SHUTDOWN_GRACE_MS,
+    logger,
+    workerId: config.WORKER_ID,
+    clock,
+  });
+  await worker.start();
+  if (sms.channel) {
+    const sweep = new SmsStatusSweep({
+      db: database.db,
+      service: sms.service,
+      status: smsStatusDeps,
+      logger,
+      intervalMs: config.SMS_STATUS_SWEEP_MS,
+      staleAfterMs: config.SMS_STATUS_STALE_MS,
+      clock,
+    });
+    sweep.start();
+    closers.push(() => sweep.stop());
+  }
+  // Closed before the HTTP server (closers run in reverse): drain sends, then stop taking requests.
+  closers.push(() => worker.stop());
+  if (budget) closers.push(startBudgetMonitor(database.db, budget, logger));
+  closers.push(startDigestScheduler(database.db, config.DIGEST_WINDOW_MS, logger, clock));
+  closers.push(
+    // At the lease reaper's pace: each pass is two small reads, not worth the poll's when it is fast.
+    startFallbackPass({
+      deps: notificationDeps,
+      intervalMs: Math.max(config.WORKER_POLL_MS, 1000),
+      logger,
+      clock,
+    }),
+  );
+  closers.push(startStatsSealer(database.db, logger));
+  if (sms.router) {
+    closers.push(
+      startDeliveryLatencyFeed({
+        db: database.db,
+        router: sms.router,
+        providers: sms.providers,
+        intervalMs: config.SMS_HEALTH_POLL_MS,
+        logger,
+      }),
+    );
+  }
+  return worker;
+}
