@@ -8,6 +8,7 @@ import { renderOnThisThread } from '../../src/templates/render.ts';
 import {
   failsDelivery,
   isMessageFault,
+  RENDER_CHUNK,
   RenderPool,
   type RenderPoolOptions,
   renderTemplate,
@@ -175,6 +176,43 @@ describe('render pool', () => {
       const next = await pool.render(job('thread {{ thread }}'));
       assert.match(next, /^thread \d+$/);
       assert.notEqual(next, `thread ${hung.thread()}`, 'a fresh thread renders the next job');
+    });
+  });
+
+  test('renders that waited go to a free thread in chunks of RENDER_CHUNK, each answered with its own output', async () => {
+    await withPool({ threads: 1, script: GATED }, async (pool) => {
+      const g = gate();
+      const first = pool.render(job('first', { gate: g.buffer }));
+      await g.reached();
+      const waiting = Array.from({ length: RENDER_CHUNK + 8 }, (_, i) =>
+        pool.render(job('{{ i }}@{{ message }}', { i })),
+      );
+      g.open();
+      assert.equal(await first, 'first');
+      const answers = (await Promise.all(waiting)).map((a) => a.split('@'));
+      assert.deepEqual(
+        answers.map(([i]) => Number(i)),
+        waiting.map((_, i) => i),
+      );
+      // Message 1 carried the gated job; the waiting ones came in two messages, not one each.
+      const messages = answers.map(([, m]) => Number(m));
+      assert.deepEqual([...new Set(messages)], [2, 3]);
+      assert.equal(messages.filter((m) => m === 2).length, RENDER_CHUNK);
+    });
+  });
+
+  test('a context that cannot be cloned fails its own render only, not the others of its chunk', async () => {
+    await withPool({ threads: 1, script: GATED }, async (pool) => {
+      const g = gate();
+      const first = pool.render(job('first', { gate: g.buffer }));
+      await g.reached();
+      const before = pool.render(job('before'));
+      const bad = pool.render(job('bad {{ f }}', { f: () => 1 }));
+      const after = pool.render(job('after'));
+      g.open();
+      assert.equal(await first, 'first');
+      await assert.rejects(bad, (err: unknown) => err instanceof Error && err.name === 'DataCloneError');
+      assert.deepEqual(await Promise.all([before, after]), ['before', 'after']);
     });
   });
 
