@@ -27,6 +27,7 @@ import type { CreateNotificationDeps } from './notifications/create-notification
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
 import { optOutOfSms } from './preferences/sms-opt-out.ts';
 import { type EmailSetup, setupEmail } from './setup/email.ts';
+import { warnOnInsecureStatusCallback } from './setup/callback-url-check.ts';
 import { setupPush } from './setup/push.ts';
 import { type SmsSetup, setupSms } from './setup/sms.ts';
 import { serveLocalStats } from './stats/local-stats.ts';
@@ -225,6 +226,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const api = opts.api ? await startApiNode(parts) : undefined;
     publicUrl ??= api?.url;
     const worker = opts.worker ? await startWorkerNode(parts) : undefined;
+    // Once the URL is final (an API node may have just fallen back to its listen address).
+    warnOnInsecureStatusCallback(sms, callbackUrl(), logger);
     return {
       config,
       logger,
