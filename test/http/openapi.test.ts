@@ -43,7 +43,7 @@ describe(`the OpenAPI document (${ENGINE})`, () => {
 
   test('validates against the OpenAPI 3 schema (@seriousme/openapi-schema-validator), its $refs resolving', async () => {
     const validator = new Validator();
-    const result = await validator.validate(structuredClone(doc));
+    const result = await validator.validate(structuredClone(doc) as unknown as Record<string, unknown>);
     assert.deepEqual(result.errors, undefined);
     assert.equal(result.valid, true);
     assert.match(validator.version ?? '', /^3\./);
