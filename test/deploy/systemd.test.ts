@@ -22,7 +22,8 @@ function parseUnit(text: string): Unit {
     }
     const pair = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/.exec(line);
     assert.ok(pair && section, `line ${index + 1} is a key=value inside a section: ${raw}`);
-    (section[pair[1]!] ??= []).push(pair[2]!);
+    section[pair[1]!] ??= [];
+    section[pair[1]!]!.push(pair[2]!);
   });
   return unit;
 }
