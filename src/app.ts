@@ -26,6 +26,7 @@ import { LinkTokens } from './me/link-tokens.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
 import { deliveryPolicyConfig } from './preferences/delivery-policy.ts';
 import { optOutOfSms } from './preferences/sms-opt-out.ts';
+import { warnOnInsecureStatusCallback } from './setup/callback-url-check.ts';
 import { type EmailSetup, setupEmail } from './setup/email.ts';
 import { setupPush } from './setup/push.ts';
 import { type SmsSetup, setupSms } from './setup/sms.ts';
@@ -225,6 +226,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const api = opts.api ? await startApiNode(parts) : undefined;
     publicUrl ??= api?.url;
     const worker = opts.worker ? await startWorkerNode(parts) : undefined;
+    // Once the URL is final (an API node may have just fallen back to its listen address).
+    warnOnInsecureStatusCallback(sms, callbackUrl(), logger);
     return {
       config,
       logger,

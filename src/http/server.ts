@@ -4,10 +4,11 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyUnderPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AppError } from '../errors.ts';
 import { limitRequestsInFlight, type RequestAdmission } from './admission.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { openapiOptions } from './openapi.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,7 +23,7 @@ declare module 'fastify' {
     /** Set when requests in flight are bounded (the embedded engine, admission.ts). */
     admission?: RequestAdmission;
     /** Every route as registered (method, url): what the role tests walk, so no route is missed. */
-    readonly routeTable: ReadonlyArray<{ method: string; url: string }>;
+    readonly routeTable: ReadonlyArray<{ method: string; url: string; readonly hidden: boolean }>;
   }
 }
 
@@ -75,10 +76,19 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  const routeTable: Array<{ method: string; url: string }> = [];
+  const routeTable: Array<{ method: string; url: string; readonly hidden: boolean }> = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+    for (const method of [route.method].flat()) {
+      // Read when asked: hooks that run after this one may still hide the route (@fastify/websocket does).
+      routeTable.push({
+        method,
+        url: route.url,
+        get hidden() {
+          return route.schema?.hide === true;
+        },
+      });
+    }
   });
 
   // Past a limit (event-loop delay, heap, RSS, sampled once a second) every request is refused at
@@ -131,21 +141,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
       keyGenerator: (request) => normalizeIP(request.ip),
     }),
   );
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: 'LaundryConnect Notify API',
-        version: opts.version,
-        description:
-          'Notifications for the LaundryConnect marketplace: SMS, email, in-app inbox and Web Push.',
-      },
-      components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key' } },
-      },
-      security: [{ apiKey: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(fastifySwagger, openapiOptions(opts.version));
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app as unknown as FastifyInstance;
