@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { startApiNode } from './app/api-node.ts';
+import { startOperatorSocket } from './app/operator-socket.ts';
 import type { AppParts } from './app/parts.ts';
 import { startWorkerNode } from './app/worker-node.ts';
 import { ensureAdminKey } from './auth/api-keys.ts';
@@ -30,7 +31,6 @@ import { warnOnInsecureStatusCallback } from './setup/callback-url-check.ts';
 import { type EmailSetup, setupEmail } from './setup/email.ts';
 import { setupPush } from './setup/push.ts';
 import { type SmsSetup, setupSms } from './setup/sms.ts';
-import { serveLocalStats } from './stats/local-stats.ts';
 import { startRenderPool } from './templates/render-pool.ts';
 import { TemplateStore } from './templates/template-store.ts';
 
@@ -101,25 +101,6 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {
       closers.push(startEmbeddedVacuum(database, config.EMBEDDED_VACUUM_INTERVAL_MS, logger));
-    }
-    // The `stats` command cannot open a data directory this process holds: it asks here instead.
-    if (database.engine === 'pglite' && !opts.database && !config.DATA_DIR.startsWith('memory://')) {
-      try {
-        closers.push(
-          await serveLocalStats({
-            dataDir: config.DATA_DIR,
-            db: database.db,
-            timeZone: config.STATS_TIME_ZONE,
-            logger,
-          }),
-        );
-      } catch (err) {
-        // E.g. a DATA_DIR path too long for a Unix socket: the service runs, only `stats` cannot ask it.
-        logger.warn(
-          { err },
-          'stats socket not served: `laundryconnect-notify stats` cannot reach this process',
-        );
-      }
     }
     const generatedAdminKey = await ensureAdminKey(database.db, config.ADMIN_API_KEY);
     if (generatedAdminKey) opts.onAdminKeyGenerated?.(generatedAdminKey);
@@ -223,6 +204,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       budget,
       publicUrl: () => publicUrl,
     };
+    // The CLI cannot open a data directory this process holds: it asks here instead.
+    if (database.engine === 'pglite' && !opts.database && !config.DATA_DIR.startsWith('memory://')) {
+      await startOperatorSocket(parts);
+    }
     const api = opts.api ? await startApiNode(parts) : undefined;
     publicUrl ??= api?.url;
     const worker = opts.worker ? await startWorkerNode(parts) : undefined;

@@ -163,10 +163,26 @@ describe('test-sms --phone', () => {
     assert.equal(stored?.body, 'Hello from LaundryConnect!');
   });
 
+  test('names the sandbox it sent to: its URL and account, the token masked', async () => {
+    const r = await cli(['test-sms', '--phone', '+919876543210'], sandboxEnv());
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`  Sandbox: ${sandbox.url} (at SMS_SANDBOX_URL)\n`), r.stdout);
+    assert.match(
+      r.stdout,
+      /^ {2}Sandbox Account SID: AC1234abcd\.\.\.\n {2}Sandbox Auth Token: f00dfeedf0\.\.\.$/m,
+    );
+    assert.ok(!`${r.stdout}${r.stderr}`.includes(TOKEN), 'the auth token is never printed whole');
+  });
+
   test('the built-in in-process sandbox also sends, and the command exits', async () => {
     const r = await cli(['test-sms', '--phone', '+14155551234'], {}, 20_000);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /✓ SMS sent: SM[0-9a-f]{32} \(status queued\)/);
+    // Nothing else runs there: the sandbox is the command's own, and it says it is gone after.
+    assert.match(
+      r.stdout,
+      /^ {2}Sandbox: http:\/\/127\.0\.0\.1:\d+ \(this command's own built-in sandbox, stopped when it ends/m,
+    );
   });
 
   test('--check-config proves the credentials with an authenticated call: the right token passes', async () => {

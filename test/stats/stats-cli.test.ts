@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
-import { statsSocketPath } from '../../src/stats/local-stats.ts';
+import { operatorSocketPath } from '../../src/operator/operator-socket.ts';
 import { ENGINE, silentLogger } from '../helpers/test-db.ts';
 import { listeningUrl, PROCESS_MS, runCli, runToExit, tempDataDir } from '../process/cli.ts';
 import { seed } from './fixture.ts';
@@ -102,10 +102,13 @@ describe('laundryconnect-notify stats', { skip }, () => {
       });
       assert.equal(created.status, 201, await created.clone().text());
 
-      const socket = statSync(statsSocketPath(data.dir));
+      const socket = statSync(operatorSocketPath(data.dir));
       assert.ok(socket.isSocket());
       assert.equal(socket.mode & 0o777, 0o600, 'only the owner may connect');
-      assert.equal(statSync(statsSocketPath(data.dir).replace(/\/stats\.sock$/, '')).mode & 0o777, 0o700);
+      assert.equal(
+        statSync(operatorSocketPath(data.dir).replace(/\/operator\.sock$/, '')).mode & 0o777,
+        0o700,
+      );
 
       const json = await runToExit(['stats', '--today', '--json'], { DATA_DIR: data.dir }, PROCESS_MS);
       assert.equal(json.code, 0, json.stderr);
@@ -118,7 +121,7 @@ describe('laundryconnect-notify stats', { skip }, () => {
 
       serve.child.kill('SIGTERM');
       assert.equal(await serve.exited(), 0, serve.stderr());
-      assert.equal(existsSync(statsSocketPath(data.dir)), false, 'a clean stop removes the socket');
+      assert.equal(existsSync(operatorSocketPath(data.dir)), false, 'a clean stop removes the socket');
     } finally {
       serve.kill();
       data.remove();

@@ -2,16 +2,12 @@ import {
   API_KEY_ROLES,
   type ApiKeyRole,
   type ApiKeySummary,
-  createApiKey,
   type KeyChange,
-  listApiKeys,
   MAX_ROTATION_OVERLAP_SECONDS,
-  revokeApiKey,
-  rotateApiKey,
 } from '../../auth/api-keys.ts';
-import type { Database } from '../../db/database.ts';
+import type { Config } from '../../config.ts';
 import { configOrExit, type ParsedValues, parseCommand } from '../command.ts';
-import { openMigratedDatabase } from './templates.ts';
+import { operate, refusedOrThrow } from '../operate.ts';
 
 const HELP = `Usage: laundryconnect-notify keys list [--json]
        laundryconnect-notify keys create --name NAME --role service|admin|viewer
@@ -22,7 +18,8 @@ API keys on this machine's database (DATABASE_URL, else DATA_DIR), as GET/POST /
 them over the API. A new key is printed once, on stdout, and never again (only its hash is kept).
 This is also how a lost admin key is replaced: \`keys create --name ops --role admin\` needs access
 to the database, never a key, so it works only where the database is reachable (docs/auth.md).
-On the embedded database, stop \`serve\` first: one process at a time may open DATA_DIR.
+While \`serve\` runs on the embedded database it asks that process over DATA_DIR/run/operator.sock
+(only the data directory's owner can connect); a key revoked so stops there at once.
 
   list               every key: id, prefix, role, state (active / expiring / revoked), last used
   create             a new key with this name and role
@@ -56,23 +53,21 @@ export async function runKeysCommand(argv: string[]): Promise<number> {
   }
   const config = configOrExit();
   if (!config) return 1;
-  const database = await openMigratedDatabase(config);
-  if (!database) return 1;
   try {
-    return await plan(database);
-  } finally {
-    await database.close();
+    return await plan(config);
+  } catch (err) {
+    return refusedOrThrow(err);
   }
 }
 
-type Plan = (database: Database) => Promise<number>;
+type Plan = (config: Config) => Promise<number>;
 
 /** What to do, or why the arguments cannot say it (a usage error, before anything is opened). */
 function planOf(action: string, v: ParsedValues, id: string | undefined): Plan | string {
   switch (action) {
     case 'list':
-      return async ({ db }) => {
-        const keys = await listApiKeys(db);
+      return async (config) => {
+        const { keys } = (await operate(config, 'keys.list', {})).result;
         console.log(v['json'] ? JSON.stringify({ keys }, null, 2) : formatKeys(keys));
         return 0;
       };
@@ -82,8 +77,10 @@ function planOf(action: string, v: ParsedValues, id: string | undefined): Plan |
       if (typeof name !== 'string' || name.trim() === '') return 'keys create needs --name';
       if (!API_KEY_ROLES.includes(role as ApiKeyRole))
         return `--role must be one of ${API_KEY_ROLES.join(', ')}`;
-      return async ({ db }) => {
-        const key = await createApiKey(db, name.trim(), role as ApiKeyRole);
+      return async (config) => {
+        const { key } = (
+          await operate(config, 'keys.create', { name: name.trim(), role: role as ApiKeyRole })
+        ).result;
         console.error(`Created ${role} key "${name.trim()}". It is shown once; store it now:`);
         console.log(key);
         return 0;
@@ -91,8 +88,8 @@ function planOf(action: string, v: ParsedValues, id: string | undefined): Plan |
     }
     case 'revoke':
       if (id === undefined) return 'keys revoke needs the key id (see keys list)';
-      return async ({ db }) => {
-        const change = await revokeApiKey(db, Number(id));
+      return async (config) => {
+        const change = (await operate(config, 'keys.revoke', { id: Number(id) })).result;
         if (change.kind !== 'done') return refused(change, id);
         console.log(`Revoked key ${id} (${change.key.prefix}, ${change.key.role} "${change.key.name}").`);
         return 0;
@@ -101,8 +98,9 @@ function planOf(action: string, v: ParsedValues, id: string | undefined): Plan |
       if (id === undefined) return 'keys rotate needs the key id (see keys list)';
       const overlap = overlapSeconds(v['overlap']);
       if (typeof overlap === 'string') return overlap;
-      return async ({ db }) => {
-        const result = await rotateApiKey(db, Number(id), overlap);
+      return async (config) => {
+        const result = (await operate(config, 'keys.rotate', { id: Number(id), overlapSeconds: overlap }))
+          .result;
         if (result.kind !== 'done') return refused(result, id);
         console.error(
           `New ${result.created.role} key "${result.created.name}" (id ${result.created.id}); the old key ${id} ` +

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { type Config, smsBackend } from '../../config.ts';
 import { configOrExit } from '../command.ts';
-import { setupCliSms } from './test-sms.ts';
+import { operate, refusedOrThrow } from '../operate.ts';
+import { describeSandbox } from './test-sms.ts';
 
 const HELP = `Usage: laundryconnect-notify sms status <message-sid>
 
@@ -9,6 +10,8 @@ Print a message's status as Twilio reports it (the seed's get_message_status), a
 sid, status, to, from, price, price_unit, num_segments, error_code, error_message, dates.
 
 Where it asks:
+  a serve       on the embedded database, the running \`serve\` holding DATA_DIR, through its own
+                SMS backend (its built-in sandbox included), over DATA_DIR/run/operator.sock
   Twilio        TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN of the account that sent the message
   a sandbox     SMS_BACKEND=sandbox and SMS_SANDBOX_URL of the running sandbox (\`laundryconnect-notify
                 sandbox\` prints its URL and SID) with its TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.
@@ -47,26 +50,19 @@ export async function runSmsCommand(argv: string[]): Promise<number> {
   if (!SID.test(sid)) return usageError(`"${sid}" is not a message SID (SM followed by 32 hex digits).`);
   const config = configOrExit();
   if (!config) return 1;
-  const problem = notReachable(config);
-  if (problem) {
-    console.error(`Error: ${problem}`);
-    return 1;
-  }
-  const sms = await setupCliSms(config);
   try {
-    const status = await sms.service.getMessageStatus(sid);
-    console.log(JSON.stringify(status, null, 2));
+    const { result, via } = await operate(
+      config,
+      'sms.status',
+      { sid },
+      { beforeDirect: () => notReachable(config) },
+    );
+    console.log(JSON.stringify(result.status, null, 2));
+    // stdout stays the JSON alone; where it came from is for the reader.
+    if (result.sandbox) console.error(describeSandbox(result.sandbox, via));
     return 0;
   } catch (err) {
-    const e = err as { code?: number; message?: string };
-    console.error(
-      typeof e.code === 'number'
-        ? `Error: Twilio error ${e.code}: ${e.message}`
-        : `Error: ${e.message ?? String(err)}`,
-    );
-    return 1;
-  } finally {
-    await sms.close();
+    return refusedOrThrow(err);
   }
 }
 

@@ -1,12 +1,8 @@
 import { existsSync } from 'node:fs';
-import { DataDirLockedError } from '../../db/data-dir-lock.ts';
-import { openDatabase } from '../../db/database.ts';
-import { runMigrations } from '../../db/migrate.ts';
-import { createLogger, logDestination } from '../../logger.ts';
-import { type DeliveryStats, deliveryStats } from '../../stats/delivery-stats.ts';
-import { askLocalStats, NoLocalStatsError } from '../../stats/local-stats.ts';
+import type { DeliveryStats } from '../../stats/delivery-stats.ts';
 import { type StatsQuery, StatsWindowError, statsQuery, windowFromQuery } from '../../stats/stats-window.ts';
 import { configOrExit, parseCommand } from '../command.ts';
+import { operate, refusedOrThrow } from '../operate.ts';
 
 const HELP = `Usage: laundryconnect-notify stats [--today | --window today|7d|30d | --from ISO --to ISO]
                                   [--granularity hour|day] [--tz ZONE] [--json]
@@ -20,7 +16,7 @@ failed / pending / skipped and the delivery rate, SMS segments and cost, and the
   --from, --to    a custom window [from, to) as ISO 8601 instants
 
 Works while \`serve\` runs: on PostgreSQL it reads the database; on the embedded database it asks
-the running process over DATA_DIR/run/stats.sock (only the data directory's owner can connect),
+the running process over DATA_DIR/run/operator.sock (only the data directory's owner can connect),
 and opens DATA_DIR itself when nothing runs there.
 Exit codes: 0 printed, 1 failed (no database, nothing answering), 2 usage error.`;
 
@@ -60,52 +56,26 @@ export async function runStatsCommand(argv: string[]): Promise<number> {
   }
   const config = configOrExit();
   if (!config) return 1;
+  // The window is checked here first, so a bad one is a usage error wherever the figures come from.
+  try {
+    windowFromQuery(query.data, config.STATS_TIME_ZONE, new Date());
+  } catch (err) {
+    if (!(err instanceof StatsWindowError)) throw err;
+    console.error(`${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (!config.DATABASE_URL && !existsSync(config.DATA_DIR)) {
+    console.error(`Error: No database in ${config.DATA_DIR} (DATA_DIR): nothing has run there yet`);
+    return 1;
+  }
   let stats: DeliveryStats;
   try {
-    stats = await readStats(query.data, config);
+    stats = (await operate(config, 'stats', query.data)).result;
   } catch (err) {
-    if (err instanceof StatsWindowError) {
-      console.error(`${err.message}\n\n${HELP}`);
-      return 2;
-    }
-    console.error(`Error: ${(err as Error).message}`);
-    return 1;
+    return refusedOrThrow(err);
   }
   console.log(v['json'] ? JSON.stringify(stats, null, 2) : formatStats(stats, query.data));
   return 0;
-}
-
-async function readStats(query: StatsQuery, config: NonNullable<ReturnType<typeof configOrExit>>) {
-  if (!config.DATABASE_URL && !existsSync(config.DATA_DIR)) {
-    throw new Error(`No database in ${config.DATA_DIR} (DATA_DIR): nothing has run there yet`);
-  }
-  const logger = createLogger(config.LOG_LEVEL, logDestination(config.LOG_FORMAT));
-  let database: Awaited<ReturnType<typeof openDatabase>>;
-  try {
-    database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
-  } catch (err) {
-    if (!(err instanceof DataDirLockedError)) throw err;
-    // A live serve holds the embedded database: it answers for it (local-stats.ts).
-    try {
-      return await askLocalStats(config.DATA_DIR, query);
-    } catch (askErr) {
-      if (askErr instanceof NoLocalStatsError) {
-        throw new Error(
-          `${err.message}\nThat process does not answer on its stats socket (${askErr.message}): ` +
-            'wait until it has started, or it runs a version without one.',
-        );
-      }
-      throw askErr;
-    }
-  }
-  try {
-    // A data directory an older version left behind is brought current, as `serve` would.
-    await runMigrations(database);
-    const now = new Date();
-    return await deliveryStats(database.db, windowFromQuery(query, config.STATS_TIME_ZONE, now), now);
-  } finally {
-    await database.close();
-  }
 }
 
 const CHANNEL_LABEL: Record<string, string> = { in_app: 'in-app', sms: 'SMS', email: 'email', push: 'push' };

@@ -1,18 +1,10 @@
 import { formatLintReport, type LintRow } from '../../authoring/lint.ts';
-import {
-  activeTemplatesOfType,
-  checkTemplateSets,
-  loadTemplatesIntoDb,
-  TemplateLoadError,
-} from '../../authoring/load-templates.ts';
+import { checkTemplateSets, TemplateLoadError } from '../../authoring/load-templates.ts';
 import { getNotificationType } from '../../catalog/catalog.ts';
 import type { Config } from '../../config.ts';
-import { DataDirLockedError } from '../../db/data-dir-lock.ts';
-import { type Database, openDatabase } from '../../db/database.ts';
-import { runMigrations } from '../../db/migrate.ts';
-import { createLogger, type Logger, logDestination } from '../../logger.ts';
 import { loadTemplateFiles, type TemplateSet } from '../../templates/template-files.ts';
 import { configOrExit, parseCommand } from '../command.ts';
+import { operate, refusedOrThrow } from '../operate.ts';
 
 const LOAD_HELP = `Usage: laundryconnect-notify load-notification-templates [options]
 
@@ -21,7 +13,8 @@ them (an active database version wins over the file). Safe to run repeatedly: a 
 its active version is left alone, a new one becomes version 1, a changed one becomes the next
 version and the only active one; older versions are kept. Every template is parsed and every SMS
 text linted first: a template that does not parse stops the load and nothing is written.
-Running services read templates at start-up: restart them to use the new versions.
+A \`serve\` running on the embedded database is asked to load them (over DATA_DIR/run/operator.sock)
+and uses them at once; other running services read templates at start-up: restart them.
 
 Options:
   --dir <path>     load from this folder instead of the shipped templates/
@@ -41,36 +34,6 @@ Options:
   --dir <path>   lint this folder instead of the shipped templates/
   --strict       exit 1 when there are warnings
   -h, --help     show this help`;
-
-/** Logs go to stderr so that a command's own output on stdout stays clean. */
-export function cliLogger(config: Config): Logger {
-  return createLogger(config.LOG_LEVEL, logDestination(config.LOG_FORMAT, process.stderr));
-}
-
-/** Opens DATABASE_URL or DATA_DIR and migrates; undefined (reason printed) when that is impossible. */
-export async function openMigratedDatabase(config: Config): Promise<Database | undefined> {
-  let database: Database;
-  try {
-    database = await openDatabase({
-      databaseUrl: config.DATABASE_URL,
-      dataDir: config.DATA_DIR,
-      logger: cliLogger(config),
-    });
-  } catch (err) {
-    if (err instanceof DataDirLockedError) {
-      console.error(`Error: ${err.message}`);
-      return undefined;
-    }
-    throw err;
-  }
-  try {
-    await runMigrations(database);
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
-  return database;
-}
 
 function readSets(dir: string | undefined): TemplateSet[] | undefined {
   try {
@@ -137,30 +100,32 @@ export async function runLoadTemplatesCommand(argv: string[]): Promise<number> {
   }
   const config = configOrExit();
   if (!config) return 1;
-  const database = await openMigratedDatabase(config);
-  if (!database) return 1;
   try {
-    if (check !== undefined) return await printCheck(database, check);
-    console.error(`Loading ${sets.length} template file(s) into ${database.engine}`);
+    if (check !== undefined) return await printCheck(config, check);
+    console.error(`Loading ${sets.length} template file(s)`);
     const progress = progressReporter();
-    const summary = await loadTemplatesIntoDb(database.db, sets, {
-      createdBy: 'cli:load-notification-templates',
-      onProgress: (done, total) => progress.update(done, total),
-    });
+    const { result: summary } = await operate(
+      config,
+      'templates.load',
+      { sets },
+      { onProgress: (done, total) => progress.update(done, total) },
+    );
     progress.end();
     console.log(
       `Templates: ${summary.created} created, ${summary.updated} updated, ${summary.unchanged} unchanged`,
     );
+    if (summary.inUse) console.error('Loaded by the running serve, which uses them now');
+    else console.error('Running services read templates at start-up: restart them to use the new versions');
     console.log('');
     console.log(formatLintReport(summary.lint));
     return lintExitCode(summary.lint, strict === true);
-  } finally {
-    await database.close();
+  } catch (err) {
+    return refusedOrThrow(err);
   }
 }
 
-async function printCheck(database: Database, type: string): Promise<number> {
-  const rows = await activeTemplatesOfType(database.db, type);
+async function printCheck(config: Config, type: string): Promise<number> {
+  const { rows } = (await operate(config, 'templates.check', { type })).result;
   if (rows.length === 0) {
     console.log(`✗ No active template for ${type} (run load-notification-templates)`);
     return 1;

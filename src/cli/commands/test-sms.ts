@@ -1,19 +1,10 @@
-import { sql } from 'drizzle-orm';
-import { requireNotificationType } from '../../catalog/catalog.ts';
-import { DEFAULT_SMS_PRICES, parsePriceTable } from '../../channels/sms/cost.ts';
-import { validatePhone } from '../../channels/sms/phone.ts';
-import { composeSms } from '../../channels/sms/sms-composer.ts';
-import type { SendSmsResult } from '../../channels/sms/sms-service.ts';
-import { systemClock } from '../../clock.ts';
 import { type Config, ConfigError, maskSecret } from '../../config.ts';
-import { users } from '../../db/schema.ts';
-import { AppError } from '../../errors.ts';
-import { type SmsSetup, setupSms } from '../../setup/sms.ts';
+import type { SandboxInfo, TestSmsSent } from '../../operator/sms-operations.ts';
+import type { SmsSetup } from '../../setup/sms.ts';
 import { smsProvidersReport } from '../../stats/sms-providers.ts';
-import { TemplateStore } from '../../templates/template-store.ts';
 import { configOrExit, parseCommand } from '../command.ts';
+import { operate, refusedOrThrow, setupCliSms, statusCallbackUrl, type Transport } from '../operate.ts';
 import { credentialsProblem } from './sms-credentials.ts';
-import { cliLogger, openMigratedDatabase } from './templates.ts';
 
 const HELP = `Usage: laundryconnect-notify test-sms <one of the options below>
 
@@ -37,34 +28,13 @@ SMS backend: the providers' own APIs when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOK
 VONAGE_API_KEY and VONAGE_API_SECRET) are set, else the built-in sandbox, which speaks both (started
 in this process, or the one at SMS_SANDBOX_URL); SMS_BACKEND forces either. --phone and --user-email
 send through Twilio. --user-email reads users from DATABASE_URL or the embedded database in DATA_DIR.
+While \`serve\` runs on the embedded database, --phone and --user-email are sent by that process
+(over DATA_DIR/run/operator.sock), through its SMS backend: its built-in sandbox, when it runs one,
+whose URL and account (masked) are printed.
 Exit codes: 0 sent / configured, 1 failed / not configured, 2 usage error.`;
 
 const RULE = '='.repeat(60);
 const DEFAULT_MESSAGE = 'Test SMS from LaundryConnect!';
-
-/** The SMS backend as the service builds it; the caller must `close()` it (it may run a sandbox). */
-export function setupCliSms(
-  config: Config,
-  templates: TemplateStore = new TemplateStore(),
-): Promise<SmsSetup> {
-  return setupSms(config, {
-    templates,
-    logger: cliLogger(config),
-    statusCallbackUrl: () => statusCallbackUrl(config),
-    vonageReceiptUrl: () => (config.PUBLIC_URL ? config.PUBLIC_URL + config.VONAGE_RECEIPT_PATH : undefined),
-    clock: systemClock,
-    // sendSms never reports opt-outs; only the delivery channel records them.
-    onOptedOut: async () => {},
-  });
-}
-
-/** As the service computes it: the configured URL, else PUBLIC_URL + the callback path. */
-function statusCallbackUrl(config: Config): string | undefined {
-  return (
-    config.TWILIO_STATUS_CALLBACK_URL ??
-    (config.PUBLIC_URL ? config.PUBLIC_URL + config.SMS_STATUS_CALLBACK_PATH : undefined)
-  );
-}
 
 export async function runTestSmsCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(
@@ -92,11 +62,18 @@ export async function runTestSmsCommand(argv: string[]): Promise<number> {
   const config = configOrExit();
   if (!config) return 1;
   if (v['check-config']) return checkConfig(config);
-  if (v.phone !== undefined) {
-    if (!validatePhone(v.phone).ok) return invalidPhone();
-    return withSms(config, new TemplateStore(), (sms) => send(sms, v.phone!, v.message ?? DEFAULT_MESSAGE));
+  try {
+    if (v.phone !== undefined) {
+      const sent = await operate(config, 'sms.test-phone', {
+        to: v.phone,
+        body: v.message ?? DEFAULT_MESSAGE,
+      });
+      return printSent(sent.result, sent.via);
+    }
+    return await sendToUser(config, v['user-email']!);
+  } catch (err) {
+    return refusedOrThrow(err);
   }
-  return sendToUser(config, v['user-email']!);
 }
 
 async function checkConfig(config: Config): Promise<number> {
@@ -163,9 +140,9 @@ async function checkConfig(config: Config): Promise<number> {
 }
 
 /** The SMS setup, or the configuration error that stopped it (e.g. SMS_PROVIDERS naming an unconfigured provider). */
-async function setupOrExplain(config: Config, templates?: TemplateStore): Promise<SmsSetup | ConfigError> {
+async function setupOrExplain(config: Config): Promise<SmsSetup | ConfigError> {
   try {
-    return await setupCliSms(config, templates);
+    return await setupCliSms(config);
   } catch (err) {
     if (err instanceof ConfigError) return err;
     throw err;
@@ -240,91 +217,46 @@ function unsetTwilioVariables(config: Config): string[] {
   ].filter((name) => name !== undefined);
 }
 
-function invalidPhone(): number {
-  console.error('Error: Invalid phone number format. Must start with + and country code.');
-  return 1;
-}
-
-async function withSms(
-  config: Config,
-  templates: TemplateStore,
-  fn: (sms: SmsSetup) => Promise<number>,
-): Promise<number> {
-  const sms = await setupOrExplain(config, templates);
-  if (sms instanceof ConfigError) {
-    console.error(`Error: ${sms.message}`);
-    return 1;
-  }
-  try {
-    if (!sms.service.configured) {
-      console.error('Error: SMS service not configured (run `test-sms --check-config` for what to set)');
-      return 1;
-    }
-    return await fn(sms);
-  } finally {
-    await sms.close();
-  }
-}
-
-async function send(sms: SmsSetup, to: string, body: string, notificationId = 'TEST'): Promise<number> {
-  const result: SendSmsResult = await sms.service.sendSms(to, body, notificationId);
+function printSent({ result, sandbox }: TestSmsSent, via: Transport): number {
   console.log(JSON.stringify(result, null, 2));
   if (!result.success) {
     console.error(`Error: ${result.error}`);
     return 1;
   }
   console.log(`✓ SMS sent: ${result.message_sid} (status ${result.status})`);
+  if (sandbox) console.log(describeSandbox(sandbox, via));
   return 0;
 }
 
+/** Where to look at the message: the sandbox's URL and account, the token masked. */
+export function describeSandbox(sandbox: SandboxInfo, via: Transport): string {
+  const whose = !sandbox.built_in
+    ? 'at SMS_SANDBOX_URL'
+    : via === 'serve'
+      ? "the running serve's built-in sandbox; its messages are in the console's Sandbox page"
+      : "this command's own built-in sandbox, stopped when it ends (run it beside serve to use serve's)";
+  return [
+    `  Sandbox: ${sandbox.url} (${whose})`,
+    `  Sandbox Account SID: ${sandbox.account_sid}`,
+    `  Sandbox Auth Token: ${sandbox.auth_token}`,
+  ].join('\n');
+}
+
 async function sendToUser(config: Config, email: string): Promise<number> {
-  const database = await openMigratedDatabase(config);
-  if (!database) return 1;
-  const templates = new TemplateStore();
-  let user: typeof users.$inferSelect | undefined;
-  try {
-    [user] = await database.db
-      .select()
-      .from(users)
-      .where(sql`lower(${users.email}) = lower(${email})`)
-      .orderBy(users.id)
-      .limit(1);
-    // The service reads admin-edited (database) templates over the files; so does this test.
-    await templates.reload(database.db);
-  } finally {
-    await database.close();
-  }
-  if (!user) {
-    console.error(`Error: No user with email ${email}`);
+  const { result, via } = await operate(config, 'sms.test-user', { email });
+  if (result.kind === 'no_phone') {
+    console.error(`Info: User ${result.email} has no phone number. Skipping SMS.`);
     return 1;
   }
-  if (!user.phone) {
-    console.error(`Info: User ${user.email ?? email} has no phone number. Skipping SMS.`);
-    return 1;
-  }
-  const phone = user.phone;
-  if (!validatePhone(phone).ok) return invalidPhone();
-  const type = 'order_confirmed';
-  let composed: Awaited<ReturnType<typeof composeSms>>;
-  try {
-    composed = await composeSms(
-      templates,
-      config.SMS_PRICES_JSON ? parsePriceTable(config.SMS_PRICES_JSON) : DEFAULT_SMS_PRICES,
-      { type, to: phone, user, context: requireNotificationType(type).sampleContext },
-    );
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    console.error(`Error: ${err.message}`);
-    return 1;
-  }
+  const { composed } = result;
   console.log(
-    `Sending ${type} to ${email} (user ${user.externalId}, locale ${user.locale}) ` +
+    `Sending ${result.type} to ${email} (user ${result.user.external_id}, locale ${result.user.locale}) ` +
       '(test send: preferences not checked)',
   );
   console.log(
     `  ${composed.encoding}, ${composed.characters} characters, ${composed.segments} segment(s), ` +
       `estimated ${composed.cost.amount} ${composed.cost.currency}`,
   );
-  console.log(`  Text: ${composed.body}`);
-  return withSms(config, templates, (sms) => send(sms, phone, composed.body));
+  console.log(`  Text: ${result.body}`);
+  return printSent(result, via);
 }
