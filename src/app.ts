@@ -30,6 +30,8 @@ import { type EmailSetup, setupEmail } from './setup/email.ts';
 import { setupPush } from './setup/push.ts';
 import { type SmsSetup, setupSms } from './setup/sms.ts';
 import { serveLocalStats } from './stats/local-stats.ts';
+import { ServiceMetrics } from './telemetry/metrics.ts';
+import { startMetricsListener } from './telemetry/metrics-http.ts';
 import { startRenderPool } from './templates/render-pool.ts';
 import { TemplateStore } from './templates/template-store.ts';
 
@@ -65,6 +67,9 @@ export interface RunningApp {
   url: string | undefined;
   sms: SmsSetup;
   email: EmailSetup;
+  /** GET /metrics' figures (undefined when off) and the separate listener's URL (METRICS_PORT). */
+  metrics: ServiceMetrics | undefined;
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -134,11 +139,17 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       (publicUrl ? publicUrl + config.SMS_STATUS_CALLBACK_PATH : undefined);
     const onOptedOut = (userId: number, reason: string) =>
       optOutOfSms(database.db, userId, 'twilio_21610', reason);
+    // Off unless a token or a port says where it may be read (docs/metrics.md).
+    const metrics =
+      config.METRICS_TOKEN !== undefined || config.METRICS_PORT !== undefined
+        ? new ServiceMetrics({ database, clock, logger })
+        : undefined;
     const smsStatusDeps = {
       retryDelayMs: config.SMS_RETRY_DELAY_MS,
       clock,
       onOptedOut,
       writer: new ProviderStatusWriter(database.db),
+      ...(metrics ? { onStored: metrics.statusStored } : {}),
     };
     const sms = await setupSms(config, {
       templates,
@@ -221,10 +232,23 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       smsStatusDeps,
       budget,
       publicUrl: () => publicUrl,
+      metrics,
     };
     const api = opts.api ? await startApiNode(parts) : undefined;
     publicUrl ??= api?.url;
     const worker = opts.worker ? await startWorkerNode(parts) : undefined;
+    // Its own listener: the only way a worker-only process serves /metrics; closed first, as it opened last.
+    const metricsListener =
+      metrics && config.METRICS_PORT !== undefined
+        ? await startMetricsListener({
+            host: config.METRICS_HOST,
+            port: config.METRICS_PORT,
+            token: config.METRICS_TOKEN,
+            metrics,
+            logger,
+          })
+        : undefined;
+    if (metricsListener) closers.push(() => metricsListener.close());
     return {
       config,
       logger,
@@ -237,6 +261,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       url: api?.url,
       sms,
       email,
+      metrics,
+      metricsUrl: metricsListener?.url,
       close,
     };
   } catch (err) {

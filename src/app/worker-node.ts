@@ -49,6 +49,7 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
     logger,
     workerId: config.WORKER_ID,
     clock,
+    ...(parts.metrics ? { observer: parts.metrics.sends } : {}),
   });
   await worker.start();
   if (sms.channel) {

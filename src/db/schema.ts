@@ -179,6 +179,8 @@ export const deliveries = pgTable(
     sentAt: timestamp('sent_at', { withTimezone: true }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     failedAt: timestamp('failed_at', { withTimezone: true }),
+    /** The W3C traceparent of the request that created it: written only while tracing is on (migration 0026). */
+    traceParent: text('trace_parent'),
   },
   (t) => [
     uniqueIndex('deliveries_notification_channel_key').on(t.notificationId, t.channel),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ChannelName } from '../catalog/catalog.ts';
-import type { Channel, DeliveryJob } from '../channels/channel.ts';
+import type { Channel, DeliveryJob, SendResult } from '../channels/channel.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
@@ -35,6 +35,13 @@ export interface WorkerOptions {
   workerId?: string | undefined;
   /** Poll timing, retry due times, lease expiry and the claim's "due" (default: the system clock). */
   clock?: Clock;
+  /** Told of every attempt's end (GET /metrics' send figures); nothing by default. */
+  observer?: SendObserver;
+}
+
+export interface SendObserver {
+  /** `durationMs`: the channel's own time on the attempt (the provider call, for SMS). */
+  attempted(job: DeliveryJob, result: SendResult, durationMs: number): void;
 }
 
 /**
@@ -254,12 +261,14 @@ export class DeliveryWorker {
     );
     // The channel's timing, with the budget this delivery was queued with.
     const policy = { ...this.#o.retryPolicies[channel.name], maxAttempts: job.maxAttempts };
+    const started = performance.now();
     const attempt = job.escalation
       ? attemptEscalated(this.#escalation, channel, job, policy, controller.signal)
       : attemptDelivery(channel, job, policy, controller.signal, this.#o.logger);
     void attempt.then((result) => {
       clearTimeout(timeout);
       this.#controllers.delete(controller);
+      this.#o.observer?.attempted(job, result, performance.now() - started);
       this.#outcomes.add(toCompletion(job, result, policy, new Date(this.#clock.now())), channel.name);
     });
   }

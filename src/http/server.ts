@@ -140,7 +140,10 @@ export async function createHttpServer(opts: HttpOptions): Promise<FastifyInstan
           'Notifications for the LaundryConnect marketplace: SMS, email, in-app inbox and Web Push.',
       },
       components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key' } },
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'API key' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN (GET /metrics)' },
+        },
       },
       security: [{ apiKey: [] }],
     },
