@@ -179,7 +179,10 @@ export const deliveries = pgTable(
     sentAt: timestamp('sent_at', { withTimezone: true }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     failedAt: timestamp('failed_at', { withTimezone: true }),
-    /** The W3C traceparent of the request that created it: written only while tracing is on (migration 0026). */
+    /**
+     * The W3C traceparent of the request that created it, for tracing across the queue (migration
+     * 0026). Reserved: nothing writes or reads it yet (docs/metrics.md#traces).
+     */
     traceParent: text('trace_parent'),
   },
   (t) => [
