@@ -1,3 +1,4 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { FastifyInstance } from 'fastify';
 import { startApiNode } from './app/api-node.ts';
 import type { AppParts } from './app/parts.ts';
@@ -32,6 +33,7 @@ import { type SmsSetup, setupSms } from './setup/sms.ts';
 import { serveLocalStats } from './stats/local-stats.ts';
 import { ServiceMetrics } from './telemetry/metrics.ts';
 import { startMetricsListener } from './telemetry/metrics-http.ts';
+import { startTracing } from './telemetry/tracing.ts';
 import { startRenderPool } from './templates/render-pool.ts';
 import { TemplateStore } from './templates/template-store.ts';
 
@@ -51,6 +53,8 @@ export interface AppOptions {
    * for the whole start would lose the only copy of it.
    */
   onAdminKeyGenerated?: (key: string) => void;
+  /** Tracing to this exporter (a test's, in memory) whatever OTEL_EXPORTER_OTLP_ENDPOINT says. */
+  traceExporter?: SpanExporter;
 }
 
 export interface RunningApp {
@@ -101,6 +105,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   try {
     // First in, so closed last: the worker drains its sends and HTTP its previews before threads stop.
     closers.push(await startRenderPool(config.TEMPLATE_RENDER_THREADS));
+    // Closed after the worker and the API (closers run in reverse), so their last spans are exported.
+    const tracing = startTracing({
+      endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: config.OTEL_SERVICE_NAME,
+      exporter: opts.traceExporter,
+    });
+    if (tracing) closers.push(() => tracing.close());
     const migrated = await runMigrations(database);
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {
@@ -233,6 +244,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       budget,
       publicUrl: () => publicUrl,
       metrics,
+      tracing,
     };
     const api = opts.api ? await startApiNode(parts) : undefined;
     publicUrl ??= api?.url;

@@ -72,6 +72,8 @@ export async function startApiNode(parts: AppParts): Promise<ApiNode> {
     },
     version: VERSION,
   });
+  // Before the routes, so @fastify/otel wraps each one.
+  await parts.tracing?.instrument(http);
   if (parts.metrics) {
     observeHttp(http, parts.metrics);
     if (config.METRICS_TOKEN) registerMetricsRoute(http, parts.metrics, config.METRICS_TOKEN);

@@ -50,6 +50,7 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
     workerId: config.WORKER_ID,
     clock,
     ...(parts.metrics ? { observer: parts.metrics.sends } : {}),
+    ...(parts.tracing ? { tracer: parts.tracing.tracer } : {}),
   });
   await worker.start();
   if (sms.channel) {

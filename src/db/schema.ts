@@ -180,8 +180,8 @@ export const deliveries = pgTable(
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     failedAt: timestamp('failed_at', { withTimezone: true }),
     /**
-     * The W3C traceparent of the request that created it, for tracing across the queue (migration
-     * 0026). Reserved: nothing writes or reads it yet (docs/metrics.md#traces).
+     * The W3C traceparent of the request that created it, so the worker's send continues that trace
+     * (migration 0026): written only while tracing is on (docs/metrics.md#traces).
      */
     traceParent: text('trace_parent'),
   },

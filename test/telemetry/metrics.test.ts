@@ -69,6 +69,11 @@ describe(`GET /metrics (${ENGINE})`, () => {
           from deliveries group by 1, 2, 3`,
     );
     assert.ok(rows.length >= 2, 'sms and in-app deliveries');
+    const [traced] = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`select count(*)::int as n from deliveries where trace_parent is not null`,
+    );
+    assert.equal(traced!.n, 0, 'tracing off: no delivery carries a traceparent');
     for (const r of rows) {
       const labels = { channel: r.channel, status: r.status, provider: r.provider ?? 'none' };
       assert.equal(sumOf(e, 'notify_deliveries', labels), r.n, JSON.stringify(labels));
