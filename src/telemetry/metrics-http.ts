@@ -20,6 +20,10 @@ export function observeHttp(app: FastifyInstance, metrics: ServiceMetrics): void
   });
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 /** `Authorization: Bearer <token>` against the configured token, in constant time. */
 export function metricsTokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '');
@@ -44,6 +48,12 @@ export interface MetricsListener {
 
 /** The separate listener: GET /metrics and nothing else. */
 export async function startMetricsListener(o: MetricsListenerOptions): Promise<MetricsListener> {
+  if (o.token === undefined && !isLoopback(o.host)) {
+    o.logger.warn(
+      { host: o.host, port: o.port },
+      'metrics listener on a non-loopback address without METRICS_TOKEN: whoever reaches it reads the figures',
+    );
+  }
   const server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     const fail = (err: AppError) => {

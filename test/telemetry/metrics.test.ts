@@ -6,7 +6,7 @@ import { getNotificationType } from '../../src/catalog/catalog.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { testConfig, waitFor } from '../helpers/fixtures.ts';
 import { parsePrometheusText, samplesOf, sumOf } from '../helpers/prometheus-text.ts';
-import { ADMIN_KEY, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
+import { ADMIN_KEY, notify, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
@@ -130,6 +130,30 @@ describe(`GET /metrics (${ENGINE})`, () => {
     const e = await parsed(app.metricsUrl!);
     assert.ok(e.types.has('notify_deliveries'));
     assert.equal((await fetch(`${app.metricsUrl}/healthz`)).status, 404, 'the listener serves /metrics only');
+  });
+});
+
+describe(`GET /metrics with Vonage sending (${ENGINE})`, () => {
+  test("Vonage's signed receipts time the status lag; the gauge names the provider", async () => {
+    const t = await createTestDatabase();
+    const app = await startSmsApp(t, { METRICS_TOKEN: TOKEN, SMS_PROVIDERS: 'vonage' });
+    try {
+      await smsUser(t.database.db, 'metrics-vonage', '+919876543299');
+      const id = await notify(app, 'metrics-vonage');
+      await waitForSmsStatus(t.database.db, id, 'delivered');
+      const res = await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const e = parsePrometheusText(await res.text());
+      assert.ok(sumOf(e, 'notify_status_report_lag_seconds_count', { source: 'vonage_receipt' }) >= 1);
+      assert.equal(sumOf(e, 'notify_status_report_lag_seconds_count', { source: 'twilio_callback' }), 0);
+      assert.equal(
+        sumOf(e, 'notify_deliveries', { channel: 'sms', status: 'delivered', provider: 'vonage' }),
+        1,
+      );
+      assert.equal(sumOf(e, 'notify_send_duration_seconds_count', { channel: 'sms', provider: 'vonage' }), 1);
+    } finally {
+      await app.close();
+      await t.close();
+    }
   });
 });
 
