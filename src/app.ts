@@ -1,3 +1,4 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { FastifyInstance } from 'fastify';
 import { startApiNode } from './app/api-node.ts';
 import { startOperatorSocket } from './app/operator-socket.ts';
@@ -31,6 +32,9 @@ import { warnOnInsecureStatusCallback } from './setup/callback-url-check.ts';
 import { type EmailSetup, setupEmail } from './setup/email.ts';
 import { setupPush } from './setup/push.ts';
 import { type SmsSetup, setupSms } from './setup/sms.ts';
+import { ServiceMetrics } from './telemetry/metrics.ts';
+import { startMetricsListener } from './telemetry/metrics-http.ts';
+import { startTracing } from './telemetry/tracing.ts';
 import { startRenderPool } from './templates/render-pool.ts';
 import { TemplateStore } from './templates/template-store.ts';
 
@@ -50,6 +54,8 @@ export interface AppOptions {
    * for the whole start would lose the only copy of it.
    */
   onAdminKeyGenerated?: (key: string) => void;
+  /** Tracing to this exporter (a test's, in memory) whatever OTEL_EXPORTER_OTLP_ENDPOINT says. */
+  traceExporter?: SpanExporter;
 }
 
 export interface RunningApp {
@@ -66,6 +72,9 @@ export interface RunningApp {
   url: string | undefined;
   sms: SmsSetup;
   email: EmailSetup;
+  /** GET /metrics' figures (undefined when off) and the separate listener's URL (METRICS_PORT). */
+  metrics: ServiceMetrics | undefined;
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -97,6 +106,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   try {
     // First in, so closed last: the worker drains its sends and HTTP its previews before threads stop.
     closers.push(await startRenderPool(config.TEMPLATE_RENDER_THREADS));
+    // Closed after the worker and the API (closers run in reverse), so their last spans are exported.
+    const tracing = startTracing({
+      endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: config.OTEL_SERVICE_NAME,
+      exporter: opts.traceExporter,
+    });
+    if (tracing) closers.push(() => tracing.close());
     const migrated = await runMigrations(database);
     if (migrated.applied > 0) logger.info(migrated, 'database migrations applied');
     if (database.engine === 'pglite' && config.EMBEDDED_VACUUM_INTERVAL_MS > 0) {
@@ -116,11 +132,17 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       (publicUrl ? publicUrl + config.SMS_STATUS_CALLBACK_PATH : undefined);
     const onOptedOut = (userId: number, reason: string) =>
       optOutOfSms(database.db, userId, 'twilio_21610', reason);
+    // Off unless a token or a port says where it may be read (docs/metrics.md).
+    const metrics =
+      config.METRICS_TOKEN !== undefined || config.METRICS_PORT !== undefined
+        ? new ServiceMetrics({ database, clock, logger })
+        : undefined;
     const smsStatusDeps = {
       retryDelayMs: config.SMS_RETRY_DELAY_MS,
       clock,
       onOptedOut,
       writer: new ProviderStatusWriter(database.db),
+      ...(metrics ? { onStored: metrics.statusStored } : {}),
     };
     const sms = await setupSms(config, {
       templates,
@@ -203,6 +225,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       smsStatusDeps,
       budget,
       publicUrl: () => publicUrl,
+      metrics,
+      tracing,
     };
     // The CLI cannot open a data directory this process holds: it asks here instead.
     if (database.engine === 'pglite' && !opts.database && !config.DATA_DIR.startsWith('memory://')) {
@@ -213,6 +237,18 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const worker = opts.worker ? await startWorkerNode(parts) : undefined;
     // Once the URL is final (an API node may have just fallen back to its listen address).
     warnOnInsecureStatusCallback(sms, callbackUrl(), logger);
+    // Its own listener: the only way a worker-only process serves /metrics; closed first, as it opened last.
+    const metricsListener =
+      metrics && config.METRICS_PORT !== undefined
+        ? await startMetricsListener({
+            host: config.METRICS_HOST,
+            port: config.METRICS_PORT,
+            token: config.METRICS_TOKEN,
+            metrics,
+            logger,
+          })
+        : undefined;
+    if (metricsListener) closers.push(() => metricsListener.close());
     return {
       config,
       logger,
@@ -225,6 +261,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       url: api?.url,
       sms,
       email,
+      metrics,
+      metricsUrl: metricsListener?.url,
       close,
     };
   } catch (err) {

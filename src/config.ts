@@ -48,6 +48,9 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** `KEY=` in a .env file means unset, not an empty value (nor port 0). */
+const unsetIfBlank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -208,6 +211,19 @@ const schema = z.object({
   CONSOLE_DELIVERY_RATE_WARNING_PERCENT: z.coerce.number().min(0).max(100).default(90),
   /** How often an open overview gets a fresh snapshot when nothing new was queued. */
   CONSOLE_LIVE_INTERVAL_MS: z.coerce.number().int().min(250).default(5_000),
+
+  // GET /metrics (docs/metrics.md): off unless one of these is set. The token (Bearer, at least 16
+  // characters) serves it on the API port and is then asked on the metrics listener too; the port
+  // opens that separate listener on METRICS_HOST (the only way a `worker` process serves it).
+  METRICS_TOKEN: z.preprocess(
+    unsetIfBlank,
+    z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  ),
+  METRICS_PORT: z.preprocess(unsetIfBlank, z.coerce.number().int().min(0).max(65535).optional()),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  // OpenTelemetry tracing (docs/metrics.md#traces): off unless the OTLP endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(unsetIfBlank, z.url().optional()),
+  OTEL_SERVICE_NAME: z.string().default('laundryconnect-notify'),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -6,6 +6,7 @@ export const ERRORS = {
   VALIDATION_FAILED: { status: 400, title: 'Request validation failed' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
   UNAUTHORIZED: { status: 401, title: 'Missing or invalid API key' },
+  METRICS_UNAUTHORIZED: { status: 401, title: 'Missing or invalid metrics token' },
   FORBIDDEN: { status: 403, title: 'Not allowed for this key' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   USER_NOT_FOUND: { status: 404, title: 'Unknown user' },

@@ -7,6 +7,7 @@ import { registerEventBatchRoute } from '../http/routes/event-batch.ts';
 import { registerEventRoutes } from '../http/routes/events.ts';
 import { registerHealthRoutes } from '../http/routes/health.ts';
 import { registerInboxRoutes } from '../http/routes/inbox.ts';
+import { registerMetricsRoute } from '../http/routes/metrics.ts';
 import { registerNotificationBatchRoute } from '../http/routes/notification-batch.ts';
 import { registerNotificationCancelRoutes } from '../http/routes/notification-cancel.ts';
 import { registerNotificationRoutes } from '../http/routes/notifications.ts';
@@ -24,6 +25,7 @@ import { InboxHub } from '../inbox/inbox-hub.ts';
 import { registerInboxSocket } from '../inbox/inbox-socket.ts';
 import { registerMe } from '../me/me.ts';
 import { smsOptInConfirmation } from '../notifications/sms-opt-in-confirmation.ts';
+import { observeHttp } from '../telemetry/metrics-http.ts';
 import { registerSmsStatusCallback } from '../tracking/sms-status-callback.ts';
 import { registerVonageReceipts } from '../tracking/vonage-receipt-callback.ts';
 import { VERSION } from '../version.ts';
@@ -70,6 +72,12 @@ export async function startApiNode(parts: AppParts): Promise<ApiNode> {
     },
     version: VERSION,
   });
+  // Before the routes, so @fastify/otel wraps each one.
+  await parts.tracing?.instrument(http);
+  if (parts.metrics) {
+    observeHttp(http, parts.metrics);
+    if (config.METRICS_TOKEN) registerMetricsRoute(http, parts.metrics, config.METRICS_TOKEN);
+  }
   registerHealthRoutes(http, database, config.READYZ_TIMEOUT_MS, config.STORAGE_MIN_FREE_MB * 2 ** 20);
   registerErrorRoutes(http);
   registerUserRoutes(http, database.db, userTokens, config.USER_TOKEN_TTL_SECONDS);

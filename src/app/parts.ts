@@ -13,6 +13,8 @@ import type { EmailSetup } from '../setup/email.ts';
 import type { PushSetup } from '../setup/push.ts';
 import type { SmsSetup } from '../setup/sms.ts';
 import type { BudgetSettings } from '../stats/sms-budget.ts';
+import type { ServiceMetrics } from '../telemetry/metrics.ts';
+import type { Tracing } from '../telemetry/tracing.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import type { SmsStatusDeps } from '../tracking/sms-status.ts';
 
@@ -42,4 +44,8 @@ export interface AppParts {
   budget: BudgetSettings | undefined;
   /** The base URL links and callbacks use: PUBLIC_URL, or the API's own address once it listens. */
   publicUrl(): string | undefined;
+  /** GET /metrics' figures, when METRICS_TOKEN or METRICS_PORT turns them on (docs/metrics.md). */
+  metrics?: ServiceMetrics | undefined;
+  /** OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT turns it on (docs/metrics.md#traces). */
+  tracing?: Tracing | undefined;
 }

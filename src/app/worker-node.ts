@@ -49,6 +49,8 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
     logger,
     workerId: config.WORKER_ID,
     clock,
+    ...(parts.metrics ? { observer: parts.metrics.sends } : {}),
+    ...(parts.tracing ? { tracer: parts.tracing.tracer } : {}),
   });
   await worker.start();
   if (sms.channel) {

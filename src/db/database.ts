@@ -31,6 +31,16 @@ export interface Database {
     onReconnect?: () => void,
   ): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /** PostgreSQL only: the pool's connections now (the metrics' database pool gauges). */
+  poolStats?(): PoolStats;
+}
+
+/** node-postgres's own counts: open connections, the idle among them, and callers waiting for one. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
 }
 
 export interface OpenOptions {
@@ -119,7 +129,8 @@ export function wrapPglite(client: PGlite, onClose?: () => void, dataDir?: strin
 }
 
 async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
-  const pool = new pg.Pool({ ...pgClientConfig(url, opts.timeouts), max: opts.poolSize ?? 10 });
+  const max = opts.poolSize ?? 10;
+  const pool = new pg.Pool({ ...pgClientConfig(url, opts.timeouts), max });
   const lost = (err: Error) => opts.logger.warn({ err }, 'database connection lost; the pool will reconnect');
   // The pool emits 'error' only for idle clients; a checked-out client (a transaction) emits it on
   // itself, and an 'error' with no listener kills the process. The query under way still fails
@@ -132,6 +143,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     engine: 'postgres',
     db,
     listen: (channel, onPayload, onReconnect) => listener.listen(channel, onPayload, onReconnect),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     async close() {
       await endWithin(listener.close(), 'the LISTEN connection', opts.logger);
       await endWithin(pool.end(), 'the database pool', opts.logger);

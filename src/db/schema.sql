@@ -70,6 +70,7 @@ CREATE TABLE deliveries (
   delivered_at timestamp with time zone,
   failed_at timestamp with time zone,
   metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  trace_parent text,
   CONSTRAINT deliveries_status_check CHECK ((status = ANY (ARRAY['skipped'::text, 'queued'::text, 'sending'::text, 'sent'::text, 'delivered'::text, 'failed'::text]))),
   CONSTRAINT deliveries_notification_id_notifications_id_fk FOREIGN KEY (notification_id) REFERENCES notifications(id) ON DELETE CASCADE,
   CONSTRAINT deliveries_pkey PRIMARY KEY (id)
@@ -296,7 +297,8 @@ CREATE TABLE stats_delivery_slots (
   estimated numeric,
   reported numeric,
   priced integer NOT NULL,
-  currency text
+  currency text,
+  provider text
 );
 
 CREATE INDEX stats_delivery_slots_slot_idx ON public.stats_delivery_slots USING btree (slot);

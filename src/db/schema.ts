@@ -179,6 +179,11 @@ export const deliveries = pgTable(
     sentAt: timestamp('sent_at', { withTimezone: true }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     failedAt: timestamp('failed_at', { withTimezone: true }),
+    /**
+     * The W3C traceparent of the request that created it, so the worker's send continues that trace
+     * (migration 0026): written only while tracing is on (docs/metrics.md#traces).
+     */
+    traceParent: text('trace_parent'),
   },
   (t) => [
     uniqueIndex('deliveries_notification_channel_key').on(t.notificationId, t.channel),

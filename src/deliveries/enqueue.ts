@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import type { ChannelName } from '../catalog/catalog.ts';
-import { type Queryable, queryRows } from '../db/database.ts';
+import { type Db, type Queryable, queryRows } from '../db/database.ts';
 import { decodeRow } from '../db/decode-row.ts';
 import { deliveries, deliveryStatusHistory, notifications } from '../db/schema.ts';
+import { activeTraceParent } from '../trace-context.ts';
 import { type EventsBy, TRANSITIONS_JSON } from './state-machine.ts';
 
 /** NOTIFY channel the workers listen on; the payload names the channels that got work. */
@@ -112,7 +113,7 @@ export async function insertNotifications(
   const queued = [
     ...new Set(items.flatMap((i) => i.deliveries.filter((d) => d.status === 'queued').map((d) => d.channel))),
   ].join(',');
-  const [result] = await queryRows<{
+  type Result = {
     r: {
       created: Array<{
         ord: number;
@@ -122,11 +123,30 @@ export async function insertNotifications(
       }> | null;
       existing: Array<{ ord: number; request_hash: string; response: Record<string, unknown> | null }>;
     };
-  }>(
-    q,
-    sql`select lc_insert_notifications(${JSON.stringify(payload)}::jsonb, ${DELIVERIES_CHANNEL}, ${queued},
-      ${TRANSITIONS_JSON}::jsonb, ${withRows}) as r`,
-  );
+  };
+  const insert = (tx: Queryable) =>
+    queryRows<Result>(
+      tx,
+      sql`select lc_insert_notifications(${JSON.stringify(payload)}::jsonb, ${DELIVERIES_CHANNEL}, ${queued},
+        ${TRANSITIONS_JSON}::jsonb, ${withRows}) as r`,
+    );
+  // Tracing on: the deliveries carry the request's trace to the worker, written before the commit
+  // that wakes it. Off, there is no traceparent and the statement runs alone, as it always did.
+  const traceParent = queued ? activeTraceParent() : undefined;
+  const [result] =
+    traceParent === undefined
+      ? await insert(q)
+      : await (q as Db).transaction(async (tx) => {
+          const rows = await insert(tx);
+          await tx.execute(
+            sql`update deliveries d set trace_parent = ${traceParent} from notifications n
+                where n.id = d.notification_id and d.status = 'queued'
+                  and n.notification_id in (select jsonb_array_elements_text(${JSON.stringify(
+                    items.map((i) => i.notification.notificationId),
+                  )}::jsonb))`,
+          );
+          return rows;
+        });
   const { created, existing } = result!.r;
   const out: InsertedNotification[] = items.map(() => ({ kind: 'created', rows: undefined }));
   for (const e of existing) {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { ChannelName } from '../catalog/catalog.ts';
-import type { Channel, DeliveryJob } from '../channels/channel.ts';
+import type { Channel, DeliveryJob, SendResult } from '../channels/channel.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
+import { contextOfTraceParent } from '../trace-context.ts';
 import { attemptDelivery } from './attempt.ts';
 import { type ClaimWant, claimDue } from './claim.ts';
 import { DELIVERIES_CHANNEL } from './enqueue.ts';
@@ -13,6 +15,7 @@ import { toCompletion } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import { reapExpiredLeases } from './reap.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import { readTraceParents } from './trace-parents.ts';
 
 /**
  * Claim passes, and outcome writes, start at least this far apart: under load the wake-ups of many
@@ -35,6 +38,15 @@ export interface WorkerOptions {
   workerId?: string | undefined;
   /** Poll timing, retry due times, lease expiry and the claim's "due" (default: the system clock). */
   clock?: Clock;
+  /** Told of every attempt's end (GET /metrics' send figures); nothing by default. */
+  observer?: SendObserver;
+  /** Tracing on: each attempt is a span continuing its delivery's stored traceparent. */
+  tracer?: Tracer;
+}
+
+export interface SendObserver {
+  /** `durationMs`: the channel's own time on the attempt (the provider call, for SMS). */
+  attempted(job: DeliveryJob, result: SendResult, durationMs: number): void;
 }
 
 /**
@@ -213,10 +225,17 @@ export class DeliveryWorker {
       wants = this.#wants();
       if (wants.length === 0 || this.#stopping) return;
       const jobs = await claimDue(db, wants, this.id, this.#o.leaseMs, this.#clock.sqlNow());
+      // Only with tracing on; a failed read costs the traces their link, never the sends.
+      const parents = this.#o.tracer
+        ? await readTraceParents(
+            db,
+            jobs.map((j) => j.deliveryId),
+          ).catch(() => new Map<string, string>())
+        : undefined;
       const claimed = new Map<ChannelName, number>();
       for (const job of jobs) {
         claimed.set(job.channel, (claimed.get(job.channel) ?? 0) + 1);
-        this.#run(this.#channels.get(job.channel)!, job);
+        this.#run(this.#channels.get(job.channel)!, job, parents?.get(job.deliveryId));
       }
       for (const w of wants) {
         // A full claim may have left more behind: claim again once there are free slots.
@@ -244,7 +263,7 @@ export class DeliveryWorker {
     return wants;
   }
 
-  #run(channel: Channel, job: DeliveryJob): void {
+  #run(channel: Channel, job: DeliveryJob, traceParent?: string): void {
     this.#inFlight.set(channel.name, (this.#inFlight.get(channel.name) ?? 0) + 1);
     const controller = new AbortController();
     this.#controllers.add(controller);
@@ -254,12 +273,36 @@ export class DeliveryWorker {
     );
     // The channel's timing, with the budget this delivery was queued with.
     const policy = { ...this.#o.retryPolicies[channel.name], maxAttempts: job.maxAttempts };
-    const attempt = job.escalation
-      ? attemptEscalated(this.#escalation, channel, job, policy, controller.signal)
-      : attemptDelivery(channel, job, policy, controller.signal, this.#o.logger);
+    const started = performance.now();
+    const run = () =>
+      job.escalation
+        ? attemptEscalated(this.#escalation, channel, job, policy, controller.signal)
+        : attemptDelivery(channel, job, policy, controller.signal, this.#o.logger);
+    const parent = this.#o.tracer ? contextOfTraceParent(traceParent) : undefined;
+    const span = this.#o.tracer?.startSpan(
+      `deliver ${channel.name}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'notify.channel': channel.name,
+          'notify.delivery_id': job.deliveryId,
+          'notify.attempt': job.attempt,
+        },
+      },
+      parent,
+    );
+    // The provider call inside runs in the span's context, so its own span is the attempt's child.
+    const attempt = span && parent ? context.with(trace.setSpan(parent, span), run) : run();
     void attempt.then((result) => {
       clearTimeout(timeout);
       this.#controllers.delete(controller);
+      this.#o.observer?.attempted(job, result, performance.now() - started);
+      if (span) {
+        span.setAttribute('notify.outcome', result.kind);
+        if (result.kind === 'retryable' || result.kind === 'permanent')
+          span.setStatus({ code: SpanStatusCode.ERROR, message: result.code });
+        span.end();
+      }
       this.#outcomes.add(toCompletion(job, result, policy, new Date(this.#clock.now())), channel.name);
     });
   }

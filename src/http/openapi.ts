@@ -20,7 +20,10 @@ export function openapiOptions(version: string): SwaggerOptions {
           'Notifications for the LaundryConnect marketplace: SMS, email, in-app inbox and Web Push.',
       },
       components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key' } },
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'API key' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN (GET /metrics)' },
+        },
         schemas: { Problem: problemSchema() },
       },
       security: [{ apiKey: [] }],

@@ -94,6 +94,13 @@ export function covered(table: 'stats_delivery_slots' | 'stats_type_slots', c: C
               where r.slot >= ${c.from}::timestamptz and r.slot < ${c.to}::timestamptz${sql.join(clean, sql``)})`;
 }
 
+/**
+ * The provider a delivery went through, as the rollup and the deliveries gauge group it: the SMS
+ * route's choice (`details.route.provider`, twilio or vonage); null for other channels and for an SMS
+ * no provider was asked for (skipped, not sent yet). Read from a row aliased `d`.
+ */
+export const DELIVERY_PROVIDER = sql`(d.details -> 'route' ->> 'provider')`;
+
 /** Any fixed key: one sealer at a time across processes. */
 const SEAL_LOCK = 1_500_150_014;
 
@@ -169,15 +176,15 @@ function sealStatement(): SQL {
       select d.* from redo x join deliveries d on d.created_at >= x.slot and d.created_at < x.slot + ${SLOT}
     ), new_d as (
       insert into stats_delivery_slots
-        (slot, channel, status, skip_reason, error_code, handed, n, segments, estimated, reported, priced, currency)
+        (slot, channel, status, skip_reason, error_code, handed, provider, n, segments, estimated, reported, priced, currency)
       select date_bin(${SLOT}, d.created_at, ${ORIGIN}), d.channel, d.status, d.skip_reason, d.error_code,
-             d.sent_at is not null, count(*)::int,
+             d.sent_at is not null, ${DELIVERY_PROVIDER}, count(*)::int,
              coalesce(sum((d.details ->> 'segments')::int) filter (where d.sent_at is not null), 0),
              sum(d.cost_amount),
              sum(abs((d.details ->> 'price')::numeric)) filter (where d.details ->> 'price' ~ '^-?[0-9]+(\\.[0-9]+)?$'),
              count(*) filter (where d.details ->> 'price' ~ '^-?[0-9]+(\\.[0-9]+)?$')::int,
              max(d.cost_currency)
-      from ds d group by 1, 2, 3, 4, 5, 6
+      from ds d group by 1, 2, 3, 4, 5, 6, 7
     ), ns as (
       select n.* from notifications n, span where n.created_at >= span.a and n.created_at < span.b
       union all

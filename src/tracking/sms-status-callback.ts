@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseTwilioErrorCode } from '../channels/sms/twilio-errors.ts';
 import { assertTwilioSignature } from '../channels/sms/twilio-signature.ts';
+import { systemClock } from '../clock.ts';
 import { recordSmsStatus, type SmsStatusDeps, twilioStatusReport } from './sms-status.ts';
 
 export interface StatusCallbackOptions {
@@ -42,12 +43,15 @@ export function registerSmsStatusCallback(app: FastifyInstance, o: StatusCallbac
     async (request, reply) => {
       const b = request.body;
       const applied = await recordSmsStatus(
-        twilioStatusReport({
-          sid: b.MessageSid,
-          status: b.MessageStatus,
-          errorCode: parseTwilioErrorCode(b.ErrorCode),
-          price: b.Price ?? null,
-        }),
+        {
+          ...twilioStatusReport({
+            sid: b.MessageSid,
+            status: b.MessageStatus,
+            errorCode: parseTwilioErrorCode(b.ErrorCode),
+            price: b.Price ?? null,
+          }),
+          reportedAt: systemClock.now(),
+        },
         o.status,
         'status callback',
       );

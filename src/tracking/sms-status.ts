@@ -19,6 +19,11 @@ export interface SmsStatusReport {
   price: string | null;
   /** Our reference the provider echoed (Vonage's `client-ref`): kept if the report is parked. */
   reference?: string | null;
+  /**
+   * When the provider reported it, on the wall clock (ms): Vonage's signed timestamp, or the moment a
+   * Twilio callback arrived (Twilio sends no time). The metrics' status lag starts here.
+   */
+  reportedAt?: number;
 }
 
 export interface SmsStatusDeps {
@@ -29,6 +34,8 @@ export interface SmsStatusDeps {
   /** The retry's due time is measured on it (default: the system clock). */
   clock?: Clock;
   onOptedOut: (userId: number, reason: string) => Promise<void>;
+  /** Told how long a report with a `reportedAt` took to be stored (GET /metrics' status lag). */
+  onStored?: (via: string, lagMs: number) => void;
 }
 
 /**
@@ -75,6 +82,8 @@ export async function recordSmsStatus(
     reference: report.reference ?? null,
     retryAt: cls === 'retryable' ? new Date((deps.clock ?? systemClock).now() + deps.retryDelayMs) : null,
   });
+  // The wall clock, as the providers' own stamps are (a test's stepped clock would skew the lag).
+  if (report.reportedAt !== undefined) deps.onStored?.(via, systemClock.now() - report.reportedAt);
   if (applied?.applied && cls === 'opted_out') {
     await deps.onOptedOut(Number(applied.userId), `${report.errorMessage ?? report.errorCode} (${via})`);
   }

@@ -69,6 +69,8 @@ export function registerVonageReceipts(app: FastifyInstance, o: VonageReceiptOpt
         price: null,
         // A receipt for a send that got no answer is how the channel learns it went out.
         reference: receipt.clientRef,
+        // Signed and checked to be digits and recent by the verification above.
+        reportedAt: Number((params as Record<string, string>).timestamp) * 1000,
       },
       o.status,
       'Vonage receipt',

@@ -32,6 +32,7 @@ export const LAYERS: ReadonlyArray<readonly [folders: readonly string[], job: st
     ['events', 'tracking', 'inbound', 'inbox'],
     "the ways in: marketplace events, providers' status reports and replies, the in-app inbox",
   ],
+  [['telemetry'], 'metrics (Prometheus) and traces (OpenTelemetry): what the service measures'],
   [['http'], 'the HTTP API: routes, auth, admission, errors'],
   [['console', 'me'], 'the operators’ console and the end-user pages'],
   [['app'], 'the composition root: builds and wires every part'],

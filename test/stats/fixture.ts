@@ -13,6 +13,8 @@ export interface SeedDelivery {
   /** Twilio's price as it reports it (a negative string). */
   price?: string;
   nextAttemptAt?: string;
+  /** The SMS provider the route chose (`details.route.provider`). */
+  provider?: string;
 }
 
 export interface SeedNotification {
@@ -38,9 +40,13 @@ export async function seed(db: Db, notifications: SeedNotification[]): Promise<v
       const handed =
         ['sent', 'delivered'].includes(d.status) || (d.status === 'failed' && d.segments !== undefined);
       const details =
-        d.segments === undefined && d.price === undefined
+        d.segments === undefined && d.price === undefined && d.provider === undefined
           ? null
-          : JSON.stringify({ segments: d.segments, ...(d.price ? { price: d.price } : {}) });
+          : JSON.stringify({
+              segments: d.segments,
+              ...(d.price ? { price: d.price } : {}),
+              ...(d.provider ? { route: { provider: d.provider } } : {}),
+            });
       await db.execute(
         sql`insert into deliveries (notification_id, channel, status, skip_reason, max_attempts, next_attempt_at,
               error_code, cost_amount, cost_currency, details, created_at, sent_at)
