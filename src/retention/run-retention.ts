@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import type { Clock } from '../clock.ts';
 import { withSessionAdvisoryLock } from '../db/advisory-lock.ts';
 import { type Database, queryRows } from '../db/database.ts';
-import { finalBeforeIfSealed, finalizeStatsBefore } from '../stats/stats-rollup.ts';
+import { finalBeforeIfSealed, finalizeStatsBefore, sealStats } from '../stats/stats-rollup.ts';
 import {
   type BatchArgs,
   type BatchResult,
@@ -84,7 +84,10 @@ export async function runRetention(deps: RetentionDeps, opts: RetentionOptions):
       const days = target.days(opts.windows);
       let before: Date | null = days > 0 ? new Date(now - days * DAY_MS) : null;
       if (before && target.rollup) {
-        before = dryRun ? await finalBeforeIfSealed(db, before) : await finalizeStatsBefore(db, before);
+        // A dry run seals too (the worker's routine, no row deleted) but makes nothing final.
+        before = dryRun
+          ? await sealStats(db).then(() => finalBeforeIfSealed(db, before!))
+          : await finalizeStatsBefore(db, before);
       }
       report.cutoffs[target.name] = before?.toISOString() ?? null;
       if (!before) continue;
