@@ -32,7 +32,11 @@ export interface RetentionOptions {
   /** Skip when a run finished less than this long ago (the periodic job; a CLI run never skips). */
   skipIfRanWithinMs?: number;
   /** After each batch: where the run is, for a progress line. */
-  onBatch?: (p: { target: string; batches: number; deleted: Readonly<Record<string, number>> }) => void;
+  onBatch?: (p: {
+    target: string;
+    batches: number;
+    deleted: Readonly<Record<string, number>>;
+  }) => void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -104,7 +108,7 @@ export async function runRetention(deps: RetentionDeps, opts: RetentionOptions):
         for (const [table, n] of Object.entries(result.counts))
           report.deleted[table] = (report.deleted[table] ?? 0) + n;
         report.batches += 1;
-        opts.onBatch?.({ target: target.name, batches, deleted: report.deleted });
+        await opts.onBatch?.({ target: target.name, batches, deleted: report.deleted });
         if (result.scanned < opts.batchSize || !result.cursor) break;
         after = result.cursor;
         if (await paused(opts)) {

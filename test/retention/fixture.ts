@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { type Db, queryRows } from '../../src/db/database.ts';
 import type { RetentionOptions } from '../../src/retention/run-retention.ts';
@@ -64,17 +65,19 @@ export async function seedRetention(db: Db, now: number): Promise<void> {
   await seed(db, [...old, ...unfinished, ...recent]);
   await db.execute(sql`insert into delivery_status_history (delivery_id, from_status, to_status, created_at)
                        select id, null, status, created_at from deliveries`);
+  // Unique per seed: a test may seed twice into one database.
+  const tag = randomUUID();
   await db.execute(sql`insert into idempotency_keys (scope, key, request_hash, created_at) values
-                       ('key:1', 'old', 'h', ${daysAgo(now, 40)}::timestamptz),
-                       ('key:1', 'new', 'h', ${daysAgo(now, 10)}::timestamptz)`);
-  const user = await insertUser(db, `retention-${now}-${Math.random()}`, { phone: '+919800000002' });
+                       (${tag}, 'old', 'h', ${daysAgo(now, 40)}::timestamptz),
+                       (${tag}, 'new', 'h', ${daysAgo(now, 10)}::timestamptz)`);
+  const user = await insertUser(db, `retention-${tag}`, { phone: '+919800000002' });
   const [first] = await queryRows<{ id: number }>(
     db,
     sql`select id from notifications order by created_at limit 1`,
   );
   await db.execute(sql`insert into inbound_sms (message_sid, user_id, from_phone, to_phone, body, notification_id, created_at)
-                       values ('SM-old', ${user.id}, '+919800000002', '+15005550006', 'YES', ${first!.id}, ${daysAgo(now, 40)}::timestamptz),
-                              ('SM-new', ${user.id}, '+919800000002', '+15005550006', 'YES', null, ${daysAgo(now, 10)}::timestamptz)`);
+                       values (${`SM-old-${tag}`}, ${user.id}, '+919800000002', '+15005550006', 'YES', ${first!.id}, ${daysAgo(now, 40)}::timestamptz),
+                              (${`SM-new-${tag}`}, ${user.id}, '+919800000002', '+15005550006', 'YES', null, ${daysAgo(now, 10)}::timestamptz)`);
   // What autovacuum does on PostgreSQL: without statistics the rollup's seal plans each of its
   // ~170 statements over these 42 days as if the tables were large (about a second each there).
   await db.execute(sql`analyze`);
