@@ -24,6 +24,13 @@ export interface RetentionBatchResult {
   cursor: readonly string[] | null;
 }
 
+/** The tables a batch deletes from, children first: the order of its counts. */
+export const FINISHED_NOTIFICATION_TABLES = [
+  'delivery_status_history',
+  'deliveries',
+  'notifications',
+] as const;
+
 export async function deleteFinishedNotifications(
   q: Queryable,
   { before, after, limit, dryRun }: RetentionBatchArgs,

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { type Queryable, queryRows } from '../db/database.ts';
 import {
   deleteFinishedNotifications,
+  FINISHED_NOTIFICATION_TABLES,
   type RetentionBatchArgs,
   type RetentionBatchResult,
 } from '../deliveries/retention-batch.ts';
@@ -35,7 +36,7 @@ export interface RetentionTarget {
 /** Old notifications whose deliveries are all finished, with those deliveries and their history. */
 const notifications: RetentionTarget = {
   name: 'notifications',
-  tables: ['delivery_status_history', 'deliveries', 'notifications'],
+  tables: FINISHED_NOTIFICATION_TABLES,
   days: (w) => w.notifications,
   rollup: true,
   batch: deleteFinishedNotifications,
