@@ -32,7 +32,7 @@ const FINISHED: SeedDelivery[][] = [
 
 /**
  * Five old finished notifications (40 days ago, every 7 minutes), two old unfinished ones (a
- * scheduled send still queued, one sending), three recent finished ones (10 days ago); a history
+ * scheduled send still queued, among the finished ones; one sending, 42 days ago), three recent finished ones (10 days ago); a history
  * row per delivery; an idempotency key and an inbound SMS on each side of the window, the old
  * reply linked to an old notification.
  */
@@ -45,7 +45,8 @@ export async function seedRetention(db: Db, now: number): Promise<void> {
   const unfinished = [
     {
       type: 'order_picked_up',
-      createdAt: daysAgo(now, 41),
+      // Within 7 minutes of two deleted ones: it shares a rollup slot with at least one of them.
+      createdAt: daysAgo(now, 40, 3),
       deliveries: [
         { channel: 'email', status: 'queued', nextAttemptAt: daysAgo(now, -1) },
         { channel: 'sms', status: 'delivered', segments: 1 },
