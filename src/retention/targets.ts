@@ -42,50 +42,39 @@ const notifications: RetentionTarget = {
   batch: deleteFinishedNotifications,
 };
 
-/** A table whose every row older than the window goes, oldest first by (time, key). */
+/**
+ * A table whose every row older than the window goes. Everything scanned is deleted, so a batch
+ * needs no cursor: the oldest `limit` rows by the time column's index, by their key. A dry run
+ * counts them all in one statement (an index range; the same rows a run deletes).
+ */
 function byAge(
   name: string,
   time: string,
-  keys: ReadonlyArray<readonly [column: string, type: 'bigint' | 'text']>,
+  keys: readonly string[],
   days: (w: RetentionWindows) => number,
 ): RetentionTarget {
   const t = sql.raw(name);
   const at = sql.raw(time);
-  const cols = sql.raw(keys.map(([c]) => c).join(', '));
-  const desc = sql.raw(keys.map(([c]) => `${c} desc`).join(', '));
-  const join = sql.raw(keys.map(([c]) => `x.${c} = s.${c}`).join(' and '));
-  const lastKeys = sql.raw(keys.map(([c], i) => `${c}::text as k${i}`).join(', '));
+  const cols = sql.raw(keys.join(', '));
+  const join = sql.raw(keys.map((c) => `x.${c} = s.${c}`).join(' and '));
   return {
     name,
     tables: [name],
     days,
     rollup: false,
-    async batch(q, { before, after, limit, dryRun }) {
-      const from = after
-        ? sql`and (${at}, ${cols}) > (${after[0]}::timestamptz, ${sql.join(
-            keys.map(([, type], i) => sql`${after[i + 1]}::${sql.raw(type)}`),
-            sql`, `,
-          )})`
-        : sql``;
-      const gone = dryRun
-        ? sql`select 1 from scanned`
-        : sql`delete from ${t} x using scanned s where ${join} returning 1`;
-      const rows = await queryRows<Record<string, string | number | null>>(
-        q,
-        sql`with scanned as (
-              select ${at}, ${cols} from ${t} where ${at} < ${before.toISOString()}::timestamptz ${from}
-              order by ${at}, ${cols} limit ${limit}
-            ), gone as (${gone}),
-            last as (select ${at}::text as at, ${lastKeys} from scanned order by ${at} desc, ${desc} limit 1)
-            select (select count(*)::int from gone) as n, (select count(*)::int from scanned) as scanned, last.*
-            from (select 1) one left join last on true`,
-      );
-      const row = rows[0]!;
-      return {
-        counts: { [name]: Number(row['n']) },
-        scanned: Number(row['scanned']),
-        cursor: row['at'] == null ? null : [String(row['at']), ...keys.map((_, i) => String(row[`k${i}`]))],
-      };
+    async batch(q, { before, limit, dryRun }) {
+      const old = sql`${at} < ${before.toISOString()}::timestamptz`;
+      const [row] = dryRun
+        ? await queryRows<{ n: number }>(q, sql`select count(*)::int as n from ${t} where ${old}`)
+        : await queryRows<{ n: number }>(
+            q,
+            sql`with scanned as (select ${cols} from ${t} where ${old} order by ${at} limit ${limit}),
+                gone as (delete from ${t} x using scanned s where ${join} returning 1)
+                select count(*)::int as n from gone`,
+          );
+      const n = row?.n ?? 0;
+      // A dry run's one count is the whole table's answer: no next batch.
+      return { counts: { [name]: n }, scanned: dryRun ? 0 : n, cursor: dryRun || n < limit ? null : [] };
     },
   };
 }
@@ -98,16 +87,8 @@ function byAge(
  */
 export const RETENTION_TARGETS: readonly RetentionTarget[] = [
   notifications,
-  byAge(
-    'idempotency_keys',
-    'created_at',
-    [
-      ['scope', 'text'],
-      ['key', 'text'],
-    ],
-    (w) => w.notifications,
-  ),
-  byAge('inbound_sms', 'created_at', [['id', 'bigint']], (w) => w.inboundSms),
+  byAge('idempotency_keys', 'created_at', ['scope', 'key'], (w) => w.notifications),
+  byAge('inbound_sms', 'created_at', ['id'], (w) => w.inboundSms),
   // Outbound webhooks (issue 20 §1) go here when their tables exist: webhook_attempts, then
   // webhook_outbox rows that were delivered or given up (never one still to send), children first.
 ];
