@@ -224,6 +224,19 @@ const schema = z.object({
   // OpenTelemetry tracing (docs/metrics.md#traces): off unless the OTLP endpoint is set.
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(unsetIfBlank, z.url().optional()),
   OTEL_SERVICE_NAME: z.string().default('laundryconnect-notify'),
+  // Data retention (docs/retention.md). Off by default: deleting is for the operator to choose, and
+  // to export first; at least 3 days when on, so an SMS still waiting for its receipt is not deleted.
+  RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .refine((d) => d === 0 || d >= 3, 'must be 0 (off) or at least 3 days'),
+  /** Inbound SMS (phones, free text) may be kept for less; unset, RETENTION_DAYS; 0 keeps them. */
+  RETENTION_INBOUND_SMS_DAYS: z.coerce.number().int().min(0).optional(),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1_000),
+  RETENTION_BATCH_PAUSE_MS: z.coerce.number().int().min(0).default(250),
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(60_000).default(3_600_000),
 });
 
 export type Config = z.infer<typeof schema>;

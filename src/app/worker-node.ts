@@ -1,6 +1,7 @@
 import { DeliveryWorker } from '../deliveries/worker.ts';
 import { startDigestScheduler } from '../digest/digest-flusher.ts';
 import { startFallbackPass } from '../notifications/fallback-pass.ts';
+import { retentionOn, retentionSettings, startRetentionJob } from '../retention/retention-job.ts';
 import { startBudgetMonitor } from '../stats/sms-budget.ts';
 import { startStatsSealer } from '../stats/stats-rollup.ts';
 import { startDeliveryLatencyFeed } from '../tracking/delivery-latency-feed.ts';
@@ -9,7 +10,7 @@ import type { AppParts } from './parts.ts';
 
 /**
  * A worker node: the delivery worker and the periodic jobs beside it (status sweep, budget alerts,
- * digests, the fallback pass, the stats sealer, the SMS providers' latency feed).
+ * digests, the fallback pass, the stats sealer, the SMS providers' latency feed, retention).
  */
 export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> {
   const {
@@ -80,6 +81,12 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
     }),
   );
   closers.push(startStatsSealer(database.db, logger));
+  const retention = retentionSettings(config);
+  if (retentionOn(retention)) {
+    closers.push(
+      startRetentionJob({ ...retention, database, clock, logger, intervalMs: config.RETENTION_INTERVAL_MS }),
+    );
+  }
   if (sms.router) {
     closers.push(
       startDeliveryLatencyFeed({

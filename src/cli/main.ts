@@ -2,6 +2,7 @@ import { runSandboxCommand } from '../sandbox/cli.ts';
 import type { Command } from './command.ts';
 import { runKeysCommand } from './commands/keys.ts';
 import { runMigrateCommand } from './commands/migrate.ts';
+import { runRetentionCommand } from './commands/retention.ts';
 import { runServeCommand } from './commands/serve.ts';
 import { runSmsCommand } from './commands/sms-status.ts';
 import { runStatsCommand } from './commands/stats.ts';
@@ -41,6 +42,10 @@ const COMMANDS: Record<string, Command> = {
   stats: {
     summary: 'Delivery stats: `stats --today` prints "SMS sent today: N", then channels, cost, failures',
     run: runStatsCommand,
+  },
+  retention: {
+    summary: 'Delete old, finished data: `retention run [--dry-run]`, `retention status` (docs/retention.md)',
+    run: runRetentionCommand,
   },
   sandbox: {
     summary: 'Run the Twilio-compatible SMS sandbox alone (development, tests, benchmarks)',

@@ -95,7 +95,7 @@ function directContext(
   config: Config,
   onProgress: OperatorContext['onProgress'],
 ): { context: OperatorContext; close(): Promise<void> } {
-  const database = once(() => openMigrated(config));
+  const database = once(() => openMigratedDatabase(config));
   const sms = once(async () => {
     try {
       // The service's send and status calls read no template: no database needed for them.
@@ -141,7 +141,8 @@ function once<T>(make: () => Promise<T>): { get(): Promise<T>; made(): Promise<T
   };
 }
 
-async function openMigrated(config: Config): Promise<Database> {
+/** The database opened here and migrated; refused (OperationRefused) while a `serve` holds DATA_DIR. */
+export async function openMigratedDatabase(config: Config): Promise<Database> {
   let database: Database;
   try {
     database = await openDatabase({

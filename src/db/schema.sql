@@ -143,7 +143,9 @@ CREATE TABLE inbound_sms (
   CONSTRAINT inbound_sms_pkey PRIMARY KEY (id)
 );
 
+CREATE INDEX inbound_sms_created_idx ON public.inbound_sms USING btree (created_at, id);
 CREATE UNIQUE INDEX inbound_sms_message_sid_key ON public.inbound_sms USING btree (message_sid);
+CREATE INDEX inbound_sms_notification_idx ON public.inbound_sms USING btree (notification_id) WHERE (notification_id IS NOT NULL);
 CREATE INDEX inbound_sms_order_idx ON public.inbound_sms USING btree (order_number);
 CREATE INDEX inbound_sms_user_idx ON public.inbound_sms USING btree (user_id, created_at);
 
@@ -261,6 +263,15 @@ CREATE TABLE push_subscriptions (
 CREATE UNIQUE INDEX push_subscriptions_endpoint_key ON public.push_subscriptions USING btree (endpoint);
 CREATE INDEX push_subscriptions_user_idx ON public.push_subscriptions USING btree (user_id);
 
+CREATE TABLE retention_state (
+  id integer NOT NULL DEFAULT 1,
+  last_started_at timestamp with time zone,
+  last_finished_at timestamp with time zone,
+  last_deleted jsonb,
+  CONSTRAINT retention_state_one_row CHECK ((id = 1)),
+  CONSTRAINT retention_state_pkey PRIMARY KEY (id)
+);
+
 CREATE TABLE service_settings (
   key text NOT NULL,
   value text NOT NULL,
@@ -312,6 +323,7 @@ CREATE INDEX stats_dirty_slots_slot_idx ON public.stats_dirty_slots USING btree 
 CREATE TABLE stats_seal (
   id integer NOT NULL DEFAULT 1,
   sealed_to timestamp with time zone,
+  final_before timestamp with time zone,
   CONSTRAINT stats_seal_id_check CHECK ((id = 1)),
   CONSTRAINT stats_seal_pkey PRIMARY KEY (id)
 );
@@ -650,6 +662,9 @@ CREATE OR REPLACE FUNCTION public.lc_stats_mark_dirty()
  LANGUAGE plpgsql
 AS $function$
 begin
+  if current_setting('lc.retention', true) = 'on' then
+    return null;
+  end if;
   if TG_OP <> 'INSERT' then
     insert into stats_dirty_slots values (date_bin('15 minutes', OLD.created_at, timestamptz '2000-01-01 00:00:00+00'));
     if TG_TABLE_NAME = 'deliveries' then

@@ -311,6 +311,9 @@ export const inboundSms = pgTable(
     uniqueIndex('inbound_sms_message_sid_key').on(t.messageSid),
     index('inbound_sms_user_idx').on(t.userId, t.createdAt),
     index('inbound_sms_order_idx').on(t.orderNumber),
+    // Retention (migration 0027): its scan by age, and the SET NULL a deleted notification makes here.
+    index('inbound_sms_created_idx').on(t.createdAt, t.id),
+    index('inbound_sms_notification_idx').on(t.notificationId).where(sql`${t.notificationId} is not null`),
   ],
 );
 
@@ -417,4 +420,19 @@ export const consoleAudit = pgTable(
     index('console_audit_at_idx').on(t.at),
     index('console_audit_target_idx').on(t.targetType, t.targetId),
   ],
+);
+
+/**
+ * Retention's last run (src/retention/, migration 0027): one row, so the worker nodes run it once
+ * per RETENTION_INTERVAL_MS between them, and an operator sees when it last ran and what it deleted.
+ */
+export const retentionState = pgTable(
+  'retention_state',
+  {
+    id: integer('id').primaryKey().default(1),
+    lastStartedAt: timestamp('last_started_at', { withTimezone: true }),
+    lastFinishedAt: timestamp('last_finished_at', { withTimezone: true }),
+    lastDeleted: jsonb('last_deleted').$type<Record<string, number>>(),
+  },
+  (t) => [check('retention_state_one_row', sql`${t.id} = 1`)],
 );

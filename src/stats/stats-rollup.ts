@@ -49,8 +49,10 @@ export async function rollupCover(q: Queryable, w: StatsWindow): Promise<Cover |
   const iso = (ms: number) => new Date(ms).toISOString();
   const slots = await queryRows<{ ms: number }>(
     q,
+    // A mark before final_before is ignored: that slot's rows may be gone (retention), its figures stay.
     sql`select distinct (extract(epoch from slot) * 1000)::float8 as ms from stats_dirty_slots
-        where slot >= ${iso(from)}::timestamptz and slot < ${iso(to)}::timestamptz order by 1`,
+        where slot >= ${iso(from)}::timestamptz and slot < ${iso(to)}::timestamptz
+          and slot >= coalesce((select final_before from stats_seal), '-infinity') order by 1`,
   );
   const dirty: Array<{ from: number; to: number }> = [];
   for (const { ms } of slots) {
@@ -123,6 +125,47 @@ export async function sealStats(db: Db): Promise<number> {
   }
 }
 
+/**
+ * Makes the slots before `cutoff` (rounded down to a slot, never past what is sealed) final, after
+ * sealing everything sealable and recomputing every dirty slot, all under the sealers' lock: from
+ * then on their rollup rows are their figures, and the rows in them may be deleted (retention).
+ * Returns the instant before which slots are final, or null when nothing is sealed yet.
+ */
+export async function finalizeStatsBefore(db: Db, cutoff: Date): Promise<Date | null> {
+  await sealStats(db);
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK})`);
+    // A change committed since the seal above left a mark: recompute it before the slot is final.
+    for (;;) {
+      const [row] = await queryRows<{ more: boolean }>(tx, sealStatement());
+      if (row?.more !== true) break;
+    }
+    const [row] = await queryRows<{ final_ms: number | null }>(
+      tx,
+      sql`update stats_seal set final_before = ${finalBefore(cutoff)}
+          returning (extract(epoch from final_before) * 1000)::float8 as final_ms`,
+    );
+    return row?.final_ms == null ? null : new Date(row.final_ms);
+  });
+}
+
+/** What finalizeStatsBefore would return now, changing nothing (retention's dry run). */
+export async function finalBeforeIfSealed(q: Queryable, cutoff: Date): Promise<Date | null> {
+  const [row] = await queryRows<{ final_ms: number | null }>(
+    q,
+    sql`select (extract(epoch from ${finalBefore(cutoff)}) * 1000)::float8 as final_ms from stats_seal`,
+  );
+  return row?.final_ms == null ? null : new Date(row.final_ms);
+}
+
+/** Never moves back, never past sealed_to (greatest and least skip nulls: hence the case). */
+function finalBefore(cutoff: Date): SQL {
+  return sql`case when sealed_to is null then final_before
+                  else greatest(final_before,
+                                least(date_bin(${SLOT}, ${cutoff.toISOString()}::timestamptz, ${ORIGIN}), sealed_to))
+             end`;
+}
+
 /** Seals now and then every `intervalMs` (a worker's chore); returns the stop function. */
 export function startStatsSealer(
   db: Db,
@@ -156,14 +199,16 @@ function sealStatement(): SQL {
                       date_bin(${SLOT}, least((select min(created_at) from deliveries),
                                               (select min(created_at) from notifications)), ${ORIGIN}),
                       e.sealable) as a,
-             e.sealable
+             e.sealable, coalesce(s.final_before, '-infinity') as final_before
       from stats_seal s, (select date_bin(${SLOT}, now() - ${SEAL_AFTER}, ${ORIGIN}) as sealable) e
     ), span as (
-      select a, least(a + ${SLOTS_PER_STATEMENT} * ${SLOT}, greatest(a, sealable)) as b, sealable from bounds
+      select a, least(a + ${SLOTS_PER_STATEMENT} * ${SLOT}, greatest(a, sealable)) as b, sealable, final_before
+      from bounds
     ), cleared as (
       delete from stats_dirty_slots x using span where x.slot < span.b returning x.slot
     ), redo as (
-      select distinct c.slot from cleared c, span where c.slot < span.a
+      -- A final slot (before final_before) is never recomputed: its rows may be gone.
+      select distinct c.slot from cleared c, span where c.slot < span.a and c.slot >= span.final_before
     ), gone_d as (
       delete from stats_delivery_slots r using span
       where (r.slot >= span.a and r.slot < span.b) or r.slot in (select slot from redo)
