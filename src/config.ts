@@ -208,6 +208,12 @@ const schema = z.object({
   CONSOLE_DELIVERY_RATE_WARNING_PERCENT: z.coerce.number().min(0).max(100).default(90),
   /** How often an open overview gets a fresh snapshot when nothing new was queued. */
   CONSOLE_LIVE_INTERVAL_MS: z.coerce.number().int().min(250).default(5_000),
+  // Outbound webhooks (docs/webhooks.md). Private, loopback and link-local targets are refused
+  // unless this is set (a local receiver in development, the tests): see src/webhooks/target-guard.ts.
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
+  WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().positive().default(10),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  WEBHOOK_POLL_MS: z.coerce.number().int().positive().default(1_000),
 });
 
 export type Config = z.infer<typeof schema>;
