@@ -465,9 +465,7 @@ export const webhookOutbox = pgTable(
     index('webhook_outbox_due_idx')
       .on(t.endpointId, t.nextAttemptAt)
       .where(sql`${t.state} in ('pending', 'failed')`),
-    index('webhook_outbox_leased_idx')
-      .on(t.endpointId, t.leaseUntil)
-      .where(sql`${t.leaseUntil} is not null`),
+    index('webhook_outbox_leased_idx').on(t.endpointId, t.leaseUntil).where(sql`${t.leaseUntil} is not null`),
     check('webhook_outbox_state_check', sql`${t.state} in ('pending', 'failed', 'delivered', 'dead')`),
   ],
 );

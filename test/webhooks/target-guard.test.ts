@@ -87,7 +87,9 @@ describe(`registering a private target over the API (${ENGINE})`, () => {
     assert.equal(res.status, 422);
     const body = (await res.json()) as { code: string };
     assert.equal(body.code, 'WEBHOOK_TARGET_REFUSED');
-    const list = await fetch(`${app.url}/api/v1/webhook-endpoints`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const list = await fetch(`${app.url}/api/v1/webhook-endpoints`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
     assert.deepEqual(await list.json(), { endpoints: [] });
   });
 });

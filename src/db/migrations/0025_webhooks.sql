@@ -51,16 +51,21 @@ CREATE INDEX "webhook_outbox_due_idx" ON "webhook_outbox" USING btree ("endpoint
 CREATE INDEX "webhook_outbox_leased_idx" ON "webhook_outbox" USING btree ("endpoint_id","lease_until") WHERE "webhook_outbox"."lease_until" is not null;--> statement-breakpoint
 -- Is any enabled endpoint subscribed to this type? The first thing every trigger asks: with no
 -- endpoint registered the hot path pays this one probe of an empty table and builds no payload.
-CREATE FUNCTION lc_webhook_wanted(p_type text) RETURNS boolean LANGUAGE sql STABLE AS $$
-  SELECT EXISTS (
+CREATE FUNCTION lc_webhook_wanted(p_type text) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  -- PL/pgSQL for its plan cache: the row triggers' WHEN clauses call this once per changed row.
+  RETURN EXISTS (
     SELECT 1 FROM webhook_endpoints e
-    WHERE e.enabled AND (cardinality(e.event_types) = 0 OR p_type = ANY (e.event_types)))
-$$;
+    WHERE e.enabled AND (cardinality(e.event_types) = 0 OR p_type = ANY (e.event_types)));
+END $$;
 --> statement-breakpoint
 -- One event per element of p_payloads (a jsonb array of `data` objects), fanned out at write time to
 -- every enabled endpoint subscribed to its type: one outbox row per event × endpoint, all sharing
 -- the event's msg_ id. Materialized so each event draws its id once, not once per endpoint.
-CREATE FUNCTION lc_webhook_emit(p_type text, p_payloads jsonb) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION lc_webhook_emit(p_type text, p_payloads jsonb) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  -- PL/pgSQL, not SQL: its plan is cached for the session (a SQL function's is made again per call
+  -- on PostgreSQL 15, which cost a millisecond an event).
   WITH events AS MATERIALIZED (
     SELECT 'msg_' || replace(gen_random_uuid()::text, '-', '') AS message_id, p.value AS payload
     FROM jsonb_array_elements(coalesce(p_payloads, '[]'::jsonb)) p
@@ -68,13 +73,14 @@ CREATE FUNCTION lc_webhook_emit(p_type text, p_payloads jsonb) RETURNS void LANG
   INSERT INTO webhook_outbox (message_id, endpoint_id, event_type, payload)
   SELECT ev.message_id, e.id, p_type, ev.payload
   FROM events ev CROSS JOIN webhook_endpoints e
-  WHERE e.enabled AND (cardinality(e.event_types) = 0 OR p_type = ANY (e.event_types))
-$$;
+  WHERE e.enabled AND (cardinality(e.event_types) = 0 OR p_type = ANY (e.event_types));
+END $$;
 --> statement-breakpoint
 -- A delivery's webhook `data`: the backend's ids (public notification id, external user id), never
 -- the phone, address or provider text (a provider's error message can quote the number).
-CREATE FUNCTION lc_webhook_delivery_data(d deliveries) RETURNS jsonb LANGUAGE sql STABLE AS $$
-  SELECT jsonb_strip_nulls(jsonb_build_object(
+CREATE FUNCTION lc_webhook_delivery_data(d deliveries) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
     'delivery_id', d.id::text,
     'notification_id', n.notification_id,
     'notification_type', n.type,
@@ -88,25 +94,26 @@ CREATE FUNCTION lc_webhook_delivery_data(d deliveries) RETURNS jsonb LANGUAGE sq
     'at', coalesce(CASE d.status WHEN 'sent' THEN d.sent_at WHEN 'delivered' THEN d.delivered_at
                                  WHEN 'failed' THEN d.failed_at END, d.updated_at, now())))
   FROM notifications n JOIN users u ON u.id = n.user_id
-  WHERE n.id = d.notification_id
-$$;
+  WHERE n.id = d.notification_id);
+END $$;
 --> statement-breakpoint
--- Row level, and only for the transitions that are events (the WHEN clause is evaluated without
--- calling this function): claims, leases and retries (queued ↔ sending) never get here.
+-- Row level, and only for the transitions that are events, when an endpoint wants them: the WHEN
+-- clause decides without calling this function (the probe's plan is kept for the whole statement),
+-- so claims, leases and retries (queued <-> sending), and every change while no endpoint is
+-- registered, never get here.
 CREATE FUNCTION lc_webhook_delivery_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF lc_webhook_wanted('delivery.' || NEW.status) THEN
-    PERFORM lc_webhook_emit('delivery.' || NEW.status, jsonb_build_array(lc_webhook_delivery_data(NEW)));
-  END IF;
+  PERFORM lc_webhook_emit('delivery.' || NEW.status, jsonb_build_array(lc_webhook_delivery_data(NEW)));
   RETURN NULL;
 END $$;
 --> statement-breakpoint
 CREATE TRIGGER "deliveries_webhook_update" AFTER UPDATE OF "status" ON "deliveries" FOR EACH ROW
-  WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('sent', 'delivered', 'failed', 'skipped'))
+  WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('sent', 'delivered', 'failed', 'skipped')
+        AND lc_webhook_wanted('delivery.' || NEW.status))
   EXECUTE FUNCTION lc_webhook_delivery_changed();--> statement-breakpoint
 -- A delivery created already skipped (opted out, no phone, quiet hours' drop…) is an event too.
 CREATE TRIGGER "deliveries_webhook_insert" AFTER INSERT ON "deliveries" FOR EACH ROW
-  WHEN (NEW.status IN ('sent', 'delivered', 'failed', 'skipped'))
+  WHEN (NEW.status IN ('sent', 'delivered', 'failed', 'skipped') AND lc_webhook_wanted('delivery.' || NEW.status))
   EXECUTE FUNCTION lc_webhook_delivery_changed();--> statement-breakpoint
 -- Statement level: a bulk create (migration 0016) inserts hundreds of notifications in one
 -- statement, and this runs once for them all.
@@ -132,18 +139,16 @@ CREATE TRIGGER "notifications_webhook_insert" AFTER INSERT ON "notifications"
   EXECUTE FUNCTION lc_webhook_notifications_created();--> statement-breakpoint
 CREATE FUNCTION lc_webhook_notification_read() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF lc_webhook_wanted('inbox.read') THEN
-    PERFORM lc_webhook_emit('inbox.read', (
+  PERFORM lc_webhook_emit('inbox.read', (
       SELECT jsonb_build_array(jsonb_build_object(
         'notification_id', NEW.notification_id, 'user_id', u.external_id,
         'type', NEW.type, 'read_at', NEW.read_at))
       FROM users u WHERE u.id = NEW.user_id));
-  END IF;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
 CREATE TRIGGER "notifications_webhook_read" AFTER UPDATE OF "read_at" ON "notifications" FOR EACH ROW
-  WHEN (OLD.read_at IS NULL AND NEW.read_at IS NOT NULL)
+  WHEN (OLD.read_at IS NULL AND NEW.read_at IS NOT NULL AND lc_webhook_wanted('inbox.read'))
   EXECUTE FUNCTION lc_webhook_notification_read();--> statement-breakpoint
 -- Flag changes: one preferences.changed per user and statement (a PATCH of three flags is one
 -- event), and sms.opted_out / sms.opted_in when SMS went from on in some category to off in all,
