@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { type RunningApp, startApp } from '../../src/app.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
-import { testConfig } from '../helpers/fixtures.ts';
+import { testConfig, waitFor } from '../helpers/fixtures.ts';
 import { ADMIN_KEY } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 import { call, notifyOverHttp, userWithToken } from '../inbox/helpers.ts';
@@ -77,6 +77,12 @@ describe(`webhooks end to end: the admin API and a real notification (${ENGINE})
     }
     assert.equal(events.find((e) => e.type === 'delivery.delivered')!.data['channel'], 'in_app');
 
+    // The attempt is recorded just after the receiver answered.
+    await waitFor(
+      async () => (await admin('GET', `/api/v1/webhook-endpoints/${id}/attempts`)).body.attempts.length === 2,
+      10_000,
+      'both attempts recorded',
+    );
     const page1 = await admin('GET', `/api/v1/webhook-endpoints/${id}/attempts?limit=1`);
     assert.equal(page1.status, 200);
     assert.equal(page1.body.attempts.length, 1);
@@ -102,6 +108,11 @@ describe(`webhooks end to end: the admin API and a real notification (${ENGINE})
     assert.equal(
       (await admin('POST', '/api/v1/webhook-messages/msg_nope/replay', {})).body.code,
       'WEBHOOK_MESSAGE_NOT_FOUND',
+    );
+    await waitFor(
+      async () => (await admin('GET', `/api/v1/webhook-endpoints/${id}/attempts`)).body.attempts.length === 3,
+      10_000,
+      'the replay recorded',
     );
 
     const rotated = await admin('POST', `/api/v1/webhook-endpoints/${id}/rotate-secret`, {
