@@ -73,18 +73,14 @@ await database.close();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`${url ? 'postgres' : 'pglite'}: ${n} notifications, database time per step (ms), median of 5`);
 console.log(['step'.padEnd(22), ...MODES.map((m) => m.padStart(13))].join(''));
-STEPS.forEach(([name], i) =>
-  console.log(
-    [
-      name.padEnd(22),
-      ...MODES.map((m) =>
-        median(results.get(m)!.map((t) => t[i]!))
-          .toFixed(1)
-          .padStart(13),
-      ),
-    ].join(''),
-  ),
-);
+for (const [i, [name]] of STEPS.entries()) {
+  const cells = MODES.map((m) =>
+    median(results.get(m)!.map((t) => t[i]!))
+      .toFixed(1)
+      .padStart(13),
+  );
+  console.log([name.padEnd(22), ...cells].join(''));
+}
 const totals = MODES.map((m) => median(results.get(m)!.map((t) => t.reduce((a, b) => a + b, 0))));
 console.log(['total'.padEnd(22), ...totals.map((t) => t.toFixed(1).padStart(13))].join(''));
 console.log(
