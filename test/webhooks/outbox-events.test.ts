@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { TestClock } from '../../src/clock.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { handleInboundText } from '../../src/inbound/inbound-keywords.ts';
-import { optInToSms } from '../../src/preferences/preferences-service.ts';
+import { applyFlagChanges, optInToSms } from '../../src/preferences/preferences-service.ts';
 import { optOutOfSms } from '../../src/preferences/sms-opt-out.ts';
 import { updateEndpoint } from '../../src/webhooks/endpoint-store.ts';
 import { createTestDatabase, ENGINE, silentLogger, type TestDatabase } from '../helpers/test-db.ts';
@@ -113,15 +113,20 @@ describe(`the webhook outbox is written with the change (${ENGINE})`, () => {
     );
     const userId = Number(user!.id);
     await optInToSms(t.database.db, userId, 'test');
+    await t.database.db.transaction((tx) =>
+      applyFlagChanges(tx, userId, [{ category: 'promotions', channel: 'sms', enabled: false }], {
+        source: 'api',
+        actor: 'test',
+      }),
+    );
     await optOutOfSms(t.database.db, userId, 'stop_keyword', 'SMS keyword "STOP"');
     await optOutOfSms(t.database.db, userId, 'stop_keyword', 'a repeated STOP changes nothing');
-    assert.deepEqual(await types(t), [
-      'preferences.changed',
-      'sms.opted_in',
-      'preferences.changed',
-      'sms.opted_out',
-    ]);
-    const optedOut = (await outbox(t.database.db))[3]!.payload;
+    assert.deepEqual(
+      await types(t),
+      ['preferences.changed', 'sms.opted_in', 'preferences.changed', 'preferences.changed', 'sms.opted_out'],
+      'one category off while others stay on is a change, not an opt-out',
+    );
+    const optedOut = (await outbox(t.database.db))[4]!.payload;
     assert.equal(optedOut['user_id'], 'texter');
     assert.equal(optedOut['source'], 'stop_keyword');
 
