@@ -116,7 +116,10 @@ export interface AttemptRecord {
   disableEndpoint?: string;
 }
 
-/** The attempt row, the outbox row's new state and lease release, and a 410's disable: one transaction. */
+/**
+ * The attempt row, the outbox row's new state and lease release, and a 410's disable: one
+ * transaction. A replay while the send was under way cleared the lease: the replay's "due now" stands.
+ */
 export async function recordAttempt(
   db: Db,
   m: ClaimedMessage,
@@ -134,7 +137,7 @@ export async function recordAttempt(
         next_attempt_at = case when ${a.outcome.state} = 'failed'
                                then ${at} + ${retryMs} * interval '1 millisecond' else next_attempt_at end,
         delivered_at = case when ${a.outcome.state} = 'delivered' then ${at} else delivered_at end
-      where id = ${m.id}`);
+      where id = ${m.id} and lease_until is not null`);
     if (a.disableEndpoint) {
       await tx.execute(sql`
         update webhook_endpoints set enabled = false, disabled_reason = ${a.disableEndpoint}, updated_at = now()
