@@ -237,6 +237,12 @@ const schema = z.object({
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1_000),
   RETENTION_BATCH_PAUSE_MS: z.coerce.number().int().min(0).default(250),
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(60_000).default(3_600_000),
+  // Outbound webhooks (docs/webhooks.md). Private, loopback and link-local targets are refused
+  // unless this is set (a local receiver in development, the tests): see src/webhooks/target-guard.ts.
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
+  WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().positive().default(10),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  WEBHOOK_POLL_MS: z.coerce.number().int().positive().default(1_000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -18,6 +18,7 @@ import { registerStatsRoutes } from '../http/routes/stats.ts';
 import { registerTemplateRoutes } from '../http/routes/templates.ts';
 import { registerUnsubscribeRoutes } from '../http/routes/unsubscribe.ts';
 import { registerUserRoutes } from '../http/routes/users.ts';
+import { registerWebhookRoutes } from '../http/routes/webhooks.ts';
 import { createHttpServer } from '../http/server.ts';
 import { registerSmsInbound, SMS_INBOUND_PATH } from '../inbound/sms-inbound.ts';
 import { registerVonageInbound } from '../inbound/vonage-inbound.ts';
@@ -120,6 +121,11 @@ export async function startApiNode(parts: AppParts): Promise<ApiNode> {
   registerStatsRoutes(http, { db: database.db, timeZone: config.STATS_TIME_ZONE });
   registerSmsProviderRoutes(http, { db: database.db, config, sms });
   registerApiKeyRoutes(http, database.db);
+  registerWebhookRoutes(http, {
+    db: database.db,
+    clock,
+    allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+  });
   await registerConsole(http, {
     database,
     clock,

@@ -6,11 +6,12 @@ import { startBudgetMonitor } from '../stats/sms-budget.ts';
 import { startStatsSealer } from '../stats/stats-rollup.ts';
 import { startDeliveryLatencyFeed } from '../tracking/delivery-latency-feed.ts';
 import { SmsStatusSweep } from '../tracking/status-sweep.ts';
+import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import type { AppParts } from './parts.ts';
 
 /**
  * A worker node: the delivery worker and the periodic jobs beside it (status sweep, budget alerts,
- * digests, the fallback pass, the stats sealer, the SMS providers' latency feed, retention).
+ * digests, the fallback pass, the stats sealer, the SMS providers' latency feed, retention, the webhook sender).
  */
 export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> {
   const {
@@ -87,6 +88,17 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
       startRetentionJob({ ...retention, database, clock, logger, intervalMs: config.RETENTION_INTERVAL_MS }),
     );
   }
+  const webhooks = new WebhookDispatcher({
+    db: database.db,
+    logger,
+    clock,
+    maxInFlightPerEndpoint: config.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    pollMs: config.WEBHOOK_POLL_MS,
+    allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+  });
+  webhooks.start();
+  closers.push(() => webhooks.stop());
   if (sms.router) {
     closers.push(
       startDeliveryLatencyFeed({

@@ -436,3 +436,82 @@ export const retentionState = pgTable(
   },
   (t) => [check('retention_state_one_row', sql`${t.id} = 1`)],
 );
+
+/**
+ * An outbound webhook endpoint of the marketplace backend (issue 20 §1, src/webhooks/). Its
+ * `whsec_` secret signs by the Standard Webhooks scheme; during a rotation the previous secret signs
+ * too until `previous_secret_until`. Empty `event_types`: every event.
+ */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: id(),
+  url: text('url').notNull(),
+  eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+  description: text('description').notNull().default(''),
+  enabled: boolean('enabled').notNull().default(true),
+  secret: text('secret').notNull(),
+  previousSecret: text('previous_secret'),
+  previousSecretUntil: timestamp('previous_secret_until', { withTimezone: true }),
+  /** Why it was switched off (a 410 Gone, an operator): kept until it is enabled again. */
+  disabledReason: text('disabled_reason'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const WEBHOOK_OUTBOX_STATES = ['pending', 'failed', 'delivered', 'dead'] as const;
+
+/**
+ * One row per event × endpoint, written by triggers in the transaction of the change (migration
+ * 0025): each endpoint has its own attempts, due time and end state. `message_id` (`msg_…`, the
+ * `webhook-id` header) is the event's, the same for every endpoint and every retry.
+ */
+export const webhookOutbox = pgTable(
+  'webhook_outbox',
+  {
+    id: id(),
+    messageId: text('message_id').notNull(),
+    endpointId: bigint('endpoint_id', { mode: 'number' })
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventType: text('event_type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    attempts: integer('attempts').notNull().default(0),
+    state: text('state').$type<(typeof WEBHOOK_OUTBOX_STATES)[number]>().notNull().default('pending'),
+    /** A dispatcher holds the row while it sends; an expired lease makes it due again. */
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('webhook_outbox_message_endpoint_key').on(t.messageId, t.endpointId),
+    // The claim reads each endpoint's due rows, oldest first, up to its free slots.
+    index('webhook_outbox_due_idx')
+      .on(t.endpointId, t.nextAttemptAt)
+      .where(sql`${t.state} in ('pending', 'failed')`),
+    index('webhook_outbox_leased_idx').on(t.endpointId, t.leaseUntil).where(sql`${t.leaseUntil} is not null`),
+    check('webhook_outbox_state_check', sql`${t.state} in ('pending', 'failed', 'delivered', 'dead')`),
+  ],
+);
+
+/** Every attempt to send an outbox row: the answer's status (or the error), latency and first 1 KB. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: id(),
+    outboxId: bigint('outbox_id', { mode: 'number' })
+      .notNull()
+      .references(() => webhookOutbox.id, { onDelete: 'cascade' }),
+    endpointId: bigint('endpoint_id', { mode: 'number' })
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    attemptedAt: timestamp('attempted_at', { withTimezone: true }).notNull(),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    latencyMs: integer('latency_ms').notNull(),
+    responseExcerpt: text('response_excerpt'),
+  },
+  (t) => [
+    index('webhook_attempts_endpoint_idx').on(t.endpointId, t.id),
+    index('webhook_attempts_outbox_idx').on(t.outboxId),
+  ],
+);

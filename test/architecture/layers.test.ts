@@ -17,6 +17,7 @@ export const LAYERS: ReadonlyArray<readonly [folders: readonly string[], job: st
   [['catalog'], 'which notification types and channels exist'],
   [['templates', 'auth'], 'rendering templates; API keys, sessions and signed tokens'],
   [['channels'], 'sending one delivery through one provider (sms, email, push)'],
+  [['webhooks'], "the outbound webhooks to the marketplace backend: the outbox's sender and its SSRF guard"],
   [
     ['deliveries', 'authoring', 'sandbox'],
     "the queue and its state machine; checking and previewing templates; the providers' look-alike",
