@@ -12,6 +12,7 @@ import {
   type RetentionBatchArgs,
   type RetentionBatchResult,
 } from '../deliveries/retention-batch.ts';
+import { deleteFinishedWebhookMessages, FINISHED_WEBHOOK_TABLES } from '../webhooks/outbox-retention.ts';
 
 export type Cursor = readonly string[];
 export type BatchArgs = RetentionBatchArgs;
@@ -79,6 +80,15 @@ function byAge(
   };
 }
 
+/** Old webhook messages delivered or given up, with their attempts (never one still to send). */
+const webhookMessages: RetentionTarget = {
+  name: 'webhook_outbox',
+  tables: FINISHED_WEBHOOK_TABLES,
+  days: (w) => w.notifications,
+  rollup: false,
+  batch: deleteFinishedWebhookMessages,
+};
+
 /**
  * In the order they run. The idempotency keys go with the notifications they name (a replay after
  * the window creates the notification again). Sandbox records are in memory and bounded, early
@@ -89,8 +99,7 @@ export const RETENTION_TARGETS: readonly RetentionTarget[] = [
   notifications,
   byAge('idempotency_keys', 'created_at', ['scope', 'key'], (w) => w.notifications),
   byAge('inbound_sms', 'created_at', ['id'], (w) => w.inboundSms),
-  // Outbound webhooks (issue 20 §1) go here when their tables exist: webhook_attempts, then
-  // webhook_outbox rows that were delivered or given up (never one still to send), children first.
+  webhookMessages,
 ];
 
 /** Every table a run reports, in run order. */

@@ -92,7 +92,9 @@ export async function tableCounts(db: Db): Promise<Record<string, number>> {
                (select count(*)::int from deliveries) as deliveries,
                (select count(*)::int from notifications) as notifications,
                (select count(*)::int from idempotency_keys) as idempotency_keys,
-               (select count(*)::int from inbound_sms) as inbound_sms`,
+               (select count(*)::int from inbound_sms) as inbound_sms,
+               (select count(*)::int from webhook_attempts) as webhook_attempts,
+               (select count(*)::int from webhook_outbox) as webhook_outbox`,
   );
   return row!;
 }
@@ -104,4 +106,6 @@ export const EXPECTED_DELETED = {
   notifications: 5,
   idempotency_keys: 1,
   inbound_sms: 1,
+  webhook_attempts: 0,
+  webhook_outbox: 0,
 };
