@@ -96,6 +96,7 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     pollMs: config.WEBHOOK_POLL_MS,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    ...(parts.metrics ? { onAttempt: parts.metrics.webhookAttempt } : {}),
   });
   webhooks.start();
   closers.push(() => webhooks.stop());

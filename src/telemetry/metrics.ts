@@ -15,9 +15,7 @@ import type { SendObserver } from '../deliveries/worker.ts';
 import type { Logger } from '../logger.ts';
 import { queueDepth } from '../stats/delivery-stats.ts';
 import { deliveryTotals } from '../stats/delivery-totals.ts';
-
-/** A part that adds its own figures at scrape time (the webhook outbox's depth and failures will). */
-export type MetricsCollector = (registry: Registry) => Promise<void>;
+import { outboxDepth } from '../webhooks/outbox-figures.ts';
 
 export interface MetricsDeps {
   database: Database;
@@ -37,7 +35,6 @@ const REPORT_SOURCES: Record<string, string> = {
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly #deps: MetricsDeps;
-  readonly #collectors: MetricsCollector[] = [];
   readonly #sendSeconds: Histogram<'channel' | 'provider' | 'outcome'>;
   readonly #triggerSeconds: Histogram<'channel' | 'provider'>;
   readonly #providerErrors: Counter<'channel' | 'provider' | 'code'>;
@@ -48,6 +45,9 @@ export class ServiceMetrics {
   readonly #deliveries: Gauge<'channel' | 'status' | 'provider'>;
   readonly #pool: Gauge<'state'>;
   readonly #scrapeErrors: Counter<'part'>;
+  readonly #outbox: Gauge<'state'>;
+  readonly #outboxOldestDue: Gauge;
+  readonly #webhookAttempts: Counter<'outcome'>;
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
@@ -112,6 +112,23 @@ export class ServiceMetrics {
       labelNames: ['state'],
       registers,
     });
+    this.#outbox = new Gauge({
+      name: 'notify_webhook_outbox_messages',
+      help: 'Webhook messages still to send: pending (never tried) and failed (a retry due later)',
+      labelNames: ['state'],
+      registers,
+    });
+    this.#outboxOldestDue = new Gauge({
+      name: 'notify_webhook_oldest_due_age_seconds',
+      help: 'How long the oldest due webhook message has waited past its due time (0 with none due)',
+      registers,
+    });
+    this.#webhookAttempts = new Counter({
+      name: 'notify_webhook_attempts_total',
+      help: "Webhook sends by outcome: delivered (2xx), failed (a retry follows), dead (the schedule's end)",
+      labelNames: ['outcome'],
+      registers,
+    });
     this.#scrapeErrors = new Counter({
       name: 'notify_metrics_collect_errors_total',
       help: 'Scrapes whose database part failed (its gauges are then left out, not stale)',
@@ -147,17 +164,17 @@ export class ServiceMetrics {
     );
   }
 
-  /** A part's own scrape-time figures (see MetricsCollector). */
-  addCollector(collector: MetricsCollector): void {
-    this.#collectors.push(collector);
-  }
+  /** The webhook sender's observer: one attempt's outcome. */
+  readonly webhookAttempt = (outcome: 'delivered' | 'failed' | 'dead'): void => {
+    this.#webhookAttempts.inc({ outcome });
+  };
 
   /** The Prometheus text: the database figures read now, then every metric. */
   async render(): Promise<{ contentType: string; body: string }> {
     await Promise.all([
       this.#part('queue', () => this.#readQueue()),
       this.#part('deliveries', () => this.#readDeliveries()),
-      ...this.#collectors.map((c, i) => this.#part(`collector_${i}`, () => c(this.registry))),
+      this.#part('webhooks', () => this.#readOutbox()),
     ]);
     this.#readPool();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
@@ -189,6 +206,16 @@ export class ServiceMetrics {
     const rows = await deliveryTotals(this.#deps.database.db).finally(() => this.#deliveries.reset());
     for (const r of rows)
       this.#deliveries.set({ channel: r.channel, status: r.status, provider: r.provider ?? NONE }, r.count);
+  }
+
+  async #readOutbox(): Promise<void> {
+    const rows = await outboxDepth(this.#deps.database.db, new Date(this.#deps.clock.now())).finally(() => {
+      this.#outbox.reset();
+      this.#outboxOldestDue.reset();
+    });
+    for (const state of ['pending', 'failed'] as const)
+      this.#outbox.set({ state }, rows.find((r) => r.state === state)?.messages ?? 0);
+    this.#outboxOldestDue.set(Math.max(0, ...rows.map((r) => r.oldestDueAgeMs ?? 0)) / 1000);
   }
 
   #readPool(): void {

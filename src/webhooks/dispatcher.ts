@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   pollMs: number;
   allowPrivateTargets: boolean;
   batchSize?: number;
+  /** Told each recorded attempt's outcome (GET /metrics counts them). */
+  onAttempt?: (outcome: 'delivered' | 'failed' | 'dead') => void;
 }
 
 /**
@@ -39,7 +41,7 @@ export class WebhookDispatcher {
   #running = false;
 
   constructor(options: DispatcherOptions) {
-    this.#o = { wallNow: Date.now, random: Math.random, batchSize: 100, ...options };
+    this.#o = { wallNow: Date.now, random: Math.random, batchSize: 100, onAttempt: () => {}, ...options };
   }
 
   /** The lease outlives the send's timeout, so a live send is never claimed twice. */
@@ -125,6 +127,7 @@ export class WebhookDispatcher {
       });
       const record = this.#judge(m, res);
       await recordAttempt(this.#o.db, m, record, this.#o.clock.sqlNow());
+      this.#o.onAttempt(record.outcome.state);
       if (record.outcome.state !== 'delivered') {
         this.#o.logger.info(
           {
