@@ -3,7 +3,7 @@ import type { Database } from './database.ts';
 
 /**
  * Runs `fn` while this process holds PostgreSQL's session advisory lock `key`, or returns
- * `{ acquired: false }` at once when another session holds it: a long job made of many short
+ * `{ acquired: false }` at once when another session holds it (with `wait`, waits for it instead): a long job made of many short
  * transactions (retention's batches) runs on one node at a time, and a node that dies mid-job lets
  * go of it with its connection. The lock is held on a pool connection of its own for the job's
  * length; the job's statements run on the others.
@@ -15,6 +15,7 @@ export async function withSessionAdvisoryLock<T>(
   database: Database,
   key: number,
   fn: () => Promise<T>,
+  opts: { wait?: boolean } = {},
 ): Promise<{ acquired: true; value: T } | { acquired: false }> {
   if (database.engine === 'pglite') {
     const held = embeddedHeld.get(database) ?? new Set<number>();
@@ -31,7 +32,10 @@ export async function withSessionAdvisoryLock<T>(
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [key]);
+    const { rows } = await client.query<{ ok: boolean }>(
+      opts.wait ? 'select true as ok from pg_advisory_lock($1)' : 'select pg_try_advisory_lock($1) as ok',
+      [key],
+    );
     if (rows[0]?.ok !== true) return { acquired: false };
     try {
       return { acquired: true, value: await fn() };

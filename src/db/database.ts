@@ -47,6 +47,7 @@ export interface OpenOptions {
   databaseUrl?: string | undefined;
   /** Embedded only: the data directory; `memory://` for a throwaway in-memory database. */
   dataDir: string;
+  /** PostgreSQL pool size (10); at least 2: migrations and retention hold one connection for a lock. */
   poolSize?: number;
   /** PostgreSQL only: bounds that keep a stalled or cut database from wedging the service. */
   timeouts?: Partial<PgTimeouts>;
