@@ -244,8 +244,7 @@ export class RenderPool {
   /** The next chunk: the waiting renders in order, up to RENDER_CHUNK, a retried one alone. */
   #next(thread: Thread): void {
     if (this.#queue.length === 0) return;
-    if (this.#queue[0]!.alone) return this.#run(thread, this.#queue.splice(0, 1));
-    const end = this.#queue.findIndex((p, i) => i >= RENDER_CHUNK || p.alone);
+    const end = this.#queue[0]!.alone ? 1 : this.#queue.findIndex((p, i) => i >= RENDER_CHUNK || p.alone);
     this.#run(thread, this.#queue.splice(0, end === -1 ? this.#queue.length : end));
   }
 }
