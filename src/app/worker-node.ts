@@ -97,8 +97,9 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
     pollMs: config.WEBHOOK_POLL_MS,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     ...(parts.metrics ? { onAttempt: parts.metrics.webhookAttempt } : {}),
+    listen: (channel, onWake) => database.listen(channel, onWake),
   });
-  webhooks.start();
+  await webhooks.start();
   closers.push(() => webhooks.stop());
   if (sms.router) {
     closers.push(

@@ -783,6 +783,8 @@ CREATE OR REPLACE FUNCTION public.lc_webhook_emit(p_type text, p_payloads jsonb)
  RETURNS void
  LANGUAGE plpgsql
 AS $function$
+DECLARE
+  written int;
 BEGIN
   -- PL/pgSQL, not SQL: its plan is cached for the session (a SQL function's is made again per call
   -- on PostgreSQL 15, which cost a millisecond an event).
@@ -794,6 +796,10 @@ BEGIN
   SELECT ev.message_id, e.id, p_type, ev.payload
   FROM events ev CROSS JOIN webhook_endpoints e
   WHERE e.enabled AND (cardinality(e.event_types) = 0 OR p_type = ANY (e.event_types));
+  GET DIAGNOSTICS written = ROW_COUNT;
+  IF written > 0 THEN
+    PERFORM pg_notify('lc_webhooks', '');
+  END IF;
 END $function$;
 
 CREATE OR REPLACE FUNCTION public.lc_webhook_notification_read()

@@ -23,7 +23,15 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** Told each recorded attempt's outcome (GET /metrics counts them). */
   onAttempt?: (outcome: 'delivered' | 'failed' | 'dead') => void;
+  /**
+   * Subscribes to WEBHOOKS_CHANNEL (Database.listen): new outbox rows wake the sender at once;
+   * without it only the poll finds them.
+   */
+  listen?: (channel: string, onWake: () => void) => Promise<() => Promise<void>>;
 }
+
+/** NOTIFY channel of new outbox rows (lc_webhook_emit, migration 0028). */
+export const WEBHOOKS_CHANNEL = 'lc_webhooks';
 
 /**
  * The worker's webhook sender: claims due outbox rows (outbox-store.ts), POSTs each signed
@@ -39,9 +47,17 @@ export class WebhookDispatcher {
   #passing: Promise<ClaimedMessage[]> | undefined;
   #again = false;
   #running = false;
+  #unlisten: (() => Promise<void>) | undefined;
 
   constructor(options: DispatcherOptions) {
-    this.#o = { wallNow: Date.now, random: Math.random, batchSize: 100, onAttempt: () => {}, ...options };
+    this.#o = {
+      wallNow: Date.now,
+      random: Math.random,
+      batchSize: 100,
+      onAttempt: () => {},
+      listen: async () => async () => {},
+      ...options,
+    };
   }
 
   /** The lease outlives the send's timeout, so a live send is never claimed twice. */
@@ -49,14 +65,16 @@ export class WebhookDispatcher {
     return this.#o.timeoutMs + 30_000;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.#running = true;
+    this.#unlisten = await this.#o.listen(WEBHOOKS_CHANNEL, () => this.#kick());
     this.#kick();
   }
 
   /** Stop claiming; wait for the sends under way to record their attempt. */
   async stop(): Promise<void> {
     this.#running = false;
+    await this.#unlisten?.();
     this.#cancelTimer?.();
     await this.#passing?.catch(() => undefined);
     await Promise.allSettled([...this.#inFlight]);

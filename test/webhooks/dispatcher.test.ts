@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { TestClock } from '../../src/clock.ts';
+import { systemClock, TestClock } from '../../src/clock.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { rotateEndpointSecret } from '../../src/webhooks/endpoint-store.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
@@ -52,6 +52,31 @@ describe(`webhook dispatcher (${ENGINE})`, () => {
     assert.equal(row!.attempts, 1);
     const [attempt] = await attempts(t.database.db);
     assert.equal(attempt!.status_code, 204);
+  });
+
+  test('a new event wakes a running sender at once (NOTIFY), not at its next poll', async () => {
+    await registerEndpoint(t.database.db, receiver.url);
+    // An hour's poll on the system clock: within this test only the wake-up can send.
+    const d = makeDispatcher(t.database.db, systemClock, {
+      pollMs: 3_600_000,
+      listen: (channel, onWake) => t.database.listen(channel, onWake),
+    });
+    await d.start();
+    try {
+      const notificationId = await insertNotification(t.database.db);
+      const got = await Promise.race([
+        receiver.nth(1),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('no webhook: the sender was not woken')), 20_000).unref(),
+        ),
+      ]);
+      assert.equal(
+        (JSON.parse(got.body) as { data: { notification_id: string } }).data.notification_id,
+        notificationId,
+      );
+    } finally {
+      await d.stop();
+    }
   });
 
   test('during a secret rotation both secrets sign; after the overlap only the new one', async () => {
