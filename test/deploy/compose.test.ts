@@ -4,12 +4,11 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import pg from 'pg';
 import { parse } from 'yaml';
 import { usage } from '../../src/cli/main.ts';
 import { loadConfig } from '../../src/config.ts';
 import { waitFor } from '../helpers/fixtures.ts';
-import { TEST_DATABASE_URL } from '../helpers/test-db.ts';
+import { emptyPostgresDatabase, TEST_DATABASE_URL } from '../helpers/test-db.ts';
 import { BIN, type CliProcess, listeningUrl, ROOT, runCli, runToExit } from '../process/cli.ts';
 import { envPairs, parseDockerfile } from './dockerfile-parser.ts';
 
@@ -112,8 +111,7 @@ describe('deploy/compose.yaml', () => {
   }, async () => {
     assert.deepEqual(entrypoint.slice(0, 2), ['node', 'bin/laundryconnect-notify.js']);
     assert.equal(join(ROOT, entrypoint[1]!), BIN, 'the entry point is the CLI the tests run');
-    const name = `lcn_compose_${randomBytes(6).toString('hex')}`;
-    await admin(`create database ${name}`);
+    const database = await emptyPostgresDatabase('lcn_compose');
     const procs: CliProcess[] = [];
     try {
       const port = await freePort();
@@ -129,7 +127,7 @@ describe('deploy/compose.yaml', () => {
         ...Object.fromEntries(
           Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v, vars)]),
         ),
-        DATABASE_URL: withDatabase(TEST_DATABASE_URL!, name),
+        DATABASE_URL: database.url,
         HOST: '127.0.0.1',
         PORT: String(port),
         // The check is about the flow, not the time of day it runs at.
@@ -185,26 +183,10 @@ describe('deploy/compose.yaml', () => {
       assert.deepEqual(await Promise.all(procs.map((p) => p.exited())), [0, 0]);
     } finally {
       for (const p of procs) p.kill();
-      await admin(`drop database if exists ${name} with (force)`);
+      await database.drop();
     }
   });
 });
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A port free now, so PUBLIC_URL can name the api's address before it starts. */
 function freePort(): Promise<number> {

@@ -40,18 +40,32 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const database = wrapPglite(client);
     return { database, url: undefined, close: () => database.close() };
   }
-  const name = `lcn_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`create database ${name}`);
-  const url = withDatabase(TEST_DATABASE_URL, name);
-  const database = await openDatabase({ databaseUrl: url, dataDir: 'unused', logger: silentLogger });
+  const empty = await emptyPostgresDatabase();
+  const database = await openDatabase({ databaseUrl: empty.url, dataDir: 'unused', logger: silentLogger });
   await runMigrations(database);
   return {
     database,
-    url,
+    url: empty.url,
     async close() {
       await database.close();
-      await adminQuery(`drop database if exists ${name} with (force)`);
+      await empty.drop();
     },
+  };
+}
+
+/**
+ * A fresh database on the TEST_DATABASE_URL server with no schema yet (a test that runs the
+ * migrations itself, or has processes run them); `drop` removes it, connections and all.
+ */
+export async function emptyPostgresDatabase(
+  prefix = 'lcn_test',
+): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!TEST_DATABASE_URL) throw new Error('emptyPostgresDatabase needs TEST_DATABASE_URL');
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  return {
+    url: withDatabase(TEST_DATABASE_URL, name),
+    drop: () => adminQuery(`drop database if exists ${name} with (force)`),
   };
 }
 
