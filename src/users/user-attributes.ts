@@ -28,8 +28,12 @@ const scalar = [
 ] as const;
 
 /** The record's own issues (a bad key, a bad value) name the key; zod's defaults say only "Invalid". */
-const recordError = (valueMessage: string) => (issue: { code?: string }) =>
-  issue.code === 'invalid_key' ? NAME_MESSAGE : issue.code === 'invalid_union' ? valueMessage : undefined;
+const recordError = (valueMessage: string) => (issue: { code?: string }) => {
+  if (issue.code === 'invalid_key') return NAME_MESSAGE;
+  if (issue.code === 'invalid_union') return valueMessage;
+  if (issue.code === 'invalid_type') return 'must be an object of attribute names and values';
+  return undefined;
+};
 
 const limitKeys = <T extends z.ZodType<Record<string, unknown>>>(schema: T) =>
   schema.refine((o) => Object.keys(o).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`);

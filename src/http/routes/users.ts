@@ -59,7 +59,7 @@ const listQuery = z
       ),
     cursor: z
       .string()
-      .regex(/^[1-9]\d{0,17}$/, 'must be the next_cursor of the previous page')
+      .regex(/^[1-9]\d{0,14}$/, 'must be the next_cursor of the previous page')
       .optional()
       .describe('next_cursor of the previous page'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
