@@ -156,6 +156,26 @@ describe(`user attributes API (${ENGINE})`, () => {
     }
   });
 
+  test('concurrent PUTs setting different attributes all keep theirs (the merge is in the statement)', async () => {
+    try {
+      await put('u-attr-race', { first_name: 'Asha' });
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => put('u-attr-race', { attributes: { [`k${i}`]: i } })),
+      );
+      assert.deepEqual(
+        results.map((r) => r.status),
+        Array(12).fill(200),
+      );
+      const got = (await call('GET', '/api/v1/users/u-attr-race')).body as UserView;
+      assert.deepEqual(
+        got.attributes,
+        Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, i])),
+      );
+    } finally {
+      await removeUsers(['u-attr-race']);
+    }
+  });
+
   test('the filter returns exactly the users holding every pair, across pages, by cursor', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `u-filter-${String(i).padStart(2, '0')}`);
     try {
