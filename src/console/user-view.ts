@@ -71,9 +71,30 @@ export function userMain(d: UserPageData): Html {
 </dl>
 <p class="note">Phone numbers are masked here as in the logs; the profile is changed by the marketplace
 (<code>PUT /api/v1/users/:id</code>), not from the console.</p>
+${attributesSection(u)}
 ${preferencesForm(d)}
 ${smsSection(d)}
 ${notificationsSection(d)}`;
+}
+
+/**
+ * The backend's attributes, by name. A string is shown as the text it is; a number or boolean
+ * carries its type, since a filter tells `5` from `"5"`. All of it is the marketplace's input: the
+ * html tag escapes every value.
+ */
+function attributesSection(u: UserRow): Html {
+  const entries = Object.entries(u.attributes).sort(([a], [b]) => (a < b ? -1 : 1));
+  return html`<h2 id="attributes">Attributes</h2>
+${
+  entries.length === 0
+    ? html`<p>No attributes set.</p>`
+    : html`<div class="scroll" role="region" aria-label="Attributes" tabindex="0"><table id="user-attributes">
+<thead><tr><th scope="col">Name</th><th scope="col">Value</th></tr></thead>
+<tbody>${entries.map(
+        ([name, value]) =>
+          html`<tr><th scope="row"><code>${name}</code></th><td>${typeof value === 'string' ? value || html`<span class="note">(empty)</span>` : html`<code>${String(value)}</code> <span class="note">(${typeof value})</span>`}</td></tr>`,
+      )}</tbody></table></div>`
+}`;
 }
 
 function fieldError(d: UserPageData, field: string): Html | '' {

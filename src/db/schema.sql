@@ -362,10 +362,12 @@ CREATE TABLE users (
   role text NOT NULL DEFAULT 'customer'::text,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  attributes jsonb NOT NULL DEFAULT '{}'::jsonb,
   CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['customer'::text, 'partner'::text, 'admin'::text]))),
   CONSTRAINT users_pkey PRIMARY KEY (id)
 );
 
+CREATE INDEX users_attributes_idx ON public.users USING gin (attributes jsonb_path_ops);
 CREATE INDEX users_email_idx ON public.users USING btree (email);
 CREATE UNIQUE INDEX users_external_id_key ON public.users USING btree (external_id);
 CREATE INDEX users_phone_idx ON public.users USING btree (phone);

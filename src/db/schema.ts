@@ -39,6 +39,8 @@ export const users = pgTable(
     /** Their own setting; null: the phone's country decides, else the default (user-time-zone.ts). */
     timeZone: text('time_zone'),
     role: text('role').notNull().default('customer'),
+    /** Free-form properties the backend sets (city, segment…): flat, scalar values (src/users/). */
+    attributes: jsonb('attributes').$type<Record<string, string | number | boolean>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -46,6 +48,9 @@ export const users = pgTable(
     uniqueIndex('users_external_id_key').on(t.externalId),
     index('users_email_idx').on(t.email),
     index('users_phone_idx').on(t.phone),
+    // Containment (`attributes @> '{"city":"Pune"}'`) only: jsonb_path_ops is smaller and faster
+    // than the default opclass for @>, and the audience filter asks nothing else (no ? / ?| keys).
+    index('users_attributes_idx').using('gin', t.attributes.op('jsonb_path_ops')),
     check('users_role_check', sql`${t.role} in ('customer', 'partner', 'admin')`),
   ],
 );

@@ -14,6 +14,7 @@ import { test } from 'node:test';
 export const LAYERS: ReadonlyArray<readonly [folders: readonly string[], job: string]> = [
   [['base'], 'config, errors, logger, clock, time zones, text rules'],
   [['db'], 'the schema, migrations and both engines'],
+  [['users'], 'user attributes and which users match a filter (the audience query)'],
   [['catalog'], 'which notification types and channels exist'],
   [['templates', 'auth'], 'rendering templates; API keys, sessions and signed tokens'],
   [['channels'], 'sending one delivery through one provider (sms, email, push)'],

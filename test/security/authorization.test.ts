@@ -121,6 +121,7 @@ describe(`authorization (${ENGINE})`, () => {
       ok: 200,
     },
     { kind: 'backend', method: 'GET', path: '/api/v1/users/alice', ok: 200 },
+    { kind: 'backend', method: 'GET', path: '/api/v1/users?filter=%7B%7D', ok: 200 },
     { kind: 'backend', method: 'POST', path: '/api/v1/users/alice/token', ok: 201 },
     {
       kind: 'backend',

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { UserTokens } from '../../auth/user-tokens.ts';
-import { INVALID_PHONE_MESSAGE, validatePhone } from '../../channels/sms/phone.ts';
+import { INVALID_PHONE_MESSAGE, maskPhone, validatePhone } from '../../channels/sms/phone.ts';
 import type { Db } from '../../db/database.ts';
 import { users } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
@@ -11,6 +11,15 @@ import { isSupportedLocale, LOCALES } from '../../templates/template-files.ts';
 import { text } from '../../text.ts';
 import { isTimeZone } from '../../time-zone.ts';
 import { effectiveTimeZone } from '../../user-time-zone.ts';
+import { findUsers } from '../../users/find-users.ts';
+import {
+  attributesFilterParam,
+  attributesPatch,
+  initialAttributes,
+  MAX_ATTRIBUTES,
+  mergedAttributes,
+  mergeFits,
+} from '../../users/user-attributes.ts';
 import { requireApiKey } from '../auth.ts';
 
 export const userIdParam = z.object({
@@ -37,6 +46,23 @@ const userBody = z
       .optional()
       .describe("Their own zone; null: the phone number's country decides, else the default"),
     role: z.enum(['customer', 'partner', 'admin']).optional(),
+    attributes: attributesPatch.optional(),
+  })
+  .strict();
+
+const listQuery = z
+  .object({
+    filter: attributesFilterParam
+      .optional()
+      .describe(
+        'Users whose attributes have every pair of this JSON object, e.g. {"city":"Pune","vip":true}',
+      ),
+    cursor: z
+      .string()
+      .regex(/^[1-9]\d{0,14}$/, 'must be the next_cursor of the previous page')
+      .optional()
+      .describe('next_cursor of the previous page'),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .strict();
 
@@ -56,6 +82,7 @@ export function userView(u: UserRow) {
     effective_time_zone: zone.zone,
     effective_time_zone_source: zone.source,
     role: u.role,
+    attributes: u.attributes,
     created_at: u.createdAt.toISOString(),
     updated_at: u.updatedAt.toISOString(),
   };
@@ -93,13 +120,57 @@ export function registerUserRoutes(
         role: b.role,
       };
       const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+      const patch = b.attributes;
+      // Merged in the statement (user-attributes.ts); the update is skipped, and no row returned,
+      // when the merge would pass MAX_ATTRIBUTES. A new user cannot: the patch itself is bounded.
       const [row] = await db
         .insert(users)
-        .values({ externalId: request.params.userId, ...defined })
-        .onConflictDoUpdate({ target: users.externalId, set: { ...defined, updatedAt: sql`now()` } })
+        .values({
+          externalId: request.params.userId,
+          ...defined,
+          ...(patch && { attributes: initialAttributes(patch) }),
+        })
+        .onConflictDoUpdate({
+          target: users.externalId,
+          set: { ...defined, ...(patch && { attributes: mergedAttributes(patch) }), updatedAt: sql`now()` },
+          ...(patch && { setWhere: mergeFits(patch) }),
+        })
         .returning();
+      if (!row) {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `body.attributes: the user would have more than ${MAX_ATTRIBUTES} attributes; remove some with null`,
+          { errors: [{ field: 'body.attributes', message: `more than ${MAX_ATTRIBUTES} attributes` }] },
+        );
+      }
       const created = row!.createdAt.getTime() === row!.updatedAt.getTime();
       return reply.code(created ? 201 : 200).send(userView(row!));
+    },
+  );
+
+  r.get(
+    '/api/v1/users',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'List users (those matching a filter on their attributes), oldest first',
+        querystring: listQuery,
+      },
+      onRequest: requireApiKey(db, ['service', 'viewer']),
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await findUsers(
+        db,
+        { attributes: q.filter },
+        { afterId: q.cursor === undefined ? undefined : Number(q.cursor), limit: q.limit },
+      );
+      return {
+        // A list is a bulk read, open to viewer keys: phones are masked as in the console and the
+        // logs. GET /api/v1/users/{id} gives a service key the whole number.
+        users: page.users.map((u) => ({ ...userView(u), phone: u.phone && maskPhone(u.phone) })),
+        next_cursor: page.nextAfterId === undefined ? null : String(page.nextAfterId),
+      };
     },
   );
 
