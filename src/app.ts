@@ -217,7 +217,6 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       meLinks,
       settingsLinks,
       sms,
-      email,
       push,
       channels,
       retryPolicies: policies,

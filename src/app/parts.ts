@@ -9,7 +9,6 @@ import type { retryPolicies } from '../deliveries/retry-policy.ts';
 import type { Logger } from '../logger.ts';
 import type { LinkTokens } from '../me/link-tokens.ts';
 import type { CreateNotificationDeps } from '../notifications/create-notification.ts';
-import type { EmailSetup } from '../setup/email.ts';
 import type { PushSetup } from '../setup/push.ts';
 import type { SmsSetup } from '../setup/sms.ts';
 import type { BudgetSettings } from '../stats/sms-budget.ts';
@@ -35,7 +34,6 @@ export interface AppParts {
   meLinks: LinkTokens;
   settingsLinks: SettingsLinks;
   sms: SmsSetup;
-  email: EmailSetup;
   push: PushSetup;
   channels: Channel[];
   retryPolicies: ReturnType<typeof retryPolicies>;
