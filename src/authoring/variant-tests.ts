@@ -220,10 +220,8 @@ export async function promoteVariant(
     );
   }
   if (!chosen) refuse(`No variant ${input.label} in this test`);
-  const confident =
-    chosen.verdict !== undefined &&
-    chosen.verdict.leads &&
-    chosen.verdict.confidence >= input.requiredConfidence;
+  const verdict = chosen.verdict;
+  const confident = verdict?.leads === true && verdict.confidence >= input.requiredConfidence;
   if (!confident && !input.force) {
     throw new AppError(
       'VARIANT_NOT_CONFIDENT',
