@@ -104,11 +104,12 @@ function proportionOf(
   return { successes: metric === 'delivered' ? f.delivered : f.replies, trials: f.sent };
 }
 
-/** The running test on a template, else its latest ended one; TEMPLATE_VARIANT_TEST_NOT_FOUND when none. */
+/** The running test on a template (or its test `groupId`), else its latest ended one; VARIANT_TEST_NOT_FOUND when none. */
 export async function variantReport(
   q: Queryable,
   k: TestKey,
   requiredConfidence: number,
+  groupId?: number,
 ): Promise<VariantReport> {
   const [group] = await q
     .select()
@@ -118,6 +119,7 @@ export async function variantReport(
         eq(templateVariantGroups.type, k.type),
         eq(templateVariantGroups.channel, k.channel),
         eq(templateVariantGroups.locale, k.locale),
+        groupId === undefined ? undefined : eq(templateVariantGroups.id, groupId),
       ),
     )
     .orderBy(sql`${templateVariantGroups.status} = 'running' desc`, desc(templateVariantGroups.id))
@@ -176,4 +178,18 @@ export async function variantReport(
       ),
     })),
   };
+}
+
+/** Every running test and the latest ended ones, newest first: the console's A/B page. */
+export async function listVariantTests(
+  q: Queryable,
+  requiredConfidence: number,
+  limit = 20,
+): Promise<VariantReport[]> {
+  const groups = await q
+    .select()
+    .from(templateVariantGroups)
+    .orderBy(sql`${templateVariantGroups.status} = 'running' desc`, desc(templateVariantGroups.id))
+    .limit(limit);
+  return Promise.all(groups.map((g) => variantReport(q, g, requiredConfidence, g.id)));
 }

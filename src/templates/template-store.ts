@@ -3,6 +3,7 @@ import type { Queryable } from '../db/database.ts';
 import { notificationTemplates, templateVariantGroups, templateVariants } from '../db/schema.ts';
 import {
   DEFAULT_LOCALE,
+  fieldChannel,
   loadFrameFiles,
   loadTemplateFiles,
   resolveLocale,
@@ -35,12 +36,6 @@ interface RunningVariant {
   fields: Record<string, string>;
   dltTemplateId: string | null;
   dltText: string | null;
-}
-
-/** Which channel a field is sent on: a variant holds all of one channel's fields. */
-export function channelOfField(field: TemplateField): string {
-  if (field === 'sms') return 'sms';
-  return field.slice(0, field.lastIndexOf('_'));
 }
 
 /**
@@ -76,7 +71,7 @@ export class TemplateStore {
   ): ChosenSource | undefined {
     const base = this.get(type, field, locale);
     if (!base) return undefined;
-    const group = this.#groups.get(key(type, channelOfField(field), base.locale));
+    const group = this.#groups.get(key(type, fieldChannel(field), base.locale));
     const variant = group && pickVariant(group.id, userKey, group.variants);
     const source = variant?.fields[field];
     if (!group || !variant || source === undefined) return base;

@@ -8,6 +8,7 @@ import { retryPolicies } from '../../src/deliveries/retry-policy.ts';
 import { SMS_INBOUND_PATH } from '../../src/inbound/sms-inbound.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
 import { pickVariant } from '../../src/templates/variant-assignment.ts';
+import { ConsoleClient } from '../console/console-client.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { ADMIN_KEY, notify, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
@@ -303,6 +304,13 @@ describe(`A/B template variants through the API and the sandbox (${ENGINE})`, ()
       (await call('POST', `${path}/promote`, { variant: 'B' })).body['code'],
       'VARIANT_TEST_NOT_FOUND',
     );
+
+    // The console lists the test read-only with its figures.
+    const browser = new ConsoleClient(app.url!);
+    assert.equal((await browser.signIn(ADMIN_KEY)).status, 303);
+    const page = await browser.request('GET', '/console/templates/ab');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<code>order_picked_up<\/code> sms en: promoted \(promoted B\)/);
   });
 
   test('new weights re-split users, a stopped test sends the active template again', async () => {
