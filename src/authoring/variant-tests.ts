@@ -5,16 +5,16 @@
  * the variant better at the configured confidence; `force` overrides that and is recorded in the
  * audit log with the figures it overrode.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, type SQL } from 'drizzle-orm';
 import type { Db, Queryable } from '../db/database.ts';
 import { consoleAudit, templateVariantGroups, templateVariants } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import type { TemplateField, TemplateSet } from '../templates/template-files.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
+import type { Verdict } from '../templates/variant-confidence.ts';
 import type { LintRow } from './lint.ts';
 import { loadTemplatesIntoDb } from './load-templates.ts';
 import { checkTemplateSet, currentSet } from './template-edit.ts';
-import { type TestKey, type VariantMetric, type VariantReport, variantReport } from './variant-figures.ts';
 
 /**
  * The channels a test can run on, with the fields a variant holds. SMS only for now: its text is
@@ -22,6 +22,39 @@ import { type TestKey, type VariantMetric, type VariantReport, variantReport } f
  */
 export const VARIANT_CHANNELS = { sms: ['sms'] } as const satisfies Record<string, readonly TemplateField[]>;
 export type VariantChannel = keyof typeof VARIANT_CHANNELS;
+
+/** The template a test runs on. */
+export interface TestKey {
+  type: string;
+  channel: string;
+  locale: string;
+}
+
+export type VariantMetric = 'delivered' | 'replies';
+
+/** The tests of one template (any status). */
+export function onTemplate(k: TestKey): SQL[] {
+  return [
+    eq(templateVariantGroups.type, k.type),
+    eq(templateVariantGroups.channel, k.channel),
+    eq(templateVariantGroups.locale, k.locale),
+  ];
+}
+
+/** What a promotion is judged on: the test's report (stats/variant-figures.ts), read just before. */
+export interface PromotionFigures {
+  group_id: number;
+  status: string;
+  variants: ReadonlyArray<{
+    id: number;
+    label: string;
+    weight: number;
+    fields: Record<string, string>;
+    dlt_template_id: string | null;
+    dlt_text: string | null;
+    verdict: Verdict | undefined;
+  }>;
+}
 
 export interface VariantInput {
   label: string;
@@ -142,14 +175,7 @@ async function runningGroup(q: Queryable, k: TestKey) {
   const [group] = await q
     .select()
     .from(templateVariantGroups)
-    .where(
-      and(
-        eq(templateVariantGroups.type, k.type),
-        eq(templateVariantGroups.channel, k.channel),
-        eq(templateVariantGroups.locale, k.locale),
-        eq(templateVariantGroups.status, 'running'),
-      ),
-    )
+    .where(and(...onTemplate(k), eq(templateVariantGroups.status, 'running')))
     .for('update');
   if (!group) {
     throw new AppError(
@@ -209,9 +235,9 @@ export async function promoteVariant(
   db: Db,
   templates: TemplateStore,
   k: TestKey,
+  report: PromotionFigures,
   input: { label: string; force: boolean; requiredConfidence: number; actor: Actor; at: Date },
-): Promise<{ report: VariantReport; version: number | null; forced: boolean }> {
-  const report = await variantReport(db, k, input.requiredConfidence);
+): Promise<{ version: number | null; forced: boolean }> {
   const chosen = report.variants.find((v) => v.label === input.label);
   if (report.status !== 'running') {
     throw new AppError(
@@ -241,6 +267,10 @@ export async function promoteVariant(
     createdBy: input.actor.name,
     inTransaction: async (tx) => {
       const group = await runningGroup(tx, k);
+      if (group.id !== report.group_id) {
+        // Another test was started since the figures were read: they are not this test's.
+        throw new AppError('VARIANT_TEST_NOT_FOUND', `The A/B test ${report.group_id} has ended`);
+      }
       await tx
         .update(templateVariantGroups)
         .set({ status: 'promoted', promotedVariantId: chosen.id, endedAt: input.at })
@@ -262,9 +292,5 @@ export async function promoteVariant(
     },
   });
   await templates.reload(db);
-  return {
-    report: await variantReport(db, k, input.requiredConfidence),
-    version: templates.get(k.type, field, k.locale)?.version ?? null,
-    forced: !confident,
-  };
+  return { version: templates.get(k.type, field, k.locale)?.version ?? null, forced: !confident };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { listVariantTests, type VariantReport } from '../authoring/variant-figures.ts';
 import type { Queryable } from '../db/database.ts';
 import { type Html, html } from '../http/html.ts';
+import { listVariantTests, type VariantReport } from '../stats/variant-figures.ts';
 import { layout } from './layout.ts';
 import type { ConsoleGuard } from './session-routes.ts';
 

@@ -5,9 +5,7 @@
  * `Error: …`; a forced promotion is audited as the CLI's.
  */
 import { z } from 'zod';
-import { variantReport } from '../authoring/variant-figures.ts';
 import {
-  promoteVariant,
   setVariantWeights,
   startVariantTest,
   stopVariantTest,
@@ -15,6 +13,7 @@ import {
 } from '../authoring/variant-tests.ts';
 import { getNotificationType } from '../catalog/catalog.ts';
 import { AppError } from '../errors.ts';
+import { promoteOnFigures, variantReport } from '../stats/variant-figures.ts';
 import { LOCALES, TEMPLATE_FIELDS } from '../templates/template-files.ts';
 import { OperationRefused, type OperatorContext } from './context.ts';
 
@@ -88,7 +87,7 @@ export const VARIANT_OPERATIONS = {
   'variants.promote': entry(
     z.strictObject({ ...key, label: z.string(), force: z.boolean() }),
     async (ctx, { label, force, ...k }) =>
-      promoteVariant(await ctx.db(), await ctx.templates(), k, {
+      promoteOnFigures(await ctx.db(), await ctx.templates(), k, {
         label,
         force,
         requiredConfidence: confidence(ctx),

@@ -7,32 +7,15 @@ import { consoleAudit, deliveries, deliveryStatusHistory, notifications } from '
 import { retryPolicies } from '../../src/deliveries/retry-policy.ts';
 import { SMS_INBOUND_PATH } from '../../src/inbound/sms-inbound.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
+import type { VariantFigures, VariantReport } from '../../src/stats/variant-figures.ts';
 import { pickVariant } from '../../src/templates/variant-assignment.ts';
 import { ConsoleClient } from '../console/console-client.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { ADMIN_KEY, notify, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 
-interface Figures {
-  label: string;
-  weight: number;
-  sent: number;
-  delivered: number;
-  failed: number;
-  replies: number;
-  opt_outs: number;
-  segments: number;
-  cost: Record<string, string>;
-  clicks: number;
-  verdict: { rival: string; confidence: number; p_value: number; leads: boolean } | undefined;
-}
-interface Report {
-  group_id: number;
-  status: string;
-  metric: string;
-  promoted_variant: string | null;
-  variants: Figures[];
-}
+type Figures = VariantFigures;
+type Report = VariantReport;
 
 // A UCS-2 variant (the ₹ and the Hindi force it): 70 characters a segment, so it costs more.
 const B_TEXT =
@@ -69,6 +52,19 @@ describe(`A/B template variants through the API and the sandbox (${ENGINE})`, ()
   };
   const text = (from: string, body: string) =>
     app.sms.sandbox!.sendInbound({ from, to: app.sms.from!, body, url: app.url + SMS_INBOUND_PATH });
+
+  /** A 1:1 test of the active SMS text (A) against `b`; answers the test's API path. */
+  async function startAB(type: string, b: string): Promise<string> {
+    const path = `/api/v1/templates/${type}/en/sms/variants`;
+    const started = await call('POST', path, {
+      variants: [
+        { label: 'A', weight: 1, fields: {} },
+        { label: 'B', weight: 1, fields: { sms: b } },
+      ],
+    });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    return path;
+  }
 
   /** An order_confirmed that asks for a YES (two-way SMS), sent and delivered. */
   async function confirmSms(userId: string) {
@@ -277,18 +273,10 @@ describe(`A/B template variants through the API and the sandbox (${ENGINE})`, ()
   });
 
   test('force promotes below the confidence and the audit log says it was forced', async () => {
-    const path = '/api/v1/templates/order_picked_up/en/sms/variants';
-    const started = await call('POST', path, {
-      variants: [
-        { label: 'A', weight: 1, fields: {} },
-        {
-          label: 'B',
-          weight: 1,
-          fields: { sms: 'LaundryConnect: picked up #{{ order.order_number }}, thanks!' },
-        },
-      ],
-    });
-    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const path = await startAB(
+      'order_picked_up',
+      'LaundryConnect: picked up #{{ order.order_number }}, thanks!',
+    );
     const refused = await call('POST', `${path}/promote`, { variant: 'B' });
     assert.equal(refused.status, 409);
     const forced = await call('POST', `${path}/promote`, { variant: 'B', force: true });
@@ -314,18 +302,7 @@ describe(`A/B template variants through the API and the sandbox (${ENGINE})`, ()
   });
 
   test('new weights re-split users, a stopped test sends the active template again', async () => {
-    const path = '/api/v1/templates/order_created/en/sms/variants';
-    const started = await call('POST', path, {
-      variants: [
-        { label: 'A', weight: 1, fields: {} },
-        {
-          label: 'B',
-          weight: 1,
-          fields: { sms: 'LaundryConnect: order #{{ order.order_number }} is placed!' },
-        },
-      ],
-    });
-    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const path = await startAB('order_created', 'LaundryConnect: order #{{ order.order_number }} is placed!');
     const patched = await call('PATCH', path, { weights: { A: 0 } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     const bId = (patched.body['variants'] as Array<{ id: number; label: string }>).find(

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { VariantReport } from '../../authoring/variant-figures.ts';
+import type { VariantReport } from '../../stats/variant-figures.ts';
 import { configOrExit, parseCommand } from '../command.ts';
 import { operate, refusedOrThrow } from '../operate.ts';
 

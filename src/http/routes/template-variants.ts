@@ -1,18 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { TestKey } from '../../authoring/variant-figures.ts';
-import { variantReport } from '../../authoring/variant-figures.ts';
 import {
-  promoteVariant,
   setVariantWeights,
   startVariantTest,
   stopVariantTest,
+  type TestKey,
   VARIANT_CHANNELS,
 } from '../../authoring/variant-tests.ts';
 import { requireNotificationType } from '../../catalog/catalog.ts';
 import type { Clock } from '../../clock.ts';
 import type { Db } from '../../db/database.ts';
+import { promoteOnFigures, variantReport } from '../../stats/variant-figures.ts';
 import { LOCALES, TEMPLATE_FIELDS } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import { text } from '../../text.ts';
@@ -160,7 +159,7 @@ export function registerTemplateVariantRoutes(
     async (request) => {
       const k = keyOf(request.params);
       const key = request.apiKey!;
-      const promoted = await promoteVariant(deps.db, deps.templates, k, {
+      const promoted = await promoteOnFigures(deps.db, deps.templates, k, {
         label: request.body.variant,
         force: request.body.force,
         requiredConfidence: deps.requiredConfidence,

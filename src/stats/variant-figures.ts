@@ -2,22 +2,15 @@
  * An A/B test's figures per variant, from the deliveries its texts were sent in
  * (deliveries.template_variant_id, migration 0032), and how sure they are that a variant is better
  * (templates/variant-confidence.ts). Read on demand: a test is looked at by an operator, not on
- * every send.
+ * every send. Promotion (authoring/variant-tests.ts) is judged on this report.
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { type Queryable, queryRows } from '../db/database.ts';
+import { onTemplate, promoteVariant, type TestKey, type VariantMetric } from '../authoring/variant-tests.ts';
+import { type Db, type Queryable, queryRows } from '../db/database.ts';
 import { templateVariantGroups, templateVariants } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
 import { type Proportion, type Verdict, verdictFor } from '../templates/variant-confidence.ts';
-
-/** The template a test runs on. */
-export interface TestKey {
-  type: string;
-  channel: string;
-  locale: string;
-}
-
-export type VariantMetric = 'delivered' | 'replies';
 
 export interface VariantFigures {
   id: number;
@@ -114,14 +107,7 @@ export async function variantReport(
   const [group] = await q
     .select()
     .from(templateVariantGroups)
-    .where(
-      and(
-        eq(templateVariantGroups.type, k.type),
-        eq(templateVariantGroups.channel, k.channel),
-        eq(templateVariantGroups.locale, k.locale),
-        groupId === undefined ? undefined : eq(templateVariantGroups.id, groupId),
-      ),
-    )
+    .where(and(...onTemplate(k), groupId === undefined ? undefined : eq(templateVariantGroups.id, groupId)))
     .orderBy(sql`${templateVariantGroups.status} = 'running' desc`, desc(templateVariantGroups.id))
     .limit(1);
   if (!group) {
@@ -192,4 +178,16 @@ export async function listVariantTests(
     .orderBy(sql`${templateVariantGroups.status} = 'running' desc`, desc(templateVariantGroups.id))
     .limit(limit);
   return Promise.all(groups.map((g) => variantReport(q, g, requiredConfidence, g.id)));
+}
+
+/** Promotes on the figures as they are now (authoring/variant-tests.ts judges them); answers the ended test. */
+export async function promoteOnFigures(
+  db: Db,
+  templates: TemplateStore,
+  k: TestKey,
+  input: Parameters<typeof promoteVariant>[4],
+): Promise<{ version: number | null; forced: boolean; report: VariantReport }> {
+  const figures = await variantReport(db, k, input.requiredConfidence);
+  const promoted = await promoteVariant(db, templates, k, figures, input);
+  return { ...promoted, report: await variantReport(db, k, input.requiredConfidence) };
 }
