@@ -45,15 +45,17 @@ export function onTemplate(k: TestKey): SQL[] {
 export interface PromotionFigures {
   group_id: number;
   status: string;
-  variants: ReadonlyArray<{
-    id: number;
-    label: string;
-    weight: number;
-    fields: Record<string, string>;
-    dlt_template_id: string | null;
-    dlt_text: string | null;
-    verdict: Verdict | undefined;
-  }>;
+  variants: ReadonlyArray<VariantText & { verdict: Verdict | undefined }>;
+}
+
+/** A variant as stored: what promotion makes the active text. */
+export interface VariantText {
+  id: number;
+  label: string;
+  weight: number;
+  fields: Record<string, string>;
+  dlt_template_id: string | null;
+  dlt_text: string | null;
 }
 
 export interface VariantInput {

@@ -5,20 +5,20 @@
  * every send. Promotion (authoring/variant-tests.ts) is judged on this report.
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { onTemplate, promoteVariant, type TestKey, type VariantMetric } from '../authoring/variant-tests.ts';
+import {
+  onTemplate,
+  promoteVariant,
+  type TestKey,
+  type VariantMetric,
+  type VariantText,
+} from '../authoring/variant-tests.ts';
 import { type Db, type Queryable, queryRows } from '../db/database.ts';
 import { templateVariantGroups, templateVariants } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { type Proportion, type Verdict, verdictFor } from '../templates/variant-confidence.ts';
 
-export interface VariantFigures {
-  id: number;
-  label: string;
-  weight: number;
-  fields: Record<string, string>;
-  dlt_template_id: string | null;
-  dlt_text: string | null;
+export interface VariantFigures extends VariantText {
   /** Deliveries that reached the provider (sent or delivered). */
   sent: number;
   delivered: number;
