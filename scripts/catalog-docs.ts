@@ -23,6 +23,58 @@ import { replaceSection } from './doc-section.ts';
  * event table (and docs/errors.md's delivery errors from their catalogue), so they cannot drift: `node scripts/catalog-docs.ts` rewrites them, and a test
  * fails when they are out of date.
  */
+/** docs/templates.md#ab-variants: prose, kept here because the whole page is generated. */
+const AB_VARIANTS_SECTION = [
+  '## A/B variants',
+  '',
+  'A template (type × channel × locale) can run an A/B test: two to ten **variants** with weights',
+  '(`A 50 / B 50`, or `1 / 1 / 2`), each a full text for the channel, checked exactly as a saved',
+  'template is (Liquid, render limits, the SMS lint with encoding and segments, the DLT rule: a',
+  'variant whose text no longer matches its DLT template needs its own `dlt_text` and',
+  '`dlt_template_id`). A field a variant leaves out keeps the active text, so `{"fields": {}}` is the',
+  'control. Tests run on the SMS channel (rendered at send time, where the variant is chosen); one',
+  'test at a time per template (`409 VARIANT_TEST_RUNNING`), on a locale that has its own template.',
+  '',
+  '**Assignment is sticky.** A user gets the variant whose share of the weights holds',
+  '`SHA-256(group id : user id)` read as a number in [0, 1) (src/templates/variant-assignment.ts):',
+  'the same variant on every send and in every process for as long as the weights are unchanged.',
+  'It is keyed by the test (its group id), not by the template, so two tests split users',
+  "independently, and a template that is not a type's (a campaign's) can have a test of its own.",
+  'New weights (`PATCH`) split users again: some then move to another variant. The variant is',
+  'recorded on the delivery (`deliveries.template_variant_id`, and `details.variant`: id, group,',
+  'label) and in its timeline ("via twilio (…); A/B variant B").',
+  '',
+  '**Figures per variant** (`GET …/variants`): `sent` (reached the provider), `delivered`,',
+  '`failed`, `delivered_rate`, `replies` (sends answered with a two-way YES confirmation),',
+  '`reply_rate`, `opt_outs` (sends answered with STOP), `segments` and `cost` per currency (a UCS-2',
+  'variant needs more segments for the same length, and costs more), and `clicks` (0 until tracked',
+  'links land). Each variant has a `verdict`: a pooled two-proportion z-test of its rate on the',
+  "test's `metric` (`delivered`, the default, or `replies`) against the best of the others, with",
+  '`z`, the two-sided `p_value`, and `confidence` = 1 − p when it leads (0 when it does not).',
+  '',
+  '**Promote** (`POST …/variants/promote {"variant": "B"}`) makes the variant\'s text the new active',
+  'version (the old one is kept, retired) and ends the test. It is refused with',
+  "`409 VARIANT_NOT_CONFIDENT`, carrying every variant's figures and the verdict, unless the variant",
+  'leads at `TEMPLATE_VARIANT_CONFIDENCE` (default 0.95). `"force": true` promotes anyway; the audit',
+  'log (console → Audit) records `template.variant_force_promoted` with the figures it overrode (a',
+  'confident promotion is `template.variant_promoted`). `DELETE …/variants` stops a test without',
+  'promoting; its figures stay readable.',
+  '',
+  'A test is read into memory by the process that starts, changes or ends it (the embedded `serve`, or',
+  'the API node asked); like a template edit, other nodes on PostgreSQL (the `worker` nodes, which',
+  'render the SMS) see it when they next read templates, at start-up: restart them after a change.',
+  '',
+  '| request | does |',
+  '|---|---|',
+  '| `POST /api/v1/templates/{type}/{locale}/sms/variants` | start: `{"metric": "replies", "variants": [{"label": "A", "weight": 50, "fields": {}}, {"label": "B", "weight": 50, "fields": {"sms": "…"}}]}` → 201 with each variant\'s lint |',
+  '| `GET …/variants` | the running test (else the latest), figures and verdicts |',
+  '| `PATCH …/variants` | `{"weights": {"A": 70, "B": 30}}` |',
+  '| `POST …/variants/promote` | `{"variant": "B", "force": false}` |',
+  '| `DELETE …/variants` | stop without promoting |',
+  '',
+  'The CLI does the same: `templates variants show|start|weights|promote|stop <type>` (`--help`).',
+];
+
 export async function templatesDoc(): Promise<string> {
   const store = new TemplateStore();
   const lines = [
@@ -59,6 +111,8 @@ export async function templatesDoc(): Promise<string> {
       const rules = describeDeliveryRules(t.rules);
       return `| \`${t.name}\` | ${rules.length > 0 ? rules.join('; ') : '—'} |`;
     }),
+    '',
+    ...AB_VARIANTS_SECTION,
     '',
     '## Examples (English SMS with the sample context)',
     '',

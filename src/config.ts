@@ -61,6 +61,8 @@ const schema = z.object({
   EMBEDDED_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   // Render threads (src/templates/render-pool.ts); 0 renders on the event loop, where a slow template stalls the API.
   TEMPLATE_RENDER_THREADS: z.coerce.number().int().min(0).max(64).default(2),
+  // A/B variants (docs/templates.md#ab-variants): the confidence a variant needs before it can be promoted.
+  TEMPLATE_VARIANT_CONFIDENCE: z.coerce.number().min(0.5).max(0.9999).default(0.95),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   ADMIN_API_KEY: optionalString,

@@ -36,6 +36,13 @@ export const ERRORS = {
   TEMPLATE_MISSING_VAR: { status: 422, title: 'Template variable missing from context' },
   TEMPLATE_INVALID: { status: 422, title: 'Template does not parse' },
   TEMPLATE_NOT_FOUND: { status: 404, title: 'Template not found' },
+  VARIANTS_INVALID: { status: 422, title: 'A/B variants invalid (labels, weights or fields)' },
+  VARIANT_TEST_RUNNING: { status: 409, title: 'An A/B test already runs on this template' },
+  VARIANT_TEST_NOT_FOUND: { status: 404, title: 'No A/B test on this template' },
+  VARIANT_NOT_CONFIDENT: {
+    status: 409,
+    title: 'Variant not shown better at the required confidence',
+  },
   TEMPLATE_LIMIT_EXCEEDED: {
     status: 400,
     title: 'Template exceeds a render limit (time, memory or output size)',

@@ -15,6 +15,7 @@ import { type PreferenceRouteDeps, registerPreferenceRoutes } from '../http/rout
 import { registerPushRoutes } from '../http/routes/push.ts';
 import { registerSmsProviderRoutes } from '../http/routes/sms-providers.ts';
 import { registerStatsRoutes } from '../http/routes/stats.ts';
+import { registerTemplateVariantRoutes } from '../http/routes/template-variants.ts';
 import { registerTemplateRoutes } from '../http/routes/templates.ts';
 import { registerUnsubscribeRoutes } from '../http/routes/unsubscribe.ts';
 import { registerUserRoutes } from '../http/routes/users.ts';
@@ -113,6 +114,12 @@ export async function startApiNode(parts: AppParts): Promise<ApiNode> {
   });
   registerEventRoutes(http, notificationDeps);
   registerTemplateRoutes(http, { db: database.db, templates, prices: sms.prices });
+  registerTemplateVariantRoutes(http, {
+    db: database.db,
+    templates,
+    clock,
+    requiredConfidence: config.TEMPLATE_VARIANT_CONFIDENCE,
+  });
   registerUnsubscribeRoutes(http, {
     db: database.db,
     tokens: unsubscribeTokens,

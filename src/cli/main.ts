@@ -6,6 +6,7 @@ import { runRetentionCommand } from './commands/retention.ts';
 import { runServeCommand } from './commands/serve.ts';
 import { runSmsCommand } from './commands/sms-status.ts';
 import { runStatsCommand } from './commands/stats.ts';
+import { runTemplatesCommand } from './commands/template-variants.ts';
 import { runLintTemplatesCommand, runLoadTemplatesCommand } from './commands/templates.ts';
 import { runTestSmsCommand } from './commands/test-sms.ts';
 
@@ -54,6 +55,10 @@ const COMMANDS: Record<string, Command> = {
   'load-notification-templates': {
     summary: 'Load template files into the database (versioned, idempotent) and lint the SMS texts',
     run: runLoadTemplatesCommand,
+  },
+  templates: {
+    summary: 'A/B tests of a template: `templates variants show|start|weights|promote|stop --type T`',
+    run: runTemplatesCommand,
   },
   'lint-templates': {
     summary: 'Lint the SMS templates: encoding, segments, sensitive data, DLT (no database)',

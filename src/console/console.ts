@@ -33,6 +33,7 @@ import {
   signInPage,
 } from './session-routes.ts';
 import { registerTemplatePages } from './templates-page.ts';
+import { registerVariantTestsPage } from './templates-variants-page.ts';
 import { registerUsersPages } from './users-page.ts';
 
 export interface ConsoleOptions {
@@ -121,6 +122,11 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
         guard,
       );
       registerTemplatePages(scope, { db, templates: o.templates, sms: o.sms, clock: o.clock }, guard);
+      registerVariantTestsPage(
+        scope,
+        { db, requiredConfidence: o.config.TEMPLATE_VARIANT_CONFIDENCE },
+        guard,
+      );
       registerUsersPages(scope, { db, clock: o.clock, preferences: o.preferences, config: o.config }, guard);
       registerLiveStream(scope, { live, sessions, guard, overview });
       registerActivity(scope, {

@@ -8,16 +8,11 @@ import { previewTemplate } from '../authoring/template-preview.ts';
 import { type ChannelName, NOTIFICATION_TYPES } from '../catalog/catalog.ts';
 import type { Queryable } from '../db/database.ts';
 import { notificationTemplates } from '../db/schema.ts';
-import { LOCALES, TEMPLATE_FIELDS, type TemplateField } from '../templates/template-files.ts';
+import { fieldChannel, LOCALES, TEMPLATE_FIELDS, type TemplateField } from '../templates/template-files.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 
-/** The channel a field is sent on: `email_subject` → email. */
-export function fieldChannel(field: TemplateField): ChannelName {
-  if (field === 'sms') return 'sms';
-  if (field.startsWith('email_')) return 'email';
-  if (field.startsWith('in_app_')) return 'in_app';
-  return 'push';
-}
+// Where a field is sent: beside the fields themselves, so the template store can use it too.
+export { fieldChannel };
 
 export interface TemplateRow {
   type: string;

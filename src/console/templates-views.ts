@@ -78,7 +78,8 @@ export function templateListMain(all: TemplateRow[], f: ListFilter): Html {
   return html`<h1>Templates</h1>
 <p>Every template by notification type, channel, locale and field, with its active version and what
 the lint says when it is rendered with the type's sample context: ${errors} with errors, ${warned} with
-warnings only, of ${all.length}. Open one to edit it, preview it as you type, see its history or send a test.</p>
+warnings only, of ${all.length}. Open one to edit it, preview it as you type, see its history or send a test.
+<a href="${CONSOLE_PATH}/templates/ab">A/B tests</a> lists each template's variants and their figures.</p>
 ${filterForm(f)}
 <p id="template-count">${rows.length === all.length ? `All ${all.length} templates.` : `${rows.length} of ${all.length} templates match.`}</p>
 <div class="scroll" role="region" aria-label="Templates" tabindex="0"><table id="template-list">

@@ -71,8 +71,10 @@ CREATE TABLE deliveries (
   failed_at timestamp with time zone,
   metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
   trace_parent text,
+  template_variant_id bigint,
   CONSTRAINT deliveries_status_check CHECK ((status = ANY (ARRAY['skipped'::text, 'queued'::text, 'sending'::text, 'sent'::text, 'delivered'::text, 'failed'::text]))),
   CONSTRAINT deliveries_notification_id_notifications_id_fk FOREIGN KEY (notification_id) REFERENCES notifications(id) ON DELETE CASCADE,
+  CONSTRAINT deliveries_template_variant_id_template_variants_id_fk FOREIGN KEY (template_variant_id) REFERENCES template_variants(id),
   CONSTRAINT deliveries_pkey PRIMARY KEY (id)
 );
 
@@ -84,10 +86,12 @@ CREATE INDEX deliveries_lease_idx ON public.deliveries USING btree (lease_expire
 CREATE UNIQUE INDEX deliveries_notification_channel_key ON public.deliveries USING btree (notification_id, channel);
 CREATE INDEX deliveries_provider_message_idx ON public.deliveries USING btree (provider_message_id) WHERE (provider_message_id IS NOT NULL);
 CREATE INDEX deliveries_status_channel_idx ON public.deliveries USING btree (status, channel, notification_id);
+CREATE INDEX deliveries_template_variant_idx ON public.deliveries USING btree (template_variant_id) WHERE (template_variant_id IS NOT NULL);
 
 CREATE TRIGGER deliveries_stats_dirty_delete AFTER DELETE ON public.deliveries FOR EACH ROW WHEN ((old.created_at < (clock_timestamp() - '01:00:00'::interval))) EXECUTE FUNCTION lc_stats_mark_dirty();
 CREATE TRIGGER deliveries_stats_dirty_insert AFTER INSERT ON public.deliveries FOR EACH ROW WHEN ((new.created_at < (clock_timestamp() - '01:00:00'::interval))) EXECUTE FUNCTION lc_stats_mark_dirty();
 CREATE TRIGGER deliveries_stats_dirty_update AFTER UPDATE ON public.deliveries FOR EACH ROW WHEN ((((old.created_at < (clock_timestamp() - '01:00:00'::interval)) OR (new.created_at < (clock_timestamp() - '01:00:00'::interval))) AND ((((((((((old.notification_id IS DISTINCT FROM new.notification_id) OR (old.channel IS DISTINCT FROM new.channel)) OR (old.status IS DISTINCT FROM new.status)) OR (old.skip_reason IS DISTINCT FROM new.skip_reason)) OR (old.error_code IS DISTINCT FROM new.error_code)) OR (old.sent_at IS DISTINCT FROM new.sent_at)) OR (old.cost_amount IS DISTINCT FROM new.cost_amount)) OR (old.cost_currency IS DISTINCT FROM new.cost_currency)) OR (old.details IS DISTINCT FROM new.details)) OR (old.created_at IS DISTINCT FROM new.created_at)))) EXECUTE FUNCTION lc_stats_mark_dirty();
+CREATE TRIGGER deliveries_template_variant BEFORE UPDATE OF details ON public.deliveries FOR EACH ROW WHEN ((((new.details -> 'variant'::text) ->> 'id'::text) IS DISTINCT FROM ((old.details -> 'variant'::text) ->> 'id'::text))) EXECUTE FUNCTION lc_delivery_variant();
 CREATE TRIGGER deliveries_webhook_insert AFTER INSERT ON public.deliveries FOR EACH ROW WHEN (((new.status = ANY (ARRAY['sent'::text, 'delivered'::text, 'failed'::text, 'skipped'::text])) AND lc_webhook_wanted(('delivery.'::text || new.status)))) EXECUTE FUNCTION lc_webhook_delivery_changed();
 CREATE TRIGGER deliveries_webhook_update AFTER UPDATE OF status ON public.deliveries FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['sent'::text, 'delivered'::text, 'failed'::text, 'skipped'::text])) AND lc_webhook_wanted(('delivery.'::text || new.status)))) EXECUTE FUNCTION lc_webhook_delivery_changed();
 
@@ -350,6 +354,39 @@ CREATE TABLE stats_type_slots (
 
 CREATE INDEX stats_type_slots_slot_idx ON public.stats_type_slots USING btree (slot);
 
+CREATE TABLE template_variant_groups (
+  id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  type text NOT NULL,
+  channel text NOT NULL,
+  locale text NOT NULL,
+  status text NOT NULL DEFAULT 'running'::text,
+  metric text NOT NULL DEFAULT 'delivered'::text,
+  promoted_variant_id bigint,
+  created_by text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  ended_at timestamp with time zone,
+  CONSTRAINT template_variant_groups_metric_check CHECK ((metric = ANY (ARRAY['delivered'::text, 'replies'::text]))),
+  CONSTRAINT template_variant_groups_status_check CHECK ((status = ANY (ARRAY['running'::text, 'promoted'::text, 'stopped'::text]))),
+  CONSTRAINT template_variant_groups_pkey PRIMARY KEY (id)
+);
+
+CREATE UNIQUE INDEX template_variant_groups_running_key ON public.template_variant_groups USING btree (type, channel, locale) WHERE (status = 'running'::text);
+
+CREATE TABLE template_variants (
+  id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  group_id bigint NOT NULL,
+  label text NOT NULL,
+  weight integer NOT NULL,
+  fields jsonb NOT NULL,
+  dlt_template_id text,
+  dlt_text text,
+  CONSTRAINT template_variants_weight_check CHECK (((weight >= 0) AND (weight <= 10000))),
+  CONSTRAINT template_variants_group_id_template_variant_groups_id_fk FOREIGN KEY (group_id) REFERENCES template_variant_groups(id) ON DELETE CASCADE,
+  CONSTRAINT template_variants_pkey PRIMARY KEY (id)
+);
+
+CREATE UNIQUE INDEX template_variants_label_key ON public.template_variants USING btree (group_id, label);
+
 CREATE TABLE users (
   id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
   external_id text NOT NULL,
@@ -597,6 +634,15 @@ begin
     perform * from lc_apply_provider_statuses(early, p_ranks, p_machine);
   end if;
   return query select unnest(written);
+end $function$;
+
+CREATE OR REPLACE FUNCTION public.lc_delivery_variant()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  new.template_variant_id := (new.details -> 'variant' ->> 'id')::bigint;
+  return new;
 end $function$;
 
 CREATE OR REPLACE FUNCTION public.lc_insert_notifications(p_items jsonb, p_notify_channel text, p_queued text, p_machine jsonb, p_rows boolean)

@@ -151,6 +151,57 @@ export const DELIVERY_STATUSES = ['skipped', 'queued', 'sending', 'sent', 'deliv
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** One row per notification × channel. It is also the queue (transactional outbox). */
+/**
+ * A/B tests of a template (docs/templates.md#ab-variants): a group of variants, each a full text for
+ * one channel of a type in a locale, sent to the share of users its weight gives. The group's id,
+ * not type × channel × locale, keys the sticky assignment (templates/variant-assignment.ts), so a
+ * template that is not a type's (a campaign's) can have a group of its own later. At most one group
+ * runs per type × channel × locale; promoted and stopped ones are kept with their figures.
+ */
+export const templateVariantGroups = pgTable(
+  'template_variant_groups',
+  {
+    id: id(),
+    type: text('type').notNull(),
+    channel: text('channel').notNull(),
+    locale: text('locale').notNull(),
+    status: text('status').$type<'running' | 'promoted' | 'stopped'>().notNull().default('running'),
+    /** What the confidence is judged on: the delivered rate or the share that replied YES. */
+    metric: text('metric').$type<'delivered' | 'replies'>().notNull().default('delivered'),
+    promotedVariantId: bigint('promoted_variant_id', { mode: 'number' }),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('template_variant_groups_running_key')
+      .on(t.type, t.channel, t.locale)
+      .where(sql`${t.status} = 'running'`),
+    check('template_variant_groups_status_check', sql`${t.status} in ('running', 'promoted', 'stopped')`),
+    check('template_variant_groups_metric_check', sql`${t.metric} in ('delivered', 'replies')`),
+  ],
+);
+
+export const templateVariants = pgTable(
+  'template_variants',
+  {
+    id: id(),
+    groupId: bigint('group_id', { mode: 'number' })
+      .notNull()
+      .references(() => templateVariantGroups.id, { onDelete: 'cascade' }),
+    label: text('label').notNull(),
+    weight: integer('weight').notNull(),
+    /** The channel's fields (`{"sms": "…"}`): the text is fixed once the test starts, so figures are of one text. */
+    fields: jsonb('fields').$type<Record<string, string>>().notNull(),
+    dltTemplateId: text('dlt_template_id'),
+    dltText: text('dlt_text'),
+  },
+  (t) => [
+    uniqueIndex('template_variants_label_key').on(t.groupId, t.label),
+    check('template_variants_weight_check', sql`${t.weight} >= 0 and ${t.weight} <= 10000`),
+  ],
+);
+
 export const deliveries = pgTable(
   'deliveries',
   {
@@ -189,6 +240,13 @@ export const deliveries = pgTable(
      * (migration 0026): written only while tracing is on (docs/metrics.md#traces).
      */
     traceParent: text('trace_parent'),
+    /**
+     * The A/B variant its text came from (migration 0032): copied from `details.variant`, which the
+     * channel writes, by a trigger, so the hot-path functions need not know about variants.
+     */
+    templateVariantId: bigint('template_variant_id', { mode: 'number' }).references(
+      () => templateVariants.id,
+    ),
   },
   (t) => [
     uniqueIndex('deliveries_notification_channel_key').on(t.notificationId, t.channel),
@@ -203,6 +261,10 @@ export const deliveries = pgTable(
     index('deliveries_error_code_idx').on(t.errorCode).where(sql`${t.errorCode} is not null`),
     // The fallback pass's reads since its bookmark (migration 0024).
     index('deliveries_failed_idx').on(t.failedAt, t.id).where(sql`${t.status} = 'failed'`),
+    // Per-variant figures (migration 0032); partial: most deliveries are of no test.
+    index('deliveries_template_variant_idx')
+      .on(t.templateVariantId)
+      .where(sql`${t.templateVariantId} is not null`),
     check(
       'deliveries_status_check',
       sql`${t.status} in ('skipped', 'queued', 'sending', 'sent', 'delivered', 'failed')`,

@@ -27,6 +27,7 @@ import { StatsWindowError, statsQuery, windowFromQuery } from '../stats/stats-wi
 import { TEMPLATE_FIELDS } from '../templates/template-files.ts';
 import { OperationRefused, type OperatorContext } from './context.ts';
 import { smsStatus, testSmsToPhone, testSmsToUser } from './sms-operations.ts';
+import { VARIANT_OPERATIONS } from './variant-operations.ts';
 
 export { OperationRefused, type OperatorContext } from './context.ts';
 
@@ -90,6 +91,7 @@ export const OPERATIONS = {
   'sms.test-user': op(z.strictObject({ email: z.string() }), testSmsToUser),
   'sms.test-phone': op(z.strictObject({ to: z.string(), body: z.string() }), testSmsToPhone),
   'sms.status': op(z.strictObject({ sid: z.string().regex(/^[A-Z]{2}[0-9a-fA-F]{32}$/) }), smsStatus),
+  ...VARIANT_OPERATIONS,
 } as const;
 
 export type OperationName = keyof typeof OPERATIONS;

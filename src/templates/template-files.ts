@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { getNotificationType } from '../catalog/catalog.ts';
+import { type ChannelName, getNotificationType } from '../catalog/catalog.ts';
 
 export const TEMPLATE_FIELDS = [
   'sms',
@@ -19,6 +19,14 @@ export const TEMPLATE_FIELDS = [
   'push_body',
 ] as const;
 export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
+
+/** The channel a field is sent on: `email_subject` → email. */
+export function fieldChannel(field: TemplateField): ChannelName {
+  if (field === 'sms') return 'sms';
+  if (field.startsWith('email_')) return 'email';
+  if (field.startsWith('in_app_')) return 'in_app';
+  return 'push';
+}
 
 export const LOCALES = ['en', 'hi', 'ta'] as const;
 export const DEFAULT_LOCALE = 'en';

@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../logger.ts';
 import { failsDelivery } from '../../templates/render-pool.ts';
-import type { TemplateStore } from '../../templates/template-store.ts';
+import type { TemplateStore, VariantRef } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
 import type { PriceTable } from './cost.ts';
@@ -99,7 +99,7 @@ export class SmsChannel implements Channel {
           // The charge, as the stats' "reported" figures read it (Twilio's arrives later by callback).
           details: { ...prepared.details, route, ...(result.price ? { price: result.price } : {}) },
           content,
-          detail: routeLine(route),
+          detail: `${routeLine(route)}${sms.variant ? `; A/B variant ${sms.variant.label}` : ''}`,
           metadata: {
             sms: {
               ...sentMetadata(result.messageId, result.status, result.to, choice.provider),
@@ -161,6 +161,8 @@ export class SmsChannel implements Channel {
       dlt_entity_id: this.#o.dlt.entityId ?? null,
       dlt_sender_id: this.#o.dlt.senderId ?? null,
       outcome_unknown: false,
+      // The A/B variant, which migration 0032's trigger copies to deliveries.template_variant_id.
+      ...variantDetails(sms),
     };
     return { phone, sms, details };
   }
@@ -184,7 +186,7 @@ export class SmsChannel implements Channel {
     { provider, result, route }: Failed,
     outcome: DeliveryOutcome,
   ): Promise<SendResult> {
-    const details = { route };
+    const details = { route, ...variantDetails(prepared.sms) };
     const content = { body: prepared.sms.body };
     const metadata = {
       sms: {
@@ -293,6 +295,11 @@ export class SmsChannel implements Channel {
 }
 
 type Sms = Awaited<ReturnType<typeof composeSms>>;
+
+/** `details.variant`, on every outcome of a text from a running A/B test (its figures count failures too). */
+function variantDetails(sms: Sms): { variant?: VariantRef } {
+  return sms.variant ? { variant: sms.variant } : {};
+}
 /** A provider request that did not send, with the attempt's route up to it. */
 interface Failed {
   provider: ProviderName;

@@ -1,7 +1,7 @@
 import { AppError } from '../../errors.ts';
 import { buildTemplateContext } from '../../templates/render.ts';
 import { renderTemplate } from '../../templates/render-pool.ts';
-import type { TemplateStore } from '../../templates/template-store.ts';
+import type { TemplateStore, VariantRef } from '../../templates/template-store.ts';
 import { estimateSmsCost, type PriceTable, type SmsCostEstimate } from './cost.ts';
 import { dltMismatchReason } from './dlt.ts';
 import { analyzeSms, type SmsEncoding } from './segments.ts';
@@ -14,12 +14,21 @@ export interface ComposedSms {
   segments: number;
   cost: SmsCostEstimate;
   dltTemplateId: string | undefined;
+  /** The A/B variant the text is (docs/templates.md#ab-variants), when a test runs on it. */
+  variant: VariantRef | undefined;
 }
 
 export interface ComposeInput {
   type: string;
   to: string;
-  user: { firstName: string | null; lastName: string | null; email: string | null; locale: string };
+  user: {
+    firstName: string | null;
+    lastName: string | null;
+    email: string | null;
+    locale: string;
+    /** Their external id: what a running A/B test assigns a variant by. */
+    externalId: string;
+  };
   context: Record<string, unknown>;
 }
 
@@ -33,7 +42,7 @@ export async function composeSms(
   prices: PriceTable,
   input: ComposeInput,
 ): Promise<ComposedSms> {
-  const template = templates.get(input.type, 'sms', input.user.locale);
+  const template = templates.choose(input.type, 'sms', input.user.locale, input.user.externalId);
   if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No SMS template for ${input.type}`);
   const body = await renderTemplate(template.source, buildTemplateContext(input.user, input.context));
   if (template.dltText) {
@@ -53,5 +62,6 @@ export async function composeSms(
     segments: analysis.segments,
     cost: estimateSmsCost(input.to, analysis.segments, prices),
     dltTemplateId: template.dltTemplateId,
+    variant: template.variant,
   };
 }
