@@ -17,6 +17,7 @@ import type { VonageSignatureMethod } from '../channels/sms/vonage/vonage-receip
 import { VonageService } from '../channels/sms/vonage/vonage-service.ts';
 import type { Clock } from '../clock.ts';
 import { type Config, ConfigError, smsBackend } from '../config.ts';
+import type { LinkStore } from '../links/link-store.ts';
 import type { Logger } from '../logger.ts';
 import { startTwilioSandbox, type TwilioSandbox, type VonageCredentials } from '../sandbox/server.ts';
 import { VONAGE_SANDBOX_DEFAULTS } from '../sandbox/vonage/account.ts';
@@ -69,6 +70,8 @@ export interface SmsSetupDeps {
   /** A Vonage receipt parked for our reference (see VonageProvider); absent, Vonage sends in doubt stay in doubt. */
   receiptFor?: VonageProviderOptions['receiptFor'];
   onOptedOut: (userId: number, reason: string) => Promise<void>;
+  /** The tracked links' rows (the app's database); the CLI has none (SmsChannelOptions.links). */
+  links?: LinkStore;
 }
 
 /**
@@ -158,6 +161,7 @@ export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsS
           clock: deps.clock,
           onOptedOut: deps.onOptedOut,
           dlt: { entityId: config.DLT_ENTITY_ID, senderId: config.DLT_SENDER_ID },
+          links: deps.links,
         })
       : undefined;
     if (config.SMS_ENABLED && !channel) {

@@ -137,13 +137,13 @@ describe('render pool', () => {
       for (const [source, context, escapeHtml] of cases) {
         let inline: { output: string } | { error: AppError };
         try {
-          inline = { output: renderOnThisThread(source, context, { escapeHtml }) };
+          inline = { output: renderOnThisThread(source, context, { escapeHtml }).output };
         } catch (err) {
           assert.ok(err instanceof AppError, source);
           inline = { error: err };
         }
         const threaded = await pool.render(job(source, context, escapeHtml)).then(
-          (output) => ({ output }),
+          ({ output }) => ({ output }),
           (error: unknown) => ({ error }),
         );
         if ('output' in inline) {
@@ -173,7 +173,7 @@ describe('render pool', () => {
           err.details?.['limit'] === 'render_time',
       );
       // The pool's one thread waits behind a gate nobody opens: only a new thread can render this.
-      const next = await pool.render(job('thread {{ thread }}'));
+      const next = (await pool.render(job('thread {{ thread }}'))).output;
       assert.match(next, /^thread \d+$/);
       assert.notEqual(next, `thread ${hung.thread()}`, 'a fresh thread renders the next job');
     });
@@ -188,8 +188,8 @@ describe('render pool', () => {
         pool.render(job('{{ i }}@{{ message }}', { i })),
       );
       g.open();
-      assert.equal(await first, 'first');
-      const answers = (await Promise.all(waiting)).map((a) => a.split('@'));
+      assert.equal((await first).output, 'first');
+      const answers = (await Promise.all(waiting)).map((a) => a.output.split('@'));
       assert.deepEqual(
         answers.map(([i]) => Number(i)),
         waiting.map((_, i) => i),
@@ -210,7 +210,7 @@ describe('render pool', () => {
       const bad = pool.render(job('bad {{ f }}', { f: () => 1 }));
       const after = pool.render(job('after'));
       g.open();
-      assert.equal(await first, 'first');
+      assert.equal((await first).output, 'first');
       await assert.rejects(bad, (err: unknown) => err instanceof Error && err.name === 'DataCloneError');
       assert.deepEqual(await Promise.all([before, after]), ['before', 'after']);
     });

@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.ts';
+import type { LinkStore } from '../../links/link-store.ts';
 import type { Logger } from '../../logger.ts';
 import { failsDelivery } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
@@ -23,6 +24,11 @@ export interface SmsChannelOptions {
   /** A provider said the recipient opted out (Twilio's 21610): turn their SMS off everywhere. */
   onOptedOut: (userId: number, reason: string) => Promise<void>;
   dlt: { entityId: string | undefined; senderId: string | undefined };
+  /**
+   * Where the tracked links of a text are stored before it is sent. Undefined only in the CLI, whose
+   * channel sends no deliveries: a text with tracked links then fails rather than go out without rows.
+   */
+  links: LinkStore | undefined;
 }
 
 /** One provider request of an attempt, as `details.route.tried` records it. */
@@ -60,6 +66,7 @@ export class SmsChannel implements Channel {
       avoid.push(...reconciled.asked);
     }
     const { phone, sms } = prepared;
+    await this.#storeLinks(job, sms);
     const content = { body: sms.body };
     const tried: Tried[] = [];
     const refused: ProviderName[] = [];
@@ -148,6 +155,7 @@ export class SmsChannel implements Channel {
         to: phone,
         user: job.user,
         context: job.context,
+        reuse: await this.#o.links?.reuse(job.deliveryId),
       });
     } catch (err) {
       if (!failsDelivery(err)) throw err;
@@ -163,6 +171,13 @@ export class SmsChannel implements Channel {
       outcome_unknown: false,
     };
     return { phone, sms, details };
+  }
+
+  /** Before the provider request: a sent text never carries a link without its row (link-store.ts). */
+  async #storeLinks(job: DeliveryJob, sms: Sms): Promise<void> {
+    if (sms.links.length === 0) return;
+    if (!this.#o.links) throw new Error('this SMS channel cannot store tracked links (it has no database)');
+    await this.#o.links.store(job.deliveryId, sms.links);
   }
 
   /** A provider to send through: never a refused one, one just reconciled only when it is the last. */

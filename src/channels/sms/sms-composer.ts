@@ -1,6 +1,8 @@
 import { AppError } from '../../errors.ts';
+import { linkRequest } from '../../links/link-settings.ts';
+import type { TrackedLink } from '../../links/tracked-link.ts';
 import { buildTemplateContext } from '../../templates/render.ts';
-import { renderTemplate } from '../../templates/render-pool.ts';
+import { renderWithLinks } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import { estimateSmsCost, type PriceTable, type SmsCostEstimate } from './cost.ts';
 import { dltMismatchReason } from './dlt.ts';
@@ -14,6 +16,8 @@ export interface ComposedSms {
   segments: number;
   cost: SmsCostEstimate;
   dltTemplateId: string | undefined;
+  /** The tracked links in the body: a send stores them before it sends (links/link-store.ts). */
+  links: TrackedLink[];
 }
 
 export interface ComposeInput {
@@ -21,6 +25,8 @@ export interface ComposeInput {
   to: string;
   user: { firstName: string | null; lastName: string | null; email: string | null; locale: string };
   context: Record<string, unknown>;
+  /** The delivery's stored tracked links (target → id), so a retry renders the same text. */
+  reuse?: Record<string, string> | undefined;
 }
 
 /**
@@ -35,7 +41,11 @@ export async function composeSms(
 ): Promise<ComposedSms> {
   const template = templates.get(input.type, 'sms', input.user.locale);
   if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No SMS template for ${input.type}`);
-  const body = await renderTemplate(template.source, buildTemplateContext(input.user, input.context));
+  const { output: body, links } = await renderWithLinks(
+    template.source,
+    buildTemplateContext(input.user, input.context),
+    linkRequest(input.reuse),
+  );
   if (template.dltText) {
     const reason = dltMismatchReason(body, template.dltText);
     if (reason) {
@@ -53,5 +63,6 @@ export async function composeSms(
     segments: analysis.segments,
     cost: estimateSmsCost(input.to, analysis.segments, prices),
     dltTemplateId: template.dltTemplateId,
+    links,
   };
 }
