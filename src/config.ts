@@ -263,15 +263,6 @@ const schema = z.object({
   // Tracked links (docs/tracked-links.md): the hosts `{{ url | track }}` may lead to; unset,
   // PUBLIC_URL's host and the marketplace site's.
   TRACKED_LINK_HOSTS: hostList,
-  // MMS (docs/mms.md): the hosts media URLs may be on (unset: no MMS), the largest image, and
-  // how long the check before sending waits for the media host.
-  MMS_MEDIA_HOSTS: hostList,
-  MMS_MAX_MEDIA_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(5 * 1024 * 1024),
-  MMS_MEDIA_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -242,13 +242,6 @@ const COMPOSE_ERRORS = {
       'The template tracks a link whose target is not allowed (not http(s), or a host outside TRACKED_LINK_HOSTS), or tracks a link outside an SMS.',
     fix: 'Link only to allowed hosts (docs/tracked-links.md), or add the host to TRACKED_LINK_HOSTS.',
   },
-  MEDIA_URL_REFUSED: {
-    class: 'permanent',
-    channels: ['sms'],
-    meaning:
-      'A media URL of the MMS failed the check before sending: not an image, larger than MMS_MAX_MEDIA_BYTES, or its host answered with an error.',
-    fix: 'Send image URLs (JPEG, PNG, GIF) the media host serves; see docs/mms.md.',
-  },
 } as const satisfies Partial<Record<ErrorCode, DeliveryErrorEntry>>;
 
 export const DELIVERY_ERRORS = { ...SERVICE_ERRORS, ...EMAIL_ERRORS, ...PUSH_ERRORS, ...COMPOSE_ERRORS };

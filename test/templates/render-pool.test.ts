@@ -22,6 +22,10 @@ const GATED = new URL('./fixtures/gated-render-thread.ts', import.meta.url);
 /** 9 million loop steps: it ends only at a render limit (about 200 ms), on whichever thread runs it. */
 const SLOW = '{% for a in (1..3000) %}{% for b in (1..3000) %}{% endfor %}{% endfor %}.';
 
+/** The texts of renders, in order. */
+const outputs = async (renders: Array<Promise<{ output: string }>>) =>
+  (await Promise.all(renders)).map((r) => r.output);
+
 /** A gate a render waits behind in the gated thread (see fixtures/gated-render-thread.ts). */
 function gate() {
   const buffer = new SharedArrayBuffer(8);
@@ -89,7 +93,7 @@ describe('render pool', () => {
         assert.equal(await res.text(), 'pong');
         assert.equal(flag.settled, false, 'the render waits for the gate');
         g.open();
-        assert.equal(await render, 'Hello Asha');
+        assert.equal((await render).output, 'Hello Asha');
       });
     } finally {
       await http.close();
@@ -212,7 +216,7 @@ describe('render pool', () => {
       g.open();
       assert.equal((await first).output, 'first');
       await assert.rejects(bad, (err: unknown) => err instanceof Error && err.name === 'DataCloneError');
-      assert.deepEqual(await Promise.all([before, after]), ['before', 'after']);
+      assert.deepEqual(await outputs([before, after]), ['before', 'after']);
     });
   });
 
@@ -231,7 +235,7 @@ describe('render pool', () => {
           err.details?.['queue_limit'] === 1,
       );
       g.open();
-      assert.deepEqual(await Promise.all([running, queued]), ['first', 'second']);
+      assert.deepEqual(await outputs([running, queued]), ['first', 'second']);
     });
   });
 
@@ -240,7 +244,7 @@ describe('render pool', () => {
     const pool = new RenderPool({ threads: 2, script: GATED });
     const g = gate();
     try {
-      assert.equal(await pool.render(job('warm')), 'warm');
+      assert.equal((await pool.render(job('warm'))).output, 'warm');
       assert.equal(threadsAlive(), before + 2);
       const running = [pool.render(job('a', { gate: g.buffer })), pool.render(job('b', { gate: g.buffer }))];
       await g.reached();
