@@ -207,6 +207,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       retryPolicies: policies,
       availableChannels: new Set<ChannelName>(channels.map((c) => c.name)),
       policy: deliveryPolicyConfig(config),
+      mediaHosts: config.MMS_MEDIA_HOSTS ?? [],
       // Quiet hours, digest holding and SMS caps are decided at this instant.
       now: () => new Date(clock.now()),
     };

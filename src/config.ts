@@ -263,6 +263,12 @@ const schema = z.object({
   // Tracked links (docs/tracked-links.md): the hosts `{{ url | track }}` may lead to; unset,
   // PUBLIC_URL's host and the marketplace site's.
   TRACKED_LINK_HOSTS: hostList,
+  // MMS (docs/mms.md): the hosts media URLs may be on (unset: no media accepted), the largest
+  // image, how long the check before sending waits, and an extra CA for a media host's certificate.
+  MMS_MEDIA_HOSTS: hostList,
+  MMS_MAX_MEDIA_BYTES: z.coerce.number().int().positive().default(5_242_880),
+  MMS_MEDIA_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  MMS_MEDIA_CA_FILE: optionalString,
 });
 
 export type Config = z.infer<typeof schema>;

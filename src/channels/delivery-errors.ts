@@ -242,6 +242,13 @@ const COMPOSE_ERRORS = {
       'The template tracks a link whose target is not allowed (not http(s), or a host outside TRACKED_LINK_HOSTS), or tracks a link outside an SMS.',
     fix: 'Link only to allowed hosts (docs/tracked-links.md), or add the host to TRACKED_LINK_HOSTS.',
   },
+  MEDIA_URL_REFUSED: {
+    class: 'permanent',
+    channels: ['sms'],
+    meaning:
+      'A media URL of the SMS failed the check before sending: not https on an MMS_MEDIA_HOSTS host, not an image (JPEG, PNG, GIF), larger than MMS_MAX_MEDIA_BYTES or of unknown size, or its host refused it (4xx).',
+    fix: 'Send image URLs the media host serves with their type and size (docs/mms.md).',
+  },
 } as const satisfies Partial<Record<ErrorCode, DeliveryErrorEntry>>;
 
 export const DELIVERY_ERRORS = { ...SERVICE_ERRORS, ...EMAIL_ERRORS, ...PUSH_ERRORS, ...COMPOSE_ERRORS };

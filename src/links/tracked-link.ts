@@ -84,7 +84,11 @@ export class LinkSession {
   }
 
   track(value: unknown): string {
-    const target = allowedTarget(value, this.#request.hosts);
+    return this.link(allowedTarget(value, this.#request.hosts));
+  }
+
+  /** The short link of a target its caller has already checked (an MMS's media, docs/mms.md). */
+  link(target: string): string {
     let link = this.made.find((l) => l.target === target);
     if (!link) {
       link = { id: this.#request.reuse?.[target] ?? newLinkId(), target };

@@ -22,6 +22,7 @@ import type { Logger } from '../logger.ts';
 import { startTwilioSandbox, type TwilioSandbox, type VonageCredentials } from '../sandbox/server.ts';
 import { VONAGE_SANDBOX_DEFAULTS } from '../sandbox/vonage/account.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
+import { mediaChecker } from './media-check.ts';
 
 /** Twilio's magic "valid sender" test number: what the sandbox sends from when none is configured. */
 export const SANDBOX_FROM_NUMBER = '+15005550006';
@@ -162,6 +163,15 @@ export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsS
           onOptedOut: deps.onOptedOut,
           dlt: { entityId: config.DLT_ENTITY_ID, senderId: config.DLT_SENDER_ID },
           links: deps.links,
+          media: {
+            hosts: config.MMS_MEDIA_HOSTS ?? [],
+            check: mediaChecker({
+              timeoutMs: config.MMS_MEDIA_CHECK_TIMEOUT_MS,
+              maxBytes: config.MMS_MAX_MEDIA_BYTES,
+              allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+              ca: config.MMS_MEDIA_CA_FILE ? readFileSync(config.MMS_MEDIA_CA_FILE, 'utf8') : undefined,
+            }),
+          },
         })
       : undefined;
     if (config.SMS_ENABLED && !channel) {

@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.ts';
 import { linkRequest } from '../../links/link-settings.ts';
-import type { TrackedLink } from '../../links/tracked-link.ts';
+import { LinkSession, type TrackedLink } from '../../links/tracked-link.ts';
 import { buildTemplateContext } from '../../templates/render.ts';
 import { renderWithLinks } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
@@ -27,6 +27,22 @@ export interface ComposeInput {
   context: Record<string, unknown>;
   /** The delivery's stored tracked links (target → id), so a retry renders the same text. */
   reuse?: Record<string, string> | undefined;
+  /** MMS media this number cannot receive: sent as tracked links after the text (docs/mms.md). */
+  mediaAsLinks?: readonly string[] | undefined;
+}
+
+/**
+ * The text with its media as tracked links (`Photos: <link> <link>`), made like the filter's: an
+ * id already stored or rendered for the same target is given back, so a retry sends the same text.
+ */
+function withMediaLinks(output: string, rendered: TrackedLink[], input: ComposeInput) {
+  const media = input.mediaAsLinks ?? [];
+  if (media.length === 0) return { body: output, links: rendered };
+  const known = { ...input.reuse, ...Object.fromEntries(rendered.map((l) => [l.target, l.id])) };
+  const session = new LinkSession(linkRequest(known));
+  const shown = media.map((url) => session.link(url));
+  const made = session.made.filter((l) => !rendered.some((r) => r.target === l.target));
+  return { body: `${output}\nPhotos: ${shown.join(' ')}`, links: [...rendered, ...made] };
 }
 
 /**
@@ -41,11 +57,12 @@ export async function composeSms(
 ): Promise<ComposedSms> {
   const template = templates.get(input.type, 'sms', input.user.locale);
   if (!template) throw new AppError('TEMPLATE_NOT_FOUND', `No SMS template for ${input.type}`);
-  const { output: body, links } = await renderWithLinks(
+  const rendered = await renderWithLinks(
     template.source,
     buildTemplateContext(input.user, input.context),
     linkRequest(input.reuse),
   );
+  const { body, links } = withMediaLinks(rendered.output, rendered.links, input);
   if (template.dltText) {
     const reason = dltMismatchReason(body, template.dltText);
     if (reason) {
