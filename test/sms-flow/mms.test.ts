@@ -13,7 +13,8 @@ import { deliveryStatusHistory, trackedLinks } from '../../src/db/schema.ts';
 import { retryPolicies } from '../../src/deliveries/retry-policy.ts';
 import { AppError } from '../../src/errors.ts';
 import { createNotification } from '../../src/notifications/create-notification.ts';
-import { smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
+import { waitFor } from '../helpers/fixtures.ts';
+import { smsDelivery, smsUser, startSmsApp, waitForSmsStatus } from '../helpers/sms-app.ts';
 import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
 
 /** What the media host answers to a HEAD of each path: [content type, length]. */
@@ -171,5 +172,66 @@ describe(`MMS through the Twilio sandbox (${ENGINE})`, () => {
       assert.match(d.errorMessage ?? '', reason);
     }
     assert.equal(app.sms.sandbox!.messages().length, before, 'nothing reached the provider');
+  });
+});
+
+describe(`MMS with Vonage the only provider (${ENGINE})`, () => {
+  let t: TestDatabase;
+  let app: RunningApp;
+  let host: Server;
+  let dir: string;
+  let base: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lcn-mms-'));
+    host = await startMediaHost(dir);
+    base = `https://localhost:${(host.address() as AddressInfo).port}`;
+    t = await createTestDatabase();
+    app = await startSmsApp(t, {
+      SMS_PROVIDERS: 'vonage',
+      MMS_MEDIA_HOSTS: 'localhost',
+      MMS_MEDIA_CA_FILE: join(dir, 'cert.pem'),
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    });
+  });
+  after(async () => {
+    await app.close();
+    await t.close();
+    await new Promise((resolve) => host.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a US number gets the media as tracked links, and the delivery says no provider sends MMS', async () => {
+    const db = t.database.db;
+    await smsUser(db, 'mms-vonage', '+14155552674');
+    const { notificationId } = await createNotification(
+      {
+        db,
+        templates: app.templates,
+        retryPolicies: retryPolicies(app.config),
+        availableChannels: new Set(['in_app', 'sms'] as const),
+        mediaHosts: ['localhost'],
+      },
+      {
+        userId: 'mms-vonage',
+        type: 'order_picked_up',
+        context: {
+          ...getNotificationType('order_picked_up')!.sampleContext,
+          media_urls: [`${base}/bag.jpg`],
+        },
+      },
+    );
+    // Sent, or already delivered by a receipt: either way the message is at the sandbox.
+    const d = await waitFor(async () => {
+      const row = await smsDelivery(db, notificationId);
+      return row.providerMessageId ? row : undefined;
+    });
+    const sent = app.sms.sandbox!.messages().find((m) => m.sid === d.providerMessageId)!;
+    assert.equal(sent.provider, 'vonage');
+    assert.match(sent.body, /\nPhotos: \S+\/l\/[A-Za-z0-9_-]{12}$/);
+    assert.deepEqual((d.details as Record<string, unknown>)['mms'], {
+      media: 1,
+      sent_as: 'links',
+      reason: 'no configured SMS provider sends MMS',
+    });
   });
 });
