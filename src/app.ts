@@ -23,6 +23,8 @@ import { DigestEmailChannel } from './digest/digest-channel.ts';
 import { InAppChannel } from './inbox/in-app-channel.ts';
 import { InboxPublisher } from './inbox/inbox-events.ts';
 import type { InboxHub } from './inbox/inbox-hub.ts';
+import { linkHosts, useLinkSettings } from './links/link-settings.ts';
+import { LinkStore } from './links/link-store.ts';
 import { createLogger, type Logger, logDestination } from './logger.ts';
 import { LinkTokens } from './me/link-tokens.ts';
 import type { CreateNotificationDeps } from './notifications/create-notification.ts';
@@ -127,6 +129,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     await templates.reload(database.db);
 
     let publicUrl = config.PUBLIC_URL;
+    closers.push(
+      useLinkSettings({
+        base: () => publicUrl,
+        hosts: linkHosts(config.TRACKED_LINK_HOSTS, config.PUBLIC_URL),
+      }),
+    );
     const callbackUrl = () =>
       config.TWILIO_STATUS_CALLBACK_URL ??
       (publicUrl ? publicUrl + config.SMS_STATUS_CALLBACK_PATH : undefined);
@@ -152,6 +160,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       clock,
       receiptFor: (reference) => findParkedStatus(database.db, reference),
       onOptedOut,
+      links: new LinkStore(database.db),
     });
     closers.push(() => sms.close());
     const unsubscribeTokens = await UnsubscribeTokens.create(database.db);
@@ -198,6 +207,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       retryPolicies: policies,
       availableChannels: new Set<ChannelName>(channels.map((c) => c.name)),
       policy: deliveryPolicyConfig(config),
+      mediaHosts: config.MMS_MEDIA_HOSTS ?? [],
       // Quiet hours, digest holding and SMS caps are decided at this instant.
       now: () => new Date(clock.now()),
     };

@@ -48,6 +48,23 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** A comma-separated list of host names (lowercased); blank means unset (the setting's default). */
+const hostList = z
+  .string()
+  .optional()
+  .transform((v, ctx): string[] | undefined => {
+    const hosts = (v ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== '');
+    const bad = hosts.find((h) => !/^[a-z0-9.-]+$/.test(h));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${bad}" is not a host name (give hosts, not URLs)` });
+      return z.NEVER;
+    }
+    return hosts.length > 0 ? hosts : undefined;
+  });
+
 /** `KEY=` in a .env file means unset, not an empty value (nor port 0). */
 const unsetIfBlank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
@@ -245,6 +262,15 @@ const schema = z.object({
   WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().positive().default(10),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   WEBHOOK_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  // Tracked links (docs/tracked-links.md): the hosts `{{ url | track }}` may lead to; unset,
+  // PUBLIC_URL's host and the marketplace site's.
+  TRACKED_LINK_HOSTS: hostList,
+  // MMS (docs/mms.md): the hosts media URLs may be on (unset: no media accepted), the largest
+  // image, how long the check before sending waits, and an extra CA for a media host's certificate.
+  MMS_MEDIA_HOSTS: hostList,
+  MMS_MAX_MEDIA_BYTES: z.coerce.number().int().positive().default(5_242_880),
+  MMS_MEDIA_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  MMS_MEDIA_CA_FILE: optionalString,
 });
 
 export type Config = z.infer<typeof schema>;

@@ -47,6 +47,8 @@ export const ERRORS = {
     status: 400,
     title: 'Template exceeds a render limit (time, memory or output size)',
   },
+  TEMPLATE_LINK_NOT_ALLOWED: { status: 422, title: 'Tracked link target not allowed' },
+  MEDIA_URL_REFUSED: { status: 422, title: 'MMS media URL refused (scheme, host, type or size)' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,6 +7,7 @@ import { registerEventBatchRoute } from '../http/routes/event-batch.ts';
 import { registerEventRoutes } from '../http/routes/events.ts';
 import { registerHealthRoutes } from '../http/routes/health.ts';
 import { registerInboxRoutes } from '../http/routes/inbox.ts';
+import { registerLinkRoutes } from '../http/routes/links.ts';
 import { registerMetricsRoute } from '../http/routes/metrics.ts';
 import { registerNotificationBatchRoute } from '../http/routes/notification-batch.ts';
 import { registerNotificationCancelRoutes } from '../http/routes/notification-cancel.ts';
@@ -125,6 +126,7 @@ export async function startApiNode(parts: AppParts): Promise<ApiNode> {
     tokens: unsubscribeTokens,
     settings: settingsLinks,
   });
+  registerLinkRoutes(http, { db: database.db, clock });
   registerStatsRoutes(http, { db: database.db, timeZone: config.STATS_TIME_ZONE });
   registerSmsProviderRoutes(http, { db: database.db, config, sms });
   registerApiKeyRoutes(http, database.db);

@@ -6,6 +6,7 @@
  */
 import { dltMismatchReason } from '../channels/sms/dlt.ts';
 import { analyzeSms, type SmsEncoding } from '../channels/sms/segments.ts';
+import { AppError } from '../errors.ts';
 
 export type LintWarningCode =
   | 'MULTI_SEGMENT'
@@ -13,6 +14,7 @@ export type LintWarningCode =
   | 'SENSITIVE_DATA'
   | 'MISSING_BRAND_PREFIX'
   | 'DLT_MISMATCH'
+  | 'LINK_NOT_ALLOWED'
   | 'RENDER_FAILED';
 
 export interface LintWarning {
@@ -70,10 +72,13 @@ export async function lintSmsTemplate(input: LintInput, render: Render): Promise
       segments: analysis.segments,
       rendered: '',
       warnings: [
-        {
-          code: 'RENDER_FAILED',
-          message: `Rendering with the sample context failed (${(err as Error).message}); counts are for the raw source`,
-        },
+        // A refused link fails every send, whatever the context: named apart from a sample's gaps.
+        err instanceof AppError && err.code === 'TEMPLATE_LINK_NOT_ALLOWED'
+          ? { code: 'LINK_NOT_ALLOWED', message: `${err.message}; every send of it would fail` }
+          : {
+              code: 'RENDER_FAILED',
+              message: `Rendering with the sample context failed (${(err as Error).message}); counts are for the raw source`,
+            },
       ],
     };
   }

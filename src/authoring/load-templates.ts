@@ -11,7 +11,7 @@ import type { Db, Queryable } from '../db/database.ts';
 import { notificationTemplates } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { buildTemplateContext, validateTemplateSource } from '../templates/render.ts';
-import { renderTemplate } from '../templates/render-pool.ts';
+import { renderSmsPreview, renderTemplate } from '../templates/render-pool.ts';
 import { TEMPLATE_FIELDS, type TemplateField, type TemplateSet } from '../templates/template-files.ts';
 import { type LintRow, lintSmsTemplate } from './lint.ts';
 
@@ -95,7 +95,7 @@ export async function checkTemplateSets(sets: readonly TemplateSet[]): Promise<L
     }
     if (!def.channels.includes('sms')) continue;
     const input = { source: set.fields.sms, sampleContext: context, dltText: set.dltText };
-    lint.push({ type: set.type, locale: set.locale, report: await lintSmsTemplate(input, renderTemplate) });
+    lint.push({ type: set.type, locale: set.locale, report: await lintSmsTemplate(input, renderSmsPreview) });
   }
   return lint;
 }
@@ -110,7 +110,7 @@ async function refuseOverLimit(
   context: Record<string, unknown>,
 ): Promise<void> {
   try {
-    await renderTemplate(set.fields[field], context, { escapeHtml: field === 'email_html' });
+    await renderField(field, set.fields[field], context);
   } catch (err) {
     if (err instanceof AppError && err.code === 'TEMPLATE_LIMIT_EXCEEDED') {
       const { limit, max } = err.details as { limit: string; max: number };
@@ -231,4 +231,14 @@ async function latestVersions(q: Queryable): Promise<Map<string, number>> {
 
 function key(r: { type: string; field: string; locale: string }): string {
   return `${r.type}\u0000${r.field}\u0000${r.locale}`;
+}
+
+/** A field as its channel renders it: the SMS with its tracked links (stored nowhere), HTML escaped. */
+export function renderField(
+  field: TemplateField,
+  source: string,
+  context: Record<string, unknown>,
+): Promise<string> {
+  if (field === 'sms') return renderSmsPreview(source, context);
+  return renderTemplate(source, context, { escapeHtml: field === 'email_html' });
 }

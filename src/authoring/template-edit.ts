@@ -23,7 +23,10 @@ export interface FieldEdit {
   dltText?: string | null | undefined;
 }
 
-/** An error stops a save (TEMPLATE_INVALID, TEMPLATE_LIMIT_EXCEEDED, SMS_DLT_MISMATCH); a warning never does. */
+/**
+ * An error stops a save (TEMPLATE_INVALID, TEMPLATE_LIMIT_EXCEEDED, SMS_DLT_MISMATCH,
+ * TEMPLATE_LINK_NOT_ALLOWED); a warning never does.
+ */
 export interface TemplateCheck {
   errors: Array<{ field: TemplateField | undefined; error: AppError }>;
   warnings: LintWarning[];
@@ -65,16 +68,23 @@ export async function checkTemplateSet(set: TemplateSet): Promise<TemplateCheck>
     return { errors: [{ field: err.field, error: err.toAppError() }], warnings: [], lint: [] };
   }
   const all = lint.flatMap((r) => r.report.warnings);
-  const errors = all
-    .filter((w) => w.code === 'DLT_MISMATCH')
-    .map((w) => ({
-      field: 'sms' as const,
-      error: new AppError(
-        'SMS_DLT_MISMATCH',
-        `${w.message}. Send dlt_text (and dlt_template_id) registered for the new text, or keep the text.`,
-      ),
-    }));
-  return { errors, warnings: all.filter((w) => w.code !== 'DLT_MISMATCH'), lint };
+  const errors = all.flatMap((w) => {
+    const error = saveError(w);
+    return error ? [{ field: 'sms' as const, error }] : [];
+  });
+  return { errors, warnings: all.filter((w) => !saveError(w)), lint };
+}
+
+/** The lint warnings that mean every send would fail, so a save refuses them. */
+function saveError(w: LintWarning): AppError | undefined {
+  if (w.code === 'DLT_MISMATCH') {
+    return new AppError(
+      'SMS_DLT_MISMATCH',
+      `${w.message}. Send dlt_text (and dlt_template_id) registered for the new text, or keep the text.`,
+    );
+  }
+  if (w.code === 'LINK_NOT_ALLOWED') return new AppError('TEMPLATE_LINK_NOT_ALLOWED', w.message);
+  return undefined;
 }
 
 export interface SavedTemplate {

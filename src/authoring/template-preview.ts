@@ -9,10 +9,11 @@ import { estimateCostInCountry, type PriceTable, type SmsCostEstimate } from '..
 import { dltMismatchReason } from '../channels/sms/dlt.ts';
 import { analyzeSms, type SmsAnalysis } from '../channels/sms/segments.ts';
 import { buildTemplateContext, templateVariables } from '../templates/render.ts';
-import { isMessageFault, renderTemplate } from '../templates/render-pool.ts';
+import { isMessageFault, renderSmsPreview } from '../templates/render-pool.ts';
 import { TEMPLATE_FIELDS, type TemplateField } from '../templates/template-files.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { type LintReport, lintSmsTemplate } from './lint.ts';
+import { renderField } from './load-templates.ts';
 import { checkTemplateSet, currentSet, withEdit } from './template-edit.ts';
 
 /** Customers are in India: an estimate without a recipient prices a message there. */
@@ -66,7 +67,7 @@ export async function previewTemplate(
   const errors: TemplatePreview['errors'] = {};
   // The fields render side by side on the render threads; a refusal (queue full) fails the preview.
   const outcomes = await Promise.allSettled(
-    TEMPLATE_FIELDS.map((f) => renderTemplate(set.fields[f], context, { escapeHtml: f === 'email_html' })),
+    TEMPLATE_FIELDS.map((f) => renderField(f, set.fields[f], context)),
   );
   TEMPLATE_FIELDS.forEach((f, i) => {
     const outcome = outcomes[i]!;
@@ -78,7 +79,7 @@ export async function previewTemplate(
   const sms = rendered.sms ? analyzeSms(rendered.sms) : undefined;
   const lint = await lintSmsTemplate(
     { source: set.fields.sms, sampleContext: context, ...(set.dltText ? { dltText: set.dltText } : {}) },
-    renderTemplate,
+    renderSmsPreview,
   );
   const check = await checkTemplateSet(set);
   const field = input.field ?? 'sms';

@@ -55,7 +55,8 @@ const ORDER = {
   pickup_area: 'Koramangala',
 };
 const CUSTOMER = { first_name: 'Priya' };
-const SITE = 'https://laundryconnect.com';
+/** The marketplace's site, which every catalog link points at (and tracked links may, by default). */
+export const SITE = 'https://laundryconnect.com';
 const ORDER_LINK = `${SITE}/orders/{{ order.order_number }}`;
 const PARTNER_OWNER = { first_name: 'Ramesh' };
 

@@ -235,6 +235,20 @@ const COMPOSE_ERRORS = {
     meaning: 'The SMS text no longer matches its registered India DLT template, so carriers would drop it.',
     fix: 'Make the SMS template match its dlt_text, or register the new text.',
   },
+  TEMPLATE_LINK_NOT_ALLOWED: {
+    class: 'permanent',
+    channels: RENDERED,
+    meaning:
+      'The template tracks a link whose target is not allowed (not http(s), or a host outside TRACKED_LINK_HOSTS), or tracks a link outside an SMS.',
+    fix: 'Link only to allowed hosts (docs/tracked-links.md), or add the host to TRACKED_LINK_HOSTS.',
+  },
+  MEDIA_URL_REFUSED: {
+    class: 'permanent',
+    channels: ['sms'],
+    meaning:
+      'A media URL of the SMS failed the check before sending: not https on an MMS_MEDIA_HOSTS host, not an image (JPEG, PNG, GIF), larger than MMS_MAX_MEDIA_BYTES or of unknown size, or its host refused it (4xx).',
+    fix: 'Send image URLs the media host serves with their type and size (docs/mms.md).',
+  },
 } as const satisfies Partial<Record<ErrorCode, DeliveryErrorEntry>>;
 
 export const DELIVERY_ERRORS = { ...SERVICE_ERRORS, ...EMAIL_ERRORS, ...PUSH_ERRORS, ...COMPOSE_ERRORS };

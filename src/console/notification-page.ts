@@ -80,15 +80,30 @@ function timeline(d: DeliveryTimeline, timeZone: string): Html {
   return html`<div class="scroll" role="region" aria-label="${CHANNEL_LABELS[d.channel]} timeline" tabindex="0"><table>
 <caption>${CHANNEL_LABELS[d.channel]} timeline, oldest first (times in ${timeZone})</caption>
 <thead><tr><th scope="col">When</th><th scope="col">Change</th><th scope="col">Provider status</th><th scope="col">Error</th><th scope="col">Detail</th></tr></thead>
-<tbody>${d.steps.map(
-    (s) => html`<tr>
-<td><time datetime="${s.at.toISOString()}">${formatLocalDateTime(s.at, timeZone)}</time></td>
-<td>${s.from ?? 'created'} → <strong>${s.to}</strong></td>
-<td>${s.providerStatus ?? '—'}</td>
-<td>${errorCell(s.error)}</td>
-<td>${s.detail ? maskPhonesIn(s.detail) : '—'}</td>
+<tbody>${rowsByTime(d).map((row) =>
+    'to' in row
+      ? html`<tr>
+<td><time datetime="${row.at.toISOString()}">${formatLocalDateTime(row.at, timeZone)}</time></td>
+<td>${row.from ?? 'created'} → <strong>${row.to}</strong></td>
+<td>${row.providerStatus ?? '—'}</td>
+<td>${errorCell(row.error)}</td>
+<td>${row.detail ? maskPhonesIn(row.detail) : '—'}</td>
+</tr>`
+      : html`<tr class="click">
+<td><time datetime="${row.at.toISOString()}">${formatLocalDateTime(row.at, timeZone)}</time></td>
+<td>link clicked (${row.client})</td>
+<td>—</td>
+<td>—</td>
+<td>${row.target}</td>
 </tr>`,
   )}</tbody></table></div>`;
+}
+
+/** The history and the link clicks in one order (a click lands between provider reports). */
+function rowsByTime(
+  d: DeliveryTimeline,
+): Array<DeliveryTimeline['steps'][number] | DeliveryTimeline['clicks'][number]> {
+  return [...d.steps, ...d.clicks].sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
 function deliverySection(

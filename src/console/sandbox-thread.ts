@@ -90,10 +90,23 @@ function answerNote(answer: WebhookAnswer | undefined): Html {
   }.</p></li>${replies}`;
 }
 
+/**
+ * An MMS's images. Only an https URL becomes an `<img src>` (escaped like every value): anything
+ * else a create sent is shown as text, so the page never loads from a script or plain-http URL.
+ */
+function media(m: SandboxMessage): Html {
+  if (m.mediaUrls.length === 0) return html``;
+  return html`<p class="media">${m.mediaUrls.map((url) =>
+    url.startsWith('https://')
+      ? html`<img src="${url}" alt="MMS image" loading="lazy" referrerpolicy="no-referrer" width="120">`
+      : html`<span class="meta">media not shown (not https): ${url}</span>`,
+  )}</p>`;
+}
+
 function bubble(m: SandboxMessage, answers: ReadonlyMap<string, WebhookAnswer>): Html {
   if (m.direction === 'inbound')
     return html`<li class="bubble in" data-sid="${m.sid}"><p class="text">${m.body}</p><p class="meta">From this phone · ${stamp(m.dateCreated)}</p></li>${answerNote(answers.get(m.sid))}`;
-  return html`<li class="bubble out" data-sid="${m.sid}" data-status="${m.status}"><p class="text">${m.body}</p><p class="meta">From ${m.from ?? 'the service'} · ${stamp(m.dateCreated)} · <strong>${m.status}</strong></p>${timeline(m)}</li>`;
+  return html`<li class="bubble out" data-sid="${m.sid}" data-status="${m.status}">${media(m)}<p class="text">${m.body}</p><p class="meta">From ${m.from ?? 'the service'} · ${stamp(m.dateCreated)} · <strong>${m.status}</strong></p>${timeline(m)}</li>`;
 }
 
 export interface ThreadView {

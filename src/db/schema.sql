@@ -157,6 +157,21 @@ CREATE INDEX inbound_sms_user_idx ON public.inbound_sms USING btree (user_id, cr
 
 CREATE TRIGGER inbound_sms_webhook_insert AFTER INSERT ON public.inbound_sms FOR EACH ROW EXECUTE FUNCTION lc_webhook_sms_reply();
 
+CREATE TABLE link_clicks (
+  id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  link_id text NOT NULL,
+  delivery_id bigint NOT NULL,
+  clicked_at timestamp with time zone NOT NULL,
+  client_class text NOT NULL,
+  CONSTRAINT link_clicks_client_class_check CHECK ((client_class = ANY (ARRAY['browser'::text, 'bot'::text, 'unknown'::text]))),
+  CONSTRAINT link_clicks_delivery_id_deliveries_id_fk FOREIGN KEY (delivery_id) REFERENCES deliveries(id) ON DELETE CASCADE,
+  CONSTRAINT link_clicks_link_id_tracked_links_id_fk FOREIGN KEY (link_id) REFERENCES tracked_links(id) ON DELETE CASCADE,
+  CONSTRAINT link_clicks_pkey PRIMARY KEY (id)
+);
+
+CREATE INDEX link_clicks_delivery_idx ON public.link_clicks USING btree (delivery_id, clicked_at);
+CREATE INDEX link_clicks_link_idx ON public.link_clicks USING btree (link_id);
+
 CREATE TABLE notification_preferences (
   user_id bigint NOT NULL,
   category text NOT NULL,
@@ -386,6 +401,17 @@ CREATE TABLE template_variants (
 );
 
 CREATE UNIQUE INDEX template_variants_label_key ON public.template_variants USING btree (group_id, label);
+
+CREATE TABLE tracked_links (
+  id text NOT NULL,
+  delivery_id bigint NOT NULL,
+  target text NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT tracked_links_delivery_id_deliveries_id_fk FOREIGN KEY (delivery_id) REFERENCES deliveries(id) ON DELETE CASCADE,
+  CONSTRAINT tracked_links_pkey PRIMARY KEY (id)
+);
+
+CREATE UNIQUE INDEX tracked_links_delivery_target_key ON public.tracked_links USING btree (delivery_id, target);
 
 CREATE TABLE users (
   id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,

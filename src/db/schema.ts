@@ -582,3 +582,48 @@ export const webhookAttempts = pgTable(
     index('webhook_attempts_outbox_idx').on(t.outboxId),
   ],
 );
+
+/**
+ * A short link the `track` template filter put in a message (docs/tracked-links.md, migration 0031):
+ * its id is the path `/l/<id>`, random (72 bits), never derived from the target. One per delivery ×
+ * target, so a retried attempt reuses the row and sends the same text (src/links/link-store.ts).
+ */
+export const trackedLinks = pgTable(
+  'tracked_links',
+  {
+    id: text('id').primaryKey(),
+    deliveryId: bigint('delivery_id', { mode: 'number' })
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    target: text('target').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('tracked_links_delivery_target_key').on(t.deliveryId, t.target)],
+);
+
+export const LINK_CLIENT_CLASSES = ['browser', 'bot', 'unknown'] as const;
+
+/**
+ * One GET of a tracked link (a HEAD is not a click): the delivery is copied from the link so the
+ * delivery timeline, and campaign and variant figures through the delivery, read clicks by index.
+ */
+export const linkClicks = pgTable(
+  'link_clicks',
+  {
+    id: id(),
+    linkId: text('link_id')
+      .notNull()
+      .references(() => trackedLinks.id, { onDelete: 'cascade' }),
+    deliveryId: bigint('delivery_id', { mode: 'number' })
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    clickedAt: timestamp('clicked_at', { withTimezone: true }).notNull(),
+    /** From the User-Agent: a link preview or crawler (`bot`) is kept apart from a person's browser. */
+    clientClass: text('client_class').$type<(typeof LINK_CLIENT_CLASSES)[number]>().notNull(),
+  },
+  (t) => [
+    index('link_clicks_delivery_idx').on(t.deliveryId, t.clickedAt),
+    index('link_clicks_link_idx').on(t.linkId),
+    check('link_clicks_client_class_check', sql`${t.clientClass} in ('browser', 'bot', 'unknown')`),
+  ],
+);

@@ -3,6 +3,7 @@ import type { ChannelName } from '../catalog/catalog.ts';
 import { type DeliveryErrorInfo, describeDeliveryError } from '../channels/delivery-error-info.ts';
 import type { Queryable } from '../db/database.ts';
 import { type DeliveryStatus, notifications, users } from '../db/schema.ts';
+import { clicksOf, type LinkClick } from '../links/link-store.ts';
 import { type DeliveryRow, deliveriesWithHistory, type HistoryRow } from './read-deliveries.ts';
 
 /** One history row: a transition (or, from → to the same, a provider's progress report). */
@@ -36,6 +37,8 @@ export interface DeliveryTimeline {
   metadata: Record<string, unknown>;
   createdAt: Date;
   steps: TimelineStep[];
+  /** Each GET of the delivery's tracked links, oldest first (`client`: browser, bot or unknown). */
+  clicks: Array<Omit<LinkClick, 'deliveryId'>>;
 }
 
 export interface NotificationTimeline {
@@ -72,6 +75,10 @@ export async function notificationTimeline(
   if (!row) return undefined;
   const { n } = row;
   const { deliveries, history } = await deliveriesWithHistory(q, n.id);
+  const clicks = await clicksOf(
+    q,
+    deliveries.map((d) => d.id),
+  );
   return {
     rowId: n.id,
     notificationId: n.notificationId,
@@ -88,12 +95,13 @@ export async function notificationTimeline(
       deliveryTimeline(
         d,
         history.filter((h) => h.deliveryId === d.id),
+        clicks.filter((c) => c.deliveryId === d.id),
       ),
     ),
   };
 }
 
-function deliveryTimeline(d: DeliveryRow, history: HistoryRow[]): DeliveryTimeline {
+function deliveryTimeline(d: DeliveryRow, history: HistoryRow[], clicks: LinkClick[]): DeliveryTimeline {
   const channel = d.channel as ChannelName;
   const describe = (code: string | null) => (code === null ? null : describeDeliveryError(channel, code));
   return {
@@ -120,5 +128,6 @@ function deliveryTimeline(d: DeliveryRow, history: HistoryRow[]): DeliveryTimeli
       error: describe(h.errorCode),
       detail: h.detail,
     })),
+    clicks: clicks.map(({ at, target, client }) => ({ at, target, client })),
   };
 }

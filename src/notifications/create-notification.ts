@@ -1,4 +1,5 @@
 import { type ChannelName, type NotificationTypeDef, requireNotificationType } from '../catalog/catalog.ts';
+import { mediaUrlsOf } from '../channels/sms/media.ts';
 import type { Db } from '../db/database.ts';
 import type { IdempotencyClaim, NewDelivery, NotificationToInsert } from '../deliveries/enqueue.ts';
 import { countSmsSinceEach } from '../deliveries/read-deliveries.ts';
@@ -26,6 +27,8 @@ export interface CreateNotificationDeps {
   now?: () => Date;
   /** Quiet hours, digest holding and SMS caps; without it every delivery is due at once. */
   policy?: DeliveryPolicyConfig;
+  /** MMS_MEDIA_HOSTS: where a context's `media_urls` may be (none: media is refused). */
+  mediaHosts?: readonly string[];
 }
 
 export interface CreateNotificationInput {
@@ -98,7 +101,12 @@ export async function prepareNotifications(
   const todo: Array<{ index: number; input: CreateNotificationInput; def: NotificationTypeDef }> = [];
   const claims = new Map<number, IdempotencyClaim>();
   inputs.forEach((input, index) => {
-    const def = itemResult(() => requireNotificationType(input.type));
+    const def = itemResult(() => {
+      const type = requireNotificationType(input.type);
+      // Refused at once (422, naming the URL) rather than as a failed SMS later.
+      mediaUrlsOf(input.context, deps.mediaHosts ?? []);
+      return type;
+    });
     if (def instanceof AppError) {
       out[index] = def;
       return;

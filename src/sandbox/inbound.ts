@@ -57,6 +57,7 @@ export function receivedMessage(
     status: 'received',
     numSegments: countSegments(m.body),
     numMedia: 0,
+    mediaUrls: [],
     errorCode: null,
     errorMessage: null,
     price: null,

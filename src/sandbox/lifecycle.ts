@@ -3,7 +3,12 @@
  * step every `stepMs`. Every step is due exactly `stepMs` after it was scheduled, so due times only
  * grow in scheduling order: one FIFO queue and one timer serve every message, however many.
  */
-import { DEFAULT_SMS_PRICES, estimateSmsCost, type PriceTable } from '../channels/sms/cost.ts';
+import {
+  DEFAULT_MMS_PRICE,
+  DEFAULT_SMS_PRICES,
+  estimateSmsCost,
+  type PriceTable,
+} from '../channels/sms/cost.ts';
 import type { FaultRule } from './faults.ts';
 import type { MessageStatus, SandboxMessage } from './message-store.ts';
 import { DELIVERY_ERROR_MESSAGES } from './twilio-errors.ts';
@@ -145,7 +150,9 @@ function applyStatus(
   if (status === 'sent' || status === 'delivered' || status === 'undelivered') {
     m.dateSent ??= now;
     // Twilio reports what it charged as a negative amount with five decimals (Vonage's is set at send).
-    m.price ??= (-estimateSmsCost(m.to, m.numSegments, prices).amount).toFixed(5);
+    m.price ??= (-(m.numMedia > 0
+      ? DEFAULT_MMS_PRICE.perSegment
+      : estimateSmsCost(m.to, m.numSegments, prices).amount)).toFixed(5);
   }
   if ((status === 'undelivered' || status === 'failed') && errorCode !== null) {
     m.errorCode = errorCode;

@@ -36,6 +36,8 @@ export interface SandboxMessage {
   status: MessageStatus;
   numSegments: number;
   numMedia: number;
+  /** The MediaUrl values of a create (an MMS), in order; empty for a text. */
+  mediaUrls: string[];
   errorCode: number | null;
   errorMessage: string | null;
   price: string | null;

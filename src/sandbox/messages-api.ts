@@ -53,6 +53,7 @@ function createError(rule: FaultRule, to: string): TwilioErrorBody | null {
 function outboundMessage(form: URLSearchParams, pools: SenderPools, now: number): SandboxMessage {
   const body = form.get('Body') ?? '';
   const to = form.get('To')!;
+  const mediaUrls = form.getAll('MediaUrl').filter((url) => url !== '');
   const service = form.get('MessagingServiceSid') || null;
   // An explicit From wins over the service's pool, as at Twilio.
   const from = form.get('From') || (service === null ? null : senderFor(pools, service, to));
@@ -66,7 +67,8 @@ function outboundMessage(form: URLSearchParams, pools: SenderPools, now: number)
     messagingServiceSid: service,
     status: 'queued',
     numSegments: countSegments(body),
-    numMedia: form.getAll('MediaUrl').filter((url) => url !== '').length,
+    numMedia: mediaUrls.length,
+    mediaUrls,
     errorCode: null,
     errorMessage: null,
     price: null,

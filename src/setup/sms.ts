@@ -17,10 +17,12 @@ import type { VonageSignatureMethod } from '../channels/sms/vonage/vonage-receip
 import { VonageService } from '../channels/sms/vonage/vonage-service.ts';
 import type { Clock } from '../clock.ts';
 import { type Config, ConfigError, smsBackend } from '../config.ts';
+import type { LinkStore } from '../links/link-store.ts';
 import type { Logger } from '../logger.ts';
 import { startTwilioSandbox, type TwilioSandbox, type VonageCredentials } from '../sandbox/server.ts';
 import { VONAGE_SANDBOX_DEFAULTS } from '../sandbox/vonage/account.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
+import { mediaChecker } from './media-check.ts';
 
 /** Twilio's magic "valid sender" test number: what the sandbox sends from when none is configured. */
 export const SANDBOX_FROM_NUMBER = '+15005550006';
@@ -69,6 +71,8 @@ export interface SmsSetupDeps {
   /** A Vonage receipt parked for our reference (see VonageProvider); absent, Vonage sends in doubt stay in doubt. */
   receiptFor?: VonageProviderOptions['receiptFor'];
   onOptedOut: (userId: number, reason: string) => Promise<void>;
+  /** The tracked links' rows (the app's database); the CLI has none (SmsChannelOptions.links). */
+  links?: LinkStore;
 }
 
 /**
@@ -158,6 +162,16 @@ export async function setupSms(config: Config, deps: SmsSetupDeps): Promise<SmsS
           clock: deps.clock,
           onOptedOut: deps.onOptedOut,
           dlt: { entityId: config.DLT_ENTITY_ID, senderId: config.DLT_SENDER_ID },
+          links: deps.links,
+          media: {
+            hosts: config.MMS_MEDIA_HOSTS ?? [],
+            check: mediaChecker({
+              timeoutMs: config.MMS_MEDIA_CHECK_TIMEOUT_MS,
+              maxBytes: config.MMS_MAX_MEDIA_BYTES,
+              allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+              ca: config.MMS_MEDIA_CA_FILE ? readFileSync(config.MMS_MEDIA_CA_FILE, 'utf8') : undefined,
+            }),
+          },
         })
       : undefined;
     if (config.SMS_ENABLED && !channel) {

@@ -7,12 +7,16 @@
  */
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../errors.ts';
-import { renderOnThisThread, TEMPLATE_LIMITS } from './render.ts';
+import { linkRequest } from '../links/link-settings.ts';
+import type { LinkRequest } from '../links/tracked-link.ts';
+import { type Rendered, renderOnThisThread, TEMPLATE_LIMITS } from './render.ts';
 
 export interface RenderJob {
   source: string;
   context: Record<string, unknown>;
   escapeHtml: boolean;
+  /** What the `track` filter may do; without it the filter refuses (tracked links are for SMS). */
+  links?: LinkRequest | undefined;
 }
 
 /**
@@ -20,13 +24,13 @@ export interface RenderJob {
  * fields, so an AppError crosses as its parts and is built again here with the same code and details.
  */
 export type RenderAnswer =
-  | { output: string }
+  | Rendered
   | { error: { code?: ErrorCode; message: string; details?: Record<string, unknown> } };
 
 /** Renders one job and never throws: what a render thread does with each message. */
 export function answerJob(job: RenderJob): RenderAnswer {
   try {
-    return { output: renderOnThisThread(job.source, job.context, { escapeHtml: job.escapeHtml }) };
+    return renderOnThisThread(job.source, job.context, { escapeHtml: job.escapeHtml, links: job.links });
   } catch (err) {
     if (err instanceof AppError) {
       return {
@@ -79,7 +83,7 @@ export interface RenderPoolOptions {
 
 interface Pending {
   job: RenderJob;
-  resolve: (output: string) => void;
+  resolve: (rendered: Rendered) => void;
   reject: (err: Error) => void;
   /** Sent in a message of its own: its chunk could not be cloned. */
   alone?: boolean;
@@ -125,10 +129,10 @@ export class RenderPool {
     return this.#started;
   }
 
-  render(job: RenderJob): Promise<string> {
+  render(job: RenderJob): Promise<Rendered> {
     if (this.#closed) return Promise.reject(new AppError('NOT_READY', 'The template render pool is closed'));
     if (this.#broken) return Promise.reject(this.#broken);
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<Rendered>((resolve, reject) => {
       const pending = { job, resolve, reject };
       const idle = this.#threads.find((t) => t.ready && !t.current);
       if (idle) return this.#run(idle, [pending]);
@@ -171,7 +175,7 @@ export class RenderPool {
       const chunk = this.#settle(thread);
       chunk.forEach((pending, i) => {
         const answer = answers[i]!;
-        if ('output' in answer) pending.resolve(answer.output);
+        if ('output' in answer) pending.resolve(answer);
         else pending.reject(toError(answer.error));
       });
       this.#next(thread);
@@ -288,9 +292,33 @@ export async function renderTemplate(
   context: Record<string, unknown>,
   opts?: { escapeHtml?: boolean },
 ): Promise<string> {
+  return (await renderJob({ source, context, escapeHtml: opts?.escapeHtml ?? false })).output;
+}
+
+/**
+ * An SMS render whose `track` filter makes links (see LinkRequest): the text and the links in it,
+ * which a send must store before the text goes out (links/link-store.ts).
+ */
+export function renderWithLinks(
+  source: string,
+  context: Record<string, unknown>,
+  links: LinkRequest,
+): Promise<Rendered> {
+  return renderJob({ source, context, escapeHtml: false, links });
+}
+
+/**
+ * An SMS text as a template preview, the lint or a test send shows it: tracked links in the form
+ * and length a send gives them, stored nowhere (so they lead nowhere).
+ */
+export async function renderSmsPreview(source: string, context: Record<string, unknown>): Promise<string> {
+  return (await renderWithLinks(source, context, linkRequest())).output;
+}
+
+async function renderJob(job: RenderJob): Promise<Rendered> {
   const pool = open.at(-1);
-  if (!pool) return renderOnThisThread(source, context, opts);
-  return pool.render({ source, context, escapeHtml: opts?.escapeHtml ?? false });
+  if (!pool) return renderOnThisThread(job.source, job.context, job);
+  return pool.render(job);
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { Liquid, LiquidError, type Template, UndefinedVariableError } from 'liquidjs';
 import { AppError } from '../errors.ts';
+import { type LinkRequest, LinkSession, type TrackedLink } from '../links/tracked-link.ts';
 
 /**
  * The limits every render runs under, named in TEMPLATE_LIMIT_EXCEEDED. An SMS or email is a few KiB,
@@ -66,9 +67,30 @@ function boundOutput(liquid: Liquid): Liquid {
   return liquid;
 }
 
-const plainEngine = boundOutput(new Liquid(SANDBOX));
+/**
+ * The links of the render under way: renderSync runs to its end on this thread, so the `track`
+ * filter reads it from here rather than from the template's scope, where a template could see it.
+ */
+let links: LinkSession | undefined;
+
+/** `{{ url | track }}`: a short link that records clicks (docs/tracked-links.md). */
+function track(value: unknown): string {
+  if (!links) {
+    throw new AppError('TEMPLATE_LINK_NOT_ALLOWED', 'Tracked links work in SMS templates only', {
+      reason: 'only SMS templates can track links',
+    });
+  }
+  return links.track(value);
+}
+
+function withFilters(liquid: Liquid): Liquid {
+  liquid.registerFilter('track', track);
+  return boundOutput(liquid);
+}
+
+const plainEngine = withFilters(new Liquid(SANDBOX));
 // Escaping is fixed at parse time, so HTML rendering needs its own engine and its own parsed templates.
-const htmlEngine = boundOutput(new Liquid({ ...SANDBOX, outputEscape: 'escape' }));
+const htmlEngine = withFilters(new Liquid({ ...SANDBOX, outputEscape: 'escape' }));
 
 const LIMIT_MESSAGES: Array<[TemplateLimit, string]> = [
   ['parse_size', 'parse length limit exceeded'],
@@ -98,6 +120,10 @@ const PLAIN: Engine = { liquid: plainEngine, cache: new Map() };
 const HTML: Engine = { liquid: htmlEngine, cache: new Map() };
 
 function toAppError(err: unknown): unknown {
+  // An AppError a filter threw (track's refusal), wrapped by LiquidJS in a RenderError.
+  for (let e = err; e instanceof Error; e = (e as { originalError?: unknown }).originalError) {
+    if (e instanceof AppError) return e;
+  }
   const limit = limitHit(err);
   if (limit) {
     return new AppError(
@@ -140,8 +166,15 @@ function parseCached(engine: Engine, source: string): Template[] {
   return parsed;
 }
 
+export interface Rendered {
+  output: string;
+  /** The tracked links the render made (only with `links` given, in record or preview mode). */
+  links: TrackedLink[];
+}
+
 /**
- * Renders one template field on the calling thread. Throws TEMPLATE_MISSING_VAR (naming the variable
+ * Renders one template field on the calling thread. Throws TEMPLATE_LINK_NOT_ALLOWED when `track`
+ * is given a target it may not track (or is used without `links`: outside an SMS), and TEMPLATE_MISSING_VAR (naming the variable
  * path) when the context lacks a variable, TEMPLATE_INVALID when the source does not parse or renders
  * to nothing, TEMPLATE_LIMIT_EXCEEDED (naming the limit) when it runs past one of TEMPLATE_LIMITS.
  * Only render-pool.ts calls it (on a render thread, or inline with TEMPLATE_RENDER_THREADS=0): a
@@ -150,22 +183,26 @@ function parseCached(engine: Engine, source: string): Template[] {
 export function renderOnThisThread(
   source: string,
   context: Record<string, unknown>,
-  opts?: { escapeHtml?: boolean },
-): string {
+  opts?: { escapeHtml?: boolean; links?: LinkRequest | undefined },
+): Rendered {
   const engine = opts?.escapeHtml ? HTML : PLAIN;
   const parsed = parseCached(engine, source);
+  const session = opts?.links ? new LinkSession(opts.links) : undefined;
   let output: string;
+  links = session;
   try {
     output = String(engine.liquid.renderSync(parsed, context));
   } catch (err) {
     throw toAppError(err);
+  } finally {
+    links = undefined;
   }
   if (output.trim() === '') {
     throw new AppError('TEMPLATE_INVALID', 'Template rendered to an empty message', {
       reason: 'rendered to an empty message',
     });
   }
-  return output;
+  return { output, links: session?.made ?? [] };
 }
 
 /** Parses only, for the template editor and loaders: throws TEMPLATE_INVALID with the parser's message. */

@@ -16,6 +16,7 @@ export const LAYERS: ReadonlyArray<readonly [folders: readonly string[], job: st
   [['db'], 'the schema, migrations and both engines'],
   [['users'], 'user attributes and which users match a filter (the audience query)'],
   [['catalog'], 'which notification types and channels exist'],
+  [['links'], "tracked links: the track filter's rules, their rows and their clicks"],
   [['templates', 'auth'], 'rendering templates; API keys, sessions and signed tokens'],
   [['channels'], 'sending one delivery through one provider (sms, email, push)'],
   [['webhooks'], "the outbound webhooks to the marketplace backend: the outbox's sender and its SSRF guard"],

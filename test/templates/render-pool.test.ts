@@ -22,6 +22,10 @@ const GATED = new URL('./fixtures/gated-render-thread.ts', import.meta.url);
 /** 9 million loop steps: it ends only at a render limit (about 200 ms), on whichever thread runs it. */
 const SLOW = '{% for a in (1..3000) %}{% for b in (1..3000) %}{% endfor %}{% endfor %}.';
 
+/** The texts of renders, in order. */
+const outputs = async (renders: Array<Promise<{ output: string }>>) =>
+  (await Promise.all(renders)).map((r) => r.output);
+
 /** A gate a render waits behind in the gated thread (see fixtures/gated-render-thread.ts). */
 function gate() {
   const buffer = new SharedArrayBuffer(8);
@@ -89,7 +93,7 @@ describe('render pool', () => {
         assert.equal(await res.text(), 'pong');
         assert.equal(flag.settled, false, 'the render waits for the gate');
         g.open();
-        assert.equal(await render, 'Hello Asha');
+        assert.equal((await render).output, 'Hello Asha');
       });
     } finally {
       await http.close();
@@ -137,13 +141,13 @@ describe('render pool', () => {
       for (const [source, context, escapeHtml] of cases) {
         let inline: { output: string } | { error: AppError };
         try {
-          inline = { output: renderOnThisThread(source, context, { escapeHtml }) };
+          inline = { output: renderOnThisThread(source, context, { escapeHtml }).output };
         } catch (err) {
           assert.ok(err instanceof AppError, source);
           inline = { error: err };
         }
         const threaded = await pool.render(job(source, context, escapeHtml)).then(
-          (output) => ({ output }),
+          ({ output }) => ({ output }),
           (error: unknown) => ({ error }),
         );
         if ('output' in inline) {
@@ -173,7 +177,7 @@ describe('render pool', () => {
           err.details?.['limit'] === 'render_time',
       );
       // The pool's one thread waits behind a gate nobody opens: only a new thread can render this.
-      const next = await pool.render(job('thread {{ thread }}'));
+      const next = (await pool.render(job('thread {{ thread }}'))).output;
       assert.match(next, /^thread \d+$/);
       assert.notEqual(next, `thread ${hung.thread()}`, 'a fresh thread renders the next job');
     });
@@ -188,8 +192,8 @@ describe('render pool', () => {
         pool.render(job('{{ i }}@{{ message }}', { i })),
       );
       g.open();
-      assert.equal(await first, 'first');
-      const answers = (await Promise.all(waiting)).map((a) => a.split('@'));
+      assert.equal((await first).output, 'first');
+      const answers = (await Promise.all(waiting)).map((a) => a.output.split('@'));
       assert.deepEqual(
         answers.map(([i]) => Number(i)),
         waiting.map((_, i) => i),
@@ -210,9 +214,9 @@ describe('render pool', () => {
       const bad = pool.render(job('bad {{ f }}', { f: () => 1 }));
       const after = pool.render(job('after'));
       g.open();
-      assert.equal(await first, 'first');
+      assert.equal((await first).output, 'first');
       await assert.rejects(bad, (err: unknown) => err instanceof Error && err.name === 'DataCloneError');
-      assert.deepEqual(await Promise.all([before, after]), ['before', 'after']);
+      assert.deepEqual(await outputs([before, after]), ['before', 'after']);
     });
   });
 
@@ -231,7 +235,7 @@ describe('render pool', () => {
           err.details?.['queue_limit'] === 1,
       );
       g.open();
-      assert.deepEqual(await Promise.all([running, queued]), ['first', 'second']);
+      assert.deepEqual(await outputs([running, queued]), ['first', 'second']);
     });
   });
 
@@ -240,7 +244,7 @@ describe('render pool', () => {
     const pool = new RenderPool({ threads: 2, script: GATED });
     const g = gate();
     try {
-      assert.equal(await pool.render(job('warm')), 'warm');
+      assert.equal((await pool.render(job('warm'))).output, 'warm');
       assert.equal(threadsAlive(), before + 2);
       const running = [pool.render(job('a', { gate: g.buffer })), pool.render(job('b', { gate: g.buffer }))];
       await g.reached();

@@ -34,6 +34,12 @@ export const DEFAULT_SMS_PRICES: PriceTable = {
   default: { perSegment: 0.1, currency: 'USD' },
 };
 
+/**
+ * An MMS is priced per message, not per segment (Twilio's US and Canada list price, about
+ * $0.02 before carrier fees): the sandbox charges it apart from a text's segments.
+ */
+export const DEFAULT_MMS_PRICE: SegmentPrice = { perSegment: 0.02, currency: 'USD' };
+
 export function estimateSmsCost(
   e164: string,
   segments: number,

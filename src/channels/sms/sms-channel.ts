@@ -1,10 +1,13 @@
 import type { Clock } from '../../clock.ts';
+import { AppError } from '../../errors.ts';
+import type { LinkStore } from '../../links/link-store.ts';
 import type { Logger } from '../../logger.ts';
 import { failsDelivery } from '../../templates/render-pool.ts';
 import type { TemplateStore, VariantRef } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
 import type { PriceTable } from './cost.ts';
+import { type MediaCheck, mediaUrlsOf, receivesMms } from './media.ts';
 import { maskPhone, validatePhone } from './phone.ts';
 import { classifyOutcome, type DeliveryOutcome } from './routing/provider-answer.ts';
 import type { ProviderName } from './routing/routing-config.ts';
@@ -23,6 +26,13 @@ export interface SmsChannelOptions {
   /** A provider said the recipient opted out (Twilio's 21610): turn their SMS off everywhere. */
   onOptedOut: (userId: number, reason: string) => Promise<void>;
   dlt: { entityId: string | undefined; senderId: string | undefined };
+  /**
+   * Where the tracked links of a text are stored before it is sent. Undefined only in the CLI, whose
+   * channel sends no deliveries: a text with tracked links then fails rather than go out without rows.
+   */
+  links: LinkStore | undefined;
+  /** MMS_MEDIA_HOSTS and the check before sending (setup/media-check.ts). */
+  media: { hosts: readonly string[]; check: MediaCheck };
 }
 
 /** One provider request of an attempt, as `details.route.tried` records it. */
@@ -60,12 +70,13 @@ export class SmsChannel implements Channel {
       avoid.push(...reconciled.asked);
     }
     const { phone, sms } = prepared;
+    await this.#storeLinks(job, sms);
     const content = { body: sms.body };
     const tried: Tried[] = [];
     const refused: ProviderName[] = [];
     let last: Failed | undefined;
     for (;;) {
-      const choice = this.#choose(phone, sms.segments, refused, avoid);
+      const choice = this.#choose(phone, sms.segments, [...refused, ...prepared.mms.exclude], avoid);
       if (!choice.ok) {
         if (last) return this.#failure(job, prepared, last, 'known-refusal');
         return {
@@ -84,6 +95,7 @@ export class SmsChannel implements Channel {
         notificationId: job.notificationId,
         reference: job.deliveryId,
         dlt: { entityId: this.#o.dlt.entityId ?? null, contentId: sms.dltTemplateId ?? null },
+        mediaUrls: prepared.mms.urls,
       });
       this.#o.router.recordRequest(choice.provider, result.answer);
       const outcome = classifyOutcome(result.answer);
@@ -99,7 +111,7 @@ export class SmsChannel implements Channel {
           // The charge, as the stats' "reported" figures read it (Twilio's arrives later by callback).
           details: { ...prepared.details, route, ...(result.price ? { price: result.price } : {}) },
           content,
-          detail: `${routeLine(route)}${sms.variant ? `; A/B variant ${sms.variant.label}` : ''}`,
+          detail: `${routeLine(route)}${sms.variant ? `; A/B variant ${sms.variant.label}` : ''}${mediaLine(prepared.details['mms'])}`,
           metadata: {
             sms: {
               ...sentMetadata(result.messageId, result.status, result.to, choice.provider),
@@ -141,6 +153,8 @@ export class SmsChannel implements Channel {
     }
     if (!validatePhone(phone).ok)
       return { kind: 'skipped', reason: 'invalid_phone', message: skipMessage('invalid_phone') };
+    const media = await this.#media(job, phone);
+    if ('kind' in media) return media;
     let sms: Sms;
     try {
       sms = await composeSms(this.#o.templates, this.#o.prices, {
@@ -148,6 +162,8 @@ export class SmsChannel implements Channel {
         to: phone,
         user: job.user,
         context: job.context,
+        reuse: await this.#o.links?.reuse(job.deliveryId),
+        mediaAsLinks: media.asLinks,
       });
     } catch (err) {
       if (!failsDelivery(err)) throw err;
@@ -163,8 +179,62 @@ export class SmsChannel implements Channel {
       outcome_unknown: false,
       // The A/B variant, which migration 0032's trigger copies to deliveries.template_variant_id.
       ...variantDetails(sms),
+      ...(media.details ? { mms: media.details } : {}),
     };
-    return { phone, sms, details };
+    return { phone, sms, details, mms: media };
+  }
+
+  /**
+   * The delivery's media (its context's `media_urls`), checked again (the allow-list may have
+   * changed since creation) and each one fetched by HEAD: an image of a size we know, or the
+   * delivery fails before anything is charged. Sent as an MMS where the number's country receives
+   * MMS and a provider that sends media is configured (the others are then not chosen), else as
+   * tracked links in the text; `details.mms` says which and why.
+   */
+  async #media(job: DeliveryJob, phone: string): Promise<SendResult | Mms> {
+    let urls: string[];
+    try {
+      urls = mediaUrlsOf(job.context, this.#o.media.hosts);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return { kind: 'permanent', code: err.code, message: err.message };
+    }
+    if (urls.length === 0) return { urls: [], asLinks: [], exclude: [], details: undefined };
+    for (const url of urls) {
+      const checked = await this.#o.media.check(url);
+      if (checked.ok) continue;
+      const message = `Media URL refused: ${url}: ${checked.reason}`;
+      return checked.retryable
+        ? { kind: 'retryable', code: 'NETWORK', message }
+        : { kind: 'permanent', code: 'MEDIA_URL_REFUSED', message };
+    }
+    const senders = [...this.#o.providers.values()];
+    const reason = !receivesMms(phone)
+      ? "the number's country does not receive MMS (only the US and Canada do)"
+      : senders.some((p) => p.sendsMedia)
+        ? null
+        : 'no configured SMS provider sends MMS';
+    if (reason) {
+      return {
+        urls: [],
+        asLinks: urls,
+        exclude: [],
+        details: { media: urls.length, sent_as: 'links', reason },
+      };
+    }
+    return {
+      urls,
+      asLinks: [],
+      exclude: senders.filter((p) => !p.sendsMedia).map((p) => p.name),
+      details: { media: urls.length, sent_as: 'mms', reason: null },
+    };
+  }
+
+  /** Before the provider request: a sent text never carries a link without its row (link-store.ts). */
+  async #storeLinks(job: DeliveryJob, sms: Sms): Promise<void> {
+    if (sms.links.length === 0) return;
+    if (!this.#o.links) throw new Error('this SMS channel cannot store tracked links (it has no database)');
+    await this.#o.links.store(job.deliveryId, sms.links);
   }
 
   /** A provider to send through: never a refused one, one just reconciled only when it is the last. */
@@ -310,6 +380,23 @@ interface Prepared {
   phone: string;
   sms: Sms;
   details: Record<string, unknown>;
+  mms: Mms;
+}
+/** How the delivery's media goes: `urls` as an MMS (only through `exclude`'s complement), or `asLinks`. */
+interface Mms {
+  urls: string[];
+  asLinks: string[];
+  exclude: ProviderName[];
+  details: { media: number; sent_as: 'mms' | 'links'; reason: string | null } | undefined;
+}
+
+/** The media in the history's words: `; MMS with 2 images` or `; 2 images as tracked links (…)`. */
+function mediaLine(mms: unknown): string {
+  const m = mms as Mms['details'];
+  if (!m) return '';
+  return m.sent_as === 'mms'
+    ? `; MMS with ${m.media} images`
+    : `; ${m.media} images as tracked links (${m.reason})`;
 }
 
 /** `details.route`: which provider this attempt asked last, why, and every request it made. */

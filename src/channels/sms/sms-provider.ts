@@ -17,6 +17,8 @@ export interface SmsRequest {
   reference: string;
   /** India's DLT ids, for a provider that takes them per message (Vonage). */
   dlt: { entityId: string | null; contentId: string | null };
+  /** MMS images (docs/mms.md): given only to a provider that `sendsMedia`. */
+  mediaUrls: readonly string[];
 }
 
 export type SmsProviderResult =
@@ -72,6 +74,8 @@ export class ReconcilePending extends Error {
 
 export interface SmsProvider {
   readonly name: ProviderName;
+  /** Whether it sends MMS through our integration; an MMS is routed only to one that does. */
+  readonly sendsMedia: boolean;
   send(request: SmsRequest): Promise<SmsProviderResult>;
   /**
    * The message an earlier attempt sent through this provider, or null when it certainly sent

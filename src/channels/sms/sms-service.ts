@@ -71,7 +71,12 @@ export class SmsService {
     return Boolean(this.#s.client && (this.#s.from || this.#s.messagingServiceSid));
   }
 
-  async sendSms(to: string, message: string, notificationId: string | null = null): Promise<SendSmsResult> {
+  async sendSms(
+    to: string,
+    message: string,
+    notificationId: string | null = null,
+    mediaUrls: readonly string[] = [],
+  ): Promise<SendSmsResult> {
     const fail = (
       error: string,
       code: number | null,
@@ -100,6 +105,8 @@ export class SmsService {
       const msg = await this.#s.client.messages.create({
         to,
         body: message,
+        // Repeated MediaUrl fields: Twilio fetches each image and sends the text as one MMS.
+        ...(mediaUrls.length > 0 ? { mediaUrl: [...mediaUrls] } : {}),
         ...(this.#s.messagingServiceSid
           ? { messagingServiceSid: this.#s.messagingServiceSid }
           : { from: this.#s.from! }),

@@ -9,6 +9,7 @@ import type { SmsService } from './sms-service.ts';
  */
 export class TwilioProvider implements SmsProvider {
   readonly name = 'twilio';
+  readonly sendsMedia = true;
   readonly #service: SmsService;
 
   constructor(service: SmsService) {
@@ -16,7 +17,12 @@ export class TwilioProvider implements SmsProvider {
   }
 
   async send(request: SmsRequest): Promise<SmsProviderResult> {
-    const r = await this.#service.sendSms(request.to, request.body, request.notificationId);
+    const r = await this.#service.sendSms(
+      request.to,
+      request.body,
+      request.notificationId,
+      request.mediaUrls,
+    );
     if (r.success) {
       return {
         success: true,

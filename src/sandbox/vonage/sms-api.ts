@@ -92,6 +92,7 @@ function outboundMessage(
     status: 'queued',
     numSegments: parts,
     numMedia: 0,
+    mediaUrls: [],
     errorCode: null,
     errorMessage: null,
     price: (partPrice * parts).toFixed(8),

@@ -32,6 +32,8 @@ export interface VonageProviderOptions {
  */
 export class VonageProvider implements SmsProvider {
   readonly name = 'vonage';
+  /** Its SMS API sends text only (MMS is its Messages API, which we do not use): media goes as links. */
+  readonly sendsMedia = false;
   readonly #o: VonageProviderOptions;
 
   constructor(options: VonageProviderOptions) {
