@@ -13,6 +13,7 @@ export async function startOperatorSocket(parts: AppParts): Promise<void> {
   const { config, database, logger, templates, sms, clock } = parts;
   const context: OperatorContext = {
     db: async () => database.db,
+    database: async () => database,
     config,
     clock,
     templates: async () => templates,
@@ -35,7 +36,7 @@ export async function startOperatorSocket(parts: AppParts): Promise<void> {
     // E.g. a DATA_DIR path too long for a Unix socket: the service runs, only the CLI cannot reach it.
     logger.warn(
       { err },
-      'operator socket not served: the CLI (stats, keys, templates, test-sms, sms status) cannot reach this process',
+      'operator socket not served: the CLI (stats, keys, templates, test-sms, sms status, retention) cannot reach this process',
     );
   }
 }

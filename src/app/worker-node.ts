@@ -81,7 +81,7 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
       clock,
     }),
   );
-  closers.push(startStatsSealer(database.db, logger));
+  closers.push(startStatsSealer(database, logger));
   const retention = retentionSettings(config);
   if (retentionOn(retention)) {
     closers.push(

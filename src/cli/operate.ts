@@ -68,12 +68,19 @@ export async function operate<N extends OperationName>(
   config: Config,
   name: N,
   input: OperationInput<N>,
-  opts: { beforeDirect?: () => string | undefined; onProgress?: OperatorContext['onProgress'] } = {},
+  opts: {
+    beforeDirect?: () => string | undefined;
+    /** Progress, on the direct path only: a running serve reports nothing before its answer. */
+    onProgress?: OperatorContext['onProgress'];
+    onRetentionBatch?: OperatorContext['onRetentionBatch'];
+    /** How long the serve's answer may take (askOperator's default otherwise; 0: as long as it takes). */
+    timeoutMs?: number;
+  } = {},
 ): Promise<{ result: OperationResult<N>; via: Transport }> {
   if (mayBeHeld(config)) {
     try {
       return {
-        result: (await askOperator(config.DATA_DIR, name, input)) as OperationResult<N>,
+        result: (await askOperator(config.DATA_DIR, name, input, opts.timeoutMs)) as OperationResult<N>,
         via: 'serve',
       };
     } catch (err) {
@@ -82,7 +89,8 @@ export async function operate<N extends OperationName>(
   }
   const refusal = opts.beforeDirect?.();
   if (refusal) throw new OperationRefused(refusal);
-  const direct = directContext(config, opts.onProgress);
+  const { onProgress, onRetentionBatch } = opts;
+  const direct = directContext(config, { onProgress, onRetentionBatch });
   try {
     return { result: await runOperation(direct.context, name, input), via: 'direct' };
   } finally {
@@ -93,7 +101,7 @@ export async function operate<N extends OperationName>(
 /** This process's own parts, each made on first use (an SMS status never opens the database). */
 function directContext(
   config: Config,
-  onProgress: OperatorContext['onProgress'],
+  progress: Pick<OperatorContext, 'onProgress' | 'onRetentionBatch'>,
 ): { context: OperatorContext; close(): Promise<void> } {
   const database = once(() => openMigratedDatabase(config));
   const sms = once(async () => {
@@ -113,12 +121,13 @@ function directContext(
   });
   const context: OperatorContext = {
     db,
+    database: database.get,
     config,
     clock: systemClock,
     templates: templates.get,
     sms: sms.get,
     templatesChanged: async () => false,
-    onProgress,
+    ...progress,
   };
   return {
     context,

@@ -19,7 +19,9 @@ export async function takeStaleSent(
 ): Promise<Array<{ id: string; providerMessageId: string }>> {
   const rows = await queryRows<{ id: string; provider_message_id: string }>(
     q,
-    sql`update deliveries d set updated_at = now()
+    // Touched on the same clock the staleness is judged by, or a clock ahead of the database's
+    // would find the rows it just took stale still, and take them again in the same round.
+    sql`update deliveries d set updated_at = coalesce(${sqlInstant(now)}::timestamptz, now())
       where d.id in (
         select id from deliveries
         where status = 'sent' and channel = ${channel} and provider_message_id is not null

@@ -22,6 +22,7 @@ import {
   loadTemplatesIntoDb,
   TemplateLoadError,
 } from '../authoring/load-templates.ts';
+import { lastRetentionRun, runRetention } from '../retention/run-retention.ts';
 import { deliveryStats } from '../stats/delivery-stats.ts';
 import { StatsWindowError, statsQuery, windowFromQuery } from '../stats/stats-window.ts';
 import { TEMPLATE_FIELDS } from '../templates/template-files.ts';
@@ -32,6 +33,8 @@ import { VARIANT_OPERATIONS } from './variant-operations.ts';
 export { OperationRefused, type OperatorContext } from './context.ts';
 
 const id = z.number().int().positive();
+/** A retention window; 0 keeps that kind. */
+const days = z.number().int().min(0);
 const templateSet = z.strictObject({
   type: z.string(),
   locale: z.string(),
@@ -90,6 +93,21 @@ export const OPERATIONS = {
   })),
   'sms.test-user': op(z.strictObject({ email: z.string() }), testSmsToUser),
   'sms.test-phone': op(z.strictObject({ to: z.string(), body: z.string() }), testSmsToPhone),
+  // The command's own settings (its config, or --days), whichever process runs it.
+  'retention.run': op(
+    z.strictObject({
+      windows: z.strictObject({ notifications: days, inboundSms: days }),
+      batchSize: z.number().int().min(1).max(50_000),
+      pauseMs: z.number().int().min(0),
+      dryRun: z.boolean(),
+    }),
+    async (ctx, settings) =>
+      runRetention(
+        { database: await ctx.database(), clock: ctx.clock },
+        { ...settings, ...(ctx.onRetentionBatch ? { onBatch: ctx.onRetentionBatch } : {}) },
+      ),
+  ),
+  'retention.status': op(z.strictObject({}), async (ctx) => lastRetentionRun(await ctx.database())),
   'sms.status': op(z.strictObject({ sid: z.string().regex(/^[A-Z]{2}[0-9a-fA-F]{32}$/) }), smsStatus),
   ...VARIANT_OPERATIONS,
 } as const;

@@ -9,7 +9,8 @@
  * its ragged edges, the hours not sealed yet, dirty slots — from the rows.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { type Db, type Queryable, queryRows } from '../db/database.ts';
+import { type Database, type Db, type Queryable, queryRows } from '../db/database.ts';
+import { stoppedBy, withStoppableSession } from '../db/stoppable-session.ts';
 import type { Logger } from '../logger.ts';
 import type { StatsWindow } from './stats-window.ts';
 
@@ -104,17 +105,20 @@ export function covered(table: 'stats_delivery_slots' | 'stats_type_slots', c: C
 export const DELIVERY_PROVIDER = sql`(d.details -> 'route' ->> 'provider')`;
 
 /** Any fixed key: one sealer at a time across processes. */
-const SEAL_LOCK = 1_500_150_014;
+export const SEAL_LOCK = 1_500_150_014;
 
 /**
  * Seals every slot that ended over two hours ago (by the database's clock, the triggers' clock)
  * and recomputes the dirty ones, six hours of slots per transaction. Returns how many ran. Several
  * processes may call it: each transaction first waits for the others' advisory lock, so its
  * statement's snapshot sees what they sealed (two sealers on one snapshot would both add a slot).
+ * A stop (`signal`) ends it between two transactions, throwing the signal's reason: a backlog of a
+ * year is over a thousand of them, and what is sealed so far stays sealed.
  */
-export async function sealStats(db: Db): Promise<number> {
+export async function sealStats(db: Db, signal?: AbortSignal): Promise<number> {
   let transactions = 0;
   for (;;) {
+    signal?.throwIfAborted();
     const more = await db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK})`);
       const [row] = await queryRows<{ more: boolean }>(tx, sealStatement());
@@ -131,8 +135,9 @@ export async function sealStats(db: Db): Promise<number> {
  * then on their rollup rows are their figures, and the rows in them may be deleted (retention).
  * Returns the instant before which slots are final, or null when nothing is sealed yet.
  */
-export async function finalizeStatsBefore(db: Db, cutoff: Date): Promise<Date | null> {
-  await sealStats(db);
+export async function finalizeStatsBefore(db: Db, cutoff: Date, signal?: AbortSignal): Promise<Date | null> {
+  await sealStats(db, signal);
+  signal?.throwIfAborted();
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK})`);
     // A change committed since the seal above left a mark: recompute it before the slot is final.
@@ -166,23 +171,33 @@ function finalBefore(cutoff: Date): SQL {
              end`;
 }
 
-/** Seals now and then every `intervalMs` (a worker's chore); returns the stop function. */
+/**
+ * Seals now and then every `intervalMs` (a worker's chore); returns the stop function. A tick while
+ * a seal still runs (a long backlog) is skipped rather than queued behind the lock. The seal runs on
+ * a connection of its own, so the stop cancels its statement instead of waiting for the backlog.
+ */
 export function startStatsSealer(
-  db: Db,
+  database: Database,
   logger: Pick<Logger, 'warn'>,
   intervalMs = 300_000,
 ): () => Promise<void> {
-  let running: Promise<unknown> = Promise.resolve();
+  const stopping = new AbortController();
+  let running: Promise<unknown> | undefined;
   const seal = () => {
-    running = sealStats(db).catch((err: Error) =>
-      logger.warn({ err }, 'stats rollup seal failed; will retry'),
-    );
+    running ??= withStoppableSession(database, stopping.signal, ({ db }) => sealStats(db, stopping.signal))
+      .catch((err: Error) => {
+        if (!stoppedBy(err, stopping.signal)) logger.warn({ err }, 'stats rollup seal failed; will retry');
+      })
+      .finally(() => {
+        running = undefined;
+      });
   };
   seal();
   const timer = setInterval(seal, intervalMs);
   timer.unref();
   return async () => {
     clearInterval(timer);
+    stopping.abort();
     await running;
   };
 }

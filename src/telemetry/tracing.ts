@@ -2,7 +2,8 @@
  * OpenTelemetry tracing (docs/metrics.md#traces), off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (or
  * a test hands in its own exporter). On, one trace runs from the HTTP trigger (@fastify/otel's
  * request span) through the worker's attempt (its span continues the traceparent the delivery was
- * stored with) to the provider call (a client span whose traceparent goes out in its headers).
+ * stored with) to the provider call (a client span, src/channels/provider-span.ts: Twilio, Vonage,
+ * SMTP, Web Push; the HTTP ones send its traceparent in their headers).
  */
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { context, propagation, type Tracer, trace } from '@opentelemetry/api';

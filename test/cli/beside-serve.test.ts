@@ -4,9 +4,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { openDatabase } from '../../src/db/database.ts';
+import { runMigrations } from '../../src/db/migrate.ts';
 import { operatorSocketPath } from '../../src/operator/operator-socket.ts';
-import { ENGINE } from '../helpers/test-db.ts';
+import { ENGINE, silentLogger } from '../helpers/test-db.ts';
 import { listeningUrl, PROCESS_MS, ROOT, runCli, runToExit, tempDataDir } from '../process/cli.ts';
+import { EXPECTED_DELETED, seedRetention, tableCounts, WINDOW_DAYS } from '../retention/fixture.ts';
 
 // Only the embedded database has one process per data directory; on PostgreSQL every command
 // connects to the database itself, beside any number of running processes.
@@ -152,6 +155,60 @@ describe('the CLI beside a running serve on the embedded database', { skip }, ()
       serve.kill();
       data.remove();
       rmSync(templates, { recursive: true, force: true });
+    }
+  });
+
+  test('retention run and status run inside the serve, on the database it holds', async () => {
+    const data = tempDataDir();
+    // Old rows written before the serve starts (only one process may open the directory).
+    const seeded = await openDatabase({ dataDir: data.dir, logger: silentLogger });
+    let before: Record<string, number>;
+    try {
+      await runMigrations(seeded);
+      await seedRetention(seeded.db, Date.now());
+      before = await tableCounts(seeded.db);
+    } finally {
+      await seeded.close();
+    }
+    // Retention off in the serve: only the command's run deletes.
+    const serve = runCli(['serve'], { DATA_DIR: data.dir, PORT: '0', ADMIN_API_KEY: ADMIN });
+    const env = { DATA_DIR: data.dir };
+    try {
+      await listeningUrl(serve);
+      const dry = await runToExit(
+        ['retention', 'run', '--dry-run', '--days', String(WINDOW_DAYS), '--json'],
+        env,
+        PROCESS_MS,
+      );
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.deepEqual((JSON.parse(dry.stdout) as { deleted: unknown }).deleted, EXPECTED_DELETED);
+      const run = await runToExit(
+        ['retention', 'run', '--days', String(WINDOW_DAYS), '--json'],
+        env,
+        PROCESS_MS,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /Run by the running serve/);
+      const report = JSON.parse(run.stdout) as { deleted: unknown; aborted: boolean };
+      assert.deepEqual(report.deleted, EXPECTED_DELETED);
+      assert.equal(report.aborted, false);
+      const status = await runToExit(['retention', 'status', '--json'], env, PROCESS_MS);
+      assert.equal(status.code, 0, status.stderr);
+      const last = JSON.parse(status.stdout) as { finishedAt: string | null; deleted: unknown };
+      assert.ok(last.finishedAt, status.stdout);
+      assert.deepEqual(last.deleted, EXPECTED_DELETED);
+      serve.child.kill('SIGTERM');
+      assert.equal(await serve.exited(), 0, serve.stderr());
+    } finally {
+      serve.kill();
+    }
+    const after = await openDatabase({ dataDir: data.dir, logger: silentLogger });
+    try {
+      const left = await tableCounts(after.db);
+      assert.equal(left['notifications'], before['notifications']! - EXPECTED_DELETED.notifications);
+    } finally {
+      await after.close();
+      data.remove();
     }
   });
 

@@ -8,8 +8,9 @@ import type { TemplateField } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
+import { providerSpan } from '../provider-span.ts';
 import { classifySmtpError, type SmtpErrorLike } from './smtp-errors.ts';
-import type { EmailTransport } from './transport.ts';
+import { type EmailTransport, smtpServer } from './transport.ts';
 
 export interface EmailChannelOptions {
   transport: EmailTransport;
@@ -127,22 +128,24 @@ export class EmailChannel implements Channel {
     // The HTML part is left out: it is the text part's twin from the same context, several times larger.
     const content = { subject: email.subject, text: email.text };
     try {
-      const info = await this.#o.transport.sendMail({
-        from: this.#o.from,
-        to,
-        subject: email.subject,
-        text: email.text,
-        html: email.html,
-        // One Message-ID per delivery, kept across retries: a resend after an unknown outcome (a
-        // timeout after DATA, a crashed worker) is the same message, and mail systems dedupe on it.
-        messageId: `<delivery-${job.deliveryId}@${this.#fromDomain}>`,
-        // RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the URL, no GET, no cookies.
-        ...(email.unsubscribeUrl && {
-          list: { unsubscribe: email.unsubscribeUrl },
-          headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+      const info = await providerSpan('smtp send', smtpServer(this.#o.transport), () =>
+        this.#o.transport.sendMail({
+          from: this.#o.from,
+          to,
+          subject: email.subject,
+          text: email.text,
+          html: email.html,
+          // One Message-ID per delivery, kept across retries: a resend after an unknown outcome (a
+          // timeout after DATA, a crashed worker) is the same message, and mail systems dedupe on it.
+          messageId: `<delivery-${job.deliveryId}@${this.#fromDomain}>`,
+          // RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the URL, no GET, no cookies.
+          ...(email.unsubscribeUrl && {
+            list: { unsubscribe: email.unsubscribeUrl },
+            headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+          }),
+          signal,
         }),
-        signal,
-      });
+      );
       this.#o.logger.debug({ ...log, attempt: job.attempt }, 'email accepted by the SMTP server');
       return {
         kind: 'sent',

@@ -40,3 +40,10 @@ export function createEmailTransport(
   });
   return transport;
 }
+
+/** Where the transport sends (its URL's host and port, parsed by nodemailer): a span's attributes. */
+export function smtpServer(transport: EmailTransport): { 'server.address'?: string; 'server.port'?: number } {
+  const { host, port } =
+    (transport.transporter as { options?: { host?: string; port?: number } }).options ?? {};
+  return { ...(host ? { 'server.address': host } : {}), ...(port ? { 'server.port': port } : {}) };
+}

@@ -7,6 +7,7 @@ import { failsDelivery, renderTemplate } from '../../templates/render-pool.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
+import { httpAnswered, providerSpan } from '../provider-span.ts';
 import { classifyPushStatus, type PushOutcome, retryAfterMs } from './push-errors.ts';
 import {
   hasUsableKeys,
@@ -127,12 +128,18 @@ export class PushChannel implements Channel {
         .map(([name, value]) => [name, String(value)]),
     );
     try {
-      const res = await fetch(request.endpoint, {
-        method: request.method,
-        headers,
-        body: request.body as Buffer<ArrayBuffer>,
-        signal,
-      });
+      const res = await providerSpan(
+        `webpush ${request.method}`,
+        { 'http.request.method': request.method, 'server.address': new URL(request.endpoint).hostname },
+        (traceHeaders) =>
+          fetch(request.endpoint, {
+            method: request.method,
+            headers: { ...headers, ...traceHeaders },
+            body: request.body as Buffer<ArrayBuffer>,
+            signal,
+          }),
+        (r, span) => httpAnswered(r.status, span),
+      );
       await res.body?.cancel();
       return {
         ...classifyPushStatus(res.status),

@@ -11,9 +11,9 @@
  * delivery history, and reconciles ambiguous sends by listing messages before resending.
  */
 import http from 'node:http';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import { httpAnswered, providerSpan } from '../provider-span.ts';
 
 // The SDK's default (20 sockets per host) caps throughput at 20 concurrent sends.
 const MAX_SOCKETS = 128;
@@ -44,31 +44,17 @@ export class BaseUrlRequestClient extends twilio.RequestClient {
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {
     const routed =
       this.#baseUrl === undefined ? opts : { ...opts, uri: opts.uri.replace(TWILIO_ORIGIN, this.#baseUrl) };
-    // Tracing on (a recording span is active: the worker's attempt): the call is a client span and
-    // carries its traceparent. Off, nothing is made.
-    if (!trace.getActiveSpan()?.isRecording()) return super.request(routed);
+    // Tracing on, the call is a client span and carries its traceparent; off, nothing is made.
     const method = (routed.method ?? 'get').toUpperCase();
-    return trace.getTracer('laundryconnect-notify').startActiveSpan(
+    return providerSpan(
       `twilio ${method}`,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: { 'http.request.method': method, 'server.address': new URL(routed.uri).hostname },
-      },
-      async (span) => {
-        const headers: Record<string, string> = { ...(routed.headers as Record<string, string>) };
-        propagation.inject(context.active(), headers);
-        try {
-          const response = await super.request({ ...routed, headers });
-          span.setAttribute('http.response.status_code', response.statusCode);
-          if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
-          return response;
-        } catch (err) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
+      { 'http.request.method': method, 'server.address': new URL(routed.uri).hostname },
+      (traceHeaders) =>
+        super.request({
+          ...routed,
+          headers: { ...(routed.headers as Record<string, string>), ...traceHeaders },
+        }),
+      (response, span) => httpAnswered(response.statusCode, span),
     );
   }
 }

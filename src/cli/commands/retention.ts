@@ -1,9 +1,7 @@
-import { systemClock } from '../../clock.ts';
-import type { Database } from '../../db/database.ts';
 import { retentionSettings } from '../../retention/retention-job.ts';
-import { lastRetentionRun, type RetentionReport, runRetention } from '../../retention/run-retention.ts';
+import type { RetentionReport } from '../../retention/run-retention.ts';
 import { configOrExit, parseCommand } from '../command.ts';
-import { openMigratedDatabase, refusedOrThrow } from '../operate.ts';
+import { operate, refusedOrThrow } from '../operate.ts';
 
 const HELP = `Usage: laundryconnect-notify retention run [--dry-run] [--days N] [--json]
        laundryconnect-notify retention status [--json]
@@ -19,9 +17,11 @@ days deleted. Export first if you need the rows (docs/retention.md#exporting-fir
   status          when retention last ran and what it deleted
   --json          the report as JSON
 
-A progress line goes to stderr every few seconds. On PostgreSQL a run waits for no one: when a
-worker node's run holds the lock, this one says so and exits 1. On the embedded database, stop
-\`serve\` first: one process at a time may open DATA_DIR.
+A progress line goes to stderr every few seconds. A run waits for no one: when a worker node's run
+holds the lock, this one says so and exits 1. Works while \`serve\` runs: on PostgreSQL it uses the
+database; on the embedded database the running process makes the run (asked over
+DATA_DIR/run/operator.sock, with this command's window and batch settings; no progress line then),
+and it opens DATA_DIR itself when nothing runs there.
 Exit codes: 0 done, 1 failed or skipped, 2 usage error.`;
 
 export async function runRetentionCommand(argv: string[]): Promise<number> {
@@ -54,15 +54,9 @@ export async function runRetentionCommand(argv: string[]): Promise<number> {
     console.error(`Retention is off (RETENTION_DAYS=0): pass --days N, or set RETENTION_DAYS\n\n${HELP}`);
     return 2;
   }
-  let database: Database;
-  try {
-    database = await openMigratedDatabase(config);
-  } catch (err) {
-    return refusedOrThrow(err);
-  }
   try {
     if (action === 'status') {
-      const last = await lastRetentionRun(database);
+      const { result: last } = await operate(config, 'retention.status', {});
       console.log(
         v['json']
           ? JSON.stringify(last, null, 2)
@@ -71,12 +65,14 @@ export async function runRetentionCommand(argv: string[]): Promise<number> {
       return 0;
     }
     let lastLine = Date.now();
-    const report = await runRetention(
-      { database, clock: systemClock },
+    const { result: report, via } = await operate(
+      config,
+      'retention.run',
+      { ...settings, dryRun: v['dry-run'] === true },
       {
-        ...settings,
-        dryRun: v['dry-run'] === true,
-        onBatch: ({ target, batches, deleted }) => {
+        // A run takes as long as its batches do: the serve answers when it is done.
+        timeoutMs: 0,
+        onRetentionBatch: ({ target, batches, deleted }) => {
           if (Date.now() - lastLine < 2_000) return;
           lastLine = Date.now();
           const total = Object.values(deleted).reduce((a, b) => a + b, 0);
@@ -84,11 +80,12 @@ export async function runRetentionCommand(argv: string[]): Promise<number> {
         },
       },
     );
+    if (via === 'serve') console.error('Run by the running serve (DATA_DIR/run/operator.sock).');
     if (v['json']) console.log(JSON.stringify(report, null, 2));
     else console.log(formatReport(report));
     return report.skipped ? 1 : 0;
-  } finally {
-    await database.close();
+  } catch (err) {
+    return refusedOrThrow(err);
   }
 }
 

@@ -14,6 +14,7 @@
  * - It never retries: the delivery worker owns every retry, as on the Twilio side.
  */
 import { SMS, SMSFailure, type SMSMessages, type SMSParams, TypeEnum } from '@vonage/sms';
+import { providerSpan } from '../../provider-span.ts';
 import { INVALID_PHONE_MESSAGE, validatePhone } from '../phone.ts';
 import { NOT_REACHED_SOCKET_ERRORS, type ProviderAnswer } from '../routing/provider-answer.ts';
 import { analyzeSms } from '../segments.ts';
@@ -87,9 +88,12 @@ export const NO_PRIVATE_KEY = '';
 export class VonageService {
   readonly #sms: SMS;
   readonly #s: VonageSettings;
+  /** The span's server.address: the sandbox's host, or the SDK's default API host. */
+  readonly #host: string;
 
   constructor(settings: VonageSettings) {
     this.#s = settings;
+    this.#host = settings.restHost ? new URL(settings.restHost).hostname : 'rest.nexmo.com';
     this.#sms = new SMS(
       { apiKey: settings.apiKey, apiSecret: settings.apiSecret, privateKey: NO_PRIVATE_KEY },
       { restHost: settings.restHost?.replace(/\/+$/, ''), timeout: settings.timeoutMs },
@@ -118,7 +122,14 @@ export class VonageService {
     };
     let parts: Part[];
     try {
-      parts = (await this.#sms.send(params)).messages;
+      // The SDK sends no headers of ours: the span has the delivery's trace as its parent, no more.
+      parts = (
+        await providerSpan(
+          'vonage POST',
+          { 'http.request.method': 'POST', 'server.address': this.#host },
+          () => this.#sms.send(params),
+        )
+      ).messages;
     } catch (err) {
       if (!(err instanceof SMSFailure)) return failure(to, clientRef, ...transportFailure(err));
       parts = err.getMessages() as Part[];
