@@ -16,11 +16,11 @@ import { type SQL, sql } from 'drizzle-orm';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, type Queryable, queryRows } from '../src/db/database.ts';
-import { type ActivityFilter, activityPage } from '../src/deliveries/activity-query.ts';
 import { createLogger } from '../src/logger.ts';
 import { deliveryStats } from '../src/stats/delivery-stats.ts';
 import { sealStats } from '../src/stats/stats-rollup.ts';
 import { type NamedWindow, resolveWindow } from '../src/stats/stats-window.ts';
+import { type ActivitySamples, activityCases, pickActivitySamples } from './activity-cases.ts';
 
 const { values } = parseArgs({
   options: {
@@ -83,7 +83,8 @@ try {
   process.stderr.write(
     `stats rollup sealed (${sealed} transactions, ${((performance.now() - sealStart) / 1000).toFixed(1)} s)\n`,
   );
-  const samples = await pickSamples(database.db);
+  // An SMS from about three weeks ago.
+  const samples = await pickActivitySamples(database.db, new Date(Date.now() - 20 * 86_400_000));
   process.stderr.write(
     `${volume?.notifications.toLocaleString('en')} notifications, ${volume?.deliveries.toLocaleString('en')} deliveries; ` +
       `${runs} runs per case after ${warmup} warm-up; zone ${timeZone}\n`,
@@ -120,31 +121,7 @@ try {
   await database.close();
 }
 
-/** Real values to filter by, chosen from the seeded data rather than assumed. */
-async function pickSamples(q: Queryable) {
-  const [users] = await queryRows<{ heavy: string; typical: string }>(
-    q,
-    sql`with c as (select user_id, count(*) as n from notifications group by user_id)
-        select (select u.external_id from c join users u on u.id = c.user_id order by c.n desc limit 1) as heavy,
-               (select u.external_id from c join users u on u.id = c.user_id
-                order by c.n limit 1 offset (select count(*) / 2 from c)) as typical`,
-  );
-  // An SMS from about three weeks ago: a sid lookup must not depend on the row being recent.
-  const [old] = await queryRows<{ sid: string; notification_id: string; at: string }>(
-    q,
-    sql`select d.provider_message_id as sid, n.notification_id, n.created_at::text as at
-        from notifications n join deliveries d on d.notification_id = n.id
-        where n.created_at < now() - interval '20 days' and d.provider_message_id like 'SM%'
-        order by n.created_at desc limit 1`,
-  );
-  if (!users?.heavy || !users.typical || !old)
-    throw new Error('the database holds no seeded volume: run bench:seed');
-  // The second page's cursor, taken once: the case then times (and explains) that page alone.
-  const secondPage = (await activityPage(q, {})).next_cursor ?? undefined;
-  return { ...users, ...old, secondPage };
-}
-
-function buildCases(s: Awaited<ReturnType<typeof pickSamples>>): Case[] {
+function buildCases(s: ActivitySamples): Case[] {
   const cases: Case[] = [];
   for (const window of ['today', '7d', '30d'] as NamedWindow[]) {
     cases.push({
@@ -163,46 +140,10 @@ function buildCases(s: Awaited<ReturnType<typeof pickSamples>>): Case[] {
       run: () => get(`/api/v1/stats?window=${window}&tz=${encodeURIComponent(timeZone)}`),
     });
   }
-  const page = (name: string, budgetMs: number, filter: ActivityFilter): Case => ({
-    name: `activity ${name}`,
-    budgetMs,
-    explainable: true,
-    run: (q) => activityPage(q, filter),
-  });
-  const tenDaysAgo = Date.now() - 10 * 86_400_000;
-  cases.push(
-    page('first page', FIRST_PAGE_MS, {}),
-    {
-      name: 'activity second page (cursor)',
-      budgetMs: FIRST_PAGE_MS,
-      explainable: true,
-      run: (q) => activityPage(q, {}, { cursor: s.secondPage }),
-    },
-    page('by user (the heaviest)', FILTERED_MS, { userId: s.heavy }),
-    page('by user (a typical one)', FILTERED_MS, { userId: s.typical }),
-    page('by type (common: order_confirmed)', FILTERED_MS, { type: 'order_confirmed' }),
-    page('by type (rare: promo_offer)', FILTERED_MS, { type: 'promo_offer' }),
-    page('by type (none: welcome)', FILTERED_MS, { type: 'welcome' }),
-    page('by channel (push)', FILTERED_MS, { channel: 'push' }),
-    page('by status (failed)', FILTERED_MS, { status: 'failed' }),
-    page('by status (queued)', FILTERED_MS, { status: 'queued' }),
-    page('by channel + status (push failed)', FILTERED_MS, { channel: 'push', status: 'failed' }),
-    page('by channel + status (in_app failed: none)', FILTERED_MS, { channel: 'in_app', status: 'failed' }),
-    page('by error code (30003)', FILTERED_MS, { errorCode: '30003' }),
-    page('by error code (LEASE_EXPIRED: none)', FILTERED_MS, { errorCode: 'LEASE_EXPIRED' }),
-    page('by provider sid', FILTERED_MS, { providerMessageId: s.sid }),
-    page('by notification id', FILTERED_MS, { notificationId: s.notification_id }),
-    page('by time range (1 h, 10 days ago)', FILTERED_MS, {
-      from: new Date(tenDaysAgo),
-      to: new Date(tenDaysAgo + 3_600_000),
-    }),
-    page('by time range + status (1 day, failed)', FILTERED_MS, {
-      from: new Date(tenDaysAgo),
-      to: new Date(tenDaysAgo + 86_400_000),
-      status: 'failed',
-    }),
-    page('by user + status (heaviest, failed)', FILTERED_MS, { userId: s.heavy, status: 'failed' }),
-  );
+  const range = { from: new Date(Date.now() - 10 * 86_400_000), label: '10 days ago' };
+  for (const c of activityCases(s, range)) {
+    cases.push({ ...c, budgetMs: c.filtered ? FILTERED_MS : FIRST_PAGE_MS, explainable: true });
+  }
   return cases;
 }
 

@@ -17,10 +17,17 @@
  * Indexes it relies on at volume (migration 0014; figures in docs/performance.md): notifications
  * (created_at, id) for the unfiltered pages and time ranges, (user_id, created_at) per user,
  * (type, created_at, id) per type, the unique public id; deliveries (notification_id, channel) for
- * the summaries and a common delivery filter, checked newest notification first; for a rare one
- * (an error code, a SID, a channel × status pair that seldom happens) the planner starts from the
- * deliveries instead: the partial indexes on error_code and on the SID, and (status, channel,
- * notification_id) with the channel × status statistics that tell it which pairs are rare.
+ * the summaries and for a delivery filter checked newest notification first; the partial indexes
+ * on error_code and on the SID, and (status, channel, notification_id), to count the matches.
+ *
+ * A delivery filter is answered one of two ways, chosen by counting its matches (at most
+ * RARE_MATCHES + 1, from the index the filter leads with) rather than by the planner's estimate,
+ * so that neither grows with the table (issue 20 §5, "Table growth" in docs/performance.md): a
+ * rare filter (a SID, an error code that seldom happens, a channel × status pair that never does)
+ * reads its few matching deliveries and sorts their notifications; a common one walks the
+ * notifications newest first and checks each, which stops after a page. Left to the planner, an
+ * estimate off by a few thousand rows sent an empty pair down the walk through every notification
+ * (9 s at 1.4M), and a common pair to reading all its matches (linear in the table).
  */
 
 import { type SQL, sql } from 'drizzle-orm';
@@ -74,6 +81,12 @@ export interface ActivityPage {
 }
 
 export const ACTIVITY_PAGE_DEFAULT = 50;
+/**
+ * Up to this many matching deliveries a filter is rare: reading them all (index entries, then
+ * their notifications by key) costs about what walking the newest notifications until a page is
+ * found costs when one in (notifications ÷ this) matches, at the ten million deliveries measured.
+ */
+const RARE_MATCHES = 10_000;
 export const ACTIVITY_PAGE_MAX = 200;
 
 /** A cursor that is not one this module issued (a 400 at the API). */
@@ -149,15 +162,47 @@ export async function activityPage(
       sql`d.provider_message_id = ${filter.providerMessageId} and d.provider_message_id is not null`,
     );
   }
-  if (onDelivery.length > 0) {
-    where.push(
-      sql`exists (select 1 from deliveries d where d.notification_id = n.id and ${sql.join(onDelivery, sql` and `)})`,
-    );
+  // The page's notifications, newest first, with these conditions besides the filters above.
+  const notificationsWhere = (extra: SQL[]) => {
+    const all = [...where, ...extra];
+    return sql`select n.id, n.notification_id, n.user_id, n.type, n.category, n.priority, n.title, n.read_at,
+                      n.created_at
+               from notifications n
+               ${all.length > 0 ? sql`where ${sql.join(all, sql` and `)}` : sql``}
+               order by n.created_at desc, n.id desc
+               limit ${limit + 1}`;
+  };
+  let matched = sql``;
+  let source: SQL;
+  if (onDelivery.length === 0) {
+    source = notificationsWhere([]);
+  } else {
+    const match = sql.join(onDelivery, sql` and `);
+    // A subquery with a limit is not turned into a join: each notification is checked in turn,
+    // newest first, and the scan stops at a full page.
+    const walk = sql`(select 1 from deliveries d where d.notification_id = n.id and ${match} limit 1) is not null`;
+    if (
+      filter.status === undefined &&
+      filter.errorCode === undefined &&
+      filter.providerMessageId === undefined
+    ) {
+      // A channel alone is never rare (a handful of channels), and no index leads with it.
+      source = notificationsWhere([walk]);
+    } else {
+      // The two branches' conditions on `rare` are evaluated once, before either reads a row:
+      // only one of them runs.
+      matched = sql`with matched as materialized (
+                      select d.notification_id from deliveries d where ${match} limit ${RARE_MATCHES + 1}
+                    ), rare as (select count(*) <= ${RARE_MATCHES} as yes from matched) `;
+      source = sql`(${notificationsWhere([sql`n.id in (select notification_id from matched)`, sql`(select yes from rare)`])})
+                   union all
+                   (${notificationsWhere([walk, sql`not (select yes from rare)`])})`;
+    }
   }
   // The item, plus the cursor's parts (the row id, the creation time to the microsecond).
   const rows = await queryRows<ActivityItem & { id: string; at: string }>(
     q,
-    sql`select p.id::text as id,
+    sql`${matched}select p.id::text as id,
                to_char(p.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
                p.notification_id, u.external_id as user_id, p.type, p.category, p.priority, p.title,
                to_char(p.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
@@ -167,14 +212,7 @@ export async function activityPage(
                          'error_code', d.error_code, 'provider_message_id', d.provider_message_id,
                          'attempts', d.attempts) order by d.id), '[]'::json)
                 from deliveries d where d.notification_id = p.id) as deliveries
-        from (
-          select n.id, n.notification_id, n.user_id, n.type, n.category, n.priority, n.title, n.read_at,
-                 n.created_at
-          from notifications n
-          ${where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``}
-          order by n.created_at desc, n.id desc
-          limit ${limit + 1}
-        ) p
+        from (${source}) p
         join users u on u.id = p.user_id
         order by p.created_at desc, p.id desc`,
   );

@@ -264,3 +264,78 @@ describe('activity list on a small seeded database', () => {
     }
   });
 });
+
+// Past 10,000 matching deliveries a delivery filter walks the notifications newest first instead
+// of reading its matches (activity-query.ts): both ways must list the same rows, page by page.
+describe('activity list with a delivery filter matched by more than 10,000 deliveries', () => {
+  const COUNT = 10_400;
+  let t: TestDatabase;
+  before(async () => {
+    t = await createTestDatabase();
+    const db = t.database.db;
+    const user = await insertUser(db, 'activity-many');
+    const other = await insertUser(db, 'activity-few');
+    // One a minute; every 13th the other user's, with a delivered SMS; the rest a failed SMS,
+    // and every 7th of those also a failed email (two matches, listed once).
+    await db.execute(sql`
+      with n as (
+        insert into notifications (notification_id, user_id, type, category, priority, title, message, created_at)
+        select 'many-' || g, case when g % 13 = 0 then ${other.id}::bigint else ${user.id}::bigint end,
+               'order_confirmed', 'order_updates', 'regular', 't', 'm',
+               timestamptz '2026-11-01T00:00:00Z' + g * interval '1 minute'
+        from generate_series(1, ${COUNT}::int) g
+        returning id, notification_id, created_at
+      ), g as (select n.*, substr(n.notification_id, 6)::int as g from n)
+      insert into deliveries (notification_id, channel, status, max_attempts, attempts, error_code, created_at)
+      select g.id, c.channel, case when g.g % 13 = 0 then 'delivered' else 'failed' end, 3, 1,
+             case when g.g % 13 <> 0 then '30003' end, g.created_at
+      from g cross join (values ('sms'), ('email')) c(channel)
+      where c.channel = 'sms' or (g.g % 13 <> 0 and g.g % 7 = 0)`);
+  });
+  after(() => t.close());
+
+  /** The filter's rows as a plain query lists them, newest first. */
+  async function expected(where: ReturnType<typeof sql>, user?: string): Promise<string[]> {
+    const rows = await queryRows<{ notification_id: string }>(
+      t.database.db,
+      sql`select n.notification_id from notifications n
+          where exists (select 1 from deliveries d where d.notification_id = n.id and ${where})
+            ${user ? sql`and n.user_id = (select id from users where external_id = ${user})` : sql``}
+          order by n.created_at desc, n.id desc`,
+    );
+    return rows.map((r) => r.notification_id);
+  }
+
+  async function firstPages(filter: ActivityFilter, pages: number, limit = 200): Promise<string[]> {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < pages; i++) {
+      const page = await activityPage(t.database.db, filter, { limit, cursor });
+      seen.push(...page.items.map((x) => x.notification_id));
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+    }
+    return seen;
+  }
+
+  test('common filters (walked: 10,971 failed deliveries) page as the plain query lists', async () => {
+    const failed = await expected(sql`d.status = 'failed'`);
+    assert.ok(failed.length > 9_000);
+    assert.deepEqual(await firstPages({ status: 'failed' }, 3), failed.slice(0, 600));
+    // Past the walk's first pages: a cursor deep in the list.
+    const all = await firstPages({ errorCode: '30003' }, 100);
+    assert.deepEqual(all, await expected(sql`d.error_code = '30003'`));
+  });
+
+  test('rare filters (their matches read) list the same as the plain query', async () => {
+    const delivered = await expected(sql`d.status = 'delivered'`);
+    assert.equal(delivered.length, Math.floor(COUNT / 13));
+    assert.deepEqual(await firstPages({ status: 'delivered' }, 10), delivered);
+    assert.deepEqual(await firstPages({ channel: 'email', status: 'delivered' }, 1), []);
+    // 9,600 failed SMS are rare too; with the user's filter and a cursor on top.
+    assert.deepEqual(
+      await firstPages({ status: 'failed', channel: 'sms', userId: 'activity-many' }, 2, 50),
+      (await expected(sql`d.status = 'failed' and d.channel = 'sms'`, 'activity-many')).slice(0, 100),
+    );
+  });
+});
