@@ -49,6 +49,13 @@ export async function mergeUserDigest<Item>(
   now: Date = new Date(),
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
+    // One merger per user across nodes: two flushes locking the same user's rows (skip locked) at
+    // once could each take part of them and send two digests. The loser skips the user this round.
+    const [mine] = await queryRows<{ ok: boolean }>(
+      tx,
+      sql`select pg_try_advisory_xact_lock(hashtextextended(${`digest:${userId}`}, 0)) as ok`,
+    );
+    if (mine?.ok !== true) return false;
     const held = await queryRows<HeldDigestRow>(
       tx,
       sql`select d.id, n.notification_id, n.type, n.title, n.message, n.context, n.created_at
