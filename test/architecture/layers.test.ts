@@ -29,6 +29,7 @@ export const LAYERS: ReadonlyArray<readonly [folders: readonly string[], job: st
   ],
   [['preferences'], 'who wants what, when: opt-in/out, quiet hours, caps'],
   [['notifications', 'digest', 'stats'], 'deciding and creating notifications; the digest; figures'],
+  [['campaigns'], 'promotional campaigns: audience, estimate, paced expansion into notifications, control'],
   [['operator'], "the CLI's operations on the database, and the socket a running serve answers them on"],
   [['retention'], 'deleting old, finished rows in batches (the stats rollup keeps their figures)'],
   [

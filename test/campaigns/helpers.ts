@@ -5,6 +5,8 @@ import type { Db } from '../../src/db/database.ts';
 import { wallMs } from '../../src/time-zone.ts';
 import { ADMIN_KEY } from '../helpers/sms-app.ts';
 
+let blocks = 0;
+
 /** A group of sandbox users made in one statement each: Indian mobiles, opted in or not to promotional SMS. */
 export async function seedUsers(
   db: Db,
@@ -13,8 +15,8 @@ export async function seedUsers(
   opts: { phone?: boolean; smsOptIn?: boolean; city?: string; quietHours?: [string, string] } = {},
 ): Promise<string[]> {
   const phone = opts.phone ?? true;
-  // Numbers unique across the test's groups: the prefix's hash picks a block of 100,000.
-  const block = (Math.abs([...prefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7)) % 900) + 100;
+  // Numbers unique across the process's groups: each group has its own block of 100,000.
+  const block = 100 + blocks++;
   await db.execute(sql`insert into users (external_id, email, phone, first_name, attributes)
     select ${prefix} || i, ${prefix} || i || '@example.com',
            case when ${phone} then '+9198' || ${block}::text || lpad(i::text, 5, '0') end,
