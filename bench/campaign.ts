@@ -119,7 +119,10 @@ try {
   const created = Date.now();
   await createCampaign(app.campaigns, spec, 'bench');
   await until(async () => {
-    const [row] = await queryRows<{ expanded: boolean }>(db, sql`select expanded from campaigns where id = 'bench'`);
+    const [row] = await queryRows<{ expanded: boolean }>(
+      db,
+      sql`select expanded from campaigns where id = 'bench'`,
+    );
     return row!.expanded;
   }, 'the expansion');
   const acceptedS = (Date.now() - created) / 1000;

@@ -67,7 +67,8 @@ describe(`pause, resume and cancel a running campaign (${ENGINE})`, () => {
             )}::jsonb))`,
       )
     )[0]!.n;
-  const figures = async (id: string) => (await s.call('GET', `/api/v1/campaigns/${id}/figures`)).body['figures'];
+  const figures = async (id: string) =>
+    (await s.call('GET', `/api/v1/campaigns/${id}/figures`)).body['figures'];
   const expanded = (id: string) =>
     waitFor(async () => (await s.call('GET', `/api/v1/campaigns/${id}`)).body['campaign'].expanded, 20_000);
 
@@ -78,7 +79,11 @@ describe(`pause, resume and cancel a running campaign (${ENGINE})`, () => {
     await smsUser(s.t.database.db, id, phone);
     await notify(s.app, id, 'order_confirmed', s.clock);
     s.clock.advance(MINUTE);
-    await waitFor(async () => s.app.sms.sandbox!.messages().some((m) => m.to === phone), 30_000, 'the control SMS');
+    await waitFor(
+      async () => s.app.sms.sandbox!.messages().some((m) => m.to === phone),
+      30_000,
+      'the control SMS',
+    );
   }
 
   test('a cancel mid-way cancels what is queued, in the same step, and nothing more is sent', async () => {
@@ -163,10 +168,18 @@ describe(`the promotional SMS window (${ENGINE})`, () => {
     await notify(s.app, 'order-user', 'order_confirmed', s.clock);
     s.clock.advance(MINUTE);
     const sandbox = s.app.sms.sandbox!;
-    await waitFor(async () => sandbox.messages().some((m) => m.to === '+919900009999'), 30_000, 'the order SMS');
+    await waitFor(
+      async () => sandbox.messages().some((m) => m.to === '+919900009999'),
+      30_000,
+      'the order SMS',
+    );
     assert.equal(sandbox.messages().length, 1, 'no campaign SMS before the window');
 
     s.clock.advance(120 * MINUTE);
-    await waitFor(async () => sandbox.messages().length === 6, 30_000, 'the campaign SMS once the window opened');
+    await waitFor(
+      async () => sandbox.messages().length === 6,
+      30_000,
+      'the campaign SMS once the window opened',
+    );
   });
 });

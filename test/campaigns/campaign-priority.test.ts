@@ -45,7 +45,9 @@ describe(`transactional traffic before a campaign's backlog (${ENGINE})`, () => 
       const later = new Date(Date.now() + 1_000);
       const first = await claimDue(t.database.db, [{ channel: 'sms', limit: 10 }], 'test', 30_000, later);
       assert.equal(first.length, 10);
-      const ofCampaign = first.filter((j) => (j.context['campaign'] as { id: string } | undefined)?.id === 'lanes');
+      const ofCampaign = first.filter(
+        (j) => (j.context['campaign'] as { id: string } | undefined)?.id === 'lanes',
+      );
       assert.ok(
         first.some((j) => j.notificationId === order),
         'the order SMS, due last, is in the first claim',
@@ -60,7 +62,11 @@ describe(`transactional traffic before a campaign's backlog (${ENGINE})`, () => 
   });
 
   test('an order SMS created during a campaign is sent before the rest of its backlog', async () => {
-    const app: RunningApp = await startSmsApp(t, { ...OPEN, WORKER_CONCURRENCY_SMS: '2', WORKER_BATCH_SIZE: '10' });
+    const app: RunningApp = await startSmsApp(t, {
+      ...OPEN,
+      WORKER_CONCURRENCY_SMS: '2',
+      WORKER_BATCH_SIZE: '10',
+    });
     try {
       await seedUsers(t.database.db, 'big-', 600, { city: 'big' });
       expectStatus(await api(app)('POST', '/api/v1/campaigns', spec('backlog', 'big')), 201);
