@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import type { RunningApp } from '../../src/app.ts';
 import { TestClock } from '../../src/clock.ts';
 import { queryRows } from '../../src/db/database.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 import { notify, smsUser, startSmsApp } from '../helpers/sms-app.ts';
-import { createTestDatabase, ENGINE, type TestDatabase } from '../helpers/test-db.ts';
+import { createTestDatabase, ENGINE } from '../helpers/test-db.ts';
 import { api, expectStatus, kolkataHhMm, seedUsers } from './helpers.ts';
 
 const MINUTE = 60_000;
