@@ -108,7 +108,9 @@ try {
     return { p50: s[Math.floor(s.length / 2)], max: s.at(-1) };
   };
 
+  console.error(`seeded ${recipients} users`);
   const baseline = await orderLatencies();
+  console.error(`baseline order SMS: ${baseline.ms.join(', ')} ms`);
   const spec = campaignSpec.parse({
     id: 'bench',
     name: 'bench',
@@ -126,6 +128,7 @@ try {
     return row!.expanded;
   }, 'the expansion');
   const acceptedS = (Date.now() - created) / 1000;
+  console.error(`${recipients} recipients accepted in ${acceptedS} s`);
   const during = await orderLatencies();
   const plans: Record<string, string[]> = {};
   for (const [arm, cond] of [

@@ -27,6 +27,7 @@ async function setup(window: (now: number) => string) {
       CAMPAIGN_SEND_RATE: '1',
       CAMPAIGN_SMS_WINDOW: window(clock.now()),
       SMS_REQUEST_TIMEOUT_MS: '30000',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
     },
     undefined,
     clock,
