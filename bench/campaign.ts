@@ -7,12 +7,14 @@
  *   3. the same order SMS while the campaign's backlog waits, with the backlog's size at each;
  *   4. the plans of the claim's two arms with the backlog in the table; then the campaign is cancelled.
  * Usage: npx node bench/campaign.ts [--engine pglite|postgres] [--postgres-url URL] [--recipients N]
+ *        [--orders N] [--accept-only]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { startApp } from '../src/app.ts';
 import { cancelCampaign, createCampaign } from '../src/campaigns/campaign-control.ts';
+import { runCampaignPass } from '../src/campaigns/campaign-runner.ts';
 import { campaignSpec } from '../src/campaigns/campaign-spec.ts';
 import { getNotificationType } from '../src/catalog/catalog.ts';
 import { loadConfig } from '../src/config.ts';
@@ -26,6 +28,8 @@ const { values } = parseArgs({
     'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     recipients: { type: 'string', default: '100000' },
     orders: { type: 'string', default: '20' },
+    // Only step 2, with no worker sending beside it: the expansion's own rate.
+    'accept-only': { type: 'boolean', default: false },
   },
 });
 const engine = values.engine === 'postgres' ? 'postgres' : 'pglite';
@@ -57,7 +61,7 @@ const app = await startApp({
     CAMPAIGN_SMS_WINDOW: '00:00-23:59',
   }),
   api: false,
-  worker: true,
+  worker: !values['accept-only'],
 });
 const db = app.database.db;
 try {
@@ -109,65 +113,88 @@ try {
   };
 
   console.error(`seeded ${recipients} users`);
-  const baseline = await orderLatencies();
-  console.error(`baseline order SMS: ${baseline.ms.join(', ')} ms`);
-  const spec = campaignSpec.parse({
-    id: 'bench',
-    name: 'bench',
-    audience: { filter: { attributes: { segment: 'all' } } },
-    content: { sms: { en: { body: 'LaundryConnect: {{ first_name }}, 15% off this week.' } } },
-    schedule: 'now',
-  });
-  const created = Date.now();
-  await createCampaign(app.campaigns, spec, 'bench');
-  await until(async () => {
-    const [row] = await queryRows<{ expanded: boolean }>(
-      db,
-      sql`select expanded from campaigns where id = 'bench'`,
-    );
-    return row!.expanded;
-  }, 'the expansion');
-  const acceptedS = (Date.now() - created) / 1000;
-  console.error(`${recipients} recipients accepted in ${acceptedS} s`);
-  const during = await orderLatencies();
-  const plans: Record<string, string[]> = {};
-  for (const [arm, cond] of [
-    ['regular', sql`is null`],
-    ['campaign', sql`is not null`],
-  ] as const) {
-    const rows = await queryRows<{ 'QUERY PLAN': string }>(
-      db,
-      sql`explain select d.id from deliveries d
-          where d.status = 'queued' and (d.details->>'campaign') ${cond} and d.channel = 'sms' and d.next_attempt_at <= now()
-          order by d.next_attempt_at limit 50 for update skip locked`,
-    );
-    plans[arm] = rows.map((r) => r['QUERY PLAN']);
-  }
-  const cancelled = await cancelCampaign(app.campaigns, 'bench');
-  const [sent] = await queryRows<{ n: number }>(
-    db,
-    sql`select count(*)::int as n from deliveries where details->>'campaign' = 'bench' and status in ('sent', 'delivered')`,
-  );
-  console.log(
-    JSON.stringify(
-      {
+  if (values['accept-only']) {
+    const spec = campaignSpec.parse({
+      id: 'accept',
+      name: 'accept',
+      audience: { filter: { attributes: { segment: 'all' } } },
+      content: { sms: { en: { body: 'LaundryConnect: {{ first_name }}, 15% off this week.' } } },
+      schedule: 'now',
+    });
+    const started = Date.now();
+    await createCampaign(app.campaigns, spec, 'bench');
+    await runCampaignPass(app.campaigns);
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      JSON.stringify({
         engine,
         recipients,
-        accepted_seconds: acceptedS,
-        accepted_per_second: Math.round(recipients / acceptedS),
-        order_sms_created_to_sent_ms: {
-          empty_queue: summary(baseline.ms),
-          during_campaign: summary(during.ms),
-          campaign_backlog_at_each: summary(during.backlog),
+        accepted_seconds: seconds,
+        per_second: Math.round(recipients / seconds),
+      }),
+    );
+    process.exitCode = 0;
+  } else {
+    const baseline = await orderLatencies();
+    console.error(`baseline order SMS: ${baseline.ms.join(', ')} ms`);
+    const spec = campaignSpec.parse({
+      id: 'bench',
+      name: 'bench',
+      audience: { filter: { attributes: { segment: 'all' } } },
+      content: { sms: { en: { body: 'LaundryConnect: {{ first_name }}, 15% off this week.' } } },
+      schedule: 'now',
+    });
+    const created = Date.now();
+    await createCampaign(app.campaigns, spec, 'bench');
+    await until(async () => {
+      const [row] = await queryRows<{ expanded: boolean }>(
+        db,
+        sql`select expanded from campaigns where id = 'bench'`,
+      );
+      return row!.expanded;
+    }, 'the expansion');
+    const acceptedS = (Date.now() - created) / 1000;
+    console.error(`${recipients} recipients accepted in ${acceptedS} s`);
+    const during = await orderLatencies();
+    const plans: Record<string, string[]> = {};
+    for (const [arm, cond] of [
+      ['regular', sql`is null`],
+      ['campaign', sql`is not null`],
+    ] as const) {
+      const rows = await queryRows<{ 'QUERY PLAN': string }>(
+        db,
+        sql`explain select d.id from deliveries d
+          where d.status = 'queued' and (d.details->>'campaign') ${cond} and d.channel = 'sms' and d.next_attempt_at <= now()
+          order by d.next_attempt_at limit 50 for update skip locked`,
+      );
+      plans[arm] = rows.map((r) => r['QUERY PLAN']);
+    }
+    const cancelled = await cancelCampaign(app.campaigns, 'bench');
+    const [sent] = await queryRows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from deliveries where details->>'campaign' = 'bench' and status in ('sent', 'delivered')`,
+    );
+    console.log(
+      JSON.stringify(
+        {
+          engine,
+          recipients,
+          accepted_seconds: acceptedS,
+          accepted_per_second: Math.round(recipients / acceptedS),
+          order_sms_created_to_sent_ms: {
+            empty_queue: summary(baseline.ms),
+            during_campaign: summary(during.ms),
+            campaign_backlog_at_each: summary(during.backlog),
+          },
+          campaign_sms_sent_before_cancel: sent!.n,
+          cancelled: cancelled.cancelled,
+          claim_plans: plans,
         },
-        campaign_sms_sent_before_cancel: sent!.n,
-        cancelled: cancelled.cancelled,
-        claim_plans: plans,
-      },
-      null,
-      2,
-    ),
-  );
+        null,
+        2,
+      ),
+    );
+  }
 } finally {
   await app.close();
   await bench.drop();
