@@ -8,6 +8,8 @@ import { ensureAdminKey } from './auth/api-keys.ts';
 import { SettingsLinks } from './auth/settings-link.ts';
 import { UnsubscribeTokens } from './auth/unsubscribe-tokens.ts';
 import { UserTokens } from './auth/user-tokens.ts';
+import { campaignDeps } from './campaigns/campaign-config.ts';
+import type { CampaignDeps } from './campaigns/recipient-plan.ts';
 import type { ChannelName } from './catalog/catalog.ts';
 import type { Channel } from './channels/channel.ts';
 import { withSendRate } from './channels/sms/send-rate.ts';
@@ -74,6 +76,8 @@ export interface RunningApp {
   url: string | undefined;
   sms: SmsSetup;
   email: EmailSetup;
+  /** What campaigns are planned and expanded with (src/campaigns). */
+  campaigns: CampaignDeps;
   /** GET /metrics' figures (undefined when off) and the separate listener's URL (METRICS_PORT). */
   metrics: ServiceMetrics | undefined;
   metricsUrl: string | undefined;
@@ -215,6 +219,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const budget = config.SMS_DAILY_BUDGET
       ? { budget: config.SMS_DAILY_BUDGET, currency: config.SMS_BUDGET_CURRENCY }
       : undefined;
+    const campaigns = {
+      deps: campaignDeps(config, notificationDeps, sms.prices, budget),
+      wake: () => {},
+    };
     const parts: AppParts = {
       config,
       clock,
@@ -233,6 +241,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       notificationDeps,
       smsStatusDeps,
       budget,
+      campaigns,
       publicUrl: () => publicUrl,
       metrics,
       tracing,
@@ -270,6 +279,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       url: api?.url,
       sms,
       email,
+      campaigns: campaigns.deps,
       metrics,
       metricsUrl: metricsListener?.url,
       close,

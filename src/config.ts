@@ -183,6 +183,13 @@ const schema = z.object({
       'LaundryConnect: order and payment alerts. Msg&data rates may apply. Reply STOP to opt out, START to opt back in. Help: support@laundryconnect.com',
     ),
   DIGEST_WINDOW_MS: z.coerce.number().int().positive().default(3_600_000),
+  /** Campaigns (docs/campaigns.md): deliveries a second, promotional SMS window, expansion page. */
+  CAMPAIGN_SEND_RATE: z.coerce.number().positive().default(20),
+  CAMPAIGN_SMS_WINDOW: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM-HH:MM')
+    .default('10:00-21:00'),
+  CAMPAIGN_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(1000),
 
   SMTP_URL: optionalString,
   EMAIL_FROM: z.string().default('LaundryConnect <no-reply@laundryconnect.com>'),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { systemClock } from '../clock.ts';
 import { registerConsole } from '../console/console.ts';
 import { registerApiKeyRoutes } from '../http/routes/api-keys.ts';
+import { registerCampaignRoutes } from '../http/routes/campaigns.ts';
 import { registerErrorRoutes } from '../http/routes/errors.ts';
 import { registerEventBatchRoute } from '../http/routes/event-batch.ts';
 import { registerEventRoutes } from '../http/routes/events.ts';
@@ -88,6 +89,12 @@ export async function startApiNode(parts: AppParts): Promise<ApiNode> {
   registerNotificationBatchRoute(http, notificationDeps, config.BATCH_BODY_LIMIT_BYTES);
   registerNotificationCancelRoutes(http, database.db);
   registerEventBatchRoute(http, notificationDeps, config.BATCH_BODY_LIMIT_BYTES);
+  registerCampaignRoutes(http, {
+    campaigns: parts.campaigns.deps,
+    // Read at each call: the worker node, started after this one, sets it.
+    wake: () => parts.campaigns.wake(),
+    bodyLimit: config.BATCH_BODY_LIMIT_BYTES,
+  });
   const onSmsOptIn = smsOptInConfirmation(notificationDeps);
   const preferenceDeps: PreferenceRouteDeps = {
     db: database.db,

@@ -19,6 +19,7 @@ export async function startOperatorSocket(parts: AppParts): Promise<void> {
     templates: async () => templates,
     // Its own backend, never a new one: a sandbox started here would know none of its messages.
     sms: async () => sms,
+    campaigns: async () => parts.campaigns,
     templatesChanged: async () => {
       await templates.reload(database.db);
       return true;

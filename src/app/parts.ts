@@ -1,6 +1,7 @@
 import type { SettingsLinks } from '../auth/settings-link.ts';
 import type { UnsubscribeTokens } from '../auth/unsubscribe-tokens.ts';
 import type { UserTokens } from '../auth/user-tokens.ts';
+import type { CampaignDeps } from '../campaigns/recipient-plan.ts';
 import type { Channel } from '../channels/channel.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
@@ -40,6 +41,8 @@ export interface AppParts {
   notificationDeps: CreateNotificationDeps;
   smsStatusDeps: SmsStatusDeps;
   budget: BudgetSettings | undefined;
+  /** Campaigns' parts; `wake` runs the campaign pass at once (set by the worker node, else a no-op). */
+  campaigns: { deps: CampaignDeps; wake(): void };
   /** The base URL links and callbacks use: PUBLIC_URL, or the API's own address once it listens. */
   publicUrl(): string | undefined;
   /** GET /metrics' figures, when METRICS_TOKEN or METRICS_PORT turns them on (docs/metrics.md). */

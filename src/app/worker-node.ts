@@ -1,3 +1,4 @@
+import { startCampaignRunner } from '../campaigns/campaign-runner.ts';
 import { DeliveryWorker } from '../deliveries/worker.ts';
 import { startDigestScheduler } from '../digest/digest-flusher.ts';
 import { startFallbackPass } from '../notifications/fallback-pass.ts';
@@ -82,6 +83,15 @@ export async function startWorkerNode(parts: AppParts): Promise<DeliveryWorker> 
     }),
   );
   closers.push(startStatsSealer(database, logger));
+  // Campaigns: start the scheduled, expand the running (or resume an interrupted expansion), complete.
+  const campaigns = startCampaignRunner({
+    deps: parts.campaigns.deps,
+    intervalMs: Math.max(config.WORKER_POLL_MS, 1000),
+    logger,
+    clock,
+  });
+  parts.campaigns.wake = campaigns.wake;
+  closers.push(() => campaigns.stop());
   const retention = retentionSettings(config);
   if (retentionOn(retention)) {
     closers.push(

@@ -129,3 +129,22 @@ export interface Channel {
    */
   lookup?(job: DeliveryJob, signal: AbortSignal): Promise<SendResult | null>;
 }
+
+/** The notification type of a campaign's messages (catalog: category promotions). */
+export const CAMPAIGN_NOTIFICATION_TYPE = 'promo_offer';
+
+/** Where a campaign's own templates are kept and looked up (notification_templates.type). */
+export function campaignTemplateType(campaignId: string): string {
+  return `campaign:${campaignId}`;
+}
+
+/**
+ * The templates a delivery renders: a campaign's message (its context names the campaign,
+ * src/campaigns) its campaign's own, any other its type's.
+ */
+export function templateTypeOf(job: Pick<DeliveryJob, 'notificationType' | 'context'>): string {
+  const campaign = job.context.campaign as { id?: unknown } | undefined;
+  return job.notificationType === CAMPAIGN_NOTIFICATION_TYPE && typeof campaign?.id === 'string'
+    ? campaignTemplateType(campaign.id)
+    : job.notificationType;
+}

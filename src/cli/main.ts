@@ -1,5 +1,6 @@
 import { runSandboxCommand } from '../sandbox/cli.ts';
 import type { Command } from './command.ts';
+import { runCampaignsCommand } from './commands/campaigns.ts';
 import { runKeysCommand } from './commands/keys.ts';
 import { runMigrateCommand } from './commands/migrate.ts';
 import { runRetentionCommand } from './commands/retention.ts';
@@ -43,6 +44,10 @@ const COMMANDS: Record<string, Command> = {
   stats: {
     summary: 'Delivery stats: `stats --today` prints "SMS sent today: N", then channels, cost, failures',
     run: runStatsCommand,
+  },
+  campaigns: {
+    summary: 'Campaigns: `campaigns create FILE`, `estimate|start|pause|resume|cancel|status ID`, `list`',
+    run: runCampaignsCommand,
   },
   retention: {
     summary: 'Delete old, finished data: `retention run [--dry-run]`, `retention status` (docs/retention.md)',

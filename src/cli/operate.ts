@@ -1,8 +1,11 @@
+import { campaignDeps } from '../campaigns/campaign-config.ts';
+import type { ChannelName } from '../catalog/catalog.ts';
 import { systemClock } from '../clock.ts';
 import { type Config, ConfigError } from '../config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { type Database, openDatabase } from '../db/database.ts';
 import { runMigrations } from '../db/migrate.ts';
+import { retryPolicies } from '../deliveries/retry-policy.ts';
 import { createLogger, type Logger, logDestination } from '../logger.ts';
 import { OperationRefused, type OperatorContext } from '../operator/context.ts';
 import {
@@ -17,6 +20,7 @@ import {
   OperatorSocketError,
   operatorSocketPath,
 } from '../operator/operator-socket.ts';
+import { deliveryPolicyConfig } from '../preferences/delivery-policy.ts';
 import { type SmsSetup, setupSms } from '../setup/sms.ts';
 import { TemplateStore } from '../templates/template-store.ts';
 
@@ -119,6 +123,22 @@ function directContext(
     await store.reload(await db());
     return store;
   });
+  // Email is always there (SMTP, or the built-in capture); SMS when configured.
+  const campaigns = once(async () => {
+    const smsSetup = await sms.get();
+    const available = new Set<ChannelName>(smsSetup.channel ? ['email', 'sms'] : ['email']);
+    const notificationDeps = {
+      db: await db(),
+      templates: await templates.get(),
+      retryPolicies: retryPolicies(config),
+      availableChannels: available,
+      policy: deliveryPolicyConfig(config),
+    };
+    const budget = config.SMS_DAILY_BUDGET
+      ? { budget: config.SMS_DAILY_BUDGET, currency: config.SMS_BUDGET_CURRENCY }
+      : undefined;
+    return { deps: campaignDeps(config, notificationDeps, smsSetup.prices, budget), wake: () => {} };
+  });
   const context: OperatorContext = {
     db,
     database: database.get,
@@ -126,6 +146,7 @@ function directContext(
     clock: systemClock,
     templates: templates.get,
     sms: sms.get,
+    campaigns: campaigns.get,
     templatesChanged: async () => false,
     ...progress,
   };

@@ -16,6 +16,34 @@ CREATE TABLE api_keys (
 
 CREATE UNIQUE INDEX api_keys_key_hash_key ON public.api_keys USING btree (key_hash);
 
+CREATE TABLE campaigns (
+  id text NOT NULL,
+  name text NOT NULL,
+  request_hash text NOT NULL,
+  spec jsonb NOT NULL,
+  state text NOT NULL DEFAULT 'draft'::text,
+  start_at timestamp with time zone,
+  expand_cursor bigint,
+  expanded boolean NOT NULL DEFAULT false,
+  queued_count integer NOT NULL DEFAULT 0,
+  unknown_users integer NOT NULL DEFAULT 0,
+  created_by text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  started_at timestamp with time zone,
+  finished_at timestamp with time zone,
+  CONSTRAINT campaigns_state_check CHECK ((state = ANY (ARRAY['draft'::text, 'scheduled'::text, 'running'::text, 'paused'::text, 'completed'::text, 'cancelled'::text]))),
+  CONSTRAINT campaigns_pkey PRIMARY KEY (id)
+);
+
+CREATE INDEX campaigns_state_idx ON public.campaigns USING btree (state) WHERE (state = ANY (ARRAY['scheduled'::text, 'running'::text]));
+
+CREATE TRIGGER campaigns_webhook_update AFTER UPDATE OF state ON public.campaigns FOR EACH ROW WHEN (((old.state IS DISTINCT FROM new.state) AND (((new.state = 'running'::text) AND (old.state = ANY (ARRAY['draft'::text, 'scheduled'::text]))) OR (new.state = ANY (ARRAY['completed'::text, 'cancelled'::text]))) AND lc_webhook_wanted(
+        CASE new.state
+            WHEN 'running'::text THEN 'campaign.started'::text
+            ELSE ('campaign.'::text || new.state)
+        END))) EXECUTE FUNCTION lc_webhook_campaign_changed();
+
 CREATE TABLE console_audit (
   id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
   at timestamp with time zone NOT NULL,
@@ -78,8 +106,10 @@ CREATE TABLE deliveries (
   CONSTRAINT deliveries_pkey PRIMARY KEY (id)
 );
 
+CREATE INDEX deliveries_campaign_due_idx ON public.deliveries USING btree (channel, next_attempt_at) WHERE ((status = 'queued'::text) AND ((details ->> 'campaign'::text) IS NOT NULL));
+CREATE INDEX deliveries_campaign_idx ON public.deliveries USING btree (((details ->> 'campaign'::text)), status) WHERE ((details ->> 'campaign'::text) IS NOT NULL);
 CREATE INDEX deliveries_created_idx ON public.deliveries USING btree (created_at);
-CREATE INDEX deliveries_due_idx ON public.deliveries USING btree (channel, next_attempt_at) WHERE (status = 'queued'::text);
+CREATE INDEX deliveries_due_idx ON public.deliveries USING btree (channel, next_attempt_at) WHERE ((status = 'queued'::text) AND ((details ->> 'campaign'::text) IS NULL));
 CREATE INDEX deliveries_error_code_idx ON public.deliveries USING btree (error_code) WHERE (error_code IS NOT NULL);
 CREATE INDEX deliveries_failed_idx ON public.deliveries USING btree (failed_at, id) WHERE (status = 'failed'::text);
 CREATE INDEX deliveries_lease_idx ON public.deliveries USING btree (lease_expires_at) WHERE (status = 'sending'::text);
@@ -565,16 +595,34 @@ declare
   v_now timestamptz := coalesce(p_now, now());
 begin
   return query
-  with picked as (
-    select p.id
-    from jsonb_to_recordset(p_wants) as w(channel text, "limit" int)
+  with wants as (
+    select * from jsonb_to_recordset(p_wants) as w(channel text, "limit" int)
+  ), regular as (
+    select p.id, w.channel
+    from wants w
     cross join lateral (
       select d.id from deliveries d
-      where d.status = 'queued' and d.channel = w.channel and d.next_attempt_at <= v_now
+      where d.status = 'queued' and (d.details->>'campaign') is null
+        and d.channel = w.channel and d.next_attempt_at <= v_now
       order by d.next_attempt_at
       limit w."limit"
       for update skip locked
     ) p
+  ), campaign as (
+    -- Only the room the regular rows left (FOR UPDATE rules out a UNION of the two arms).
+    select p.id
+    from wants w
+    cross join lateral (select w."limit" - (select count(*) from regular r where r.channel = w.channel) as room) k
+    cross join lateral (
+      select d.id from deliveries d
+      where d.status = 'queued' and (d.details->>'campaign') is not null
+        and d.channel = w.channel and d.next_attempt_at <= v_now
+      order by d.next_attempt_at
+      limit k.room
+      for update skip locked
+    ) p
+  ), picked as (
+    select id from regular union all select id from campaign
   ), claimed as (
     update deliveries d
     set status = 'sending', lease_owner = p_owner,
@@ -820,6 +868,19 @@ begin
   end if;
   return null;
 end $function$;
+
+CREATE OR REPLACE FUNCTION public.lc_webhook_campaign_changed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  PERFORM lc_webhook_emit(
+    CASE NEW.state WHEN 'running' THEN 'campaign.started' ELSE 'campaign.' || NEW.state END,
+    jsonb_build_array(jsonb_build_object(
+      'campaign_id', NEW.id, 'name', NEW.name, 'state', NEW.state,
+      'at', coalesce(CASE WHEN NEW.state = 'running' THEN NEW.started_at ELSE NEW.finished_at END, now()))));
+  RETURN NULL;
+END $function$;
 
 CREATE OR REPLACE FUNCTION public.lc_webhook_delivery_changed()
  RETURNS trigger

@@ -35,7 +35,9 @@ export interface ClaimWant {
 
 /**
  * Claim due deliveries of several channels in ONE call (queued → sending, with a lease): up to
- * `limit` of each, oldest due first, `for update skip locked`. One round trip per pass, whatever the
+ * `limit` of each, oldest due first, `for update skip locked`, in two lanes (migration 0030): a
+ * campaign's rows (details.campaign) only fill the room the regular ones leave, so an order's SMS
+ * never waits behind a campaign's backlog. One round trip per pass, whatever the
  * number of channels; each claimed row comes back with what its channel needs (notification, user).
  * `now` is the instant "due" and the lease are measured from: null (production) is the database's
  * now(), the one clock all workers share; a test passes its clock's time (see src/clock.ts).

@@ -1,4 +1,5 @@
 /** What an operation (operations.ts) runs on: the CLI's own parts, or the running serve's. */
+import type { CampaignDeps } from '../campaigns/recipient-plan.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../db/database.ts';
@@ -22,6 +23,11 @@ export interface OperatorContext {
    * own answers false (running services read templates at start-up).
    */
   templatesChanged(): Promise<boolean>;
+  /**
+   * Campaigns' parts: the running service's (`wake` runs its campaign pass at once), or built for
+   * the command (no pass here: a worker's next pass starts what the command started).
+   */
+  campaigns(): Promise<{ deps: CampaignDeps; wake(): void }>;
   /** A template load's progress, for the CLI's bar when it loads them itself. */
   onProgress?: (done: number, total: number) => void;
   /** A retention run's progress, for the CLI's line when it runs it itself. */

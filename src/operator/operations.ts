@@ -26,6 +26,7 @@ import { lastRetentionRun, runRetention } from '../retention/run-retention.ts';
 import { deliveryStats } from '../stats/delivery-stats.ts';
 import { StatsWindowError, statsQuery, windowFromQuery } from '../stats/stats-window.ts';
 import { TEMPLATE_FIELDS } from '../templates/template-files.ts';
+import * as campaigns from './campaign-operations.ts';
 import { OperationRefused, type OperatorContext } from './context.ts';
 import { smsStatus, testSmsToPhone, testSmsToUser } from './sms-operations.ts';
 import { VARIANT_OPERATIONS } from './variant-operations.ts';
@@ -108,6 +109,11 @@ export const OPERATIONS = {
       ),
   ),
   'retention.status': op(z.strictObject({}), async (ctx) => lastRetentionRun(await ctx.database())),
+  'campaigns.create': op(campaigns.createOp.input, campaigns.createOp.run),
+  'campaigns.estimate': op(campaigns.estimateOp.input, campaigns.estimateOp.run),
+  'campaigns.action': op(campaigns.actionOp.input, campaigns.actionOp.run),
+  'campaigns.status': op(campaigns.statusOp.input, campaigns.statusOp.run),
+  'campaigns.list': op(campaigns.listOp.input, campaigns.listOp.run),
   'sms.status': op(z.strictObject({ sid: z.string().regex(/^[A-Z]{2}[0-9a-fA-F]{32}$/) }), smsStatus),
   ...VARIANT_OPERATIONS,
 } as const;

@@ -16,6 +16,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'sms.opted_out',
   'sms.opted_in',
   'sms.reply',
+  // Migration 0030: a campaign's start and end (src/campaigns).
+  'campaign.started',
+  'campaign.completed',
+  'campaign.cancelled',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

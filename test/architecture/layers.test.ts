@@ -30,6 +30,7 @@ export const LAYERS: ReadonlyArray<readonly [folders: readonly string[], job: st
   ],
   [['preferences'], 'who wants what, when: opt-in/out, quiet hours, caps'],
   [['notifications', 'digest', 'stats'], 'deciding and creating notifications; the digest; figures'],
+  [['campaigns'], 'promotional campaigns: audience, estimate, paced expansion into notifications, control'],
   [['retention'], 'deleting old, finished rows in batches (the stats rollup keeps their figures)'],
   [['operator'], "the CLI's operations on the database, and the socket a running serve answers them on"],
   [

@@ -23,6 +23,8 @@ const WRITE_FILES: Record<string, readonly WritePath[]> = {
   'src/deliveries/reap.ts': ['reapExpiredLeases'],
   // Touches updated_at only (the sweep's bookmark): writes deliveries, no status.
   'src/deliveries/take-stale-sent.ts': [],
+  // A campaign's pause and resume move due times only (held rows stay queued): no status.
+  'src/deliveries/campaign-deliveries.ts': [],
   'src/deliveries/apply-provider-statuses.ts': ['lc_apply_provider_statuses'],
   'src/deliveries/enqueue.ts': ['lc_insert_notifications'],
   'src/deliveries/skip-for-user.ts': ['skipQueuedSmsForUser'],

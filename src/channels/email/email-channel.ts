@@ -6,7 +6,7 @@ import { buildTemplateContext } from '../../templates/render.ts';
 import { failsDelivery, renderTemplate } from '../../templates/render-pool.ts';
 import type { TemplateField } from '../../templates/template-files.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
-import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
+import { type Channel, type DeliveryJob, type SendResult, templateTypeOf } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
 import { providerSpan } from '../provider-span.ts';
 import { classifySmtpError, type SmtpErrorLike } from './smtp-errors.ts';
@@ -55,7 +55,7 @@ export class EmailChannel implements Channel {
   }
 
   async send(job: DeliveryJob, signal: AbortSignal): Promise<SendResult> {
-    return this.sendTemplate(job, job.notificationType, job.context, signal);
+    return this.sendTemplate(job, templateTypeOf(job), job.context, signal);
   }
 
   /**

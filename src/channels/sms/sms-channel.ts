@@ -4,7 +4,7 @@ import type { LinkStore } from '../../links/link-store.ts';
 import type { Logger } from '../../logger.ts';
 import { failsDelivery } from '../../templates/render-pool.ts';
 import type { TemplateStore, VariantRef } from '../../templates/template-store.ts';
-import type { Channel, DeliveryJob, SendResult } from '../channel.ts';
+import { type Channel, type DeliveryJob, type SendResult, templateTypeOf } from '../channel.ts';
 import { skipMessage } from '../delivery-errors.ts';
 import type { PriceTable } from './cost.ts';
 import { type MediaCheck, mediaUrlsOf, receivesMms } from './media.ts';
@@ -158,7 +158,7 @@ export class SmsChannel implements Channel {
     let sms: Sms;
     try {
       sms = await composeSms(this.#o.templates, this.#o.prices, {
-        type: job.notificationType,
+        type: templateTypeOf(job),
         to: phone,
         user: job.user,
         context: job.context,
