@@ -3,11 +3,15 @@
  * cannot drift and a resumed expansion counts nothing twice): per channel targeted and skipped by
  * reason (the estimate's shape, campaign-tally.ts), then where its messages are — queued, sending,
  * sent, delivered, failed, cancelled — their cost, the STOP replies they caused, and the progress
- * of the expansion. Each part is one read; a later part (clicks from tracked links, a variant's
- * split) adds its own read and field here.
+ * of the expansion, the clicks on its tracked links. Each part is one read; a later part (a
+ * variant's split) adds its own read and field here.
  */
 import type { Queryable } from '../db/database.ts';
-import { campaignDeliveryGroups, campaignOptOuts } from '../deliveries/campaign-deliveries.ts';
+import {
+  campaignClicks,
+  campaignDeliveryGroups,
+  campaignOptOuts,
+} from '../deliveries/campaign-deliveries.ts';
 import { type CampaignSpec, channelsOf } from './campaign-spec.ts';
 import type { CampaignRow } from './campaign-store.ts';
 import { addCost, type CostLine, countDeliveries, emptyTally, type Tally } from './campaign-tally.ts';
@@ -29,7 +33,7 @@ export interface CampaignFigures {
   cost: CostLine[];
   /** Users who replied STOP to one of its SMS. */
   opt_outs: number;
-  /** Clicks on its tracked links: none are counted until tracked links exist. */
+  /** Clicks on its tracked links by people (link previews and crawlers left out). */
   clicks: number;
 }
 
@@ -66,6 +70,6 @@ export async function campaignFigures(q: Queryable, row: CampaignRow): Promise<C
     sms: { segments },
     cost,
     opt_outs: await campaignOptOuts(q, row.id),
-    clicks: 0,
+    clicks: await campaignClicks(q, row.id),
   };
 }

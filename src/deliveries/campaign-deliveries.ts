@@ -119,6 +119,19 @@ export async function campaignOptOuts(q: Queryable, campaignId: string): Promise
   return rows[0]!.n;
 }
 
+/**
+ * Clicks on the tracked links of the campaign's messages by people: a link preview or crawler
+ * (client class `bot`, links/link-store.ts) fetches a link without anyone reading it.
+ */
+export async function campaignClicks(q: Queryable, campaignId: string): Promise<number> {
+  const rows = await queryRows<{ n: number }>(
+    q,
+    sql`select count(*)::int as n from link_clicks c
+        where c.client_class <> 'bot' and c.delivery_id in (select d.id from deliveries d where ${ofCampaign(campaignId)})`,
+  );
+  return rows[0]!.n;
+}
+
 /** Whether any of the campaign's deliveries is still to be sent or being sent. */
 export async function campaignHasPending(q: Queryable, campaignId: string): Promise<boolean> {
   const rows = await queryRows<{ pending: boolean }>(

@@ -33,10 +33,7 @@ export interface VariantFigures extends VariantText {
   segments: number;
   /** Estimated cost per currency, as the deliveries recorded it. */
   cost: Record<string, string>;
-  /**
-   * Always 0 until tracked links land (issue 19): then their clicks table, keyed by delivery id,
-   * is counted in FIGURES like the replies are.
-   */
+  /** Clicks on the tracked links of its sends by people (link previews and crawlers left out). */
   clicks: number;
   /** This variant against the best of the others, on the test's metric. */
   verdict: Verdict | undefined;
@@ -65,6 +62,7 @@ interface FigureRow {
   opt_outs: number;
   segments: number;
   cost: Record<string, string> | null;
+  clicks: number;
 }
 
 /** One row per variant; replies and STOPs are the inbound texts linked to the delivery's notification. */
@@ -81,7 +79,9 @@ const FIGURES = (groupId: number) => sql`
     (select jsonb_object_agg(c.currency, c.amount::text) from (
       select x.cost_currency as currency, sum(x.cost_amount) as amount from deliveries x
       where x.template_variant_id = v.id and x.cost_amount is not null and x.sent_at is not null
-      group by x.cost_currency) c) as cost
+      group by x.cost_currency) c) as cost,
+    (select count(*) from link_clicks k join deliveries x on x.id = k.delivery_id
+      where x.template_variant_id = v.id and k.client_class <> 'bot')::int as clicks
   from template_variants v
   left join deliveries d on d.template_variant_id = v.id
   where v.group_id = ${groupId}
@@ -140,7 +140,7 @@ export async function variantReport(
       opt_outs: f.opt_outs,
       segments: f.segments,
       cost: f.cost ?? {},
-      clicks: 0,
+      clicks: f.clicks,
     };
   });
   return {

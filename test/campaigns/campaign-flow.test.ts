@@ -182,4 +182,21 @@ describe(`a campaign to sandbox users (${ENGINE})`, () => {
     const figures = (await call('GET', `/api/v1/campaigns/${spec.id}/figures`)).body['figures'];
     assert.equal(figures.opt_outs, 1);
   });
+
+  test('clicks on the tracked links of its messages count in its figures, a link preview does not', async () => {
+    const [d] = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`select d.id from deliveries d
+          where d.details->>'campaign' = ${spec.id} and d.channel = 'sms' and d.status = 'delivered' limit 1`,
+    );
+    await t.database.db.execute(sql`insert into tracked_links (id, delivery_id, target)
+      values ('CampClick001', ${d!.id}, 'https://laundryconnect.com/offers/diwali')`);
+    const follow = (userAgent: string) =>
+      fetch(`${app.url}/l/CampClick001`, { redirect: 'manual', headers: { 'user-agent': userAgent } });
+    for (const ua of ['Mozilla/5.0 (Linux; Android 14)', 'Mozilla/5.0 (iPhone)', 'WhatsApp/2.23.20.0']) {
+      assert.equal((await follow(ua)).status, 302);
+    }
+    const figures = (await call('GET', `/api/v1/campaigns/${spec.id}/figures`)).body['figures'];
+    assert.equal(figures.clicks, 2);
+  });
 });

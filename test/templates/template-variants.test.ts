@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { RunningApp } from '../../src/app.ts';
 import { getNotificationType } from '../../src/catalog/catalog.ts';
+import { queryRows } from '../../src/db/database.ts';
 import { consoleAudit, deliveries, deliveryStatusHistory, notifications } from '../../src/db/schema.ts';
 import { retryPolicies } from '../../src/deliveries/retry-policy.ts';
 import { SMS_INBOUND_PATH } from '../../src/inbound/sms-inbound.ts';
@@ -220,6 +221,25 @@ describe(`A/B template variants through the API and the sandbox (${ENGINE})`, ()
       assert.equal(f.replies, 0);
       assert.equal(f.clicks, 0);
     }
+    // A person's click on a tracked link of a B send counts for B; a link preview's does not.
+    const [bSend] = await queryRows<{ id: string }>(
+      db(),
+      sql`select id from deliveries where template_variant_id = ${variantId.get('B')!} limit 1`,
+    );
+    await db().execute(sql`insert into tracked_links (id, delivery_id, target)
+      values ('VariantClk01', ${bSend!.id}, 'https://laundryconnect.com/orders')`);
+    for (const ua of ['Mozilla/5.0 (Linux; Android 14)', 'WhatsApp/2.23.20.0']) {
+      const res = await fetch(`${app.url}/l/VariantClk01`, {
+        redirect: 'manual',
+        headers: { 'user-agent': ua },
+      });
+      assert.equal(res.status, 302);
+    }
+    const clicked = (await call('GET', path)).body as unknown as Report;
+    assert.deepEqual(
+      ['A', 'B'].map((label) => figuresOf(clicked, label).clicks),
+      [0, 1],
+    );
     // The UCS-2 variant takes more segments per send, and so costs more per send.
     const perSend = (f: Figures, what: number) => what / f.sent;
     const a0 = figuresOf(before, 'A');
