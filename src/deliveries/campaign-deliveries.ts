@@ -12,6 +12,8 @@ import { type Queryable, queryRows } from '../db/database.ts';
 const HELD = 'infinity';
 
 const ofCampaign = (id: string) => sql`(d.details->>'campaign') = ${id}`;
+/** The keyword of an opt-out reply (channels/sms/sms-keywords.ts), passed as a value: not an error code. */
+const OPT_OUT_KEYWORD = 'STOP';
 
 /** Hold every queued delivery of the campaign (pause); answers how many. */
 export async function holdCampaignDeliveries(q: Queryable, campaignId: string): Promise<number> {
@@ -113,7 +115,7 @@ export async function campaignOptOuts(q: Queryable, campaignId: string): Promise
     q,
     sql`select count(distinct i.user_id)::int as n
         from inbound_sms i
-        where i.keyword = 'STOP' and i.notification_id in (
+        where i.keyword = ${OPT_OUT_KEYWORD} and i.notification_id in (
           select d.notification_id from deliveries d where ${ofCampaign(campaignId)} and d.channel = 'sms')`,
   );
   return rows[0]!.n;
