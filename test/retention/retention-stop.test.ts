@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { TestClock } from '../../src/clock.ts';
@@ -8,6 +7,7 @@ import { type Database, openDatabase, queryRows } from '../../src/db/database.ts
 import { startRetentionJob } from '../../src/retention/retention-job.ts';
 import { type RetentionReport, runRetention } from '../../src/retention/run-retention.ts';
 import { SEAL_LOCK, sealStats, startStatsSealer } from '../../src/stats/stats-rollup.ts';
+import { waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, silentLogger, type TestDatabase } from '../helpers/test-db.ts';
 import { EXPECTED_DELETED, options, seedRetention, tableCounts } from './fixture.ts';
 
@@ -50,14 +50,16 @@ async function holdSealLock(
   return {
     // The event itself: the job's session waiting for the lock on the server.
     async blocked() {
-      for (let i = 0; i < 600; i++) {
-        const { rows } = await client.query<{ n: number }>(
-          `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`,
-        );
-        if (rows[0]!.n > 0) return;
-        await sleep(100);
-      }
-      throw new Error('the job never waited for the seal lock');
+      await waitFor(
+        async () => {
+          const { rows } = await client.query<{ n: number }>(
+            `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`,
+          );
+          return rows[0]!.n > 0;
+        },
+        60_000,
+        'the job waiting for the seal lock',
+      );
     },
     async release() {
       await client.query('rollback');
